@@ -1,0 +1,129 @@
+/**
+ * Results: one per probe sent, answered or not. Identity is (source, destination, rtime, rseq): storing the same
+ * result twice stores it once, which makes every agent retry safe.
+ */
+import * as v from 'valibot';
+import {
+  IdSchema,
+  IpSchema,
+  NanosSchema,
+  ProtocolSchema,
+  StatusSchema,
+  Uint8Schema,
+  Uint16Schema,
+} from './common.js';
+
+/** Largest batch an agent may post at once. The byte limit (2 MB, after gunzip) is the HTTP layer's. */
+export const MAX_BATCH_RESULTS = 5000;
+export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+const resultFields = {
+  destination: IdSchema,
+  /** Send time, wall clock, ns since the epoch (decimal string). */
+  rtime: NanosSchema,
+  /** Address probed (resolved if the destination is a host name). */
+  target: IpSchema,
+  protocol: ProtocolSchema,
+  /** Who answered: the target, or a router on the way; null on timeout. */
+  address: v.nullable(IpSchema),
+  /** Round-trip time in microseconds (ns precision in the fraction); null on timeout. */
+  rtt: v.nullable(
+    v.pipe(
+      v.number('must be a number'),
+      v.finite('must be finite'),
+      v.minValue(0, 'must be at least 0'),
+      v.maxValue(3_600_000_000, 'must be at most an hour'),
+    ),
+  ),
+  /** ICMP type / code of the answer (null for a TCP answer or a timeout). */
+  rtype: v.nullable(Uint8Schema),
+  rcode: v.nullable(Uint8Schema),
+  /** ICMP identifier / TCP source port / UDP source port the probe carried. */
+  rid: Uint16Schema,
+  /** Probe sequence number (16 bits, wraps). */
+  rseq: Uint16Schema,
+  /** Whether the echoed payload equals what was sent; null where nothing is echoed (tcp, timeout). */
+  datamatch: v.nullable(v.boolean('must be true, false or null')),
+  status: StatusSchema,
+  /** TTL / hop limit of the answer where the socket gives it. */
+  ttl: v.nullable(Uint8Schema),
+};
+
+/** The rules that tie a result's fields together. */
+function resultRuleIssue(r: { status: string; rtt: number | null; address: string | null }) {
+  if (r.status === 'timeout' && (r.rtt !== null || r.address !== null))
+    return 'a timeout has rtt and address null';
+  if (r.status !== 'timeout' && r.status !== 'error' && (r.rtt === null || r.address === null)) {
+    return `status ${r.status} needs rtt and address`;
+  }
+  return undefined;
+}
+
+/** One result as an agent posts it. The source, rsite and rhost come from the agent's token, never the body. */
+export const ResultInputSchema = v.pipe(
+  v.strictObject(resultFields),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const message = resultRuleIssue(dataset.value);
+    if (message) addIssue({ message });
+  }),
+);
+export type ResultInput = v.InferOutput<typeof ResultInputSchema>;
+
+/** Body of `POST /v1/agent/results`. */
+export const ResultBatchSchema = v.strictObject({
+  results: v.pipe(
+    v.array(ResultInputSchema, 'must be an array of results'),
+    v.maxLength(MAX_BATCH_RESULTS, `must hold at most ${MAX_BATCH_RESULTS} results`),
+  ),
+});
+export type ResultBatch = v.InferOutput<typeof ResultBatchSchema>;
+
+/** Answer to a posted batch. */
+export const BatchReceiptSchema = v.object({ stored: v.number(), duplicates: v.number() });
+export type BatchReceipt = v.InferOutput<typeof BatchReceiptSchema>;
+
+/** A stored result as the API returns it. */
+export const ResultSchema = v.object({
+  ...resultFields,
+  source: IdSchema,
+  /** Site and host number of the source at the time of storing. */
+  rsite: Uint16Schema,
+  rhost: Uint16Schema,
+});
+export type Result = v.InferOutput<typeof ResultSchema>;
+
+/** `from`/`to`: ns since the epoch, or an ISO 8601 timestamp. Output: ns as bigint. */
+const TimeBoundSchema = v.pipe(
+  v.string(),
+  v.transform((s) =>
+    /^\d+$/.test(s) ? s : Number.isNaN(Date.parse(s)) ? s : `${BigInt(Date.parse(s)) * 1_000_000n}`,
+  ),
+  NanosSchema,
+);
+
+/** Query of `GET /v1/results`. */
+export const ResultQuerySchema = v.strictObject({
+  destination: v.optional(IdSchema),
+  source: v.optional(IdSchema),
+  status: v.optional(StatusSchema),
+  from: v.optional(TimeBoundSchema),
+  to: v.optional(TimeBoundSchema),
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(10_000, 'must be at most 10000'),
+    ),
+    '100',
+  ),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512, 'is not a cursor this server issued'))),
+  format: v.optional(v.picklist(['json', 'ndjson'], 'must be json or ndjson'), 'json'),
+});
+export type ResultQuery = v.InferOutput<typeof ResultQuerySchema>;
+
+/** A page of results, newest first; `cursor` fetches the next page and is null on the last. */
+export const ResultPageSchema = v.object({ results: v.array(ResultSchema), cursor: v.nullable(v.string()) });
+export type ResultPage = v.InferOutput<typeof ResultPageSchema>;

@@ -1,0 +1,161 @@
+/**
+ * The storage interface of the control plane. One factory per backend (`sqlite.ts`, `dynamodb.ts`); both pass
+ * the shared contract suite in `test/store/contract.ts`. Inputs are already validated by the contract schemas;
+ * the store enforces what only it can: uniqueness, existence, atomicity.
+ *
+ * Runtime-free on purpose: no `node:*`, no SDK import here.
+ */
+import type {
+  Destination,
+  DestinationCreate,
+  DestinationFields,
+  DestinationQuery,
+  ResultInput,
+  ResultPage,
+  Source,
+  SourceCreate,
+  SourcePatch,
+} from '../../contract/index.js';
+
+/** Kinds of bearer token. Agent tokens belong to one source. */
+export type TokenKind = 'admin' | 'read' | 'agent';
+
+export interface TokenRecord {
+  /** SHA-256 of the token, lowercase hex. The token itself is never stored. */
+  hash: string;
+  kind: TokenKind;
+  /** The source an agent token belongs to. */
+  sourceId: string | null;
+  name: string;
+  createdAt: string;
+}
+
+/** What a source needs to stamp results: taken from the store at ingest, never from the agent's body. */
+export interface ResultOwner {
+  id: string;
+  location: number;
+  host: number;
+}
+
+export interface ResultFilter {
+  destination?: string;
+  source?: string;
+  status?: string;
+  /** Inclusive bounds, ns since the epoch. */
+  from?: bigint;
+  to?: bigint;
+  limit: number;
+  /** Opaque, from a previous page. */
+  cursor?: string;
+}
+
+export interface StoreStats {
+  sources: number;
+  destinations: number;
+}
+
+/** A change that may concern agents: the config version after it. */
+export type ChangeListener = (version: number) => void;
+
+export interface Store {
+  /** Backend name for logs and errors (`sqlite`, `dynamodb`). */
+  readonly kind: string;
+
+  // Sources ------------------------------------------------------------------------------------------------
+  /** Creates a source with its first agent token. Assigns the lowest free `sourceid` when none is given. */
+  createSource(input: SourceCreate, tokenHash: string): Promise<Source>;
+  getSource(id: string): Promise<Source | undefined>;
+  listSources(): Promise<Source[]>;
+  updateSource(id: string, patch: SourcePatch): Promise<Source | undefined>;
+  /** Deletes the source and its tokens; its id is removed from every destination's `sources`. Results stay. */
+  deleteSource(id: string): Promise<boolean>;
+  /** Replaces every agent token of a source with one new token (rotation). */
+  replaceSourceToken(id: string, tokenHash: string): Promise<boolean>;
+  /** Records that the source's agent was heard from. Cheap; may be coalesced by the backend. */
+  touchSource(id: string, at: Date): Promise<void>;
+
+  // Destinations -------------------------------------------------------------------------------------------
+  /** Throws {@link NotFoundError} naming the first unknown id in `sources`. */
+  createDestination(input: DestinationCreate): Promise<Destination>;
+  getDestination(id: string): Promise<Destination | undefined>;
+  listDestinations(query?: DestinationQuery): Promise<Destination[]>;
+  /** Replaces the fields of a destination (the route merges and re-validates the patch first). */
+  replaceDestination(id: string, fields: DestinationFields): Promise<Destination | undefined>;
+  deleteDestination(id: string): Promise<boolean>;
+
+  // Agent config --------------------------------------------------------------------------------------------
+  /** Monotonic counter bumped in the same commit as every change to sources or destinations. */
+  configVersion(): Promise<number>;
+  /**
+   * Calls `listener` after each committed change, where the backend can tell (one process: yes; DynamoDB: no,
+   * callers poll {@link configVersion}). Returns the unsubscribe function, or undefined when unsupported.
+   */
+  onChange?(listener: ChangeListener): () => void;
+
+  // Tokens -------------------------------------------------------------------------------------------------
+  createToken(record: Omit<TokenRecord, 'createdAt'>): Promise<TokenRecord>;
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(kind?: TokenKind): Promise<TokenRecord[]>;
+  deleteToken(hash: string): Promise<boolean>;
+
+  // Results ------------------------------------------------------------------------------------------------
+  /**
+   * Stores a batch whole or not at all. A result whose identity (source, destination, rtime, rseq) is already
+   * stored counts as a duplicate. Throws {@link NotFoundError} naming the first unknown destination, storing
+   * nothing.
+   */
+  putResults(
+    owner: ResultOwner,
+    results: readonly ResultInput[],
+  ): Promise<{ stored: number; duplicates: number }>;
+  /** Newest first (rtime descending, then identity), with an opaque cursor for the next page. */
+  listResults(filter: ResultFilter): Promise<ResultPage>;
+
+  close(): Promise<void>;
+}
+
+/** Base of the store's named errors; `code` maps to the HTTP error body. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    message: string,
+    readonly code: 'not_found' | 'conflict' | 'bad_request' | 'unavailable',
+    readonly path?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A referenced id does not exist (`path` names the field). */
+export class NotFoundError extends StoreError {
+  override name = 'NotFoundError';
+  constructor(message: string, path?: string, options?: ErrorOptions) {
+    super(message, 'not_found', path, options);
+  }
+}
+
+/** A uniqueness rule would break (e.g. `sourceid` taken). */
+export class ConflictError extends StoreError {
+  override name = 'ConflictError';
+  constructor(message: string, path?: string, options?: ErrorOptions) {
+    super(message, 'conflict', path, options);
+  }
+}
+
+/** The backend could not be reached or refused the work for now (throttling); the caller may retry. */
+export class UnavailableError extends StoreError {
+  override name = 'UnavailableError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'unavailable', undefined, options);
+  }
+}
+
+/** Makes a resource id: a prefix and 16 random base-32 characters (80 bits). Web Crypto, so runtime-free. */
+export function newId(prefix: 'src' | 'dst'): string {
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let out = `${prefix}_`;
+  for (const b of bytes) out += alphabet[b & 31];
+  return out;
+}
