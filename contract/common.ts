@@ -86,8 +86,9 @@ export const LabelsSchema = v.pipe(
 /** Nanoseconds since the Unix epoch as a decimal string: 2^53 is too small for a number. */
 export const NanosSchema = v.pipe(
   v.string('must be a decimal string of nanoseconds since the epoch'),
-  v.regex(/^(0|[1-9]\d{0,19})$/, 'must be a decimal string of nanoseconds since the epoch'),
-  v.check((s) => BigInt(s) < 2n ** 64n, 'must fit in 64 bits'),
+  v.regex(/^(0|[1-9]\d{0,18})$/, 'must be a decimal string of nanoseconds since the epoch'),
+  // Signed 64-bit, so stores can keep it as a native integer (SQLite INTEGER) and order it numerically.
+  v.check((s) => BigInt(s) < 2n ** 63n, 'must be below 2^63 (the year 2262)'),
 );
 
 /** ISO 8601 timestamp string (e.g. lastSeen, createdAt). */
