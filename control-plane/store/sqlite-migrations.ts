@@ -1,0 +1,88 @@
+/**
+ * The SQLite schema as an append-only list of migrations. `PRAGMA user_version` records how many have been
+ * applied; opening a file applies the rest in one transaction. Never edit a shipped migration: add one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: sources, destinations, tokens, results.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO meta (key, value) VALUES ('config_version', 0);
+
+  CREATE TABLE sources (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    location   INTEGER NOT NULL,
+    host       INTEGER NOT NULL,
+    sourceid   INTEGER NOT NULL UNIQUE CHECK (sourceid BETWEEN 0 AND 65535),
+    address    TEXT,
+    labels     TEXT NOT NULL,
+    last_seen  TEXT,
+    created_at TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE destinations (
+    id         TEXT PRIMARY KEY,
+    active     INTEGER NOT NULL,
+    address    TEXT NOT NULL,
+    protocol   TEXT NOT NULL,
+    port       INTEGER,
+    interval   INTEGER NOT NULL,
+    timeout    INTEGER NOT NULL,
+    ttl        INTEGER NOT NULL,
+    data       TEXT NOT NULL,
+    labels     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX destinations_created ON destinations (created_at, id);
+
+  -- Which sources probe a destination; none means every source. position keeps the order the operator gave.
+  CREATE TABLE destination_sources (
+    destination TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    source      TEXT NOT NULL REFERENCES sources (id),
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (destination, source)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX destination_sources_source ON destination_sources (source);
+
+  CREATE TABLE tokens (
+    hash       TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('admin', 'read', 'agent')),
+    source_id  TEXT REFERENCES sources (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX tokens_source ON tokens (source_id);
+
+  -- One row per probe. The primary key is the result's identity, so INSERT OR IGNORE makes retries harmless.
+  -- rtime is ns since the epoch as a signed 64-bit INTEGER: it orders numerically. No foreign keys: results
+  -- outlive the source and destination they name.
+  CREATE TABLE results (
+    source      TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    rtime       INTEGER NOT NULL,
+    rseq        INTEGER NOT NULL,
+    target      TEXT NOT NULL,
+    protocol    TEXT NOT NULL,
+    address     TEXT,
+    rtt         REAL,
+    rtype       INTEGER,
+    rcode       INTEGER,
+    rid         INTEGER NOT NULL,
+    datamatch   INTEGER,
+    status      TEXT NOT NULL,
+    ttl         INTEGER,
+    rsite       INTEGER NOT NULL,
+    rhost       INTEGER NOT NULL,
+    PRIMARY KEY (source, destination, rtime, rseq)
+  ) STRICT, WITHOUT ROWID;
+  -- Newest-first listing. In a WITHOUT ROWID table an index carries the remaining key columns, so each of these
+  -- also orders ties on rtime by the rest of the identity, which the cursor relies on.
+  CREATE INDEX results_time ON results (rtime);
+  CREATE INDEX results_destination_time ON results (destination, rtime);
+  CREATE INDEX results_source_time ON results (source, rtime);
+  `,
+];

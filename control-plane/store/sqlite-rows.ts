@@ -1,0 +1,180 @@
+/**
+ * Pure mappers between SQLite rows and domain objects, and the results cursor. Nothing else touches column
+ * names, 0/1 booleans, JSON text columns or the cursor's shape.
+ */
+import type { Destination, DestinationFields, Result, Source, Status } from '../../contract/index.js';
+import type { TokenKind, TokenRecord } from './store.js';
+import { StoreError } from './store.js';
+
+export interface SourceRow {
+  id: string;
+  name: string;
+  location: number;
+  host: number;
+  sourceid: number;
+  address: string | null;
+  labels: string;
+  last_seen: string | null;
+  created_at: string;
+}
+
+export function toSource(row: SourceRow): Source {
+  return {
+    id: row.id,
+    name: row.name,
+    location: row.location,
+    host: row.host,
+    sourceid: row.sourceid,
+    address: row.address,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    lastSeen: row.last_seen,
+    createdAt: row.created_at,
+  };
+}
+
+export interface DestinationRow {
+  id: string;
+  active: number;
+  address: string;
+  protocol: Destination['protocol'];
+  port: number | null;
+  interval: number;
+  timeout: number;
+  ttl: number;
+  data: string;
+  labels: string;
+  /** JSON array of source ids, in the order given (aggregated from destination_sources). */
+  sources: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toDestination(row: DestinationRow): Destination {
+  return {
+    id: row.id,
+    active: row.active === 1,
+    address: row.address,
+    protocol: row.protocol,
+    port: row.port,
+    interval: row.interval,
+    timeout: row.timeout,
+    ttl: row.ttl,
+    data: row.data,
+    sources: JSON.parse(row.sources) as string[],
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Named parameters of the destination columns. */
+export function destinationParams(fields: DestinationFields) {
+  return {
+    active: fields.active ? 1 : 0,
+    address: fields.address,
+    protocol: fields.protocol,
+    port: fields.port,
+    interval: fields.interval,
+    timeout: fields.timeout,
+    ttl: fields.ttl,
+    data: fields.data,
+    labels: JSON.stringify(fields.labels),
+  };
+}
+
+export interface TokenRow {
+  hash: string;
+  kind: TokenKind;
+  source_id: string | null;
+  name: string;
+  created_at: string;
+}
+
+export function toToken(row: TokenRow): TokenRecord {
+  return {
+    hash: row.hash,
+    kind: row.kind,
+    sourceId: row.source_id,
+    name: row.name,
+    createdAt: row.created_at,
+  };
+}
+
+/** A results row read with safe integers: every INTEGER column arrives as a bigint. */
+export interface ResultRow {
+  source: string;
+  destination: string;
+  rtime: bigint;
+  rseq: bigint;
+  target: string;
+  protocol: Result['protocol'];
+  address: string | null;
+  rtt: number | null;
+  rtype: bigint | null;
+  rcode: bigint | null;
+  rid: bigint;
+  datamatch: bigint | null;
+  status: Status;
+  ttl: bigint | null;
+  rsite: bigint;
+  rhost: bigint;
+}
+
+const num = (x: bigint | null) => (x === null ? null : Number(x));
+
+export function toResult(row: ResultRow): Result {
+  return {
+    destination: row.destination,
+    rtime: row.rtime.toString(),
+    target: row.target,
+    protocol: row.protocol,
+    address: row.address,
+    rtt: row.rtt,
+    rtype: num(row.rtype),
+    rcode: num(row.rcode),
+    rid: Number(row.rid),
+    rseq: Number(row.rseq),
+    datamatch: row.datamatch === null ? null : row.datamatch === 1n,
+    status: row.status,
+    ttl: num(row.ttl),
+    source: row.source,
+    rsite: Number(row.rsite),
+    rhost: Number(row.rhost),
+  };
+}
+
+/** Position after the last row of a page, in listing order (rtime, source, destination, rseq descending). */
+export interface ResultsCursor {
+  rtime: bigint;
+  source: string;
+  destination: string;
+  rseq: number;
+}
+
+/** Opaque to clients: base64url of a small JSON array. */
+export function encodeCursor(c: ResultsCursor): string {
+  const json = JSON.stringify([c.rtime.toString(), c.source, c.destination, c.rseq]);
+  return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeCursor(cursor: string): ResultsCursor {
+  try {
+    const json = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    const [rtime, source, destination, rseq] = JSON.parse(json) as unknown[];
+    if (
+      typeof rtime === 'string' &&
+      /^-?\d{1,20}$/.test(rtime) &&
+      typeof source === 'string' &&
+      typeof destination === 'string' &&
+      typeof rseq === 'number' &&
+      Number.isInteger(rseq)
+    ) {
+      return { rtime: BigInt(rtime), source, destination, rseq };
+    }
+  } catch (err) {
+    throw new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor', {
+      cause: err,
+    });
+  }
+  throw new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor');
+}

@@ -1,0 +1,494 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3. WAL lets readers run beside the writer;
+ * synchronous=NORMAL keeps every commit across a process crash (a power cut may lose the last few).
+ * Each write is one transaction that also bumps the config version where agents care, so a long-poll never
+ * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Destination, DestinationFields, Source } from '../../contract/index.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import {
+  type DestinationRow,
+  decodeCursor,
+  destinationParams,
+  encodeCursor,
+  type ResultRow,
+  type SourceRow,
+  type TokenRow,
+  toDestination,
+  toResult,
+  toSource,
+  toToken,
+} from './sqlite-rows.js';
+import {
+  type ChangeListener,
+  ConflictError,
+  NotFoundError,
+  newId,
+  type Store,
+  StoreError,
+  UnavailableError,
+} from './store.js';
+
+/** Where `pinger serve` keeps its data unless told otherwise (`--db`, `PINGER_DB`). */
+export const DEFAULT_DB_PATH = './data/pinger.db';
+
+export interface SqliteStoreOptions {
+  /** File to open or create (its directory too); `:memory:` for a throwaway store. */
+  path?: string;
+  /** Milliseconds a writer waits for another connection's lock before giving up. */
+  busyTimeoutMs?: number;
+  /** Clock for createdAt/updatedAt, injectable for tests. */
+  now?: () => Date;
+}
+
+/** The SQLite error codes better-sqlite3 puts on `code`. */
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+/** Opens (creating and migrating as needed) the SQLite store. */
+export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
+  const path = options.path ?? DEFAULT_DB_PATH;
+  const now = options.now ?? (() => new Date());
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (err) {
+    throw new UnavailableError(`[store:sqlite] cannot open ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+
+  const listeners = new Set<ChangeListener>();
+
+  const sql = {
+    version: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'config_version'`),
+    bump: db.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'config_version'`),
+
+    source: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE id = ?'),
+    sources: db.prepare<[], SourceRow>('SELECT * FROM sources ORDER BY created_at, id'),
+    sourceidTaken: db.prepare<[number, string], { id: string }>(
+      'SELECT id FROM sources WHERE sourceid = ? AND id <> ?',
+    ),
+    // Lowest free sourceid: 0 if free, else the lowest n+1 not taken; NULL when all 65,536 are taken.
+    freeSourceid: db.prepare<[], { free: number | null }>(`
+      SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE sourceid = 0) THEN 0 ELSE (
+        SELECT MIN(s.sourceid + 1) FROM sources s
+        WHERE s.sourceid < 65535 AND NOT EXISTS (SELECT 1 FROM sources t WHERE t.sourceid = s.sourceid + 1)
+      ) END AS free`),
+    insertSource: db.prepare(`
+      INSERT INTO sources (id, name, location, host, sourceid, address, labels, last_seen, created_at)
+      VALUES (@id, @name, @location, @host, @sourceid, @address, @labels, NULL, @createdAt)`),
+    updateSource: db.prepare(`
+      UPDATE sources SET name = @name, location = @location, host = @host, sourceid = @sourceid,
+        address = @address, labels = @labels WHERE id = @id`),
+    deleteSource: db.prepare('DELETE FROM sources WHERE id = ?'),
+    touchSource: db.prepare('UPDATE sources SET last_seen = ? WHERE id = ?'),
+
+    destination: db.prepare<[string], DestinationRow>(`${DESTINATION_SELECT} WHERE d.id = ?`),
+    destinations: db.prepare<
+      { active: number | null; protocol: string | null; source: string | null },
+      DestinationRow
+    >(`${DESTINATION_SELECT}
+      WHERE (@active IS NULL OR d.active = @active)
+        AND (@protocol IS NULL OR d.protocol = @protocol)
+        AND (@source IS NULL
+             OR NOT EXISTS (SELECT 1 FROM destination_sources x WHERE x.destination = d.id)
+             OR EXISTS (SELECT 1 FROM destination_sources x WHERE x.destination = d.id AND x.source = @source))
+      ORDER BY d.created_at, d.id`),
+    insertDestination: db.prepare(`
+      INSERT INTO destinations
+        (id, active, address, protocol, port, interval, timeout, ttl, data, labels, created_at, updated_at)
+      VALUES (@id, @active, @address, @protocol, @port, @interval, @timeout, @ttl, @data, @labels, @at, @at)`),
+    updateDestination: db.prepare(`
+      UPDATE destinations SET active = @active, address = @address, protocol = @protocol, port = @port,
+        interval = @interval, timeout = @timeout, ttl = @ttl, data = @data, labels = @labels, updated_at = @at
+      WHERE id = @id`),
+    deleteDestination: db.prepare('DELETE FROM destinations WHERE id = ?'),
+    clearDestinationSources: db.prepare('DELETE FROM destination_sources WHERE destination = ?'),
+    insertDestinationSource: db.prepare(
+      'INSERT INTO destination_sources (destination, source, position) VALUES (?, ?, ?)',
+    ),
+    destinationsNaming: db.prepare<[string], { destination: string }>(
+      'SELECT destination FROM destination_sources WHERE source = ?',
+    ),
+    unlinkSource: db.prepare('DELETE FROM destination_sources WHERE source = ?'),
+    // A destination whose last named source went away is switched off: an empty list would mean "everyone".
+    deactivateOrphans: db.prepare(`
+      UPDATE destinations SET active = 0, updated_at = @at
+      WHERE id IN (SELECT value FROM json_each(@ids))
+        AND NOT EXISTS (SELECT 1 FROM destination_sources x WHERE x.destination = destinations.id)`),
+    sourceExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM sources WHERE id = ?'),
+    destinationExists: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM destinations WHERE id = ?',
+    ),
+
+    insertToken: db.prepare(
+      'INSERT INTO tokens (hash, kind, source_id, name, created_at) VALUES (@hash, @kind, @sourceId, @name, @createdAt)',
+    ),
+    token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?'),
+    tokens: db.prepare<{ kind: string | null }, TokenRow>(
+      'SELECT * FROM tokens WHERE @kind IS NULL OR kind = @kind ORDER BY created_at, hash',
+    ),
+    deleteToken: db.prepare('DELETE FROM tokens WHERE hash = ?'),
+    deleteAgentTokens: db.prepare(`DELETE FROM tokens WHERE source_id = ? AND kind = 'agent'`),
+
+    insertResult: db.prepare(`
+      INSERT OR IGNORE INTO results
+        (source, destination, rtime, rseq, target, protocol, address, rtt, rtype, rcode, rid, datamatch, status,
+         ttl, rsite, rhost)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  };
+
+  /** Runs `work` in one immediate transaction; on success tells listeners if it bumped the version. */
+  function write<T>(work: () => T, bumps: boolean): T {
+    const run = db.transaction(() => {
+      const out = work();
+      if (bumps) sql.bump.run();
+      return out;
+    });
+    let out: T;
+    try {
+      out = run.immediate();
+    } catch (err) {
+      throw translate(err);
+    }
+    if (bumps && listeners.size > 0) {
+      const version = sql.version.get()!.value;
+      for (const listener of [...listeners]) listener(version);
+    }
+    return out;
+  }
+
+  function read<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  function setDestinationSources(id: string, sources: readonly string[]) {
+    sql.clearDestinationSources.run(id);
+    sources.forEach((source, position) => {
+      if (!sql.sourceExists.get(source)) {
+        throw new NotFoundError(`[store:sqlite] source ${source} does not exist`, 'sources');
+      }
+      sql.insertDestinationSource.run(id, source, position);
+    });
+  }
+
+  function assertSourceidFree(sourceid: number, id: string) {
+    const holder = sql.sourceidTaken.get(sourceid, id);
+    if (holder) {
+      throw new ConflictError(
+        `[store:sqlite] sourceid ${sourceid} is taken by source ${holder.id}`,
+        'sourceid',
+      );
+    }
+  }
+
+  const store: Store = {
+    kind: 'sqlite',
+
+    async createSource(input, tokenHash) {
+      return write(() => {
+        let sourceid = input.sourceid;
+        if (sourceid === undefined) {
+          const free = sql.freeSourceid.get()!.free;
+          if (free === null)
+            throw new ConflictError('[store:sqlite] all 65,536 sourceids are taken', 'sourceid');
+          sourceid = free;
+        }
+        const source: Source = {
+          id: newId('src'),
+          name: input.name,
+          location: input.location,
+          host: input.host,
+          sourceid,
+          address: input.address,
+          labels: input.labels,
+          lastSeen: null,
+          createdAt: now().toISOString(),
+        };
+        assertSourceidFree(sourceid, source.id);
+        sql.insertSource.run({ ...source, labels: JSON.stringify(source.labels) });
+        insertToken({ hash: tokenHash, kind: 'agent', sourceId: source.id, name: source.name });
+        return source;
+      }, true);
+    },
+
+    async getSource(id) {
+      return read(() => {
+        const row = sql.source.get(id);
+        return row && toSource(row);
+      });
+    },
+
+    async listSources() {
+      return read(() => sql.sources.all().map(toSource));
+    },
+
+    async updateSource(id, patch) {
+      return write(() => {
+        const row = sql.source.get(id);
+        if (!row) return undefined;
+        const next = { ...toSource(row), ...patch };
+        assertSourceidFree(next.sourceid, id);
+        sql.updateSource.run({ ...next, labels: JSON.stringify(next.labels) });
+        return next;
+      }, true);
+    },
+
+    async deleteSource(id) {
+      return write(() => {
+        if (!sql.sourceExists.get(id)) return false;
+        const named = sql.destinationsNaming.all(id).map((r) => r.destination);
+        sql.unlinkSource.run(id);
+        sql.deactivateOrphans.run({ ids: JSON.stringify(named), at: now().toISOString() });
+        sql.deleteSource.run(id);
+        return true;
+      }, true);
+    },
+
+    async replaceSourceToken(id, tokenHash) {
+      // Rotation changes no agent config: no version bump, no long-poll wakes.
+      return write(() => {
+        const row = sql.source.get(id);
+        if (!row) return false;
+        sql.deleteAgentTokens.run(id);
+        insertToken({ hash: tokenHash, kind: 'agent', sourceId: id, name: row.name });
+        return true;
+      }, false);
+    },
+
+    async touchSource(id, at) {
+      read(() => sql.touchSource.run(at.toISOString(), id));
+    },
+
+    async createDestination(input) {
+      return write(() => {
+        const at = now().toISOString();
+        const id = newId('dst');
+        sql.insertDestination.run({ id, at, ...destinationParams(input) });
+        setDestinationSources(id, input.sources);
+        return toDestination(sql.destination.get(id)!);
+      }, true);
+    },
+
+    async getDestination(id) {
+      return read(() => {
+        const row = sql.destination.get(id);
+        return row && toDestination(row);
+      });
+    },
+
+    async listDestinations(query = {}) {
+      return read(() =>
+        sql.destinations
+          .all({
+            active: query.active === undefined ? null : query.active ? 1 : 0,
+            protocol: query.protocol ?? null,
+            source: query.source ?? null,
+          })
+          .map(toDestination),
+      );
+    },
+
+    async replaceDestination(id, fields: DestinationFields) {
+      return write((): Destination | undefined => {
+        const changed = sql.updateDestination.run({
+          id,
+          at: now().toISOString(),
+          ...destinationParams(fields),
+        });
+        if (changed.changes === 0) return undefined;
+        setDestinationSources(id, fields.sources);
+        return toDestination(sql.destination.get(id)!);
+      }, true);
+    },
+
+    async deleteDestination(id) {
+      return write(() => sql.deleteDestination.run(id).changes > 0, true);
+    },
+
+    async configVersion() {
+      return read(() => sql.version.get()!.value);
+    },
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async createToken(record) {
+      return write(() => insertToken(record), false);
+    },
+
+    async findToken(hash) {
+      return read(() => {
+        const row = sql.token.get(hash);
+        return row && toToken(row);
+      });
+    },
+
+    async listTokens(kind) {
+      return read(() => sql.tokens.all({ kind: kind ?? null }).map(toToken));
+    },
+
+    async deleteToken(hash) {
+      return write(() => sql.deleteToken.run(hash).changes > 0, false);
+    },
+
+    async putResults(owner, results) {
+      return write(() => {
+        // Refuse the whole batch before writing anything if one destination is unknown.
+        const known = new Set<string>();
+        results.forEach((r, i) => {
+          if (known.has(r.destination)) return;
+          if (!sql.destinationExists.get(r.destination)) {
+            throw new NotFoundError(
+              `[store:sqlite] destination ${r.destination} does not exist`,
+              `results.${i}.destination`,
+            );
+          }
+          known.add(r.destination);
+        });
+        let stored = 0;
+        for (const r of results) {
+          stored += sql.insertResult.run(
+            owner.id,
+            r.destination,
+            BigInt(r.rtime),
+            r.rseq,
+            r.target,
+            r.protocol,
+            r.address,
+            r.rtt,
+            r.rtype,
+            r.rcode,
+            r.rid,
+            r.datamatch === null ? null : r.datamatch ? 1 : 0,
+            r.status,
+            r.ttl,
+            owner.location,
+            owner.host,
+          ).changes;
+        }
+        return { stored, duplicates: results.length - stored };
+      }, false);
+    },
+
+    async listResults(filter) {
+      return read(() => {
+        const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+        const where: string[] = [];
+        const params: unknown[] = [];
+        if (filter.destination !== undefined)
+          where.push('destination = ?') && params.push(filter.destination);
+        if (filter.source !== undefined) where.push('source = ?') && params.push(filter.source);
+        if (filter.status !== undefined) where.push('status = ?') && params.push(filter.status);
+        if (filter.from !== undefined) where.push('rtime >= ?') && params.push(filter.from);
+        if (filter.to !== undefined) where.push('rtime <= ?') && params.push(filter.to);
+        if (after) {
+          where.push('(rtime, source, destination, rseq) < (?, ?, ?, ?)');
+          params.push(after.rtime, after.source, after.destination, after.rseq);
+        }
+        // One row more than asked tells whether another page exists.
+        const rows = listStatement(where.join(' AND ')).all(...params, filter.limit + 1) as ResultRow[];
+        const more = rows.length > filter.limit;
+        const page = more ? rows.slice(0, filter.limit) : rows;
+        const last = page[page.length - 1];
+        return {
+          results: page.map(toResult),
+          cursor:
+            more && last
+              ? encodeCursor({
+                  rtime: last.rtime,
+                  source: last.source,
+                  destination: last.destination,
+                  rseq: Number(last.rseq),
+                })
+              : null,
+        };
+      });
+    },
+
+    async close() {
+      listeners.clear();
+      if (db.open) db.close();
+    },
+  };
+
+  function insertToken(record: Parameters<Store['createToken']>[0]) {
+    const full = { ...record, createdAt: now().toISOString() };
+    try {
+      sql.insertToken.run(full);
+    } catch (err) {
+      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new ConflictError('[store:sqlite] a token with this hash exists', 'hash', { cause: err });
+      }
+      throw err;
+    }
+    return full;
+  }
+
+  // The listing has 2^5 shapes (which filters are present); each is prepared once, on first use.
+  const listStatements = new Map<string, Database.Statement>();
+  function listStatement(where: string) {
+    let statement = listStatements.get(where);
+    if (!statement) {
+      statement = db
+        .prepare(
+          `SELECT * FROM results ${where ? `WHERE ${where}` : ''}
+           ORDER BY rtime DESC, source DESC, destination DESC, rseq DESC LIMIT ?`,
+        )
+        .safeIntegers(true);
+      listStatements.set(where, statement);
+    }
+    return statement;
+  }
+
+  return store;
+}
+
+const DESTINATION_SELECT = `
+  SELECT d.*, (
+    SELECT json_group_array(x.source ORDER BY x.position) FROM destination_sources x WHERE x.destination = d.id
+  ) AS sources
+  FROM destinations d`;
+
+/** Applies the migrations this file has not seen yet, all in one transaction. */
+function migrate(db: Database.Database) {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > MIGRATIONS.length) {
+    throw new StoreError(
+      `[store:sqlite] the file is at schema version ${applied}, newer than this build knows (${MIGRATIONS.length})`,
+      'unavailable',
+    );
+  }
+  if (applied === MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let i = applied; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/** A busy database becomes retryable; anything else passes through (a bug or a broken file: a 500). */
+function translate(err: unknown): unknown {
+  const code = sqliteCode(err);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new UnavailableError('[store:sqlite] the database is busy', { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,106 @@
+/** The store contract on a real SQLite file, plus what only the SQLite backend promises. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../../control-plane/store/sqlite.js';
+import { MIGRATIONS } from '../../control-plane/store/sqlite-migrations.js';
+import { testStore } from './contract.js';
+
+const dirs: string[] = [];
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'pinger-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+testStore('sqlite', async () => {
+  const dir = tempDir();
+  const store = createSqliteStore({ path: join(dir, 'nested', 'pinger.db') });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('sqlite store', () => {
+  it('creates the directory, uses WAL and records the schema version', async () => {
+    const path = join(tempDir(), 'a', 'b', 'pinger.db');
+    const store = createSqliteStore({ path });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('keeps data across reopening and does not migrate twice', async () => {
+    const path = join(tempDir(), 'pinger.db');
+    const first = createSqliteStore({ path });
+    const src = await first.createSource(
+      { name: 'a', location: 0, host: 0, address: null, labels: {} },
+      'h'.repeat(64),
+    );
+    const version = await first.configVersion();
+    await first.close();
+    const second = createSqliteStore({ path });
+    expect(await second.getSource(src.id)).toEqual(src);
+    expect(await second.configVersion()).toBe(version);
+    await second.close();
+  });
+
+  it('refuses a file from a newer schema instead of guessing', async () => {
+    const path = join(tempDir(), 'pinger.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => createSqliteStore({ path })).toThrow(/newer than this build knows/);
+  });
+
+  it('stores rtime as an INTEGER column', async () => {
+    const path = join(tempDir(), 'pinger.db');
+    const store = createSqliteStore({ path });
+    const src = await store.createSource(
+      { name: 'a', location: 0, host: 0, address: null, labels: {} },
+      'h'.repeat(64),
+    );
+    const dst = await store.createDestination({
+      active: true,
+      address: '198.18.0.1',
+      protocol: 'icmp',
+      port: null,
+      interval: 1000,
+      timeout: 1000,
+      ttl: 64,
+      data: '',
+      sources: [],
+      labels: {},
+    });
+    await store.putResults({ id: src.id, location: 0, host: 0 }, [
+      {
+        destination: dst.id,
+        rtime: '1763780000123456789',
+        target: '198.18.0.1',
+        protocol: 'icmp',
+        address: '198.18.0.1',
+        rtt: 1,
+        rtype: 0,
+        rcode: 0,
+        rid: 1,
+        rseq: 1,
+        datamatch: true,
+        status: 'reply',
+        ttl: 64,
+      },
+    ]);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    db.defaultSafeIntegers(true);
+    expect(db.prepare('SELECT typeof(rtime) AS t, rtime FROM results').get()).toEqual({
+      t: 'integer',
+      rtime: 1763780000123456789n,
+    });
+    db.close();
+  });
+});
