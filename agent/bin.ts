@@ -1,0 +1,35 @@
+/**
+ * Entry of the installable agent, `pinger-agent`: the file `npm run build:agent` bundles into a Node single
+ * executable. It registers only the agent-side commands (`agent`, `probe`), so the bundle carries neither SQLite
+ * nor the AWS SDK nor the control plane; the build fails if either slips in.
+ */
+import { Command } from 'commander';
+import { register as registerAgent } from '../cli/commands/agent.js';
+import { register as registerProbe } from '../cli/commands/probe.js';
+import { runProgram } from '../cli/run.js';
+import pkg from '../package.json' with { type: 'json' };
+
+/** The `pinger-agent` program: the same `agent` and `probe` commands as `pinger`, nothing else. */
+export function buildAgentProgram(): Command {
+  const program = new Command('pinger-agent')
+    .description('Pinger agent: probes the destinations its control plane assigns and delivers every result')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride();
+  registerAgent(program);
+  registerProbe(program);
+  return program;
+}
+
+// No top-level await: the single executable runs a CommonJS bundle.
+runProgram(buildAgentProgram(), process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `pinger-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,73 @@
+/**
+ * Bundles the agent's entry into one CommonJS file for Node 20: the only shape a Node 20 single executable
+ * runs. Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane).
+ */
+import { build, type Metafile } from 'esbuild';
+import { rawSocketAddon } from './raw-socket-addon.js';
+
+/** Inputs that mean the agent bundle pulled in server-side code. */
+const FORBIDDEN: { pattern: RegExp; what: string }[] = [
+  { pattern: /node_modules\/better-sqlite3\//, what: 'better-sqlite3' },
+  { pattern: /node_modules\/@aws-sdk\//, what: 'the AWS SDK' },
+  { pattern: /node_modules\/@smithy\//, what: 'the AWS SDK' },
+  { pattern: /^control-plane\//, what: 'the control plane' },
+];
+
+/** A build step failed; the message names the step and what to do. */
+export class AgentBuildError extends Error {
+  override name = 'AgentBuildError';
+}
+
+export interface BundleOptions {
+  /** Repository root (esbuild's working directory: metafile paths are relative to it). */
+  root: string;
+  entry: string;
+  outfile: string;
+}
+
+/** Writes the bundle and returns its metafile. */
+export async function bundleAgent(options: BundleOptions): Promise<Metafile> {
+  const result = await build({
+    absWorkingDir: options.root,
+    entryPoints: [options.entry],
+    outfile: options.outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    metafile: true,
+    keepNames: true,
+    logLevel: 'warning',
+    // CommonJS has no import.meta; give code that asks for its own URL the bundle's file.
+    banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__importMetaUrl' },
+    plugins: [rawSocketAddon()],
+  });
+  for (const { pattern, what } of FORBIDDEN) {
+    const bad = Object.keys(result.metafile.inputs).find((input) => pattern.test(input));
+    if (bad) {
+      throw new AgentBuildError(
+        `[build:agent] the agent bundle must not include ${what}, but it does: ${importChain(result.metafile, options.entry, bad).join(' → ')}`,
+      );
+    }
+  }
+  return result.metafile;
+}
+
+/** The shortest import chain from `entry` to `target`, for an error that says where to cut. */
+export function importChain(metafile: Metafile, entry: string, target: string): string[] {
+  const previous = new Map<string, string>([[entry, '']]);
+  const queue = [entry];
+  for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
+    if (node === target) break;
+    for (const { path } of metafile.inputs[node]?.imports ?? []) {
+      if (previous.has(path)) continue;
+      previous.set(path, node);
+      queue.push(path);
+    }
+  }
+  if (!previous.has(target)) return [target];
+  const chain: string[] = [];
+  for (let node = target; node !== ''; node = previous.get(node) ?? '') chain.unshift(node);
+  return chain;
+}

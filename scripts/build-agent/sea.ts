@@ -1,0 +1,80 @@
+/**
+ * Turns a CommonJS bundle into a Node single executable application: a copy of the running `node` with the
+ * bundle injected as the NODE_SEA_BLOB resource (Node 20: `--experimental-sea-config` + postject).
+ */
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AgentBuildError } from './bundle.js';
+
+const run = promisify(execFile);
+
+/** The fuse Node's binary carries; postject flips it so the binary looks for the injected blob. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface SeaOptions {
+  /** The CommonJS bundle to embed. */
+  main: string;
+  /** Scratch directory for the config and the blob. */
+  workDir: string;
+  /** The executable to write. */
+  output: string;
+}
+
+/** Writes the executable at `options.output`, built from the `node` that runs this script. */
+export async function makeSingleExecutable(options: SeaOptions): Promise<void> {
+  if (process.platform !== 'linux') {
+    throw new AgentBuildError(`[build:agent] builds Linux executables only, not on ${process.platform}`);
+  }
+  const config = join(options.workDir, 'sea-config.json');
+  const blob = join(options.workDir, 'sea-prep.blob');
+  await writeFile(
+    config,
+    JSON.stringify({
+      main: options.main,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      // Compiled code in the blob: the agent starts faster and the bundle is parsed once, at build time.
+      useCodeCache: true,
+    }),
+  );
+  await step('generate the SEA blob', process.execPath, ['--experimental-sea-config', config]);
+  await copyFile(process.execPath, options.output);
+  await chmod(options.output, 0o755);
+  await stripSymbols(options.output);
+  const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
+  await step('inject the blob with postject', process.execPath, [
+    postject,
+    options.output,
+    'NODE_SEA_BLOB',
+    blob,
+    '--sentinel-fuse',
+    SEA_FUSE,
+  ]);
+}
+
+/**
+ * Drops the symbol and debug tables of the copied `node` (~13 % of its size; the fuse and the sections postject
+ * needs stay). Without binutils the binary ships unstripped: bigger, equally correct.
+ */
+async function stripSymbols(binary: string): Promise<void> {
+  try {
+    await run('strip', ['--strip-all', binary]);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new AgentBuildError(`[build:agent] strip failed on ${binary}`, { cause });
+    }
+    console.warn('[build:agent] strip (binutils) not found: the binary keeps its symbols');
+  }
+}
+
+async function step(what: string, file: string, args: string[]): Promise<void> {
+  try {
+    await run(file, args, { maxBuffer: 16 * 1024 * 1024 });
+  } catch (cause) {
+    const stderr = (cause as { stderr?: string }).stderr?.trim();
+    throw new AgentBuildError(`[build:agent] could not ${what}${stderr ? `: ${stderr}` : ''}`, { cause });
+  }
+}
