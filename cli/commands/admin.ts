@@ -1,4 +1,16 @@
+/**
+ * The admin commands: `source`, `dest`, `results` and `token`, each a client of the control plane's HTTP API
+ * (see cli/client.ts). Connection options on every command: `--url`/PINGER_URL, `--token`/PINGER_TOKEN, `--json`.
+ */
 import type { Command } from 'commander';
+import { type Io, processIo } from '../api-command.js';
+import { register as registerDestination } from './destination.js';
+import { register as registerResults } from './results.js';
+import { register as registerSource } from './source.js';
 
-/** Placeholder until this command group lands. */
-export function register(_program: Command): void {}
+/** Registers the admin command groups; `io` is where they write (the process's streams unless a test says). */
+export function register(program: Command, io: Io = processIo): void {
+  registerSource(program, io);
+  registerDestination(program, io);
+  registerResults(program, io);
+}
