@@ -1,0 +1,144 @@
+/**
+ * The agent's Prometheus metrics (prom-client) on a registry of its own, and the optional `/metrics` endpoint: a
+ * tiny node:http server bound to 127.0.0.1, so the numbers are visible to a local scraper and nobody else.
+ *
+ * Every component takes an {@link AgentMetrics} and defaults to a fresh one, so tests read the same counters that
+ * production exports.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Why results were dropped (never silently): spool over its byte bound, memory over its bound, or a refused batch. */
+export type DropReason = 'spool_full' | 'memory_full' | 'rejected';
+
+export function createAgentMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    probesSent: new Counter({
+      name: 'pinger_agent_probes_sent_total',
+      help: 'Probes handed to the prober, by protocol.',
+      labelNames: ['protocol'] as const,
+      registers,
+    }),
+    results: new Counter({
+      name: 'pinger_agent_results_total',
+      help: 'Probe outcomes, by status (reply, timeout, ttl-exceeded, unreachable, reset, error).',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    lateness: new Histogram({
+      name: 'pinger_agent_schedule_lateness_seconds',
+      help: 'How late a probe left compared with its slot (timer delay plus pps budget wait).',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers,
+    }),
+    lateSkipped: new Counter({
+      name: 'pinger_agent_late_ticks_skipped_total',
+      help: 'Ticks skipped because they were more than one interval late (counted, not bunched).',
+      registers,
+    }),
+    destinations: new Gauge({
+      name: 'pinger_agent_destinations',
+      help: 'Destinations being probed.',
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'pinger_agent_inflight_probes',
+      help: 'Probes sent and not yet resolved.',
+      registers,
+    }),
+    spoolBytes: new Gauge({
+      name: 'pinger_agent_spool_bytes',
+      help: 'Bytes of results in the disk spool awaiting confirmation.',
+      registers,
+    }),
+    spoolSegments: new Gauge({
+      name: 'pinger_agent_spool_segments',
+      help: 'Segment files in the disk spool.',
+      registers,
+    }),
+    memoryResults: new Gauge({
+      name: 'pinger_agent_outbox_memory_results',
+      help: 'Results held in memory, not yet written to the spool.',
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'pinger_agent_results_dropped_total',
+      help: 'Results dropped, by reason (spool_full, memory_full, rejected).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    delivered: new Counter({
+      name: 'pinger_agent_results_delivered_total',
+      help: 'Results the control plane confirmed (stored or already stored).',
+      registers,
+    }),
+    deliveryFailures: new Counter({
+      name: 'pinger_agent_delivery_failures_total',
+      help: 'Result batch posts that failed and will be retried.',
+      registers,
+    }),
+    lastSync: new Gauge({
+      name: 'pinger_agent_last_sync_timestamp_seconds',
+      help: 'Unix time of the last successful config fetch (200 or 304).',
+      registers,
+    }),
+    syncFailures: new Counter({
+      name: 'pinger_agent_sync_failures_total',
+      help: 'Config fetches that failed and will be retried.',
+      registers,
+    }),
+  };
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;
+
+/** Reads a counter or gauge value (sum over labels, or one label set). For tests and the shutdown summary. */
+export async function metricValue(
+  metric: { get(): Promise<{ values: { value: number; labels: object }[] }> },
+  labels?: Record<string, string>,
+): Promise<number> {
+  const { values } = await metric.get();
+  return values
+    .filter((v) =>
+      labels
+        ? Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x)
+        : true,
+    )
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * Serves `GET /metrics` on 127.0.0.1:`port` (0 picks a free port). Resolves once listening, with the port and a
+ * close function.
+ */
+export async function serveMetrics(
+  metrics: AgentMetrics,
+  port: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
+import { nextSlot, type ProbeRequest, phaseOf, Scheduler } from '../../../agent/scheduler.js';
+import type { Destination, ResultInput } from '../../../contract/index.js';
+import { FakeClock } from './fake-clock.js';
+import { destination, result } from './fixtures.js';
+
+interface Sent {
+  at: number;
+  id: string;
+  seq: number;
+  ttl: number;
+  data: string;
+}
+
+/** A prober that answers at once (or holds answers when `hold` is set), recording what it was asked to send. */
+function fakeProber(clock: FakeClock, hold = false) {
+  const sent: Sent[] = [];
+  const pending: { request: ProbeRequest; resolve: (r: ResultInput) => void }[] = [];
+  const send = (request: ProbeRequest): Promise<ResultInput> => {
+    const { destination: d, seq } = request;
+    sent.push({ at: clock.now(), id: d.id, seq, ttl: d.ttl, data: d.data });
+    const r = result(d.id, seq, { rtime: clock.wallNs().toString() });
+    if (!hold) return Promise.resolve(r);
+    return new Promise((resolve) => pending.push({ request, resolve: () => resolve(r) }));
+  };
+  return { sent, pending, send };
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(options: { pps?: number; burst?: number; hold?: boolean } = {}) {
+  const clock = new FakeClock(10_000);
+  const prober = fakeProber(clock, options.hold);
+  const results: ResultInput[] = [];
+  const metrics = createAgentMetrics();
+  const scheduler = new Scheduler({
+    clock,
+    send: prober.send,
+    onResult: (r) => results.push(r),
+    metrics,
+    ...(options.pps !== undefined ? { pps: options.pps } : {}),
+    ...(options.burst !== undefined ? { burst: options.burst } : {}),
+  });
+  return { clock, prober, results, metrics, scheduler };
+}
+
+function seqsOf(sent: readonly { id: string; seq: number }[], id: string): number[] {
+  return sent.filter((s) => s.id === id).map((s) => s.seq);
+}
+
+describe('scheduler', () => {
+  it('staggers start offsets across the interval and sends each destination once per interval', () => {
+    const { clock, prober, scheduler } = setup();
+    const dests = Array.from({ length: 200 }, (_, i) => destination(`dst_${i}`));
+    scheduler.apply(dests);
+    const start = clock.now();
+    clock.advance(999.9);
+    // A slot within the first ms fires at +1 ms (timers wait ≥ 1 ms) and its next slot may fall in the window's
+    // last ms: the only repeats possible.
+    expect(new Set(prober.sent.map((s) => s.id)).size).toBe(200);
+    const repeats = prober.sent.length - 200;
+    expect(repeats).toBeLessThanOrEqual(prober.sent.filter((s) => s.at - start <= 1).length);
+    // 200 slots over 10 bins of 100 ms: a uniform spread puts ~20 in each; bunching would fill few bins.
+    const bins = new Array(10).fill(0) as number[];
+    for (const s of prober.sent) bins[Math.floor((s.at - start) / 100)]! += 1;
+    expect(Math.min(...bins)).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...bins)).toBeLessThanOrEqual(35);
+    // Each destination fires at its own phase.
+    for (const s of prober.sent.slice(0, 20)) {
+      expect(s.at).toBeCloseTo(Math.max(start + 1, nextSlot(start, 1000, phaseOf(s.id))), 0);
+    }
+  });
+
+  it('keeps exact slots (no drift) and runs seq 0, 1, 2, … without gaps', async () => {
+    const { clock, prober, results, scheduler } = setup();
+    scheduler.apply([destination('a', { interval: 100 })]);
+    clock.advance(10_000);
+    await flush();
+    const times = prober.sent.map((s) => s.at);
+    expect(times.length).toBeGreaterThanOrEqual(99);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeCloseTo(100, 6);
+    expect(seqsOf(prober.sent, 'a')).toEqual(times.map((_, i) => i));
+    expect(results.map((r) => r.rseq)).toEqual(times.map((_, i) => i));
+  });
+
+  it('wraps seq at 16 bits', async () => {
+    const { clock, prober, scheduler } = setup();
+    scheduler.apply([destination('a', { interval: 10 })]);
+    clock.advance(65_540 * 10);
+    const seqs = seqsOf(prober.sent, 'a');
+    expect(seqs.length).toBeGreaterThan(65_536);
+    const wrap = seqs.indexOf(65_535);
+    expect(seqs.slice(wrap, wrap + 3)).toEqual([65_535, 0, 1]);
+    expect(seqs.every((s, i) => s === i % 65_536)).toBe(true);
+  });
+
+  it('retimes a changed interval without touching the other destinations', () => {
+    const { clock, prober, scheduler } = setup();
+    scheduler.apply([destination('a'), destination('b')]);
+    clock.advance(3000);
+    const bBefore = prober.sent.filter((s) => s.id === 'b').map((s) => s.at);
+    const summary = scheduler.apply([destination('a', { interval: 100 }), destination('b')]);
+    expect(summary).toMatchObject({ retimed: 1, unchanged: 1, added: 0, removed: 0 });
+    const changedAt = clock.now();
+    clock.advance(3000);
+    const a = prober.sent.filter((s) => s.id === 'a' && s.at > changedAt);
+    expect(a.length).toBeGreaterThanOrEqual(29);
+    expect(a[0]!.at - changedAt).toBeLessThanOrEqual(100);
+    // b keeps its phase: its sends stay on its slots (served up to earlyMs = 0.5 ms ahead when another timer fires).
+    const b = prober.sent.filter((s) => s.id === 'b').map((s) => s.at);
+    expect(b.slice(0, bBefore.length)).toEqual(bBefore);
+    const bSlot = nextSlot(0, 1000, phaseOf('b'));
+    for (const at of b) {
+      const off = (((at - bSlot) % 1000) + 1000) % 1000;
+      expect(Math.min(off, 1000 - off)).toBeLessThanOrEqual(1);
+    }
+    // seq continues across the retime.
+    expect(seqsOf(prober.sent, 'a')).toEqual(seqsOf(prober.sent, 'a').map((_, i) => i));
+  });
+
+  it('reconfigures ttl/data on the next tick while keeping the schedule', () => {
+    const { clock, prober, scheduler } = setup();
+    scheduler.apply([destination('a', { interval: 200 })]);
+    clock.advance(1000);
+    const slots = prober.sent.map((s) => s.at);
+    const summary = scheduler.apply([destination('a', { interval: 200, ttl: 3, data: 'xyz' })]);
+    expect(summary.reconfigured).toBe(1);
+    clock.advance(1000);
+    const after = prober.sent.slice(slots.length);
+    expect(after.length).toBe(5);
+    expect(after.every((s) => s.ttl === 3 && s.data === 'xyz')).toBe(true);
+    expect(after[0]!.at - slots.at(-1)!).toBeCloseTo(200, 6);
+  });
+
+  it('stops a removed or deactivated destination; its in-flight probes still finish and are recorded', async () => {
+    const { clock, prober, results, scheduler } = setup({ hold: true });
+    scheduler.apply([destination('a', { interval: 100 }), destination('b', { interval: 100 })]);
+    clock.advance(250);
+    const inflightA = prober.pending.filter((p) => p.request.destination.id === 'a');
+    expect(inflightA.length).toBeGreaterThanOrEqual(2);
+    const summary = scheduler.apply([destination('b', { interval: 100, active: false })]);
+    expect(summary).toMatchObject({ removed: 2 });
+    const sentBefore = prober.sent.length;
+    clock.advance(1000);
+    expect(prober.sent.length).toBe(sentBefore);
+    expect(scheduler.size).toBe(0);
+    for (const p of prober.pending) p.resolve(result(p.request.destination.id, p.request.seq));
+    await flush();
+    expect(results).toHaveLength(sentBefore);
+    expect(results.filter((r) => r.destination === 'a').map((r) => r.rseq)).toEqual(
+      inflightA.map((p) => p.request.seq),
+    );
+  });
+
+  it('sends a late tick late (observed) and skips ticks more than one interval late (counted, not bunched)', async () => {
+    const { clock, prober, metrics, scheduler } = setup();
+    scheduler.apply([destination('a', { interval: 100 })]);
+    clock.advance(500);
+    const before = prober.sent.length;
+    const dueAt = prober.sent.at(-1)!.at + 100;
+    // The event loop is blocked until 230 ms after the next slot.
+    clock.stall(dueAt + 230 - clock.now());
+    clock.advance(0);
+    // One probe goes out at once (2 slots skipped, then 30 ms late), not three in a burst.
+    expect(prober.sent.length).toBe(before + 1);
+    expect(await metricValue(metrics.lateSkipped)).toBe(2);
+    expect(prober.sent.at(-1)!.at).toBeCloseTo(dueAt + 230, 6);
+    const { values } = await metrics.lateness.get();
+    const le50ms = values.find((v) => v.labels.le === 0.05 && v.metricName?.endsWith('_bucket'))!.value;
+    const le25ms = values.find((v) => v.labels.le === 0.025 && v.metricName?.endsWith('_bucket'))!.value;
+    expect(le50ms - le25ms).toBe(1);
+    // The schedule stays on its slots afterwards and seq has no gap (skipped ticks send nothing).
+    clock.advance(1000);
+    const seqs = seqsOf(prober.sent, 'a');
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    const after = prober.sent.slice(before + 1).map((s) => s.at);
+    for (let i = 1; i < after.length; i++) expect(after[i]! - after[i - 1]!).toBeCloseTo(100, 6);
+  });
+
+  it('holds the global pps budget and serves due ticks in slot order', async () => {
+    const { clock, prober, scheduler } = setup({ pps: 100, burst: 1 });
+    // 50 destinations at 100 ms want 500 probes/s; the budget allows 100/s.
+    scheduler.apply(Array.from({ length: 50 }, (_, i) => destination(`d${i}`, { interval: 100 })));
+    clock.advance(5000);
+    expect(prober.sent.length).toBeGreaterThanOrEqual(495);
+    expect(prober.sent.length).toBeLessThanOrEqual(502);
+    // No 1-second window holds more than the budget (+ burst).
+    for (let i = 0; i + 101 < prober.sent.length; i++) {
+      expect(prober.sent[i + 101]!.at - prober.sent[i]!.at).toBeGreaterThanOrEqual(1000);
+    }
+    // Every destination still gets its share and its seqs stay contiguous.
+    for (let i = 0; i < 50; i++) {
+      const seqs = seqsOf(prober.sent, `d${i}`);
+      expect(seqs.length).toBeGreaterThanOrEqual(8);
+      expect(seqs).toEqual(seqs.map((_, k) => k));
+    }
+    expect(scheduler.stats().skipped).toBeGreaterThan(0);
+  });
+
+  it('turns a prober failure into an error result with the same seq', async () => {
+    const clock = new FakeClock();
+    const results: ResultInput[] = [];
+    let n = 0;
+    const scheduler = new Scheduler({
+      clock,
+      send: ({ destination: d, seq }) => {
+        n++;
+        if (n === 2) throw new Error('socket gone');
+        if (n === 3) return Promise.reject(new Error('send failed'));
+        return Promise.resolve(result(d.id, seq));
+      },
+      onResult: (r) => results.push(r),
+    });
+    const d: Destination = destination('h', { address: 'example.invalid', interval: 100 });
+    scheduler.apply([d]);
+    clock.advance(400);
+    await flush();
+    expect(results.map((r) => [r.rseq, r.status])).toEqual([
+      [0, 'reply'],
+      [1, 'error'],
+      [2, 'error'],
+      [3, 'reply'],
+    ]);
+    expect(results[1]).toMatchObject({ target: '0.0.0.0', address: null, rtt: null, destination: 'h' });
+  });
+
+  it('stop() waits for in-flight probes up to a deadline and reports the abandoned ones', async () => {
+    const { clock, prober, results, scheduler } = setup({ hold: true });
+    scheduler.apply([destination('a', { interval: 100 }), destination('b', { interval: 100 })]);
+    clock.advance(150);
+    const inflight = prober.pending.length;
+    expect(inflight).toBeGreaterThanOrEqual(2);
+    const stopped = scheduler.stop(1000);
+    prober.pending[0]!.resolve(result('x', 0));
+    await flush();
+    clock.advance(1000); // the drain deadline passes with the others unresolved
+    expect(await stopped).toEqual({ abandoned: inflight - 1 });
+    expect(results).toHaveLength(1);
+    expect(() => scheduler.apply([])).toThrow(/after stop/);
+  });
+
+  it('with real timers: keeps per-destination rate, seq continuity and small lateness', async () => {
+    const sent: { id: string; seq: number; at: number }[] = [];
+    const results: ResultInput[] = [];
+    const metrics = createAgentMetrics();
+    const scheduler = new Scheduler({
+      metrics,
+      send: ({ destination: d, seq }) => {
+        sent.push({ id: d.id, seq, at: performance.now() });
+        return Promise.resolve(result(d.id, seq));
+      },
+      onResult: (r) => results.push(r),
+    });
+    scheduler.apply(Array.from({ length: 20 }, (_, i) => destination(`r${i}`, { interval: 20 })));
+    const start = performance.now();
+    const deadline = start + 5000;
+    while (sent.length < 20 * 50 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await scheduler.stop(1000);
+    const elapsed = performance.now() - start;
+    expect(sent.length).toBeGreaterThanOrEqual(1000);
+    for (let i = 0; i < 20; i++) {
+      const seqs = seqsOf(sent, `r${i}`);
+      expect(seqs).toEqual(seqs.map((_, k) => k));
+      // Never more than one probe per slot.
+      expect(seqs.length).toBeLessThanOrEqual(Math.ceil(elapsed / 20) + 1);
+    }
+    expect(results).toHaveLength(sent.length);
+    const { values } = await metrics.lateness.get();
+    const count = values.find((v) => v.metricName?.endsWith('_count'))!.value;
+    const under10ms = values.find((v) => v.labels.le === 0.01 && v.metricName?.endsWith('_bucket'))!.value;
+    expect(under10ms / count).toBeGreaterThan(0.9);
+  });
+});
