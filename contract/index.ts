@@ -5,3 +5,4 @@ export * from './destination.js';
 export * from './error.js';
 export * from './result.js';
 export * from './source.js';
+export * from './token.js';

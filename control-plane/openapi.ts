@@ -1,0 +1,235 @@
+/**
+ * `GET /openapi.json`: the API described from the same valibot schemas that validate it, so the document
+ * cannot drift from the server. Built once, on first request.
+ */
+import { type JsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
+import {
+  AgentConfigSchema,
+  BatchReceiptSchema,
+  DestinationCreateSchema,
+  DestinationPatchSchema,
+  DestinationQuerySchema,
+  DestinationSchema,
+  ErrorBodySchema,
+  ResultBatchSchema,
+  ResultPageSchema,
+  ResultQuerySchema,
+  SourceCreateSchema,
+  SourcePatchSchema,
+  SourceSchema,
+  SourceWithTokenSchema,
+  TokenCreateSchema,
+  TokenSchema,
+  TokenWithSecretSchema,
+} from '../contract/index.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ok = (description: string, schema?: object) =>
+  schema ? { description, content: json(schema) } : { description };
+
+// Every operation can fail with the one error body.
+const errors = Object.fromEntries(
+  [
+    ['400', 'bad input: the issues name each field and rule'],
+    ['401', 'no valid bearer token'],
+    ['403', 'a token of the wrong kind'],
+    ['404', 'no such resource'],
+    ['409', 'a uniqueness rule (sourceid)'],
+    ['413', 'body too large'],
+    ['500', 'internal error'],
+  ].map(([status, description]) => [status, ok(description!, ref('ErrorBody'))]),
+);
+
+type Guard = 'admin' | 'reader' | 'agent';
+const security = { admin: [{ admin: [] }], reader: [{ admin: [] }, { read: [] }], agent: [{ agent: [] }] };
+
+function op(
+  guard: Guard | null,
+  summary: string,
+  success: Record<string, object>,
+  extra: { body?: object; query?: Record<string, JsonSchema>; path?: string[] } = {},
+) {
+  const parameters = [
+    ...(extra.path ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...Object.entries(extra.query ?? {}).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      required: false,
+      schema,
+    })),
+  ];
+  return {
+    summary,
+    ...(guard ? { security: security[guard] } : { security: [] }),
+    ...(parameters.length ? { parameters } : {}),
+    ...(extra.body ? { requestBody: { required: true, content: json(extra.body) } } : {}),
+    responses: { ...success, ...errors },
+  };
+}
+
+/** The query parameters of a strict-object query schema, one JSON schema each. */
+function queryParams(schema: JsonSchema): Record<string, JsonSchema> {
+  return ((schema as { properties?: Record<string, JsonSchema> }).properties ?? {}) as Record<
+    string,
+    JsonSchema
+  >;
+}
+
+let cached: object | undefined;
+
+/** The OpenAPI 3.1 document of the API. */
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const schemas = toJsonSchemaDefs(
+    {
+      Source: SourceSchema,
+      SourceCreate: SourceCreateSchema,
+      SourcePatch: SourcePatchSchema,
+      SourceWithToken: SourceWithTokenSchema,
+      Destination: DestinationSchema,
+      DestinationCreate: DestinationCreateSchema,
+      DestinationPatch: DestinationPatchSchema,
+      DestinationQuery: DestinationQuerySchema,
+      AgentConfig: AgentConfigSchema,
+      ResultBatch: ResultBatchSchema,
+      BatchReceipt: BatchReceiptSchema,
+      ResultQuery: ResultQuerySchema,
+      ResultPage: ResultPageSchema,
+      TokenCreate: TokenCreateSchema,
+      Token: TokenSchema,
+      TokenWithSecret: TokenWithSecretSchema,
+      ErrorBody: ErrorBodySchema,
+    },
+    {
+      target: 'draft-2020-12',
+      // Checks written as code (cross-field rules) have no JSON Schema form; the server still enforces them.
+      errorMode: 'ignore',
+      typeMode: 'input',
+      overrideRef: (context) => `#/components/schemas/${context.referenceId}`,
+    },
+  );
+  const list = (key: string, item: string) => ({
+    type: 'object',
+    properties: { [key]: { type: 'array', items: ref(item) } },
+    required: [key],
+  });
+  const id = { path: ['id'] };
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'Pinger control plane', version: '1' },
+    components: {
+      schemas,
+      securitySchemes: {
+        admin: { type: 'http', scheme: 'bearer', description: 'pgr_admin_… token' },
+        read: { type: 'http', scheme: 'bearer', description: 'pgr_read_… token (read-only)' },
+        agent: { type: 'http', scheme: 'bearer', description: "pgr_agent_… token (one source's agent)" },
+      },
+    },
+    paths: {
+      '/healthz': { get: op(null, 'Liveness', { 200: ok('alive') }) },
+      '/v1/sources': {
+        post: op(
+          'admin',
+          'Create a source; its agent token is in this answer only',
+          {
+            201: ok('created', ref('SourceWithToken')),
+          },
+          { body: ref('SourceCreate') },
+        ),
+        get: op('reader', 'List sources', { 200: ok('sources', list('sources', 'Source')) }),
+      },
+      '/v1/sources/{id}': {
+        get: op('reader', 'Get a source', { 200: ok('the source', ref('Source')) }, id),
+        patch: op(
+          'admin',
+          'Change a source',
+          { 200: ok('the source', ref('Source')) },
+          {
+            ...id,
+            body: ref('SourcePatch'),
+          },
+        ),
+        delete: op('admin', 'Delete a source and its tokens (results stay)', { 204: ok('deleted') }, id),
+      },
+      '/v1/sources/{id}/token': {
+        post: op('admin', 'Rotate the agent token', { 200: ok('new token', ref('SourceWithToken')) }, id),
+      },
+      '/v1/destinations': {
+        post: op(
+          'admin',
+          'Create a destination',
+          { 201: ok('created', ref('Destination')) },
+          {
+            body: ref('DestinationCreate'),
+          },
+        ),
+        get: op(
+          'reader',
+          'List destinations',
+          { 200: ok('destinations', list('destinations', 'Destination')) },
+          {
+            query: queryParams(schemas.DestinationQuery),
+          },
+        ),
+      },
+      '/v1/destinations/{id}': {
+        get: op('reader', 'Get a destination', { 200: ok('the destination', ref('Destination')) }, id),
+        patch: op(
+          'admin',
+          'Change a destination (the result is checked whole)',
+          {
+            200: ok('the destination', ref('Destination')),
+          },
+          { ...id, body: ref('DestinationPatch') },
+        ),
+        delete: op('admin', 'Delete a destination (results stay)', { 204: ok('deleted') }, id),
+      },
+      '/v1/agent/config': {
+        get: op(
+          'agent',
+          "This agent's config; with If-None-Match and ?wait=S a long-poll",
+          {
+            200: ok('the config; ETag = version', ref('AgentConfig')),
+            304: ok('unchanged within the wait'),
+          },
+          { query: { wait: { type: 'string', pattern: '^\\d+$', description: 'seconds, at most 60' } } },
+        ),
+      },
+      '/v1/agent/results': {
+        post: op(
+          'agent',
+          'Post a batch of results (≤ 5000, ≤ 2 MB after gunzip); stored whole or not at all',
+          {
+            200: ok('receipt', ref('BatchReceipt')),
+          },
+          { body: ref('ResultBatch') },
+        ),
+      },
+      '/v1/results': {
+        get: op(
+          'reader',
+          'Results, newest first, paged by cursor; format=ndjson streams all pages',
+          {
+            200: ok('a page', ref('ResultPage')),
+          },
+          { query: queryParams(schemas.ResultQuery) },
+        ),
+      },
+      '/v1/tokens': {
+        post: op(
+          'admin',
+          'Create a read-only token; the token is in this answer only',
+          {
+            201: ok('created', ref('TokenWithSecret')),
+          },
+          { body: ref('TokenCreate') },
+        ),
+        get: op('admin', 'List read-only and agent tokens', { 200: ok('tokens', list('tokens', 'Token')) }),
+      },
+      '/v1/tokens/{id}': { delete: op('admin', 'Delete a read-only token', { 204: ok('deleted') }, id) },
+      '/openapi.json': { get: op(null, 'This document', { 200: ok('OpenAPI 3.1') }) },
+    },
+  };
+  return cached;
+}
