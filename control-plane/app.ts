@@ -29,7 +29,7 @@ export interface AppOptions {
   shutdown?: AbortSignal;
 }
 
-const silent: Logger = { info() {}, warn() {}, error() {} };
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Builds the control plane's HTTP app. */
 export function createApp(options: AppOptions): Hono<AuthEnv> {
@@ -49,6 +49,14 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
   };
 
   const app = new Hono<AuthEnv>()
+    .use(async (c, next) => {
+      const started = Date.now();
+      await next();
+      deps.logger.debug(
+        { method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started },
+        'request',
+      );
+    })
     .get('/healthz', (c) => c.json({ ok: true, store: options.store.kind }))
     .get('/openapi.json', (c) => c.json(openApiDocument()))
     .route('/v1/sources', sourcesRoutes(deps))

@@ -44,6 +44,9 @@ export async function generateToken(kind: TokenKind): Promise<{ token: string; h
   return { token, hash: await hashToken(token) };
 }
 
+/** Shortest `PINGER_ADMIN_TOKEN` accepted: 32 characters of a random secret is well past guessing. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
 /** Compares two strings in time that depends only on their length (hex hashes are always 64 characters). */
 export function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -55,8 +58,9 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export interface AuthOptions {
   store: Store;
   /**
-   * Hash of the admin token given by the operator (`PINGER_ADMIN_TOKEN`). When set it is the only admin
-   * token: admin tokens kept in the store are not accepted, so setting it also retires a generated one.
+   * Hash of the admin token given by the operator (`PINGER_ADMIN_TOKEN`, any secret of 32+ characters). When
+   * set it is the only admin token: admin tokens kept in the store are not accepted, so setting it also
+   * retires a generated one.
    */
   adminTokenHash?: string | undefined;
 }
@@ -70,16 +74,20 @@ export async function resolvePrincipal(c: Context, options: AuthOptions): Promis
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw unauthorized('the Authorization header must be "Bearer <token>"');
   const token = match[1]!;
-  const shape = TOKEN_SHAPE.exec(token);
-  if (!shape) throw unauthorized('the token is not valid');
   const hash = await hashToken(token);
-  if (shape[1] === 'admin' && options.adminTokenHash !== undefined) {
-    if (constantTimeEqual(hash, options.adminTokenHash)) return { kind: 'admin', sourceId: null };
-    throw unauthorized('the token is not valid');
+  // The operator's admin token may be any long secret (e.g. from a secrets manager), so it is checked first.
+  if (options.adminTokenHash !== undefined && constantTimeEqual(hash, options.adminTokenHash)) {
+    return { kind: 'admin', sourceId: null };
   }
+  if (!TOKEN_SHAPE.test(token)) throw unauthorized('the token is not valid');
   const record = await options.store.findToken(hash);
   // The lookup is by hash, so timing reveals nothing of the token; the comparison guards the record itself.
-  if (!record || !constantTimeEqual(record.hash, hash) || !token.startsWith(TOKEN_PREFIXES[record.kind])) {
+  if (
+    !record ||
+    !constantTimeEqual(record.hash, hash) ||
+    !token.startsWith(TOKEN_PREFIXES[record.kind]) ||
+    (record.kind === 'admin' && options.adminTokenHash !== undefined)
+  ) {
     throw unauthorized('the token is not valid');
   }
   return { kind: record.kind, sourceId: record.sourceId };

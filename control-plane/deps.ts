@@ -5,6 +5,7 @@ import type { Store } from './store/store.js';
 
 /** The subset of pino's API the app uses; pass a pino logger or anything shaped like it. */
 export interface Logger {
+  debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;

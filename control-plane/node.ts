@@ -1,0 +1,113 @@
+/**
+ * The control plane on a Node host: the app over @hono/node-server, a SQLite file, pino logs, and a graceful
+ * close that wakes waiting long-polls, lets requests in flight finish, then closes the store.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve as serveHono } from '@hono/node-server';
+import pino from 'pino';
+import { createApp } from './app.js';
+import { ensureAdminToken, hashToken, MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
+import type { Logger } from './deps.js';
+import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite.js';
+
+export interface ServeOptions {
+  host?: string;
+  /** 0 picks a free port; the chosen one is in the handle's `url`. */
+  port?: number;
+  dbPath?: string;
+  /** The operator's admin token (`PINGER_ADMIN_TOKEN`); without it one is generated on first start. */
+  adminToken?: string | undefined;
+  logger?: Logger;
+  /** Requests still running this long after close starts are cut. */
+  closeTimeoutMs?: number;
+}
+
+export interface ServerHandle {
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** The admin token this start generated (first start without `PINGER_ADMIN_TOKEN`), to print once. */
+  generatedAdminToken: string | undefined;
+  /** Stops accepting, answers waiting long-polls, waits for requests in flight, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Names a startup failure the operator can fix (bad port, bad token, unreadable database file). */
+export class ServeError extends Error {
+  override name = 'ServeError';
+}
+
+/** A pino logger writing JSON lines to stderr (stdout stays for what the operator must read). */
+export function createLogger(level = process.env.PINGER_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ name: 'pinger', level }, pino.destination({ fd: 2, sync: false }));
+}
+
+/** Starts the control plane. */
+export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
+  const logger = options.logger ?? createLogger();
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8080;
+  if (options.adminToken !== undefined && options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ServeError(`[serve] PINGER_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  const store = createSqliteStore({ path: options.dbPath ?? DEFAULT_DB_PATH });
+  let generatedAdminToken: string | undefined;
+  let adminTokenHash: string | undefined;
+  try {
+    if (options.adminToken !== undefined) adminTokenHash = await hashToken(options.adminToken);
+    else generatedAdminToken = await ensureAdminToken(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
+  const shutdown = new AbortController();
+  const app = createApp({ store, logger, adminTokenHash, shutdown: shutdown.signal });
+  const server = await new Promise<ReturnType<typeof serveHono>>((resolve, reject) => {
+    const s = serveHono({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
+    s.once('error', (err) => {
+      reject(new ServeError(`[serve] cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    });
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, db: options.dbPath ?? DEFAULT_DB_PATH, store: store.kind }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      shutdown.abort();
+      const timer = setTimeout(() => {
+        logger.warn({}, 'requests still running at the close deadline: cutting them');
+        (server as import('node:http').Server).closeAllConnections();
+      }, options.closeTimeoutMs ?? 10_000);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearTimeout(timer);
+      await store.close();
+      logger.info({}, 'closed');
+    })();
+    return closing;
+  };
+  return { url, generatedAdminToken, close };
+}
+
+/** Closes the server on SIGTERM or SIGINT; a second signal exits at once. */
+export function closeOnSignals(handle: ServerHandle, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    logger.info({ signal }, 'closing');
+    handle.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
