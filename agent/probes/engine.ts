@@ -1,0 +1,205 @@
+/**
+ * The probe engine: one raw socket per protocol and family, shared by every probe in flight, and a prober per
+ * protocol on top. The ICMP sockets are the engine's own, because every protocol's errors (time exceeded,
+ * unreachable) arrive there: the engine decodes each ICMP message once and hands it to the prober whose probe
+ * it quotes. Sockets open on first use, so an agent that only probes icmp never opens a raw TCP socket.
+ *
+ * The engine has no timers of its own besides each probe's deadline: when to probe is the caller's business.
+ */
+import type { Protocol } from '../../contract/index.js';
+import { decodeEchoFields, decodeIcmpv4Message, quotedEnd } from '../packets/icmp.js';
+import { decodeQuotedIpv6 } from '../packets/quoted.js';
+import { ProbeInputError } from './errors.js';
+import { IcmpProber } from './icmp.js';
+import type { IcmpError } from './prober-base.js';
+import { RawChannel } from './raw-channel.js';
+import { SourceRoutes } from './source-route.js';
+import { TcpProber } from './tcp.js';
+import type { Prober } from './types.js';
+import { UdpProber } from './udp.js';
+
+/** ICMP types the kernel delivers to the engine (everything else is filtered out in the kernel). */
+const ICMP4_TYPES = [0, 3, 11];
+const ICMP6_TYPES = [1, 3, 129];
+
+/** Counters of what the engine's sockets received but could not use, for metrics. */
+export interface EngineCounters {
+  /** ICMP messages that failed to decode (malformed, bad checksum). */
+  malformed: number;
+}
+
+export interface ProbeEngineOptions {
+  /** The source id written into every probe payload (uint16): answers carrying another are not ours. */
+  sourceid: number;
+}
+
+type AnyProber = IcmpProber | UdpProber | TcpProber;
+
+/** See the module comment. */
+export class ProbeEngine {
+  readonly sourceid: number;
+  readonly counters: EngineCounters = { malformed: 0 };
+  readonly #routes = new SourceRoutes();
+  readonly #icmp = new Map<4 | 6, RawChannel>();
+  readonly #probers = new Map<Protocol, AnyProber>();
+  #closed = false;
+
+  constructor(options: ProbeEngineOptions) {
+    if (!Number.isInteger(options.sourceid) || options.sourceid < 0 || options.sourceid > 0xffff) {
+      throw new ProbeInputError(`[probes] sourceid must be an integer 0–65535, got ${options.sourceid}`);
+    }
+    this.sourceid = options.sourceid;
+  }
+
+  /**
+   * The prober for `protocol`, opening the sockets it needs on first use. Throws
+   * {@link RawSocketPermissionError} without root or CAP_NET_RAW.
+   */
+  prober(protocol: Protocol): Prober {
+    if (this.#closed) throw new ProbeInputError('[probes] the engine is closed');
+    let prober = this.#probers.get(protocol);
+    if (!prober) {
+      prober = this.#create(protocol);
+      this.#probers.set(protocol, prober);
+    }
+    return prober;
+  }
+
+  #create(protocol: Protocol): AnyProber {
+    switch (protocol) {
+      case 'icmp':
+        return new IcmpProber('icmp', this.sourceid, this.#icmpChannel(4));
+      case 'icmp6':
+        return new IcmpProber('icmp6', this.sourceid, this.#icmpChannel(6));
+      case 'udp':
+      case 'udp6':
+        this.#icmpChannel(protocol === 'udp' ? 4 : 6);
+        return new UdpProber(protocol, this.sourceid, this.#routes);
+      case 'tcp':
+      case 'tcp6':
+        this.#icmpChannel(protocol === 'tcp' ? 4 : 6);
+        return new TcpProber(protocol, this.#routes);
+    }
+  }
+
+  #icmpChannel(family: 4 | 6): RawChannel {
+    let channel = this.#icmp.get(family);
+    if (!channel) {
+      channel =
+        family === 4
+          ? new RawChannel('icmp4', (p, _s, t) => this.#onIcmp4(p, t), ICMP4_TYPES)
+          : new RawChannel('icmp6', (p, s, t) => this.#onIcmp6(p, s, t), ICMP6_TYPES);
+      this.#icmp.set(family, channel);
+    }
+    return channel;
+  }
+
+  #onIcmp4(packet: Buffer, receivedAt: bigint): void {
+    let msg: ReturnType<typeof decodeIcmpv4Message>;
+    try {
+      msg = decodeIcmpv4Message(packet);
+    } catch {
+      this.counters.malformed++;
+      return;
+    }
+    if (msg.kind === 'echo-reply') {
+      (this.#probers.get('icmp') as IcmpProber | undefined)?.onEchoReply({
+        from: msg.ip.src,
+        type: msg.type,
+        code: msg.code,
+        payload: msg.payload,
+        ttl: msg.ip.ttl,
+        receivedAt,
+      });
+    } else if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
+      const error: IcmpError = {
+        status: msg.kind === 'time-exceeded' ? 'ttl-exceeded' : 'unreachable',
+        from: msg.ip.src,
+        type: msg.type,
+        code: msg.code,
+        ttl: msg.ip.ttl,
+        receivedAt,
+        quotedDst: msg.quoted.ip.dst,
+      };
+      this.#dispatchError(4, error, msg.quoted.transport);
+    }
+  }
+
+  #onIcmp6(packet: Buffer, source: string, receivedAt: bigint): void {
+    // Raw ICMPv6 sockets deliver the message without the IPv6 header (so no hop limit) and the kernel has
+    // already verified the checksum.
+    const type = packet[0];
+    try {
+      if (type === 129) {
+        const echo = decodeEchoFields(packet, 0, packet.length);
+        (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply({
+          from: source,
+          type: echo.type,
+          code: echo.code,
+          payload: echo.payload,
+          ttl: null,
+          receivedAt,
+        });
+      } else if (type === 1 || type === 3) {
+        // RFC 4884: byte 4 is the quoted datagram's length in 64-bit words (0: the rest of the message).
+        const end = quotedEnd('icmp6', (packet[4] ?? 0) * 8, 0, packet.length);
+        const quoted = decodeQuotedIpv6(packet, 8, end);
+        const error: IcmpError = {
+          status: type === 3 ? 'ttl-exceeded' : 'unreachable',
+          from: source,
+          type,
+          code: packet[1]!,
+          ttl: null,
+          receivedAt,
+          quotedDst: quoted.ip.dst,
+        };
+        this.#dispatchError(6, error, quoted.transport);
+      }
+    } catch {
+      this.counters.malformed++;
+    }
+  }
+
+  #dispatchError(
+    family: 4 | 6,
+    error: IcmpError,
+    transport: ReturnType<typeof decodeQuotedIpv6>['transport'],
+  ): void {
+    if (!transport) return;
+    const suffix = family === 6 ? '6' : '';
+    switch (transport.protocol) {
+      case 'icmp':
+        (this.#probers.get(`icmp${suffix}` as Protocol) as IcmpProber | undefined)?.onError(
+          error,
+          transport.id,
+          transport.seq,
+          transport.payload,
+        );
+        return;
+      case 'udp':
+        (this.#probers.get(`udp${suffix}` as Protocol) as UdpProber | undefined)?.onError(error, transport);
+        return;
+      case 'tcp':
+        (this.#probers.get(`tcp${suffix}` as Protocol) as TcpProber | undefined)?.onError(error, transport);
+        return;
+    }
+  }
+
+  /** Probes in flight across all protocols. */
+  inFlight(): number {
+    let n = 0;
+    for (const p of this.#probers.values()) n += p.table.size;
+    return n;
+  }
+
+  /** Closes every socket; probes still in flight settle as `error`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.#probers.values()) {
+      p.table.failAll('[probes] engine closed');
+      if (!(p instanceof IcmpProber)) p.close();
+    }
+    for (const c of this.#icmp.values()) c.close();
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * What the three probers share: the demux table, sending with the deadline armed at the send time, the
+ * canonical form of target addresses (answers name them in canonical form, so keys must too) and settling
+ * through a quoted ICMP error.
+ */
+import { isIP } from 'node:net';
+import type { Protocol } from '../../contract/index.js';
+import { formatIpv6, parseIpv6 } from '../packets/address.js';
+import { InFlight, InFlightTable } from './in-flight.js';
+import type { RawChannel } from './raw-channel.js';
+import type { ProbeOutcome, Prober, ProbeTarget } from './types.js';
+
+/** An ICMP error that quoted one of our probes, as the engine hands it to the prober that sent it. */
+export interface IcmpError {
+  status: 'ttl-exceeded' | 'unreachable';
+  /** The router or host that sent the error. */
+  from: string;
+  type: number;
+  code: number;
+  /** TTL of the error packet (IPv4); null on IPv6 (raw ICMPv6 sockets do not deliver the IP header). */
+  ttl: number | null;
+  receivedAt: bigint;
+  /** Destination address of the quoted datagram: the probe's target. */
+  quotedDst: string;
+}
+
+const canonicalV6 = new Map<string, string>();
+
+/** Base of the probers; see the module comment. */
+export abstract class ProberBase implements Prober {
+  readonly table = new InFlightTable();
+  readonly family: 4 | 6;
+
+  constructor(readonly protocol: Protocol) {
+    this.family = protocol.endsWith('6') ? 6 : 4;
+  }
+
+  abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
+
+  /**
+   * The target in the form answers will name it (`fd00::1`, never `FD00:0::1`), or undefined when it is not an
+   * address of this prober's family.
+   */
+  protected canonical(address: string): string | undefined {
+    if (this.family === 4) return isIP(address) === 4 ? address : undefined;
+    let c = canonicalV6.get(address);
+    if (c === undefined) {
+      if (isIP(address) !== 6) return undefined;
+      c = formatIpv6(parseIpv6(address));
+      if (canonicalV6.size > 10_000) canonicalV6.clear();
+      canonicalV6.set(address, c);
+    }
+    return c;
+  }
+
+  /** An outcome for a probe that could not even be built (bad target): status `error`, nothing sent. */
+  protected refuse(target: ProbeTarget, seq: number, rid: number, detail: string): Promise<ProbeOutcome> {
+    const entry = new InFlight(
+      '',
+      this.protocol,
+      target.address,
+      target.port,
+      seq & 0xffff,
+      rid,
+      0,
+      null,
+      () => {},
+    );
+    return Promise.resolve(entry.failed(detail));
+  }
+
+  /** Registers `entry`, sends `packet` and arms its deadline at the send time. */
+  protected launch(
+    channel: RawChannel,
+    entry: InFlight,
+    packet: Buffer,
+    ttl: number,
+    timeoutMs: number,
+  ): void {
+    this.table.add(entry);
+    channel.send(packet, entry.target, ttl, (err, sentAt) => {
+      if (err) {
+        this.table.fail(entry, err.message);
+        return;
+      }
+      entry.sentAt = sentAt;
+      this.table.arm(entry, timeoutMs);
+    });
+  }
+
+  /** Settles `entry` with an ICMP error about it. */
+  protected settleError(entry: InFlight, e: IcmpError): void {
+    this.table.settle(entry, {
+      status: e.status,
+      address: e.from,
+      receivedAt: e.receivedAt,
+      rtype: e.type,
+      rcode: e.code,
+      datamatch: null,
+      ttl: e.ttl,
+    });
+  }
+}

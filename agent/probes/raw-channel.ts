@@ -1,0 +1,203 @@
+/**
+ * One raw socket of one protocol and family, shared by every probe in flight.
+ *
+ * raw-socket's own `Socket` queues each send until the next writable event and reads one datagram per readable
+ * event: at tens of thousands of probes a second that costs a loop turn per packet and blurs the send time. This
+ * channel drives the native handle directly: a send is one synchronous `sendto` with the clock read just before
+ * it (falling back to a queue only when the socket buffer is full), and a readable event drains the socket in a
+ * bounded batch, reading the clock right after each `recvfrom`.
+ */
+import raw from 'raw-socket';
+import { RawSocketError, RawSocketPermissionError } from './errors.js';
+
+/** Which raw socket: the protocol family and the IP protocol it carries. */
+export type ChannelKind = 'icmp4' | 'icmp6' | 'udp4' | 'udp6' | 'tcp4' | 'tcp6';
+
+/** Called for every datagram read, synchronously; `packet` is only valid during the call. */
+export type PacketHandler = (packet: Buffer, source: string, receivedAt: bigint) => void;
+
+/** Called once a send is done: the monotonic time just before `sendto`, or why it failed. */
+export type SendDone = (error: Error | null, sentAt: bigint) => void;
+
+const PROTOCOL: Record<ChannelKind, number> = { icmp4: 1, icmp6: 58, udp4: 17, udp6: 17, tcp4: 6, tcp6: 6 };
+
+// Linux socket option numbers that raw-socket does not name.
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
+const SOL_RAW = 255;
+const ICMP_FILTER = 1;
+const IPPROTO_ICMPV6 = 58;
+const ICMP6_FILTER = 1;
+
+/** Datagrams read per readable event at most, so one busy socket cannot starve the loop. */
+const DRAIN_BATCH = 512;
+/** Requested receive buffer: replies of a burst wait here while the loop is busy. */
+const RCVBUF_BYTES = 8 * 1024 * 1024;
+
+interface Backlogged {
+  packet: Buffer;
+  address: string;
+  ttl: number;
+  done: SendDone;
+}
+
+function isWouldBlock(err: unknown): boolean {
+  return err instanceof Error && /temporarily unavailable|would block/i.test(err.message);
+}
+
+/** One shared raw socket; see the module comment. */
+export class RawChannel {
+  readonly kind: ChannelKind;
+  readonly family: 4 | 6;
+  readonly #socket: ReturnType<typeof raw.createSocket>;
+  readonly #buffer = Buffer.allocUnsafe(65_536);
+  readonly #backlog: Backlogged[] = [];
+  #ttl = -1;
+  #closed = false;
+  /** Datagrams read, for the engine's counters. */
+  received = 0;
+
+  /**
+   * Opens the socket. `icmpTypes` (ICMP channels only) is the set of ICMP types the kernel should deliver: it
+   * drops the rest before they reach the process (ICMP_FILTER / ICMP6_FILTER).
+   */
+  constructor(kind: ChannelKind, onPacket: PacketHandler, icmpTypes?: readonly number[]) {
+    this.kind = kind;
+    this.family = kind.endsWith('6') ? 6 : 4;
+    try {
+      this.#socket = raw.createSocket({
+        protocol: PROTOCOL[kind],
+        addressFamily: this.family === 6 ? raw.AddressFamily.IPv6 : raw.AddressFamily.IPv4,
+      });
+    } catch (err) {
+      if (err instanceof Error && /not permitted|permission denied/i.test(err.message)) {
+        throw new RawSocketPermissionError(err);
+      }
+      throw new RawSocketError(`[probes] cannot open a raw ${kind} socket: ${String(err)}`, { cause: err });
+    }
+    const wrap = this.#socket.wrap;
+    this.#setReceiveBuffer();
+    if (icmpTypes) this.#setIcmpFilter(icmpTypes);
+    // Take the native events over from raw-socket's queueing Socket (see the module comment).
+    wrap.removeAllListeners('recvReady');
+    wrap.removeAllListeners('sendReady');
+    wrap.on('recvReady', () => this.#drain(onPacket));
+    wrap.on('sendReady', () => this.#flush());
+    // raw-socket closes the socket on a poll error and re-emits it; nothing in flight can be answered then.
+    this.#socket.on('error', () => undefined);
+  }
+
+  #setReceiveBuffer(): void {
+    try {
+      // Root may exceed net.core.rmem_max; with CAP_NET_RAW alone, fall back to the capped option.
+      this.#socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES);
+    } catch {
+      this.#socket.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_RCVBUF, RCVBUF_BYTES);
+    }
+  }
+
+  #setIcmpFilter(types: readonly number[]): void {
+    if (this.family === 4) {
+      // One 32-bit mask; a set bit blocks that type (types ≥ 32 cannot be named and pass).
+      let mask = 0xffffffff;
+      for (const t of types) mask &= ~(1 << t);
+      const value = Buffer.alloc(4);
+      value.writeUInt32LE(mask >>> 0);
+      this.#socket.setOption(SOL_RAW, ICMP_FILTER, value, 4);
+    } else {
+      // struct icmp6_filter: 256 bits in host-order 32-bit words; a set bit blocks that type.
+      const value = Buffer.alloc(32, 0xff);
+      for (const t of types) {
+        const word = value.readUInt32LE((t >> 5) * 4);
+        value.writeUInt32LE((word & ~(1 << (t & 31))) >>> 0, (t >> 5) * 4);
+      }
+      this.#socket.setOption(IPPROTO_ICMPV6, ICMP6_FILTER, value, 32);
+    }
+  }
+
+  /** Sets a socket option on the underlying socket (e.g. IPV6_CHECKSUM). */
+  setOption(level: number, option: number, value: number): void {
+    this.#socket.setOption(level, option, value);
+  }
+
+  /**
+   * Sends `packet` (the IP payload: the kernel writes the IP header) to `address` with TTL / hop limit `ttl`.
+   * `done` runs synchronously when the socket takes the packet at once, later when it had to wait for room.
+   */
+  send(packet: Buffer, address: string, ttl: number, done: SendDone): void {
+    if (this.#closed) {
+      done(new RawSocketError(`[probes] the ${this.kind} socket is closed`), 0n);
+      return;
+    }
+    if (this.#backlog.length > 0 || !this.#trySend(packet, address, ttl, done)) {
+      if (this.#backlog.length === 0) this.#socket.wrap.pause(false, false);
+      this.#backlog.push({ packet, address, ttl, done });
+    }
+  }
+
+  /** One `sendto`; false when the socket buffer is full and the packet should wait. */
+  #trySend(packet: Buffer, address: string, ttl: number, done: SendDone): boolean {
+    let sentAt = 0n;
+    try {
+      if (ttl !== this.#ttl) {
+        if (this.family === 4)
+          this.#socket.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_TTL, ttl);
+        else this.#socket.setOption(raw.SocketLevel.IPPROTO_IPV6, raw.SocketOption.IPV6_UNICAST_HOPS, ttl);
+        this.#ttl = ttl;
+      }
+      sentAt = process.hrtime.bigint();
+      this.#socket.wrap.send(packet, 0, packet.length, address, noop);
+    } catch (err) {
+      if (isWouldBlock(err)) return false;
+      done(
+        new RawSocketError(`[probes] send to ${address} failed: ${(err as Error).message}`, { cause: err }),
+        0n,
+      );
+      return true;
+    }
+    done(null, sentAt);
+    return true;
+  }
+
+  #flush(): void {
+    while (this.#backlog.length > 0) {
+      const next = this.#backlog[0]!;
+      if (!this.#trySend(next.packet, next.address, next.ttl, next.done)) return;
+      this.#backlog.shift();
+    }
+    if (!this.#closed) this.#socket.wrap.pause(false, true);
+  }
+
+  #drain(onPacket: PacketHandler): void {
+    const buffer = this.#buffer;
+    let bytes = -1;
+    let source = '';
+    const take = (_b: Buffer, n: number, from: string) => {
+      bytes = n;
+      source = from;
+    };
+    for (let i = 0; i < DRAIN_BATCH; i++) {
+      try {
+        this.#socket.wrap.recv(buffer, take);
+      } catch {
+        // EAGAIN: drained. Any other receive error leaves nothing to read either.
+        return;
+      }
+      const receivedAt = process.hrtime.bigint();
+      this.received++;
+      onPacket(buffer.subarray(0, bytes), source, receivedAt);
+    }
+  }
+
+  /** Closes the socket; queued sends fail. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close();
+    for (const b of this.#backlog.splice(0)) {
+      b.done(new RawSocketError(`[probes] the ${this.kind} socket closed before sending`), 0n);
+    }
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,145 @@
+/**
+ * tcp / tcp6: a hand-built SYN (MSS option only) on a raw TCP socket. SYN-ACK → `reply` (port open), RST →
+ * `reset` (host up, port closed); ICMP errors are matched through the quoted TCP header. Our kernel answers the
+ * SYN-ACK with a RST of its own (it knows no such connection), which closes the half-open connection on the
+ * target at once — the polite outcome for a probe.
+ *
+ * The SYN's 32-bit sequence number is (16 random bits << 16) | seq: the answer acknowledges it + 1 and an ICMP
+ * error quotes it (RFC 792's 8 bytes are enough), so the seq comes back either way and the random half proves
+ * the answer is for this send, not one 65,536 seqs earlier. A raw TCP socket sees every TCP segment of the
+ * host: the destination port and flags are checked before anything is decoded.
+ */
+import { randomInt } from 'node:crypto';
+import { parseIpv4 } from '../packets/address.js';
+import { decodeIpv4Header } from '../packets/ipv4.js';
+import type { QuotedTcp } from '../packets/quoted.js';
+import { decodeTcp, encodeTcpSyn, TCP_FLAGS } from '../packets/tcp.js';
+import { InFlight, InFlightTable } from './in-flight.js';
+import { type IcmpError, ProberBase } from './prober-base.js';
+import { RawChannel } from './raw-channel.js';
+import type { SourceRoutes } from './source-route.js';
+import type { ProbeOutcome, ProbeTarget } from './types.js';
+
+const IPPROTO_IPV6 = 41;
+const IPV6_CHECKSUM = 7;
+/** Offset of the checksum in a TCP header, for the kernel to fill in on IPv6 (IPV6_CHECKSUM). */
+const TCP_CHECKSUM_OFFSET = 16;
+const SYN_ACK = TCP_FLAGS.SYN | TCP_FLAGS.ACK;
+/** On IPv6 the kernel computes the checksum: the pseudo-header source here is a placeholder. */
+const ANY_V6 = new Uint8Array(16);
+
+/** The tcp or tcp6 prober of an engine. */
+export class TcpProber extends ProberBase {
+  readonly #channel: RawChannel;
+  /**
+   * Source port of every SYN (the `rid`). Not reserved with a socket (a listening one would be an open port on
+   * the agent host); a collision with a local connection is harmless, since answers must acknowledge our
+   * random sequence numbers.
+   */
+  readonly srcPort = randomInt(33_000, 60_000);
+
+  constructor(
+    protocol: 'tcp' | 'tcp6',
+    readonly routes: SourceRoutes,
+  ) {
+    super(protocol);
+    this.#channel = new RawChannel(this.family === 4 ? 'tcp4' : 'tcp6', (p, s, t) => this.#onPacket(p, s, t));
+    if (this.family === 6) this.#channel.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, TCP_CHECKSUM_OFFSET);
+  }
+
+  async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
+    const address = this.canonical(target.address);
+    if (address === undefined) {
+      return this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`);
+    }
+    if (target.port === null) return this.refuse(target, seq, this.srcPort, 'tcp needs a destination port');
+    const key = InFlightTable.key(address, seq);
+    if (this.table.has(key)) {
+      return this.refuse(target, seq, this.srcPort, `seq ${seq} to ${address} is still in flight`);
+    }
+    let addresses: { src: Uint8Array; dst: Uint8Array };
+    if (this.family === 4) {
+      let src = this.routes.cached(address);
+      if (!src) {
+        try {
+          src = await this.routes.lookup(address, 4);
+        } catch (err) {
+          return this.refuse(target, seq, this.srcPort, `no route to ${address}: ${(err as Error).message}`);
+        }
+      }
+      addresses = { src, dst: parseIpv4(address) };
+    } else {
+      addresses = { src: ANY_V6, dst: ANY_V6 };
+    }
+    const nonce = randomInt(0, 0x10000);
+    const isn = ((nonce << 16) | seq) >>> 0;
+    const packet = encodeTcpSyn({ srcPort: this.srcPort, dstPort: target.port, seq: isn }, addresses);
+    return new Promise<ProbeOutcome>((resolve) => {
+      const entry = new InFlight(
+        key,
+        this.protocol,
+        address,
+        target.port,
+        seq,
+        this.srcPort,
+        nonce,
+        null,
+        resolve,
+      );
+      this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
+    });
+  }
+
+  #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {
+    // Cheap filter first: our port, and SYN-ACK or RST.
+    const offset = this.family === 4 ? (packet[0]! & 0x0f) * 4 : 0;
+    if (packet.length < offset + 20 || packet.readUInt16BE(offset + 2) !== this.srcPort) return;
+    const flags = packet[offset + 13]!;
+    const reset = (flags & TCP_FLAGS.RST) !== 0;
+    if (!reset && (flags & SYN_ACK) !== SYN_ACK) return;
+    if ((flags & TCP_FLAGS.ACK) === 0) return; // without an ACK there is no sequence number of ours to match
+    let from = source;
+    let ttl: number | null = null;
+    let tcp: ReturnType<typeof decodeTcp>;
+    try {
+      if (this.family === 4) {
+        const ip = decodeIpv4Header(packet);
+        from = ip.src;
+        ttl = ip.ttl;
+        tcp = decodeTcp(packet, ip.payloadOffset, ip.payloadEnd);
+      } else {
+        tcp = decodeTcp(packet);
+      }
+    } catch {
+      return;
+    }
+    const isn = (tcp.ack - 1) >>> 0;
+    const entry = this.#match(from, tcp.srcPort, isn);
+    if (!entry) return;
+    this.table.settle(entry, {
+      status: reset ? 'reset' : 'reply',
+      address: from,
+      receivedAt,
+      rtype: null,
+      rcode: null,
+      datamatch: null,
+      ttl,
+    });
+  }
+
+  /** An ICMP error quoted a TCP segment: settle the probe it names, if ours. */
+  onError(error: IcmpError, quoted: QuotedTcp): void {
+    if (quoted.srcPort !== this.srcPort) return;
+    const entry = this.#match(error.quotedDst, quoted.dstPort, quoted.seq);
+    if (entry) this.settleError(entry, error);
+  }
+
+  #match(target: string, port: number, isn: number): InFlight | undefined {
+    const entry = this.table.get(InFlightTable.key(target, isn & 0xffff));
+    return entry !== undefined && entry.port === port && entry.check === isn >>> 16 ? entry : undefined;
+  }
+
+  close(): void {
+    this.#channel.close();
+  }
+}

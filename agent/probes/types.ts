@@ -1,0 +1,36 @@
+/**
+ * The Prober interface: send one probe, resolve what became of it. Timing (intervals, stagger, rate) belongs to
+ * the caller — the agent's scheduler or `pinger probe` — never to a prober (STYLE §5).
+ */
+import type { Protocol, ResultInput } from '../../contract/index.js';
+
+/** What to probe: a destination with its address already resolved to an IP literal of the protocol's family. */
+export interface ProbeTarget {
+  protocol: Protocol;
+  /** IP literal to send to (IPv4 for icmp/udp/tcp, IPv6 for the `6` protocols). */
+  address: string;
+  /** Destination port (udp, tcp); ignored for icmp. */
+  port: number | null;
+  /** TTL / hop limit of the probe packet, 1–255. */
+  ttl: number;
+  /** Milliseconds to wait for an answer. */
+  timeout: number;
+  /** Payload text carried after the probe header and checked in the echo. */
+  data: string;
+}
+
+/**
+ * What became of one probe: a {@link ResultInput} without the destination id (the caller knows it), plus why a
+ * probe could not be sent when `status` is `error`.
+ */
+export type ProbeOutcome = Omit<ResultInput, 'destination'> & { detail?: string };
+
+/** One protocol's prober. Any number of probes may be in flight at once, also to one target. */
+export interface Prober {
+  readonly protocol: Protocol;
+  /**
+   * Sends one probe with sequence number `seq` (16 bits; the caller counts per destination and lets it wrap) and
+   * resolves with its outcome: never rejects — a failed send is status `error`.
+   */
+  probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
+}

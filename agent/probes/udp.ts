@@ -1,0 +1,183 @@
+/**
+ * udp / udp6: a datagram carrying the probe payload to the destination port, built by hand and sent on a raw
+ * UDP socket so that the TTL is set per probe and the send time is taken at the `sendto`. The source port is
+ * held by an ordinary bound UDP socket, so that the kernel neither hands it to anyone else nor answers our
+ * replies with port-unreachable; the raw socket sees the replies too and matches them.
+ *
+ * Answers: a UDP datagram back from the target is `reply` (datamatch: the echo equals what was sent); an ICMP
+ * port unreachable quoting the probe is `unreachable` — the host is up, the port closed; time exceeded is
+ * `ttl-exceeded`. Matching is by the probe payload (in the reply, or quoted in the error); a reply without our
+ * payload (a service that answers with its own bytes) or a quote cut at 8 bytes is matched to the oldest probe
+ * in flight to that address and port.
+ */
+import dgram from 'node:dgram';
+import { parseIpv4 } from '../packets/address.js';
+import { decodeIpv4Header } from '../packets/ipv4.js';
+import {
+  decodeProbePayload,
+  encodeProbePayload,
+  isProbePayload,
+  sameBytes,
+} from '../packets/probe-payload.js';
+import type { QuotedUdp } from '../packets/quoted.js';
+import { decodeUdp, encodeUdp } from '../packets/udp.js';
+import { dataBytes } from './data-bytes.js';
+import { InFlight, InFlightTable } from './in-flight.js';
+import { type IcmpError, ProberBase } from './prober-base.js';
+import { RawChannel } from './raw-channel.js';
+import type { SourceRoutes } from './source-route.js';
+import type { ProbeOutcome, ProbeTarget } from './types.js';
+
+const IPPROTO_IPV6 = 41;
+const IPV6_CHECKSUM = 7;
+/** Offset of the checksum in a UDP header, for the kernel to fill in on IPv6 (IPV6_CHECKSUM). */
+const UDP_CHECKSUM_OFFSET = 6;
+
+/** The udp or udp6 prober of an engine. */
+export class UdpProber extends ProberBase {
+  readonly #channel: RawChannel;
+  readonly #holder: dgram.Socket;
+  readonly #ready: Promise<number>;
+  #port = 0;
+
+  constructor(
+    protocol: 'udp' | 'udp6',
+    readonly sourceid: number,
+    readonly routes: SourceRoutes,
+  ) {
+    super(protocol);
+    this.#channel = new RawChannel(this.family === 4 ? 'udp4' : 'udp6', (p, s, t) => this.#onPacket(p, s, t));
+    if (this.family === 6) this.#channel.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, UDP_CHECKSUM_OFFSET);
+    this.#holder = dgram.createSocket({
+      type: this.family === 4 ? 'udp4' : 'udp6',
+      ipv6Only: this.family === 6,
+    });
+    // Replies land in the holder too; drop them there, the raw socket already matched them.
+    this.#holder.on('message', () => undefined);
+    this.#ready = new Promise((resolve, reject) => {
+      this.#holder.once('error', reject);
+      this.#holder.bind(0, () => {
+        this.#port = this.#holder.address().port;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  /** The source port every probe of this prober carries (its `rid`). */
+  port(): Promise<number> {
+    return this.#ready;
+  }
+
+  async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
+    const port = this.#port || (await this.#ready);
+    const address = this.canonical(target.address);
+    if (address === undefined) {
+      return this.refuse(target, seq, port, `not an IPv${this.family} address: ${target.address}`);
+    }
+    if (target.port === null) return this.refuse(target, seq, port, 'udp needs a destination port');
+    const key = InFlightTable.key(address, seq);
+    if (this.table.has(key))
+      return this.refuse(target, seq, port, `seq ${seq} to ${address} is still in flight`);
+    // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
+    let addresses: { src: Uint8Array; dst: Uint8Array } | undefined;
+    if (this.family === 4) {
+      let src = this.routes.cached(address);
+      if (!src) {
+        try {
+          src = await this.routes.lookup(address, 4);
+        } catch (err) {
+          return this.refuse(target, seq, port, `no route to ${address}: ${(err as Error).message}`);
+        }
+      }
+      addresses = { src, dst: parseIpv4(address) };
+    }
+    const sentNs = process.hrtime.bigint();
+    const payload = encodeProbePayload({
+      sourceid: this.sourceid,
+      seq,
+      sentNs,
+      data: dataBytes(target.data),
+    });
+    const packet = encodeUdp({ srcPort: port, dstPort: target.port, payload }, addresses);
+    return new Promise<ProbeOutcome>((resolve) => {
+      const entry = new InFlight(
+        key,
+        this.protocol,
+        address,
+        target.port,
+        seq,
+        port,
+        sentNs,
+        payload,
+        resolve,
+      );
+      this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
+    });
+  }
+
+  /** Every UDP datagram to this host passes here: only those to our port are looked at. */
+  #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {
+    let offset = 0;
+    let ttl: number | null = null;
+    let from = source;
+    if (this.family === 4) {
+      // Cheap filter before any decoding: the destination port at IHL + 2.
+      offset = (packet[0]! & 0x0f) * 4;
+      if (packet.length < offset + 8 || packet.readUInt16BE(offset + 2) !== this.#port) return;
+      try {
+        const ip = decodeIpv4Header(packet);
+        ttl = ip.ttl;
+        from = ip.src;
+      } catch {
+        return;
+      }
+    } else if (packet.length < 8 || packet.readUInt16BE(2) !== this.#port) {
+      return;
+    }
+    let udp: ReturnType<typeof decodeUdp>;
+    try {
+      udp = decodeUdp(packet, offset);
+    } catch {
+      return;
+    }
+    const entry = this.#match(from, udp.srcPort, udp.payload);
+    if (!entry) return;
+    this.table.settle(entry, {
+      status: 'reply',
+      address: from,
+      receivedAt,
+      rtype: null,
+      rcode: null,
+      datamatch: entry.sent !== null && sameBytes(udp.payload, entry.sent),
+      ttl,
+    });
+  }
+
+  /** An ICMP error quoted a UDP datagram: settle the probe it names, if ours. */
+  onError(error: IcmpError, quoted: QuotedUdp): void {
+    if (quoted.srcPort !== this.#port) return;
+    const entry = this.#match(error.quotedDst, quoted.dstPort, quoted.payload);
+    if (entry) this.settleError(entry, error);
+  }
+
+  /** The probe a payload names (exactly, by seq and send time) or, without our payload, the oldest to `port`. */
+  #match(target: string, port: number, payload: Uint8Array): InFlight | undefined {
+    if (isProbePayload(payload)) {
+      const p = decodeProbePayload(payload);
+      if (p.sourceid === this.sourceid) {
+        const entry = this.table.get(InFlightTable.key(target, p.seq));
+        if (entry !== undefined && entry.check === p.sentNs) return entry;
+        return undefined;
+      }
+    }
+    for (const entry of this.table.values()) {
+      if (entry.target === target && entry.port === port && entry.sentAt !== 0n) return entry;
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.#channel.close();
+    this.#holder.close();
+  }
+}

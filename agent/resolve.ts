@@ -1,0 +1,82 @@
+/**
+ * Host names to addresses, per family (A for v4 protocols, AAAA for v6), re-resolved when the DNS TTL says so.
+ * Names the DNS does not know (from /etc/hosts, like `localhost`) fall back to the system resolver and are
+ * cached for {@link FALLBACK_TTL_S}. IP literals pass through untouched.
+ */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+
+/** How long a name from the system resolver (no TTL known) is trusted. */
+export const FALLBACK_TTL_S = 60;
+/** A floor on DNS TTLs, so that a TTL of 0 does not mean a query per probe. */
+const MIN_TTL_S = 5;
+
+/** A name that does not resolve in the family asked for. */
+export class ResolveError extends Error {
+  override name = 'ResolveError';
+}
+
+interface Entry {
+  address: string;
+  expires: number;
+}
+
+/** Caches resolved names; one per agent or CLI run. `now` is injectable for tests. */
+export class Resolver {
+  readonly #cache = new Map<string, Entry>();
+  readonly #inflight = new Map<string, Promise<string>>();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The address to probe for `name` in `family`: from cache while its TTL lasts, else resolved afresh. */
+  resolve(name: string, family: 4 | 6): Promise<string> {
+    const literal = isIP(name);
+    if (literal !== 0) {
+      if (literal !== family) {
+        return Promise.reject(new ResolveError(`[resolve] ${name} is not an IPv${family} address`));
+      }
+      return Promise.resolve(name);
+    }
+    const key = `${family}/${name.toLowerCase()}`;
+    const hit = this.#cache.get(key);
+    if (hit && hit.expires > this.#now()) return Promise.resolve(hit.address);
+    let pending = this.#inflight.get(key);
+    if (!pending) {
+      pending = this.#lookup(name, family).then(
+        ({ address, ttl }) => {
+          this.#cache.set(key, { address, expires: this.#now() + ttl * 1000 });
+          this.#inflight.delete(key);
+          return address;
+        },
+        (err) => {
+          this.#inflight.delete(key);
+          // A failed re-resolution keeps probing the last known address rather than stopping.
+          if (hit) return hit.address;
+          throw err;
+        },
+      );
+      this.#inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #lookup(name: string, family: 4 | 6): Promise<{ address: string; ttl: number }> {
+    try {
+      const records =
+        family === 4 ? await dns.resolve4(name, { ttl: true }) : await dns.resolve6(name, { ttl: true });
+      const first = records[0];
+      if (first) return { address: first.address, ttl: Math.max(MIN_TTL_S, first.ttl) };
+    } catch {
+      // Not in the DNS (or no DNS at all): the system resolver knows /etc/hosts.
+    }
+    try {
+      const { address } = await dns.lookup(name, { family });
+      return { address, ttl: FALLBACK_TTL_S };
+    } catch (err) {
+      throw new ResolveError(`[resolve] ${name} has no IPv${family} address`, { cause: err });
+    }
+  }
+}
