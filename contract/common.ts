@@ -88,7 +88,9 @@ export const NanosSchema = v.pipe(
   v.string('must be a decimal string of nanoseconds since the epoch'),
   v.regex(/^(0|[1-9]\d{0,18})$/, 'must be a decimal string of nanoseconds since the epoch'),
   // Signed 64-bit, so stores can keep it as a native integer (SQLite INTEGER) and order it numerically.
-  v.check((s) => BigInt(s) < 2n ** 63n, 'must be below 2^63 (the year 2262)'),
+  // Valibot runs every action of a pipe even after one fails: only a string the regex let through may reach
+  // BigInt, which throws on anything else (a 500 where the client deserves a 400).
+  v.check((s) => !/^\d+$/.test(s) || BigInt(s) < 2n ** 63n, 'must be below 2^63 (the year 2262)'),
 );
 
 /** ISO 8601 timestamp string (e.g. lastSeen, createdAt). */
