@@ -1,0 +1,542 @@
+/**
+ * The serverless store: one DynamoDB table (on-demand, TTL on `expireAt`), for the control plane on AWS Lambda.
+ * Loaded only through `import()` by whoever selects it, so the SQLite path never loads the AWS SDK.
+ *
+ * ## Table design (keys and indexes in `dynamodb-schema.ts`, item mappers in `dynamodb-items.ts`)
+ *
+ * | item              | pk               | sk                                   | other keys                |
+ * |-------------------|------------------|--------------------------------------|---------------------------|
+ * | config version    | `META`           | `CONFIG`                             | `seq`, `v`, `pending`     |
+ * | source            | `SRC`            | source id                            |                           |
+ * | sourceid guard    | `SID`            | sourceid, 5 digits                   | (uniqueness of sourceid)  |
+ * | destination       | `DST`            | destination id                       |                           |
+ * | token             | `TOK`            | SHA-256 hex (lookup by hash = GetItem)|                          |
+ * | result            | `R#<destination>`| `<rtime:20>#<source>#<destination>#<rseq:5>` | `spk`=`S#<source>`, `tpk`=`T#<rseq%8>`, `expireAt` |
+ *
+ * Config items live in one partition per kind: a fleet's config is small (thousands of items), so listing is
+ * one Query and every read can be strongly consistent. Config writes go through the change log in
+ * `dynamodb-log.ts`: the META item is the commit point, claimed with one conditional write per change (no
+ * lost updates; `sourceid` uniqueness checked under the same claim and recorded by a guard item).
+ *
+ * A result's key IS its identity (source, destination, rtime, rseq), so writing it again overwrites it with
+ * itself. The sort key orders like the API (rtime, source, destination, rseq, all descending); the table is
+ * the by-destination listing, `bySource` the by-source one, and `byTime` (8 shards, merged on read) the
+ * unfiltered one. The cursor is the last sort key returned (keyset pagination: pages do not shift as results
+ * arrive). Results expire `retentionDays` after they are stored (TTL deletes them within days; reads filter
+ * what has expired but is not yet deleted).
+ *
+ * ## Ingest: whole or none, duplicates counted, ~40 requests per 1,000 results
+ *
+ * No DynamoDB transaction holds 5,000 items, so "whole or none" is reached the other way round: every
+ * destination is validated first (one BatchGetItem per 100), then results go in BatchWriteItem groups of 25
+ * whose UnprocessedItems are retried with backoff; if DynamoDB still refuses, the batch fails with
+ * UnavailableError (503), the agent keeps the batch and posts it again, and since each put of an identity is
+ * idempotent the retry makes a partial write whole.
+ *
+ * Counting duplicates must be nearly free: a BatchGetItem of every key first would add 10 requests per 1,000
+ * (51 in all). Instead the batch's first identity (in sort order) is its sentinel: it is written in the final
+ * group, which starts only after every other group succeeded, and it carries `batch` = SHA-256 of the batch's
+ * sorted identities. The sentinel's key rides
+ * along in the destination BatchGetItem, so a fresh batch costs 1 + ceil(n / 25) requests (41 per 1,000). If
+ * the sentinel is found with this batch's digest, the same batch was stored before (the agent's retry after a
+ * lost answer): only the final group is written again, which heals a final group that failed half-way, and
+ * every result counts as a duplicate. Within a batch, repeats are counted exactly in memory.
+ * The trade-off: a batch that only partly overlaps earlier ones (never sent by the agent, whose outbox retries
+ * whole batches) stores correctly but counts the overlap as stored, where SQLite counts it as duplicates; and a
+ * rewritten identity takes the newer copy's fields (SQLite keeps the first).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Destination, DestinationFields, Source } from '../../contract/index.js';
+import {
+  decodeCursor,
+  destinationFields,
+  destinationKey,
+  encodeCursor,
+  type Item,
+  identityOf,
+  isLive,
+  type Key,
+  makeDestination,
+  PART,
+  resultItem,
+  resultPartition,
+  setClause,
+  sortKeyFrom,
+  sortKeyTo,
+  sourceFields,
+  sourceidKey,
+  sourceKey,
+  sourcePartition,
+  timePartition,
+  toDestination,
+  tokenFields,
+  tokenKey,
+  toResult,
+  toSource,
+  toToken,
+} from './dynamodb-items.js';
+import { ConfigLog, type Op, type Plan } from './dynamodb-log.js';
+import { BATCH_WRITE_MAX, DEFAULT_RETRY, Requests, type RetryPolicy } from './dynamodb-requests.js';
+import { TIME_SHARDS, TTL_ATTRIBUTE } from './dynamodb-schema.js';
+import {
+  ConflictError,
+  NotFoundError,
+  newId,
+  type ResultFilter,
+  type Store,
+  type TokenKind,
+  type TokenRecord,
+} from './store.js';
+
+export interface DynamoStoreOptions {
+  /** The table (see `dynamodb-schema.ts`); on Lambda, the linked resource's name. */
+  tableName: string;
+  /** A client to use (tests: one pointed at dynalite). Default: a client from the environment's region and credentials. */
+  client?: DynamoDBClient;
+  /** Days a result is kept. Default 90. */
+  retentionDays?: number;
+  /** Skip a `lastSeen` write when the previous one for the source was less than this long ago. Default 60 s. */
+  touchIntervalMs?: number;
+  /** Retries of unprocessed batch items. */
+  retry?: RetryPolicy;
+  /** Clock for timestamps and expiry, injectable for tests. */
+  now?: () => Date;
+}
+
+/** Result batches written at once: parallel enough to be quick, few enough not to burst the table. */
+const WRITE_CONCURRENCY = 4;
+
+/** Creates the DynamoDB store. No request is made until the first call. */
+export function createDynamoStore(options: DynamoStoreOptions): Store {
+  const now = options.now ?? (() => new Date());
+  const retentionSeconds = (options.retentionDays ?? 90) * 86_400;
+  const touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  const ownClient = options.client === undefined;
+  const client = options.client ?? new DynamoDBClient({});
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  const db = new Requests(doc, options.tableName, options.retry ?? DEFAULT_RETRY);
+  const log = new ConfigLog(db, now);
+  const lastTouch = new Map<string, number>();
+  const nowSeconds = () => Math.floor(now().getTime() / 1000);
+
+  const live = async (key: Key) => {
+    const item = await db.get(key);
+    return isLive(item) ? item : undefined;
+  };
+  const partition = async (pk: string) =>
+    (
+      await db.queryAll({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+      })
+    ).filter(isLive);
+  const byCreation = (a: Item, b: Item) =>
+    String(a.createdAt).localeCompare(String(b.createdAt)) || String(a.sk).localeCompare(String(b.sk));
+
+  /** Throws NotFoundError naming the first id of `sources` that is not a live source. */
+  async function assertSources(sources: readonly string[]) {
+    if (sources.length === 0) return;
+    const found = await db.batchGet(sources.map(sourceKey), { expression: 'pk, sk, gone' });
+    const missing = sources.find((id) => !isLive(found.get(`${PART.source}\n${id}`)));
+    if (missing !== undefined) {
+      throw new NotFoundError(`[store:dynamodb] source ${missing} does not exist`, 'sources');
+    }
+  }
+
+  /** Throws ConflictError when `sourceid` belongs to a source other than `self`. */
+  async function assertSourceidFree(sourceid: number, self: string | undefined) {
+    const guard = await live(sourceidKey(sourceid));
+    if (guard && guard.sourceId !== self) {
+      throw new ConflictError(
+        `[store:dynamodb] sourceid ${sourceid} is taken by source ${String(guard.sourceId)}`,
+        'sourceid',
+      );
+    }
+  }
+
+  async function assertTokenFree(hash: string) {
+    if (await live(tokenKey(hash))) {
+      throw new ConflictError('[store:dynamodb] a token with this hash exists', 'hash');
+    }
+  }
+
+  async function agentTokensOf(sourceId: string) {
+    return (await partition(PART.token)).filter((t) => t.sourceId === sourceId && t.kind === 'agent');
+  }
+
+  const change = async <T>(plan: (rev: number) => Promise<Plan<T>>) => (await log.change(plan)).value;
+
+  const store: Store = {
+    kind: 'dynamodb',
+
+    async createSource(input, tokenHash) {
+      return change(async () => {
+        let sourceid = input.sourceid;
+        if (sourceid === undefined) {
+          const taken = new Set((await partition(PART.sourceid)).map((g) => Number(g.sk)));
+          sourceid = 0;
+          while (taken.has(sourceid)) sourceid++;
+          if (sourceid > 65_535)
+            throw new ConflictError('[store:dynamodb] all 65,536 sourceids are taken', 'sourceid');
+        } else {
+          await assertSourceidFree(sourceid, undefined);
+        }
+        await assertTokenFree(tokenHash);
+        const created: Source = {
+          id: newId('src'),
+          name: input.name,
+          location: input.location,
+          host: input.host,
+          sourceid,
+          address: input.address,
+          labels: input.labels,
+          lastSeen: null,
+          createdAt: now().toISOString(),
+        };
+        const token: TokenRecord = {
+          hash: tokenHash,
+          kind: 'agent',
+          sourceId: created.id,
+          name: created.name,
+          createdAt: created.createdAt,
+        };
+        const ops: Op[] = [
+          { key: sourceKey(created.id), set: sourceFields(created) },
+          { key: sourceidKey(sourceid), set: { sourceId: created.id } },
+          { key: tokenKey(tokenHash), set: tokenFields(token) },
+        ];
+        return { ops, bump: true, value: created };
+      });
+    },
+
+    async getSource(id) {
+      const item = await live(sourceKey(id));
+      return item && toSource(item);
+    },
+
+    async listSources() {
+      return (await partition(PART.source)).sort(byCreation).map(toSource);
+    },
+
+    async updateSource(id, patch) {
+      return change(async (): Promise<Plan<Source | undefined>> => {
+        const item = await live(sourceKey(id));
+        if (!item) return { ops: [], bump: false, value: undefined };
+        const before = toSource(item);
+        const next: Source = { ...before, ...patch };
+        const ops: Op[] = [{ key: sourceKey(id), set: sourceFields(next) }];
+        if (next.sourceid !== before.sourceid) {
+          await assertSourceidFree(next.sourceid, id);
+          ops.push(
+            { key: sourceidKey(next.sourceid), set: { sourceId: id } },
+            { key: sourceidKey(before.sourceid), gone: true },
+          );
+        }
+        return { ops, bump: true, value: next };
+      });
+    },
+
+    async deleteSource(id) {
+      return change(async (): Promise<Plan<boolean>> => {
+        const item = await live(sourceKey(id));
+        if (!item) return { ops: [], bump: false, value: false };
+        const at = now().toISOString();
+        const naming = (await partition(PART.destination)).filter((d) =>
+          ((d.sources as string[] | undefined) ?? []).includes(id),
+        );
+        const ops: Op[] = [
+          { key: sourceKey(id), gone: true },
+          { key: sourceidKey(item.sourceid as number), gone: true },
+          ...(await agentTokensOf(id)).map((t): Op => ({ key: tokenKey(t.sk as string), gone: true })),
+          ...naming.map((d): Op => ({ key: destinationKey(d.sk as string), strip: id, at })),
+        ];
+        return { ops, bump: true, value: true };
+      });
+    },
+
+    async replaceSourceToken(id, tokenHash) {
+      // Rotation changes no agent config: no version bump, no long-poll wakes.
+      return change(async (): Promise<Plan<boolean>> => {
+        const item = await live(sourceKey(id));
+        if (!item) return { ops: [], bump: false, value: false };
+        await assertTokenFree(tokenHash);
+        const token: TokenRecord = {
+          hash: tokenHash,
+          kind: 'agent',
+          sourceId: id,
+          name: item.name as string,
+          createdAt: now().toISOString(),
+        };
+        const ops: Op[] = [
+          ...(await agentTokensOf(id)).map((t): Op => ({ key: tokenKey(t.sk as string), gone: true })),
+          { key: tokenKey(tokenHash), set: tokenFields(token) },
+        ];
+        return { ops, bump: false, value: true };
+      });
+    },
+
+    async touchSource(id, at) {
+      const previous = lastTouch.get(id);
+      if (previous !== undefined && Math.abs(at.getTime() - previous) < touchIntervalMs) return;
+      // Not a config change: a plain conditional update, no version bump.
+      await db.update(
+        {
+          Key: sourceKey(id),
+          UpdateExpression: 'SET lastSeen = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gone)',
+          ExpressionAttributeValues: { ':at': at.toISOString() },
+        },
+        'lastSeen write',
+      );
+      lastTouch.set(id, at.getTime());
+    },
+
+    async createDestination(input) {
+      return change(async () => {
+        await assertSources(input.sources);
+        const at = now().toISOString();
+        const created = makeDestination(newId('dst'), input, at, at);
+        return {
+          ops: [{ key: destinationKey(created.id), set: destinationFields(created) }],
+          bump: true,
+          value: created,
+        };
+      });
+    },
+
+    async getDestination(id) {
+      const item = await live(destinationKey(id));
+      return item && toDestination(item);
+    },
+
+    async listDestinations(query = {}) {
+      return (await partition(PART.destination))
+        .sort(byCreation)
+        .map(toDestination)
+        .filter(
+          (d) =>
+            (query.active === undefined || d.active === query.active) &&
+            (query.protocol === undefined || d.protocol === query.protocol) &&
+            (query.source === undefined || d.sources.length === 0 || d.sources.includes(query.source)),
+        );
+    },
+
+    async replaceDestination(id, fields: DestinationFields) {
+      return change(async (): Promise<Plan<Destination | undefined>> => {
+        const item = await live(destinationKey(id));
+        if (!item) return { ops: [], bump: false, value: undefined };
+        await assertSources(fields.sources);
+        const next = makeDestination(id, fields, item.createdAt as string, now().toISOString());
+        return { ops: [{ key: destinationKey(id), set: destinationFields(next) }], bump: true, value: next };
+      });
+    },
+
+    async deleteDestination(id) {
+      return change(async (): Promise<Plan<boolean>> => {
+        if (!(await live(destinationKey(id)))) return { ops: [], bump: false, value: false };
+        return { ops: [{ key: destinationKey(id), gone: true }], bump: true, value: true };
+      });
+    },
+
+    async configVersion() {
+      return (await log.read()).version;
+    },
+
+    // No onChange: another Lambda instance may make the change; callers poll configVersion().
+
+    async createToken(record) {
+      const full: TokenRecord = { ...record, createdAt: now().toISOString() };
+      const { assignments, names, values } = setClause(tokenFields(full));
+      const created = await db.update(
+        {
+          Key: tokenKey(record.hash),
+          UpdateExpression: `SET ${assignments.join(', ')}, rev = :zero REMOVE gone, #expire`,
+          ConditionExpression: 'attribute_not_exists(pk) OR gone = :true',
+          ExpressionAttributeNames: { ...names, '#expire': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ...values, ':zero': 0, ':true': true },
+        },
+        'token write',
+      );
+      if (!created) throw new ConflictError('[store:dynamodb] a token with this hash exists', 'hash');
+      return full;
+    },
+
+    async findToken(hash) {
+      const item = await live(tokenKey(hash));
+      return item && toToken(item);
+    },
+
+    async listTokens(kind?: TokenKind) {
+      return (await partition(PART.token))
+        .sort(byCreation)
+        .map(toToken)
+        .filter((t) => kind === undefined || t.kind === kind);
+    },
+
+    async deleteToken(hash) {
+      // The tombstone's rev is the largest there is: no replayed change can bring the token back.
+      return db.update(
+        {
+          Key: tokenKey(hash),
+          UpdateExpression: 'SET gone = :true, rev = :max, #expire = :expire',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gone)',
+          ExpressionAttributeNames: { '#expire': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':max': Number.MAX_SAFE_INTEGER,
+            ':expire': nowSeconds() + 7 * 86_400,
+          },
+        },
+        'token delete',
+      );
+    },
+
+    async putResults(owner, results) {
+      if (results.length === 0) return { stored: 0, duplicates: 0 };
+      // Repeats within the batch are counted here; the first copy is the one written.
+      const unique = new Map<string, (typeof results)[number]>();
+      for (const r of results) {
+        const id = identityOf(owner.id, r);
+        if (!unique.has(id)) unique.set(id, r);
+      }
+      const ids = [...unique.keys()].sort();
+      const digest = await sha256Hex(`${owner.id}\n${ids.join('\n')}`);
+      const sentinelId = ids[0]!;
+      const sentinel = unique.get(sentinelId)!;
+      const sentinelKey: Key = { pk: resultPartition(sentinel.destination), sk: sentinelId };
+
+      // One read: every destination of the batch, plus the sentinel.
+      const destinations = [...new Set(results.map((r) => r.destination))];
+      const found = await db.batchGet(
+        [...destinations.map(destinationKey), sentinelKey],
+        // `batch` is a reserved word.
+        {
+          expression: 'pk, sk, gone, #batch, #expire',
+          names: { '#batch': 'batch', '#expire': TTL_ATTRIBUTE },
+        },
+      );
+      results.forEach((r, i) => {
+        if (!isLive(found.get(`${PART.destination}\n${r.destination}`))) {
+          throw new NotFoundError(
+            `[store:dynamodb] destination ${r.destination} does not exist`,
+            `results.${i}.destination`,
+          );
+        }
+      });
+
+      const expireAt = nowSeconds() + retentionSeconds;
+      // The sentinel goes last, so the final group holds it and runs only after every other group is stored.
+      const order = [...ids.slice(1), sentinelId];
+      const items = order.map((id) => resultItem(owner, unique.get(id)!, expireAt));
+      items[items.length - 1]!.batch = digest;
+      const groups: Item[][] = [];
+      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX)
+        groups.push(items.slice(i, i + BATCH_WRITE_MAX));
+      const finalGroup = groups.pop()!;
+
+      const seen = found.get(`${sentinelKey.pk}\n${sentinelKey.sk}`);
+      const replay =
+        seen !== undefined && seen.batch === digest && (seen[TTL_ATTRIBUTE] as number) > nowSeconds();
+      if (replay) {
+        await db.putGroup(finalGroup);
+        return { stored: 0, duplicates: results.length };
+      }
+      for (let i = 0; i < groups.length; i += WRITE_CONCURRENCY) {
+        await Promise.all(groups.slice(i, i + WRITE_CONCURRENCY).map((g) => db.putGroup(g)));
+      }
+      await db.putGroup(finalGroup);
+      return { stored: unique.size, duplicates: results.length - unique.size };
+    },
+
+    async listResults(filter) {
+      return listResults(db, filter, nowSeconds());
+    },
+
+    async close() {
+      lastTouch.clear();
+      if (ownClient) client.destroy();
+    },
+  };
+  return store;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Where a listing reads: the table by destination, or an index by source, or every time shard. */
+function partitionsFor(filter: ResultFilter): { index?: string; name: string; value: string }[] {
+  if (filter.destination !== undefined) return [{ name: 'pk', value: resultPartition(filter.destination) }];
+  if (filter.source !== undefined)
+    return [{ index: 'bySource', name: 'spk', value: sourcePartition(filter.source) }];
+  return Array.from({ length: TIME_SHARDS }, (_, shard) => ({
+    index: 'byTime',
+    name: 'tpk',
+    value: timePartition(shard),
+  }));
+}
+
+/**
+ * Newest first across the partitions the filter needs: each partition yields up to `limit + 1` matches
+ * (descending), the union is sorted and cut. The extra one tells whether another page exists.
+ */
+async function listResults(db: Requests, filter: ResultFilter, nowSeconds: number) {
+  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+  const lo = filter.from === undefined ? '0' : sortKeyFrom(filter.from);
+  let hi = filter.to === undefined ? '~' : sortKeyTo(filter.to);
+  if (after !== undefined && after < hi) hi = after;
+  if (lo > hi) return { results: [], cursor: null };
+
+  const conditions = [`${TTL_ATTRIBUTE} > :now`];
+  const values: Item = { ':now': nowSeconds, ':lo': lo, ':hi': hi };
+  const names: Record<string, string> = { '#k': 'pk' };
+  if (filter.status !== undefined) {
+    conditions.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = filter.status;
+  }
+  if (filter.destination !== undefined && filter.source !== undefined) {
+    conditions.push('#source = :source');
+    names['#source'] = 'source';
+    values[':source'] = filter.source;
+  }
+  const want = filter.limit + 1;
+
+  const perPartition = await Promise.all(
+    partitionsFor(filter).map(async ({ index, name, value }) => {
+      const got: Item[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.queryPage(
+          {
+            IndexName: index,
+            KeyConditionExpression: '#k = :pk AND sk BETWEEN :lo AND :hi',
+            FilterExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: { ...names, '#k': name },
+            ExpressionAttributeValues: { ...values, ':pk': value },
+            ScanIndexForward: false,
+            Limit: Math.min(want + 1, 1000),
+            ExclusiveStartKey: start,
+          },
+          'results query',
+        );
+        got.push(...page.items.filter((item) => item.sk !== after));
+        start = page.next;
+      } while (start && got.length < want);
+      return got;
+    }),
+  );
+  const merged = perPartition
+    .flat()
+    .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))
+    .slice(0, want);
+  const more = merged.length > filter.limit;
+  const page = more ? merged.slice(0, filter.limit) : merged;
+  const last = page[page.length - 1];
+  return { results: page.map(toResult), cursor: more && last ? encodeCursor(String(last.sk)) : null };
+}
