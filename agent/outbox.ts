@@ -1,0 +1,391 @@
+/**
+ * The outbox: where every result goes after its probe, and the only place delivery happens (STYLE §7, a sink that
+ * never blocks the producer). {@link Outbox.push} is synchronous and O(1): it never waits on disk or network.
+ *
+ *   push ─▶ memory (bounded) ─▶ open spool segment (append, fsync every `flushMs`) ─▶ sealed segment (a batch, by
+ *   count or age) ─▶ POST gzip, retry with exponential backoff and full jitter ─▶ delete on 200.
+ *
+ * Guarantees and their limits:
+ * - A result is on disk (fsynced) before it is ever sent, and its segment is deleted only after the control plane
+ *   answered 200; a restart replays what is left. Re-sends are safe: results are idempotent on the server.
+ * - A 400/413 for a batch means it can never be stored; it moves to `rejected/` with a log line, counted.
+ * - Bounded: the spool to `maxBytes` (oldest sealed segments dropped first, counted), memory to `maxMemoryResults`
+ *   (oldest dropped, counted). A full disk (ENOSPC) is logged once per episode; results wait in memory (bounded)
+ *   and the write is retried on the next flush, while sending goes on and frees space. Spooled data is never
+ *   deleted to make room on a full disk (only the byte bound drops spooled data).
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import type { ResultInput } from '../contract/index.js';
+import { fullJitterDelay } from './backoff.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import type { Deliver } from './results-client.js';
+import { type Segment, Spool, SpoolError } from './spool.js';
+
+const gzip = promisify(gzipCb);
+
+export interface OutboxLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface OutboxOptions {
+  /** Spool directory (created if missing; segments left there by a previous run are replayed). */
+  spoolDir: string;
+  deliver: Deliver;
+  /** Results per batch (segment); default 1,000 (the API takes up to 5,000). */
+  batchSize?: number;
+  /** Oldest result's age at which a partial batch is sealed and sent; default 1,000 ms. */
+  batchAgeMs?: number;
+  /** How often memory is written to the spool and fsynced; default 200 ms. */
+  flushMs?: number;
+  /** Spool bound in bytes; default 256 MiB. */
+  maxBytes?: number;
+  /** Results held in memory when the spool cannot take them (e.g. ENOSPC); default 100,000. */
+  maxMemoryResults?: number;
+  /** Retry backoff: full jitter between 0 and min(cap, base·2^n); default 250 ms … 30 s. */
+  backoff?: { baseMs: number; capMs: number; random?: () => number };
+  clock?: Clock;
+  metrics?: AgentMetrics;
+  logger?: OutboxLogger;
+}
+
+const silent: OutboxLogger = { info() {}, warn() {}, error() {} };
+
+/** Delivery counters since open. */
+export interface OutboxStats {
+  delivered: number;
+  duplicates: number;
+  rejected: number;
+  dropped: number;
+  retries: number;
+  /** Results in memory plus on disk, not yet confirmed. */
+  pending: number;
+}
+
+export class Outbox {
+  readonly #spool: Spool;
+  readonly #deliver: Deliver;
+  readonly #batchSize: number;
+  readonly #batchAgeMs: number;
+  readonly #flushMs: number;
+  readonly #maxBytes: number;
+  readonly #maxMemory: number;
+  readonly #backoff: { baseMs: number; capMs: number; random?: () => number };
+  readonly #clock: Clock;
+  readonly #metrics: AgentMetrics;
+  readonly #log: OutboxLogger;
+  readonly #abort = new AbortController();
+  /** Serialised results not yet in the spool, oldest first. */
+  #memory: string[] = [];
+  /** When the open segment received its first result (monotonic ms). */
+  #openSince: number | undefined;
+  #flushTimer: TimerHandle | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #flushSoon = false;
+  #diskFailing: string | undefined;
+  #sending: Segment | undefined;
+  #wake: (() => void) | undefined;
+  #pump: Promise<void> | undefined;
+  #closing = false;
+  #stopped = false;
+  readonly #stats = { delivered: 0, duplicates: 0, rejected: 0, dropped: 0, retries: 0 };
+
+  private constructor(spool: Spool, options: OutboxOptions) {
+    this.#spool = spool;
+    this.#deliver = options.deliver;
+    this.#batchSize = options.batchSize ?? 1000;
+    this.#batchAgeMs = options.batchAgeMs ?? 1000;
+    this.#flushMs = options.flushMs ?? 200;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxMemory = options.maxMemoryResults ?? 100_000;
+    this.#backoff = options.backoff ?? { baseMs: 250, capMs: 30_000 };
+    this.#clock = options.clock ?? systemClock;
+    this.#metrics = options.metrics ?? createAgentMetrics();
+    this.#log = options.logger ?? silent;
+  }
+
+  /** Opens the spool (replaying what a previous run left) and starts flushing and sending. */
+  static async open(options: OutboxOptions): Promise<Outbox> {
+    const spool = await Spool.open(options.spoolDir, options.logger);
+    const outbox = new Outbox(spool, options);
+    outbox.#gauges();
+    outbox.#flushTimer = outbox.#clock.setTimer(outbox.#onFlushTimer, outbox.#flushMs);
+    outbox.#pump = outbox.#runPump();
+    return outbox;
+  }
+
+  /** Accepts one result. Never blocks and never throws: past every bound the oldest result is dropped, counted. */
+  push(result: ResultInput): void {
+    if (this.#stopped) {
+      this.#drop(1, 'memory_full', 'outbox already closed');
+      return;
+    }
+    this.#memory.push(JSON.stringify(result));
+    if (this.#memory.length > this.#maxMemory) this.#trimMemory();
+    if (this.#memory.length >= this.#batchSize && !this.#flushSoon) {
+      // A full batch waits for no timer; the flush itself runs off this call stack.
+      this.#flushSoon = true;
+      setImmediate(() => {
+        this.#flushSoon = false;
+        void this.#flush();
+      });
+    }
+  }
+
+  stats(): OutboxStats {
+    return { ...this.#stats, pending: this.#memory.length + this.#spool.pendingResults };
+  }
+
+  /**
+   * Graceful stop: writes what is in memory to the spool (fsynced), then keeps sending until everything is
+   * confirmed or `deadlineMs` passes, then aborts the request in flight. Whatever is left stays in the spool for
+   * the next start.
+   */
+  async close(deadlineMs = 3000): Promise<OutboxStats> {
+    if (this.#closing) return this.stats();
+    this.#closing = true;
+    if (this.#flushTimer !== undefined) this.#clock.clearTimer(this.#flushTimer);
+    await this.#flush(true);
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      this.#drained(),
+      new Promise<void>((resolve) => {
+        timer = this.#clock.setTimer(resolve, deadlineMs);
+      }),
+    ]);
+    if (timer !== undefined) this.#clock.clearTimer(timer);
+    this.#stopped = true;
+    this.#abort.abort(new Error('[agent:outbox] closing'));
+    this.#wake?.();
+    await this.#pump;
+    await this.#spool.close().catch(() => undefined);
+    const stats = this.stats();
+    if (this.#memory.length > 0) {
+      this.#log.error(
+        { results: this.#memory.length, dir: this.#spool.dir, reason: this.#diskFailing },
+        '[agent:outbox] results could not be written to the spool before exit and are lost',
+      );
+      this.#drop(this.#memory.length, 'memory_full');
+      this.#memory = [];
+    }
+    return stats;
+  }
+
+  readonly #onFlushTimer = (): void => {
+    void this.#flush().finally(() => {
+      if (!this.#closing) this.#flushTimer = this.#clock.setTimer(this.#onFlushTimer, this.#flushMs);
+    });
+  };
+
+  /** Runs one flush after the previous one (flushes never overlap). */
+  #flush(final = false): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushNow(final));
+    return this.#flushing;
+  }
+
+  async #flushNow(final: boolean): Promise<void> {
+    const spool = this.#spool;
+    while (this.#memory.length > 0) {
+      const lines = this.#memory.slice(0, this.#batchSize - spool.openCount);
+      const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+      await this.#makeRoom(bytes);
+      try {
+        await spool.append(lines);
+      } catch (err) {
+        await this.#diskFailed(err);
+        break;
+      }
+      this.#memory.splice(0, lines.length);
+      this.#openSince ??= this.#clock.now();
+      if (spool.openCount >= this.#batchSize) await this.#seal();
+    }
+    try {
+      await spool.sync();
+      if (this.#diskFailing !== undefined && this.#memory.length === 0) {
+        this.#log.info({ dir: spool.dir }, '[agent:outbox] spool writable again');
+        this.#diskFailing = undefined;
+      }
+    } catch (err) {
+      await this.#diskFailed(err);
+    }
+    const age = this.#openSince === undefined ? 0 : this.#clock.now() - this.#openSince;
+    if (spool.openCount > 0 && (final || age >= this.#batchAgeMs)) await this.#seal();
+    this.#gauges();
+  }
+
+  async #seal(): Promise<void> {
+    this.#openSince = undefined;
+    try {
+      if (await this.#spool.seal()) this.#wake?.();
+    } catch (err) {
+      this.#wake?.(); // the segment is queued even when its fsync failed
+      await this.#diskFailed(err);
+    }
+  }
+
+  /** Drops the oldest sealed segments (never the one being sent) until `bytes` more fit under the bound. */
+  async #makeRoom(bytes: number): Promise<void> {
+    while (this.#spool.bytes + bytes > this.#maxBytes) {
+      const victim = this.#spool.sealed.find((s) => s !== this.#sending);
+      if (victim === undefined) return;
+      await this.#spool.remove(victim).catch(() => undefined);
+      this.#drop(victim.count, 'spool_full', `spool over its bound of ${this.#maxBytes} bytes`);
+    }
+  }
+
+  async #diskFailed(err: unknown): Promise<void> {
+    const code = err instanceof SpoolError ? (err.code ?? err.message) : String(err);
+    if (this.#diskFailing === undefined) {
+      this.#log.error(
+        {
+          err,
+          code,
+          dir: this.#spool.dir,
+          memoryResults: this.#memory.length,
+          maxMemoryResults: this.#maxMemory,
+        },
+        `[agent:outbox] cannot write the spool (${code}); holding results in memory up to ${this.#maxMemory} ` +
+          `(oldest dropped and counted beyond that), retrying every ${this.#flushMs} ms; probing continues`,
+      );
+    }
+    this.#diskFailing = code;
+    // Ship what is already on disk: a confirmed segment frees space for the next write.
+    if (this.#spool.openCount > 0) {
+      this.#openSince = undefined;
+      await this.#spool
+        .seal()
+        .then((s) => s && this.#wake?.())
+        .catch(() => undefined);
+    }
+    if (this.#memory.length > this.#maxMemory) this.#trimMemory();
+  }
+
+  #trimMemory(): void {
+    const excess = this.#memory.length - this.#maxMemory;
+    this.#memory.splice(0, excess);
+    this.#drop(excess, 'memory_full', `more than ${this.#maxMemory} results waiting for the spool`);
+  }
+
+  #lastDropLog = 0;
+  #dropsSinceLog = 0;
+
+  #drop(count: number, reason: 'spool_full' | 'memory_full' | 'rejected', why?: string): void {
+    this.#stats.dropped += count;
+    this.#metrics.dropped.inc({ reason }, count);
+    // One line per drop event, at most one a second for memory drops (they can happen per result).
+    this.#dropsSinceLog += count;
+    const now = this.#clock.now();
+    if (reason !== 'memory_full' || now - this.#lastDropLog >= 1000) {
+      this.#log.warn(
+        { reason, dropped: this.#dropsSinceLog, totalDropped: this.#stats.dropped, why },
+        '[agent:outbox] dropped results',
+      );
+      this.#lastDropLog = now;
+      this.#dropsSinceLog = 0;
+    }
+  }
+
+  #gauges(): void {
+    this.#metrics.spoolBytes.set(this.#spool.bytes);
+    this.#metrics.spoolSegments.set(this.#spool.sealed.length + (this.#spool.openCount > 0 ? 1 : 0));
+    this.#metrics.memoryResults.set(this.#memory.length);
+  }
+
+  /** Resolves once nothing is left to send. */
+  async #drained(): Promise<void> {
+    while (!this.#stopped && this.#spool.sealed.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+    }
+  }
+
+  #idle: (() => void) | undefined;
+
+  /** The one sender: oldest sealed segment first, one request at a time, retried until confirmed or refused. */
+  async #runPump(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped) {
+      const seg = this.#spool.sealed[0];
+      if (seg === undefined) {
+        this.#idle?.();
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      let body: Buffer;
+      try {
+        body = await gzip(await this.#spool.body(seg));
+      } catch (err) {
+        // Dropped for the byte bound meanwhile (ENOENT), or unreadable: nothing to send from it.
+        if (this.#spool.sealed[0] === seg) {
+          this.#log.error({ err, path: seg.path }, '[agent:outbox] cannot read a spool segment; dropping it');
+          await this.#spool.remove(seg).catch(() => undefined);
+          this.#drop(seg.count, 'spool_full', 'unreadable segment');
+        }
+        continue;
+      }
+      this.#sending = seg;
+      const outcome = await this.#deliver(body, this.#abort.signal);
+      this.#sending = undefined;
+      if (outcome.kind === 'stored') {
+        await this.#spool
+          .remove(seg)
+          .catch((err: unknown) => this.#log.warn({ err }, '[agent:outbox] unlink'));
+        this.#stats.delivered += seg.count;
+        if (Number.isFinite(outcome.duplicates)) this.#stats.duplicates += outcome.duplicates;
+        this.#metrics.delivered.inc(seg.count);
+        if (attempt > 0) this.#log.info({ attempts: attempt + 1 }, '[agent:outbox] delivering again');
+        attempt = 0;
+      } else if (outcome.kind === 'rejected') {
+        const to = await this.#spool.reject(seg).catch(() => undefined);
+        this.#stats.rejected += seg.count;
+        this.#drop(seg.count, 'rejected', outcome.message);
+        this.#log.error(
+          { status: outcome.status, results: seg.count, movedTo: to, message: outcome.message },
+          '[agent:outbox] the control plane refused a batch for good; moved it to rejected/',
+        );
+        attempt = 0;
+      } else {
+        if (this.#stopped) break;
+        this.#stats.retries++;
+        this.#metrics.deliveryFailures.inc();
+        const delay = fullJitterDelay(attempt, this.#backoff);
+        // One line for the first failure and then every 10th, not one per retry.
+        if (attempt % 10 === 0) {
+          this.#log.warn(
+            { status: outcome.status, message: outcome.message, attempt: attempt + 1, retryInMs: delay },
+            '[agent:outbox] delivery failed; retrying with backoff',
+          );
+        }
+        attempt++;
+        await this.#sleep(delay);
+      }
+      this.#gauges();
+    }
+    this.#idle?.();
+  }
+
+  /** A backoff wait that ends early when the outbox stops. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimer(done, ms);
+      const signal = this.#abort.signal;
+      function done() {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      const clock = this.#clock;
+      function onAbort() {
+        clock.clearTimer(timer);
+        resolve();
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

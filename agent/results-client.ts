@@ -1,0 +1,79 @@
+/**
+ * Posts one gzip-compressed result batch to `POST /v1/agent/results` (undici) and classifies the answer for the
+ * outbox: confirmed, refused for good, or worth retrying. The classification is the whole policy:
+ *
+ * - 200: the control plane stored the batch (or already had it): confirmed.
+ * - 400 / 413 / 422: this batch can never be accepted; retrying would block every later batch behind it.
+ * - 401 / 403: the token is wrong; retried (the sync loop stops the agent with a clear message).
+ * - 408, 429, 5xx, network errors, timeouts: transient, retried with backoff.
+ */
+import { type Dispatcher, request } from 'undici';
+import * as v from 'valibot';
+import { BatchReceiptSchema, ErrorBodySchema } from '../contract/index.js';
+
+export type DeliveryOutcome =
+  | { kind: 'stored'; stored: number; duplicates: number }
+  | { kind: 'rejected'; status: number; message: string }
+  | { kind: 'retry'; status: number | null; message: string };
+
+/** Sends one gzip body; never throws (a failure is an outcome). */
+export type Deliver = (gzipBody: Buffer, signal: AbortSignal) => Promise<DeliveryOutcome>;
+
+export interface ResultsClientOptions {
+  /** Base URL of the control plane, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  token: string;
+  /** Per-request deadline in ms (default 15 s), so a stalled control plane turns into a retry. */
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+/** Builds the outbox's {@link Deliver} for one control plane. */
+export function resultsClient(options: ResultsClientOptions): Deliver {
+  const endpoint = new URL('/v1/agent/results', options.url).toString();
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  return async (gzipBody, signal) => {
+    try {
+      const res = await request(endpoint, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+        body: gzipBody,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+      const text = await res.body.text();
+      const status = res.statusCode;
+      if (status === 200 || status === 201) {
+        const receipt = v.safeParse(BatchReceiptSchema, safeJson(text));
+        return receipt.success
+          ? { kind: 'stored', stored: receipt.output.stored, duplicates: receipt.output.duplicates }
+          : { kind: 'stored', stored: Number.NaN, duplicates: Number.NaN };
+      }
+      const message = errorMessage(text, status);
+      if (status === 400 || status === 413 || status === 422) return { kind: 'rejected', status, message };
+      return { kind: 'retry', status, message };
+    } catch (err) {
+      return { kind: 'retry', status: null, message: (err as Error).message };
+    }
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's error sentence with the fields at fault, or the status line when the body is not ours. */
+function errorMessage(text: string, status: number): string {
+  const body = v.safeParse(ErrorBodySchema, safeJson(text));
+  if (!body.success) return `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const issues = body.output.error.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return `HTTP ${status} ${body.output.error.code}: ${body.output.error.message}${issues ? ` (${issues})` : ''}`;
+}

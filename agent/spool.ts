@@ -1,0 +1,290 @@
+/**
+ * The outbox's disk spool: append-only segment files of NDJSON (one result per line) under `<dir>/segments/`,
+ * plus `<dir>/rejected/` for batches the control plane refused for good.
+ *
+ * One segment is open for appends at a time; the outbox seals it when it holds a batch's worth (by count or age)
+ * and then sends the sealed segment as one POST. A segment is deleted only after the control plane confirmed it,
+ * so on restart every file present is a batch not yet confirmed: {@link Spool.open} replays them (server-side
+ * idempotency makes a re-send safe).
+ *
+ * Crash safety: appends are fsynced by the outbox on a short timer; a crash can leave a torn last line, which
+ * recovery drops (and logs) so that the rest of the segment still sends. A failed append (ENOSPC) is truncated
+ * back to the last whole line so the file never holds half a result.
+ */
+import { constants } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A sealed segment: a batch on disk waiting for the control plane's confirmation. */
+export interface Segment {
+  readonly id: number;
+  readonly path: string;
+  /** Results (lines) in the file. */
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** An I/O failure of the spool; `code` is the errno code (`ENOSPC`, `EACCES`, …) when there is one. */
+export class SpoolError extends Error {
+  override name = 'SpoolError';
+  readonly code: string | undefined;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = (options?.cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+export interface SpoolLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+interface OpenSegment {
+  id: number;
+  path: string;
+  fh: FileHandle;
+  count: number;
+  bytes: number;
+  /** No append since the last fsync. */
+  synced: boolean;
+}
+
+const SEGMENT = /^seg-(\d{12})\.ndjson$/;
+const segmentName = (id: number) => `seg-${String(id).padStart(12, '0')}.ndjson`;
+
+export class Spool {
+  readonly #segmentsDir: string;
+  readonly #rejectedDir: string;
+  readonly #sealed: Segment[];
+  #open: OpenSegment | undefined;
+  #nextId: number;
+  #sealedBytes: number;
+
+  private constructor(
+    readonly dir: string,
+    sealed: Segment[],
+  ) {
+    this.#segmentsDir = join(dir, 'segments');
+    this.#rejectedDir = join(dir, 'rejected');
+    this.#sealed = sealed;
+    this.#nextId = (sealed.at(-1)?.id ?? 0) + 1;
+    this.#sealedBytes = sealed.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /**
+   * Opens (creating) the spool in `dir` and recovers the segments a previous run left: each becomes a sealed
+   * segment to send, in id order, with any torn line dropped.
+   */
+  static async open(dir: string, logger?: SpoolLogger): Promise<Spool> {
+    const segmentsDir = join(dir, 'segments');
+    try {
+      await mkdir(segmentsDir, { recursive: true });
+      await mkdir(join(dir, 'rejected'), { recursive: true });
+    } catch (err) {
+      throw new SpoolError(
+        `[agent:spool] cannot create the spool directory ${dir}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const names = (await readdir(segmentsDir)).filter((n) => SEGMENT.test(n)).sort();
+    const sealed: Segment[] = [];
+    let torn = 0;
+    for (const name of names) {
+      const path = join(segmentsDir, name);
+      const text = await readFile(path, 'utf8');
+      const lines = text.split('\n').filter((l) => l.length > 0);
+      const good = lines.filter(isJsonObject);
+      torn += lines.length - good.length;
+      if (good.length === 0) {
+        await unlink(path);
+        continue;
+      }
+      if (good.length !== lines.length || !text.endsWith('\n')) {
+        // Rewrite without the torn line(s), atomically.
+        const fixed = `${good.join('\n')}\n`;
+        await writeFile(`${path}.tmp`, fixed);
+        await rename(`${path}.tmp`, path);
+      }
+      const { size } = await stat(path);
+      sealed.push({ id: Number(SEGMENT.exec(name)![1]), path, count: good.length, bytes: size });
+    }
+    if (sealed.length > 0 || torn > 0) {
+      logger?.info(
+        { dir, segments: sealed.length, results: sealed.reduce((n, s) => n + s.count, 0), tornLines: torn },
+        '[agent:spool] replaying segments left by a previous run',
+      );
+    }
+    return new Spool(dir, sealed);
+  }
+
+  /** Bytes on disk: sealed segments plus the open one. */
+  get bytes(): number {
+    return this.#sealedBytes + (this.#open?.bytes ?? 0);
+  }
+
+  /** Results in the open segment. */
+  get openCount(): number {
+    return this.#open?.count ?? 0;
+  }
+
+  /** Sealed segments, oldest first. The outbox sends the first; the list is live. */
+  get sealed(): readonly Segment[] {
+    return this.#sealed;
+  }
+
+  /** Results waiting on disk (sealed and open). */
+  get pendingResults(): number {
+    return this.#sealed.reduce((n, s) => n + s.count, 0) + this.openCount;
+  }
+
+  /**
+   * Appends lines (each one JSON result, without newline) to the open segment, opening one if needed. On failure
+   * the file is truncated back to its last whole line and a {@link SpoolError} is thrown; nothing was appended.
+   */
+  async append(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const data = Buffer.from(`${lines.join('\n')}\n`);
+    const seg = this.#open ?? (await this.#openSegment());
+    let written = 0;
+    try {
+      while (written < data.length) {
+        const { bytesWritten } = await seg.fh.write(
+          data,
+          written,
+          data.length - written,
+          seg.bytes + written,
+        );
+        written += bytesWritten;
+      }
+    } catch (err) {
+      if (written > 0) await seg.fh.truncate(seg.bytes).catch(() => undefined);
+      throw new SpoolError(`[agent:spool] cannot append to ${seg.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    seg.bytes += data.length;
+    seg.count += lines.length;
+    seg.synced = false;
+  }
+
+  /** Forces the open segment's appends to stable storage. */
+  async sync(): Promise<void> {
+    const seg = this.#open;
+    if (seg === undefined || seg.synced) return;
+    try {
+      await seg.fh.sync();
+      seg.synced = true;
+    } catch (err) {
+      throw new SpoolError(`[agent:spool] cannot fsync ${seg.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Seals the open segment (fsync, close) so it can be sent. Returns it, or undefined when none was open. */
+  async seal(): Promise<Segment | undefined> {
+    const seg = this.#open;
+    if (seg === undefined) return undefined;
+    this.#open = undefined;
+    let failure: unknown;
+    try {
+      if (!seg.synced) await seg.fh.sync();
+    } catch (err) {
+      failure = err;
+    }
+    await seg.fh.close().catch(() => undefined);
+    if (seg.count === 0) {
+      await unlink(seg.path).catch(() => undefined);
+      return undefined;
+    }
+    const sealed: Segment = { id: seg.id, path: seg.path, count: seg.count, bytes: seg.bytes };
+    // Tracked even when fsync failed: the lines are written, and dropping them from the queue would strand them
+    // on disk until the next restart.
+    this.#sealed.push(sealed);
+    this.#sealedBytes += sealed.bytes;
+    if (failure !== undefined) {
+      throw new SpoolError(`[agent:spool] cannot fsync ${seg.path}: ${(failure as Error).message}`, {
+        cause: failure,
+      });
+    }
+    return sealed;
+  }
+
+  /** The segment's lines as the JSON array body of `POST /v1/agent/results`. */
+  async body(seg: Segment): Promise<string> {
+    const text = await readFile(seg.path, 'utf8');
+    return `{"results":[${text.trimEnd().split('\n').join(',')}]}`;
+  }
+
+  /** Deletes a segment (confirmed by the control plane, or dropped to respect the byte bound). */
+  async remove(seg: Segment): Promise<void> {
+    this.#forget(seg);
+    await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT')
+        throw new SpoolError(`[agent:spool] cannot delete ${seg.path}`, { cause: err });
+    });
+  }
+
+  /** Moves a segment the control plane refused for good to `rejected/`, kept for an operator to look at. */
+  async reject(seg: Segment): Promise<string> {
+    this.#forget(seg);
+    const to = join(this.#rejectedDir, `${segmentName(seg.id).replace('.ndjson', '')}-${Date.now()}.ndjson`);
+    await rename(seg.path, to);
+    return to;
+  }
+
+  /** Seals the open segment; the spool can be reopened later. */
+  async close(): Promise<void> {
+    await this.seal();
+  }
+
+  #forget(seg: Segment): void {
+    const i = this.#sealed.indexOf(seg);
+    if (i < 0) return;
+    this.#sealed.splice(i, 1);
+    this.#sealedBytes -= seg.bytes;
+  }
+
+  async #openSegment(): Promise<OpenSegment> {
+    const id = this.#nextId++;
+    const path = join(this.#segmentsDir, segmentName(id));
+    let fh: FileHandle;
+    try {
+      fh = await open(path, constants.O_CREAT | constants.O_WRONLY | constants.O_EXCL, 0o600);
+    } catch (err) {
+      throw new SpoolError(`[agent:spool] cannot create ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    // Make the new file's directory entry durable too, or a crash could lose a whole fsynced segment.
+    await syncDir(this.#segmentsDir);
+    this.#open = { id, path, fh, count: 0, bytes: 0, synced: true };
+    return this.#open;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY).catch(() => undefined);
+  if (fh === undefined) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close();
+}
+
+function isJsonObject(line: string): boolean {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,256 @@
+import { execFileSync } from 'node:child_process';
+import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
+import { Outbox, type OutboxOptions } from '../../../agent/outbox.js';
+import { resultsClient } from '../../../agent/results-client.js';
+import { result } from './fixtures.js';
+import { memoryLogger, type ResultsServer, startResultsServer, until } from './results-server.js';
+
+let dir: string;
+let server: ResultsServer;
+const opened: Outbox[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pinger-outbox-'));
+  server = await startResultsServer();
+});
+
+afterEach(async () => {
+  for (const o of opened.splice(0)) await o.close(100);
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(options: Partial<OutboxOptions> = {}) {
+  const outbox = await Outbox.open({
+    spoolDir: dir,
+    deliver: resultsClient({ url: server.url, token: 'agent-token', timeoutMs: 2000 }),
+    batchSize: 10,
+    batchAgeMs: 100,
+    flushMs: 20,
+    backoff: { baseMs: 10, capMs: 50 },
+    ...options,
+  });
+  opened.push(outbox);
+  return outbox;
+}
+
+async function spoolLines(spoolDir = dir): Promise<string[]> {
+  const segDir = join(spoolDir, 'segments');
+  const names = (await readdir(segDir)).sort();
+  // A segment may vanish (delivered, dropped) or grow while we read: count whole lines of what is there.
+  const texts = await Promise.all(names.map((n) => readFile(join(segDir, n), 'utf8').catch(() => '')));
+  return texts.flatMap((t) =>
+    t
+      .slice(0, t.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter(Boolean),
+  );
+}
+
+const seqs = (rs: { rseq: number }[]) => [...new Set(rs.map((r) => r.rseq))].sort((a, b) => a - b);
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+describe('outbox', () => {
+  it('writes results to the spool before sending and deletes a segment only after a 200', async () => {
+    server.answer = () => ({ status: 503 });
+    const outbox = await open();
+    for (let i = 0; i < 25; i++) outbox.push(result('d', i));
+    // On disk (all 25) while the control plane refuses; nothing deleted.
+    await until('25 results spooled', async () => (await spoolLines()).length === 25);
+    await until('a few failed attempts', () => server.requests.length >= 3);
+    expect(server.stored).toHaveLength(0);
+    expect((await spoolLines()).length).toBe(25);
+    server.answer = () => ({ status: 200 });
+    await until('all delivered', () => outbox.stats().delivered === 25);
+    expect(seqs(server.stored)).toEqual(range(25));
+    expect(await spoolLines()).toEqual([]);
+    // Every batch was sent after it was on disk: the first request only came once a segment was sealed.
+    expect(server.requests.every((r) => r.results <= 10)).toBe(true);
+  });
+
+  it('replays the spool left by a previous run (results not confirmed are re-sent)', async () => {
+    server.answer = () => ({ status: 500 });
+    const first = await open();
+    for (let i = 0; i < 30; i++) first.push(result('d', i));
+    await first.close(50);
+    expect((await spoolLines()).length).toBe(30);
+    server.answer = () => ({ status: 200 });
+    const logger = memoryLogger();
+    const second = await open({ logger });
+    await until('replayed', () => second.stats().delivered === 30);
+    expect(seqs(server.stored)).toEqual(range(30));
+    expect(logger.lines.some((l) => /replaying segments/.test(l.msg) && l.obj.results === 30)).toBe(true);
+  });
+
+  it('drops a torn last line left by a crash and still sends the rest of the segment', async () => {
+    const first = await open({ batchAgeMs: 60_000 });
+    server.answer = () => ({ status: 503 });
+    for (let i = 0; i < 5; i++) first.push(result('d', i));
+    await until('spooled', async () => (await spoolLines()).length === 5);
+    const segDir = join(dir, 'segments');
+    const [name] = await readdir(segDir);
+    await first.close(10);
+    // The crash: a write that reached the file only in part.
+    await appendFile(join(segDir, name!), '{"destination":"d","rti');
+    server.answer = () => ({ status: 200 });
+    const second = await open();
+    await until('delivered', () => second.stats().delivered === 5);
+    expect(seqs(server.stored)).toEqual(range(5));
+  });
+
+  it('retries with exponential backoff and full jitter', async () => {
+    server.answer = () => ({ status: 500 });
+    // random() just below 1: each wait sits at its ceiling, 10, 20, 40, 80, 80 ms …
+    const outbox = await open({ backoff: { baseMs: 10, capMs: 80, random: () => 0.999 } });
+    for (let i = 0; i < 10; i++) outbox.push(result('d', i));
+    await until('6 attempts', () => server.requests.length >= 6);
+    const gaps = server.requests.slice(0, 6).map((r, i, a) => (i === 0 ? 0 : r.at - a[i - 1]!.at));
+    const ceilings = [10, 20, 40, 80, 80];
+    for (let i = 1; i < 6; i++) {
+      expect(gaps[i]!).toBeGreaterThanOrEqual(ceilings[i - 1]! - 2);
+      expect(gaps[i]!).toBeLessThan(ceilings[i - 1]! + 150);
+    }
+    expect(outbox.stats().retries).toBeGreaterThanOrEqual(5);
+  });
+
+  it('moves a batch refused with 400 to rejected/ (logged, counted) and keeps delivering the others', async () => {
+    server.answer = (rs) =>
+      rs.some((r) => r.destination === 'bad')
+        ? {
+            status: 400,
+            body: {
+              error: {
+                code: 'bad_request',
+                message: 'unknown destination',
+                issues: [{ path: 'results.0.destination', message: 'no such destination' }],
+              },
+            },
+          }
+        : { status: 200 };
+    const metrics = createAgentMetrics();
+    const logger = memoryLogger();
+    const outbox = await open({ metrics, logger });
+    for (let i = 0; i < 10; i++) outbox.push(result('bad', i));
+    for (let i = 0; i < 10; i++) outbox.push(result('good', i));
+    await until('good delivered', () => outbox.stats().delivered === 10);
+    await until('bad rejected', () => outbox.stats().rejected === 10);
+    const rejected = await readdir(join(dir, 'rejected'));
+    expect(rejected).toHaveLength(1);
+    const kept = (await readFile(join(dir, 'rejected', rejected[0]!), 'utf8')).trim().split('\n');
+    expect(kept.map((l) => JSON.parse(l).destination)).toEqual(new Array(10).fill('bad'));
+    expect(await metricValue(metrics.dropped, { reason: 'rejected' })).toBe(10);
+    const line = logger.lines.find((l) => /refused a batch/.test(l.msg))!;
+    expect(line.level).toBe('error');
+    expect(String(line.obj.message)).toMatch(/results\.0\.destination: no such destination/);
+    // Refused once, not retried forever.
+    expect(server.requests.filter((r) => r.status === 400)).toHaveLength(1);
+    expect(await spoolLines()).toEqual([]);
+  });
+
+  it('stays within its byte bound by dropping the oldest segments, counted', async () => {
+    server.answer = () => ({ status: 503 });
+    const metrics = createAgentMetrics();
+    const logger = memoryLogger();
+    const lineBytes = JSON.stringify(result('d', 100)).length + 1;
+    // Room for about three segments of ten.
+    const outbox = await open({
+      maxBytes: lineBytes * 35,
+      metrics,
+      logger,
+      backoff: { baseMs: 5000, capMs: 5000 },
+    });
+    for (let i = 100; i < 200; i++) {
+      outbox.push(result('d', i));
+      if (i % 10 === 9) {
+        const pushed = i - 99;
+        await until('written', async () => (await spoolLines()).length + outbox.stats().dropped === pushed);
+      }
+    }
+    await until('spooled', async () => (await spoolLines()).length + outbox.stats().dropped === 100);
+    const dropped = outbox.stats().dropped;
+    expect(dropped).toBeGreaterThanOrEqual(60);
+    expect(await metricValue(metrics.dropped, { reason: 'spool_full' })).toBe(dropped);
+    expect(await metricValue(metrics.spoolBytes)).toBeLessThanOrEqual(lineBytes * 35);
+    expect(logger.lines.some((l) => l.msg.includes('dropped results') && l.obj.reason === 'spool_full')).toBe(
+      true,
+    );
+    // What is kept is the newest (plus the oldest segment, which was being sent and is never dropped mid-flight).
+    const kept = (await spoolLines()).map((l) => JSON.parse(l).rseq as number).sort((a, b) => a - b);
+    expect(kept.slice(-20)).toEqual(range(20, 180));
+    expect(kept.length + dropped).toBe(100);
+  });
+
+  it('close() writes memory to the spool and makes a final send within its deadline', async () => {
+    const outbox = await open({ batchSize: 1000, batchAgeMs: 60_000, flushMs: 60_000 });
+    for (let i = 0; i < 7; i++) outbox.push(result('d', i));
+    expect(server.requests).toHaveLength(0);
+    const stats = await outbox.close(2000);
+    expect(stats.delivered).toBe(7);
+    expect(seqs(server.stored)).toEqual(range(7));
+    expect(await spoolLines()).toEqual([]);
+  });
+
+  it('close() with the control plane stalled leaves the batch in the spool for the next start', async () => {
+    server.answer = () => 'stall';
+    const outbox = await open({ batchSize: 1000, batchAgeMs: 60_000 });
+    for (let i = 0; i < 7; i++) outbox.push(result('d', i));
+    const t0 = performance.now();
+    const stats = await outbox.close(300);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(stats.pending).toBe(7);
+    expect((await spoolLines()).length).toBe(7);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'on a full disk (tmpfs ENOSPC): logs once, counts drops, push never blocks, recovers when space frees',
+    async () => {
+      const mnt = join(dir, 'tiny');
+      await import('node:fs/promises').then((fs) => fs.mkdir(mnt));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+      try {
+        server.answer = () => ({ status: 503 });
+        const metrics = createAgentMetrics();
+        const logger = memoryLogger();
+        const outbox = await open({
+          spoolDir: mnt,
+          metrics,
+          logger,
+          batchSize: 50,
+          maxMemoryResults: 300,
+          backoff: { baseMs: 20, capMs: 40 },
+        });
+        // ~330 bytes a line: 64 KiB holds ~190 results; push 1,000 in bursts, as probes would.
+        for (let i = 0; i < 1000; i++) {
+          const t = performance.now();
+          outbox.push(result('d', i));
+          expect(performance.now() - t).toBeLessThan(50);
+          if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+        }
+        await until('ENOSPC logged', () =>
+          logger.lines.some((l) => l.level === 'error' && /ENOSPC/.test(l.msg)),
+        );
+        await until(
+          'drops counted',
+          async () => (await metricValue(metrics.dropped, { reason: 'memory_full' })) > 0,
+        );
+        expect(logger.lines.filter((l) => /cannot write the spool/.test(l.msg))).toHaveLength(1);
+        const dropped = outbox.stats().dropped;
+        // The control plane comes back: the spool drains, memory moves to disk, then everything left is sent.
+        server.answer = () => ({ status: 200 });
+        await until('all delivered', () => outbox.stats().pending === 0, 20_000);
+        expect(outbox.stats().delivered + outbox.stats().dropped).toBe(1000);
+        expect(new Set(server.stored.map((r) => r.rseq)).size).toBe(outbox.stats().delivered);
+        expect(outbox.stats().dropped).toBe(dropped);
+        expect(logger.lines.some((l) => /spool writable again/.test(l.msg))).toBe(true);
+        await outbox.close(500);
+        opened.splice(opened.indexOf(outbox), 1);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    },
+  );
+});
