@@ -23,6 +23,10 @@ import {
   type SourceWithToken,
   SourceWithTokenSchema,
   type Status,
+  type Token,
+  TokenSchema,
+  type TokenWithSecret,
+  TokenWithSecretSchema,
 } from '../contract/index.js';
 
 /** Where the CLI looks when neither `--url` nor `PINGER_URL` says otherwise. */
@@ -127,21 +131,9 @@ export interface ResultFilterInput {
   to?: string;
 }
 
-const ReadTokenSchema = v.object({
-  id: v.string(),
-  name: v.string(),
-  kind: v.string(),
-  createdAt: v.string(),
-});
-/** A read-only (or admin) API token as listed; the secret is never listed. */
-export type ApiToken = v.InferOutput<typeof ReadTokenSchema>;
-const ReadTokenWithSecretSchema = v.object({ ...ReadTokenSchema.entries, token: v.string() });
-/** A newly made token with its secret, shown this once. */
-export type ApiTokenWithSecret = v.InferOutput<typeof ReadTokenWithSecretSchema>;
-
 const SourceListSchema = v.object({ sources: v.array(SourceSchema) });
 const DestinationListSchema = v.object({ destinations: v.array(DestinationSchema) });
-const TokenListSchema = v.object({ tokens: v.array(ReadTokenSchema) });
+const TokenListSchema = v.object({ tokens: v.array(TokenSchema) });
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -249,12 +241,14 @@ export class ApiClient {
   // Tokens ---------------------------------------------------------------------------------------------------
 
   /** Makes a read-only token (results and listings, no changes). The secret is in this answer only. */
-  createReadToken(name: string): Promise<ApiTokenWithSecret> {
-    return this.#call('POST', '/v1/tokens', ReadTokenWithSecretSchema, { body: { name } });
+  createReadToken(name: string): Promise<TokenWithSecret> {
+    return this.#call('POST', '/v1/tokens', TokenWithSecretSchema, { body: { name } });
   }
-  async listTokens(): Promise<ApiToken[]> {
+  /** Read-only and agent tokens, by id (the start of the token's hash); never the secrets. */
+  async listTokens(): Promise<Token[]> {
     return (await this.#call('GET', '/v1/tokens', TokenListSchema)).tokens;
   }
+  /** Revokes a read-only token by its id. */
   async deleteToken(id: string): Promise<void> {
     await this.#send('DELETE', `/v1/tokens/${segment(id)}`);
   }

@@ -7,10 +7,12 @@ import { type Io, processIo } from '../api-command.js';
 import { register as registerDestination } from './destination.js';
 import { register as registerResults } from './results.js';
 import { register as registerSource } from './source.js';
+import { register as registerToken } from './token.js';
 
 /** Registers the admin command groups; `io` is where they write (the process's streams unless a test says). */
 export function register(program: Command, io: Io = processIo): void {
   registerSource(program, io);
   registerDestination(program, io);
   registerResults(program, io);
+  registerToken(program, io);
 }

@@ -296,6 +296,38 @@ describe('results', () => {
   });
 });
 
+describe('token', () => {
+  const made = {
+    id: '0123456789abcdef',
+    name: 'grafana',
+    kind: 'read',
+    sourceId: null,
+    createdAt: '2026-11-22T04:00:00.000Z',
+  };
+
+  it('add posts the name and prints the secret once; list and rm use the id', async () => {
+    server.respond((r) =>
+      r.method === 'POST'
+        ? { status: 201, body: { ...made, token: 'pgr_read_secret' } }
+        : r.method === 'GET'
+          ? { status: 200, body: { tokens: [made] } }
+          : { status: 204 },
+    );
+    const add = await cli('token', 'add', '--name', 'grafana');
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(/^token: +pgr_read_secret$/m);
+    expect(add.stderr).toContain('shown only this once');
+    const list = await cli('token', 'list');
+    expect(list.stdout).toMatch(/^0123456789abcdef +read +grafana +- +2026-11-22T04:00:00\.000Z$/m);
+    expect((await cli('token', 'rm', made.id)).stdout).toBe(`deleted token ${made.id}\n`);
+    expect(server.requests.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/v1/tokens', { name: 'grafana' }],
+      ['GET', '/v1/tokens', undefined],
+      ['DELETE', `/v1/tokens/${made.id}`, undefined],
+    ]);
+  });
+});
+
 describe('failures', () => {
   it('a 400 exits 2 with the server message and each field at fault', async () => {
     server.respond(() => ({
