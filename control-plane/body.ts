@@ -112,8 +112,9 @@ export async function readJson(c: Context, limits: BodyLimits): Promise<unknown>
       { path: 'body', message: 'is required' },
     ]);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new HttpError(
       400,
@@ -123,4 +124,11 @@ export async function readJson(c: Context, limits: BodyLimits): Promise<unknown>
       { cause: err },
     );
   }
+  // Every body of this API is an object; schema libraries tend to let an array pass as one.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'bad_request', 'invalid body: body must be a JSON object', [
+      { path: 'body', message: 'must be a JSON object' },
+    ]);
+  }
+  return value;
 }
