@@ -34,14 +34,15 @@ describe('authentication', () => {
   afterEach(() => f.close());
 
   it('answers 401 without a token, with a malformed header, or with an unknown token', async () => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       {},
       { authorization: 'Basic dXNlcjpwYXNz' },
       { authorization: 'Bearer' },
       { authorization: `Bearer ${f.admin}x` },
       { authorization: `Bearer ${(await generateToken('admin')).token}` },
       { authorization: 'Bearer pgr_admin_short' },
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await f.request('GET', '/v1/sources', { token: null, headers });
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);

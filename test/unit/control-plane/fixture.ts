@@ -44,11 +44,11 @@ export async function makeFixture(options: Partial<AppOptions> & { wrapStore?: (
     const headers: Record<string, string> = { ...o.headers };
     const token = o.token === undefined ? admin : o.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    let body: BodyInit | undefined;
+    let body: string | Uint8Array | undefined;
     if (o.body !== undefined) {
       body =
         typeof o.body === 'string' || o.body instanceof Uint8Array
-          ? (o.body as BodyInit)
+          ? (o.body as string | Uint8Array)
           : JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
