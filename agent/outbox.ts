@@ -20,7 +20,7 @@ import type { ResultInput } from '../contract/index.js';
 import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
-import type { Deliver } from './results-client.js';
+import type { Deliver, DeliveryOutcome } from './results-client.js';
 import { type Segment, Spool, SpoolError } from './spool.js';
 
 const gzip = promisify(gzipCb);
@@ -343,13 +343,7 @@ export class Outbox {
         if (attempt > 0) this.#log.info({ attempts: attempt + 1 }, '[agent:outbox] delivering again');
         attempt = 0;
       } else if (outcome.kind === 'rejected') {
-        const to = await this.#spool.reject(seg).catch(() => undefined);
-        this.#stats.rejected += seg.count;
-        this.#drop(seg.count, 'rejected', outcome.message);
-        this.#log.error(
-          { status: outcome.status, results: seg.count, movedTo: to, message: outcome.message },
-          '[agent:outbox] the control plane refused a batch for good; moved it to rejected/',
-        );
+        await this.#refused(seg, outcome);
         attempt = 0;
       } else {
         if (this.#stopped) break;
@@ -371,6 +365,59 @@ export class Outbox {
     this.#idle?.();
   }
 
+  /**
+   * A refused batch. When the control plane named the results at fault (`results.<i>…`, e.g. a destination deleted
+   * while its results waited here), only those move to `rejected/` and the rest is sent again; otherwise the whole
+   * batch does. Either way it is logged and counted, never retried forever.
+   */
+  async #refused(seg: Segment, outcome: Extract<DeliveryOutcome, { kind: 'rejected' }>): Promise<void> {
+    const bad = new Set<number>();
+    let named = outcome.issues.length > 0;
+    let lines: string[] = [];
+    try {
+      lines = named ? await this.#spool.lines(seg) : [];
+    } catch {
+      named = false;
+    }
+    for (const issue of outcome.issues) {
+      const m = /^results\.(\d+)(\.destination)?(\.|$)/.exec(issue.path);
+      const i = m ? Number(m[1]) : Number.NaN;
+      if (!(i < lines.length)) {
+        named = false;
+        continue;
+      }
+      bad.add(i);
+      // The control plane names the first result of an unknown destination; the others of it fail the same way.
+      if (m?.[2]) {
+        const destination = destinationOf(lines[i]!);
+        lines.forEach((line, j) => {
+          if (destinationOf(line) === destination) bad.add(j);
+        });
+      }
+    }
+    let movedTo: string | undefined;
+    let refused = seg.count;
+    try {
+      if (named && bad.size < seg.count) {
+        movedTo = (await this.#spool.split(seg, bad)).rejectedPath;
+        refused = bad.size;
+      } else {
+        movedTo = await this.#spool.reject(seg);
+      }
+    } catch (err) {
+      this.#log.error({ err, path: seg.path }, '[agent:outbox] cannot move a refused batch; deleting it');
+      await this.#spool.remove(seg).catch(() => undefined);
+    }
+    this.#stats.rejected += refused;
+    this.#drop(refused, 'rejected', outcome.message);
+    this.#log.error(
+      { status: outcome.status, refused, ofBatch: seg.count, movedTo, message: outcome.message },
+      refused < seg.count
+        ? '[agent:outbox] the control plane refused some results of a batch for good; moved them to rejected/, resending the rest'
+        : '[agent:outbox] the control plane refused a batch for good; moved it to rejected/',
+    );
+  }
+
   /** A backoff wait that ends early when the outbox stops. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -387,5 +434,13 @@ export class Outbox {
       }
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+}
+
+function destinationOf(line: string): unknown {
+  try {
+    return (JSON.parse(line) as { destination?: unknown }).destination;
+  } catch {
+    return undefined;
   }
 }

@@ -3,17 +3,18 @@
  * outbox: confirmed, refused for good, or worth retrying. The classification is the whole policy:
  *
  * - 200: the control plane stored the batch (or already had it): confirmed.
- * - 400 / 413 / 422: this batch can never be accepted; retrying would block every later batch behind it.
- * - 401 / 403: the token is wrong; retried (the sync loop stops the agent with a clear message).
+ * - 400 / 413 / 422, and 403 naming results (destinations this source may no longer probe): this batch can never
+ *   be accepted as it is; retrying would block every later batch behind it. The issues say which results.
+ * - 401 / other 403: the token is wrong; retried (the sync loop stops the agent with a clear message).
  * - 408, 429, 5xx, network errors, timeouts: transient, retried with backoff.
  */
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
-import { BatchReceiptSchema, ErrorBodySchema } from '../contract/index.js';
+import { BatchReceiptSchema, type ErrorBody, ErrorBodySchema } from '../contract/index.js';
 
 export type DeliveryOutcome =
   | { kind: 'stored'; stored: number; duplicates: number }
-  | { kind: 'rejected'; status: number; message: string }
+  | { kind: 'rejected'; status: number; message: string; issues: { path: string; message: string }[] }
   | { kind: 'retry'; status: number | null; message: string };
 
 /** Sends one gzip body; never throws (a failure is an outcome). */
@@ -53,8 +54,12 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
           ? { kind: 'stored', stored: receipt.output.stored, duplicates: receipt.output.duplicates }
           : { kind: 'stored', stored: Number.NaN, duplicates: Number.NaN };
       }
-      const message = errorMessage(text, status);
-      if (status === 400 || status === 413 || status === 422) return { kind: 'rejected', status, message };
+      const body = v.safeParse(ErrorBodySchema, safeJson(text));
+      const issues = body.success ? (body.output.error.issues ?? []) : [];
+      const message = errorMessage(body.success ? body.output : undefined, text, status);
+      if (status === 400 || status === 413 || status === 422 || (status === 403 && issues.length > 0)) {
+        return { kind: 'rejected', status, message, issues };
+      }
       return { kind: 'retry', status, message };
     } catch (err) {
       return { kind: 'retry', status: null, message: (err as Error).message };
@@ -71,9 +76,8 @@ function safeJson(text: string): unknown {
 }
 
 /** The server's error sentence with the fields at fault, or the status line when the body is not ours. */
-function errorMessage(text: string, status: number): string {
-  const body = v.safeParse(ErrorBodySchema, safeJson(text));
-  if (!body.success) return `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-  const issues = body.output.error.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
-  return `HTTP ${status} ${body.output.error.code}: ${body.output.error.message}${issues ? ` (${issues})` : ''}`;
+function errorMessage(body: ErrorBody | undefined, text: string, status: number): string {
+  if (body === undefined) return `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const issues = body.error.issues?.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return `HTTP ${status} ${body.error.code}: ${body.error.message}${issues ? ` (${issues})` : ''}`;
 }

@@ -240,14 +240,53 @@ export class Spool {
   /** Moves a segment the control plane refused for good to `rejected/`, kept for an operator to look at. */
   async reject(seg: Segment): Promise<string> {
     this.#forget(seg);
-    const to = join(this.#rejectedDir, `${segmentName(seg.id).replace('.ndjson', '')}-${Date.now()}.ndjson`);
+    const to = this.#rejectedPath(seg);
     await rename(seg.path, to);
     return to;
+  }
+
+  /** The segment's lines (one JSON result each). */
+  async lines(seg: Segment): Promise<string[]> {
+    return (await readFile(seg.path, 'utf8')).trimEnd().split('\n');
+  }
+
+  /**
+   * Splits a refused batch: the lines at `bad` (0-based) move to a file in `rejected/`, the others stay queued in
+   * place of the segment (rewritten atomically). Returns the rejected file and the remaining segment, if any.
+   */
+  async split(
+    seg: Segment,
+    bad: ReadonlySet<number>,
+  ): Promise<{ rejectedPath: string; rest: Segment | undefined }> {
+    const lines = await this.lines(seg);
+    const rejectedPath = this.#rejectedPath(seg);
+    await writeFile(rejectedPath, `${lines.filter((_, i) => bad.has(i)).join('\n')}\n`);
+    const keep = lines.filter((_, i) => !bad.has(i));
+    const i = this.#sealed.indexOf(seg);
+    if (keep.length === 0) {
+      await this.remove(seg);
+      return { rejectedPath, rest: undefined };
+    }
+    const text = `${keep.join('\n')}\n`;
+    await writeFile(`${seg.path}.tmp`, text);
+    const fh = await open(`${seg.path}.tmp`, constants.O_RDONLY);
+    await fh.sync().finally(() => fh.close());
+    await rename(`${seg.path}.tmp`, seg.path);
+    const rest: Segment = { id: seg.id, path: seg.path, count: keep.length, bytes: Buffer.byteLength(text) };
+    if (i >= 0) {
+      this.#sealed[i] = rest;
+      this.#sealedBytes += rest.bytes - seg.bytes;
+    }
+    return { rejectedPath, rest };
   }
 
   /** Seals the open segment; the spool can be reopened later. */
   async close(): Promise<void> {
     await this.seal();
+  }
+
+  #rejectedPath(seg: Segment): string {
+    return join(this.#rejectedDir, `${segmentName(seg.id).replace('.ndjson', '')}-${Date.now()}.ndjson`);
   }
 
   #forget(seg: Segment): void {

@@ -151,6 +151,38 @@ describe('outbox', () => {
     expect(await spoolLines()).toEqual([]);
   });
 
+  it('on a 400 naming one result, moves only the results of that destination to rejected/ and resends the rest', async () => {
+    // Like the control plane: the first result of an unknown destination is named.
+    server.answer = (rs) => {
+      const i = rs.findIndex((r) => r.destination === 'deleted');
+      return i < 0
+        ? { status: 200 }
+        : {
+            status: 400,
+            body: {
+              error: {
+                code: 'not_found',
+                message: 'unknown destination',
+                issues: [{ path: `results.${i}.destination`, message: 'no destination deleted' }],
+              },
+            },
+          };
+    };
+    const logger = memoryLogger();
+    const outbox = await open({ logger });
+    for (let i = 0; i < 10; i++) outbox.push(result(i % 2 ? 'deleted' : 'kept', i));
+    await until('kept delivered', () => outbox.stats().delivered === 5);
+    expect(outbox.stats().rejected).toBe(5);
+    expect(seqs(server.stored)).toEqual([0, 2, 4, 6, 8]);
+    const [file] = await readdir(join(dir, 'rejected'));
+    const rejected = (await readFile(join(dir, 'rejected', file!), 'utf8')).trim().split('\n');
+    expect(rejected.map((l) => JSON.parse(l).rseq)).toEqual([1, 3, 5, 7, 9]);
+    expect(server.requests.map((r) => r.status)).toEqual([400, 200]);
+    expect(
+      logger.lines.some((l) => /refused some results of a batch/.test(l.msg) && l.obj.refused === 5),
+    ).toBe(true);
+  });
+
   it('stays within its byte bound by dropping the oldest segments, counted', async () => {
     server.answer = () => ({ status: 503 });
     const metrics = createAgentMetrics();
