@@ -60,9 +60,15 @@ export function formatRtime(rtime: string): string {
   return `${iso.slice(0, -1)}${micros.toString().padStart(3, '0')}Z`;
 }
 
-/** A round-trip time given in microseconds, shown in milliseconds with microsecond precision: `0.041 ms`. */
+/**
+ * A round-trip time given in microseconds, shown in milliseconds with microsecond precision: `0.041 ms`.
+ * Rounded to the nearest µs in integers first, so 1234.5 µs reads 1.235 ms (`(1.2345).toFixed(3)` is 1.234:
+ * the binary float sits just below the half).
+ */
 export function formatRtt(rttMicros: number | null): string {
-  return rttMicros === null ? EMPTY : `${(rttMicros / 1000).toFixed(3)} ms`;
+  if (rttMicros === null) return EMPTY;
+  const micros = Math.round(rttMicros);
+  return `${Math.floor(micros / 1000)}.${String(micros % 1000).padStart(3, '0')} ms`;
 }
 
 function pad(value: string, to: number, align: 'left' | 'right'): string {

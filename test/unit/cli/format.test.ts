@@ -68,6 +68,9 @@ describe('value formatting', () => {
     expect(formatRtt(41)).toBe('0.041 ms');
     expect(formatRtt(41.4)).toBe('0.041 ms');
     expect(formatRtt(12_345.678)).toBe('12.346 ms');
+    expect(formatRtt(1234.5)).toBe('1.235 ms');
+    expect(formatRtt(999.5)).toBe('1.000 ms');
+    expect(formatRtt(3_600_000_000)).toBe('3600000.000 ms');
     expect(formatRtt(0)).toBe('0.000 ms');
     expect(formatRtt(null)).toBe('-');
   });
