@@ -1,6 +1,10 @@
 /** The store contract on dynalite, plus what only the DynamoDB backend promises. */
-import { afterAll } from 'vitest';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import * as v from 'valibot';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DestinationCreateSchema, type ResultInput, SourceCreateSchema } from '../../contract/index.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
+import { type ResultFilter, type Store, UnavailableError } from '../../control-plane/store/store.js';
 import { type DynaliteServer, startDynalite } from '../helpers/dynalite.js';
 import { testStore } from './contract.js';
 
@@ -21,4 +25,247 @@ testStore('dynamodb', async () => {
     touchIntervalMs: 0,
   });
   return { store, cleanup: () => store.close() };
+});
+
+/** Arms failures on a client: called for each command before it is sent; may answer or throw instead. */
+type Fault = (
+  command: string,
+  input: Record<string, unknown>,
+  send: (input: Record<string, unknown>) => Promise<Record<string, unknown>>,
+) => Promise<Record<string, unknown>> | undefined;
+
+/** A store on a fresh table whose client runs `fault` first (document-form input and output). */
+async function faultyStore(
+  fault: { current?: Fault },
+  options: { now?: () => Date; tableName?: string } = {},
+) {
+  const s = await dynamo();
+  const tableName = options.tableName ?? (await s.createTable());
+  const client = s.client();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const send = async (input: Record<string, unknown>) =>
+        (await next({ ...args, input })).output as unknown as Record<string, unknown>;
+      const answered = fault.current?.(
+        context.commandName ?? '',
+        args.input as Record<string, unknown>,
+        send,
+      );
+      if (answered) return { output: await answered, response: {} } as never;
+      return next(args);
+    },
+    { step: 'initialize', name: 'testFault' },
+  );
+  const store = createDynamoStore({
+    tableName,
+    client,
+    touchIntervalMs: 0,
+    retry: { attempts: 4, baseMs: 1, capMs: 5 },
+    now: options.now,
+  });
+  return { store, tableName };
+}
+
+const throttled = () =>
+  Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+    name: 'ProvisionedThroughputExceededException',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+function results(destination: string, n: number, base = 1_763_780_000_000_000_000n): ResultInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    destination,
+    rtime: (base + BigInt(i) * 1_000_000n).toString(),
+    target: '198.18.0.1',
+    protocol: 'icmp' as const,
+    address: '198.18.0.1',
+    rtt: 100 + i,
+    rtype: 0,
+    rcode: 0,
+    rid: 1,
+    rseq: i % 65_536,
+    datamatch: true,
+    status: 'reply' as const,
+    ttl: 64,
+  }));
+}
+
+async function seed(store: Store) {
+  const src = await store.createSource(
+    v.parse(SourceCreateSchema, { name: 'a', location: 1, host: 2 }),
+    'f'.repeat(64),
+  );
+  const dst = await store.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.1' }));
+  return { owner: { id: src.id, location: 1, host: 2 }, dst };
+}
+
+async function countAll(store: Store, filter: Partial<ResultFilter> = {}) {
+  let n = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.listResults({ limit: 1000, ...filter, cursor });
+    n += page.results.length;
+    cursor = page.cursor ?? undefined;
+  } while (cursor);
+  return n;
+}
+
+describe('dynamodb store', () => {
+  it('stamps results with an expiry `retentionDays` ahead and hides them once it passes', async () => {
+    let now = new Date('2026-03-01T00:00:00Z');
+    const s = await dynamo();
+    const tableName = await s.createTable();
+    const store = createDynamoStore({ tableName, client: s.client(), retentionDays: 30, now: () => now });
+    const { owner, dst } = await seed(store);
+    await store.putResults(owner, results(dst.id, 3));
+    const raw = await s.client().send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `R#${dst.id}` } },
+      }),
+    );
+    expect(raw.Items?.map((i) => Number(i.expireAt?.N))).toEqual(
+      Array(3).fill(Date.parse('2026-03-31T00:00:00Z') / 1000),
+    );
+    now = new Date('2026-03-30T23:59:59Z');
+    expect(await countAll(store)).toBe(3);
+    expect(await countAll(store, { destination: dst.id })).toBe(3);
+    now = new Date('2026-03-31T00:00:01Z');
+    // Past expiry but not yet swept by DynamoDB's TTL: every listing path filters it.
+    expect(await countAll(store)).toBe(0);
+    expect(await countAll(store, { destination: dst.id })).toBe(0);
+    expect(await countAll(store, { source: owner.id })).toBe(0);
+    // An expired copy does not count as a duplicate: it is stored again with a new expiry.
+    expect(await store.putResults(owner, results(dst.id, 3))).toEqual({ stored: 3, duplicates: 0 });
+    expect(await countAll(store)).toBe(3);
+    await store.close();
+  });
+
+  it('retries UnprocessedItems with backoff until every result is stored', async () => {
+    const fault: { current?: Fault } = {};
+    const { store } = await faultyStore(fault);
+    const { owner, dst } = await seed(store);
+    let writes = 0;
+    // DynamoDB takes only the first 10 items of each request, twice per group.
+    const refusals = new Map<string, number>();
+    fault.current = (command, input, send) => {
+      if (command !== 'BatchWriteItemCommand') return undefined;
+      writes++;
+      const [table, requests] = Object.entries(input.RequestItems as Record<string, unknown[]>)[0]!;
+      const key = JSON.stringify(requests.at(-1));
+      const refused = refusals.get(key) ?? 0;
+      if (refused >= 2 || requests.length <= 10) return undefined;
+      refusals.set(key, refused + 1);
+      return send({ RequestItems: { [table]: requests.slice(0, 10) } }).then((out) => ({
+        ...out,
+        UnprocessedItems: { [table]: requests.slice(10) },
+      }));
+    };
+    expect(await store.putResults(owner, results(dst.id, 100))).toEqual({ stored: 100, duplicates: 0 });
+    expect(writes).toBeGreaterThan(4);
+    fault.current = undefined;
+    expect(await countAll(store)).toBe(100);
+    await store.close();
+  });
+
+  it('reports a throttled batch as unavailable, and the agent retry makes it whole', async () => {
+    const fault: { current?: Fault } = {};
+    const { store } = await faultyStore(fault);
+    const { owner, dst } = await seed(store);
+    const batch = results(dst.id, 120);
+    // Groups after the second are throttled: part of the batch is in, part is not.
+    let groups = 0;
+    fault.current = (command) => {
+      if (command === 'BatchWriteItemCommand' && ++groups > 2) throw throttled();
+      return undefined;
+    };
+    const err = await store.putResults(owner, batch).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).code).toBe('unavailable');
+    expect((err as Error).message).toMatch(/^\[store:dynamodb\] /);
+    fault.current = undefined;
+    expect(await countAll(store)).toBeLessThan(120);
+    expect(await store.putResults(owner, batch)).toEqual({ stored: 120, duplicates: 0 });
+    expect(await countAll(store)).toBe(120);
+    expect(await store.putResults(owner, batch)).toEqual({ stored: 0, duplicates: 120 });
+    await store.close();
+  });
+
+  it('heals a batch whose final group failed half-way when the agent posts it again', async () => {
+    const fault: { current?: Fault } = {};
+    const { store } = await faultyStore(fault);
+    const { owner, dst } = await seed(store);
+    const batch = results(dst.id, 60); // groups of 25, 25, 10: the sentinel is in the last
+    let groups = 0;
+    // The final group: DynamoDB stores its last item (the sentinel), then throttles every retry.
+    fault.current = (command, input, send) => {
+      if (command !== 'BatchWriteItemCommand' || ++groups < 3) return undefined;
+      if (groups > 3) throw throttled();
+      const [table, requests] = Object.entries(input.RequestItems as Record<string, unknown[]>)[0]!;
+      return send({ RequestItems: { [table]: requests.slice(-1) } }).then((out) => ({
+        ...out,
+        UnprocessedItems: { [table]: requests.slice(0, -1) },
+      }));
+    };
+    await expect(store.putResults(owner, batch)).rejects.toBeInstanceOf(UnavailableError);
+    fault.current = undefined;
+    expect(await countAll(store)).toBe(51);
+    expect(await store.putResults(owner, batch)).toEqual({ stored: 0, duplicates: 60 });
+    expect(await countAll(store)).toBe(60);
+    await store.close();
+  });
+
+  it('commits concurrent config changes from several instances without losing one', async () => {
+    const s = await dynamo();
+    const tableName = await s.createTable();
+    const stores = [0, 1, 2].map(() =>
+      createDynamoStore({ tableName, client: s.client(), retry: { attempts: 8, baseMs: 5, capMs: 100 } }),
+    );
+    const before = await stores[0]!.configVersion();
+    const created = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        stores[i % 3]!.createSource(
+          v.parse(SourceCreateSchema, { name: `s${i}` }),
+          String(i).padStart(64, '0'),
+        ),
+      ),
+    );
+    expect(new Set(created.map((c) => c.sourceid)).size).toBe(6);
+    expect(await stores[1]!.configVersion()).toBe(before + 6);
+    expect(await stores[2]!.listSources()).toHaveLength(6);
+    for (const store of stores) await store.close();
+  });
+
+  it('finishes a change whose writer died after committing, on the next read of the version', async () => {
+    const fault: { current?: Fault } = {};
+    const { store, tableName } = await faultyStore(fault);
+    const version = await store.configVersion();
+    // The claim on META succeeds; every write after it fails, as if the Lambda died there.
+    let claimed = false;
+    fault.current = (command, input) => {
+      if (command !== 'UpdateItemCommand') return undefined;
+      if (claimed) throw throttled();
+      claimed = String(input.UpdateExpression).startsWith('SET seq');
+      return undefined;
+    };
+    await expect(
+      store.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.9' })),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    fault.current = undefined;
+    const s = await dynamo();
+    const other = createDynamoStore({ tableName, client: s.client() });
+    expect(await other.configVersion()).toBe(version + 1);
+    expect((await other.listDestinations()).map((d) => d.address)).toEqual(['198.18.0.9']);
+    await other.close();
+    await store.close();
+  });
+
+  it('answers a throttled read with UnavailableError', async () => {
+    const fault: { current?: Fault } = { current: () => Promise.reject(throttled()) };
+    const { store } = await faultyStore(fault);
+    await expect(store.configVersion()).rejects.toBeInstanceOf(UnavailableError);
+    await expect(store.listResults({ limit: 5 })).rejects.toBeInstanceOf(UnavailableError);
+    await store.close();
+  });
 });
