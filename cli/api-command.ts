@@ -69,7 +69,10 @@ export function apiAction<O extends ApiOptions>(
         .helpGroup(CONNECTION),
     )
     .addOption(
-      new Option('--token <token>', 'admin token (read-only tokens may list and show)')
+      new Option(
+        '--token <token>',
+        'admin token; a read-only one may list and show (prefer the variable: arguments show in ps)',
+      )
         .env('PINGER_TOKEN')
         .helpGroup(CONNECTION),
     )
@@ -103,7 +106,7 @@ export function toCliError(err: unknown, options: Pick<ApiOptions, 'url' | 'toke
     return new CliError(lines.join('\n'), err.status < 500 ? 2 : 1, { cause: err });
   }
   if (err instanceof ApiConnectionError) {
-    const hint = err.reason === 'ECONNREFUSED' ? ' (set --url or PINGER_URL to another)' : '';
+    const hint = err.reason === 'ECONNREFUSED' ? ' Otherwise point --url or PINGER_URL at it.' : '';
     return new CliError(`cannot reach the control plane at ${err.origin}: ${err.detail}${hint}`, 1, {
       cause: err,
     });

@@ -9,20 +9,22 @@ import {
   type BatchReceipt,
   BatchReceiptSchema,
   type Destination,
+  type DestinationCreateSchema,
   type DestinationPatch,
+  type DestinationQuery,
   DestinationSchema,
   ErrorBodySchema,
-  type Protocol,
   type Result,
   type ResultInput,
   type ResultPage,
   ResultPageSchema,
+  type ResultQuerySchema,
   type Source,
+  type SourceCreateSchema,
   type SourcePatch,
   SourceSchema,
   type SourceWithToken,
   SourceWithTokenSchema,
-  type Status,
   type Token,
   TokenSchema,
   type TokenWithSecret,
@@ -92,44 +94,15 @@ export class ApiResponseError extends ApiClientError {
   override name = 'ApiResponseError';
 }
 
-/** Fields of `POST /v1/sources`; the server fills in the defaults. */
-export interface SourceCreateInput {
-  name: string;
-  location?: number;
-  host?: number;
-  sourceid?: number;
-  address?: string | null;
-  labels?: Record<string, string>;
-}
-
-/** Fields of `POST /v1/destinations`; the server fills in the defaults. */
-export interface DestinationCreateInput {
-  address: string;
-  active?: boolean;
-  protocol?: Protocol;
-  port?: number | null;
-  interval?: number;
-  timeout?: number;
-  ttl?: number;
-  data?: string;
-  sources?: string[];
-  labels?: Record<string, string>;
-}
-
-export interface DestinationListFilter {
-  active?: boolean;
-  protocol?: Protocol;
-  source?: string;
-}
-
-/** Filters of `GET /v1/results`. `from`/`to` are ns since the epoch or ISO 8601, as the server accepts. */
-export interface ResultFilterInput {
-  destination?: string;
-  source?: string;
-  status?: Status;
-  from?: string;
-  to?: string;
-}
+/** Body of `POST /v1/sources` before the server fills in its defaults. */
+export type SourceCreateInput = v.InferInput<typeof SourceCreateSchema>;
+/** Body of `POST /v1/destinations` before the server fills in its defaults. */
+export type DestinationCreateInput = v.InferInput<typeof DestinationCreateSchema>;
+/** Filters of `GET /v1/results`; `from`/`to` are ns since the epoch or ISO 8601, as the server accepts. */
+export type ResultFilterInput = Pick<
+  v.InferInput<typeof ResultQuerySchema>,
+  'destination' | 'source' | 'status' | 'from' | 'to'
+>;
 
 const SourceListSchema = v.object({ sources: v.array(SourceSchema) });
 const DestinationListSchema = v.object({ destinations: v.array(DestinationSchema) });
@@ -188,7 +161,7 @@ export class ApiClient {
   createDestination(input: DestinationCreateInput): Promise<Destination> {
     return this.#call('POST', '/v1/destinations', DestinationSchema, { body: input });
   }
-  async listDestinations(filter: DestinationListFilter = {}): Promise<Destination[]> {
+  async listDestinations(filter: DestinationQuery = {}): Promise<Destination[]> {
     const query = { active: filter.active, protocol: filter.protocol, source: filter.source };
     return (await this.#call('GET', '/v1/destinations', DestinationListSchema, { query })).destinations;
   }

@@ -156,11 +156,7 @@ export function register(program: Command, io: Io): void {
     .addOption(new Option('--protocol <protocol>', 'only this protocol').choices(PROTOCOLS))
     .option('--source <id>', 'only those this source probes');
   apiAction<ListOptions>(list, io, async (ctx, _args, o) => {
-    const filter = {
-      ...(o.active !== undefined && { active: o.active }),
-      ...(o.protocol !== undefined && { protocol: o.protocol }),
-      ...(o.source !== undefined && { source: o.source }),
-    };
+    const filter = { active: o.active, protocol: o.protocol, source: o.source };
     const found = await ctx.client.listDestinations(filter);
     ctx.print(found, () => (found.length === 0 ? 'no destinations' : table(columns, found)));
   });

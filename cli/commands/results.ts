@@ -55,13 +55,8 @@ export function register(program: Command, io: Io): void {
       '\nWith --json, prints NDJSON: one result per line as the API returns it (rtime in ns as a string, rtt in µs).',
     );
   apiAction<ResultsOptions>(results, io, async (ctx, _args, o) => {
-    const filter: ResultFilterInput = {
-      ...(o.destination !== undefined && { destination: o.destination }),
-      ...(o.source !== undefined && { source: o.source }),
-      ...(o.status !== undefined && { status: o.status }),
-      ...(o.from !== undefined && { from: o.from }),
-      ...(o.to !== undefined && { to: o.to }),
-    };
+    const { destination, source, status, from, to } = o;
+    const filter: ResultFilterInput = { destination, source, status, from, to };
     const rows: Result[] = [];
     for await (const page of ctx.client.results(filter, o.limit)) {
       if (ctx.json) ctx.io.stdout(page.map((r) => `${JSON.stringify(r)}\n`).join(''));
