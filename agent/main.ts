@@ -1,0 +1,205 @@
+/**
+ * The agent daemon: sync ─▶ scheduler ─▶ probe engine ─▶ outbox, wired once and stopped in order.
+ *
+ * Start: metrics endpoint (optional), outbox (replays the spool), scheduler, then sync, which applies the cached
+ * config at once and then follows the control plane. Stop (SIGTERM): stop following, stop scheduling and wait for
+ * the probes in flight (bounded by their timeout), write everything to the spool and fsync, try a final send
+ * with a short deadline, close the sockets. A refused token stops the agent by itself: {@link AgentHandle.done}
+ * rejects with {@link SyncAuthError}.
+ */
+import { join } from 'node:path';
+import { Agent as UndiciAgent } from 'undici';
+import type { AgentConfig, Protocol } from '../contract/index.js';
+import { type AgentMetrics, createAgentMetrics, serveMetrics } from './metrics.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { ProbeEngine } from './probes/engine.js';
+import { RawSocketPermissionError } from './probes/errors.js';
+import { Resolver } from './resolve.js';
+import { resultsClient } from './results-client.js';
+import { Scheduler, type SendProbe } from './scheduler.js';
+import { engineSender } from './send-probe.js';
+import { ConfigSync, SyncAuthError } from './sync.js';
+
+export { SyncAuthError };
+
+/** What the agent logs through (pino's surface). */
+export interface AgentLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AgentOptions {
+  /** Control plane base URL. */
+  url: string;
+  /** This source's agent token. */
+  token: string;
+  /** Spool directory: result segments, rejected batches, the cached config. */
+  spoolDir: string;
+  /** Serve Prometheus `/metrics` on 127.0.0.1:port (0 picks a free port). */
+  metricsPort?: number;
+  /** Global packets-per-second budget (default 20,000). */
+  pps?: number;
+  logger: AgentLogger;
+  /** Long-poll wait, seconds (default 25). */
+  waitSeconds?: number;
+  /** Outbox tuning (batch size and age, bounds); defaults suit production. */
+  outbox?: Partial<Omit<OutboxOptions, 'spoolDir' | 'deliver' | 'metrics' | 'logger'>>;
+  /** Replaces the raw-socket engine (benchmarks, tests without privileges): a sender for a source id. */
+  sender?: (sourceid: number) => SendProbe;
+  /** How long a final send may take at stop (default 3 s). */
+  finalSendMs?: number;
+}
+
+export interface AgentHandle {
+  /** Settles when the agent has stopped: resolves after {@link stop}, rejects on a fatal error (bad token). */
+  done: Promise<void>;
+  /** Graceful stop; idempotent. */
+  stop(): Promise<void>;
+  metrics: AgentMetrics;
+  /** Port of the metrics endpoint, when enabled. */
+  metricsPort: number | undefined;
+}
+
+/** Starts the agent daemon. Throws if the spool cannot be opened or the metrics port is taken. */
+export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
+  const log = options.logger;
+  const metrics = createAgentMetrics();
+  const metricsServer =
+    options.metricsPort === undefined ? undefined : await serveMetrics(metrics, options.metricsPort);
+  const dispatcher = new UndiciAgent({ keepAliveTimeout: 30_000, connections: 4 });
+  const outbox = await Outbox.open({
+    ...options.outbox,
+    spoolDir: options.spoolDir,
+    deliver: resultsClient({ url: options.url, token: options.token, dispatcher }),
+    metrics,
+    logger: log,
+  });
+
+  let engine: ProbeEngine | undefined;
+  let sender: SendProbe | undefined;
+  let sourceid: number | undefined;
+  const resolver = new Resolver();
+  let fatal: Error | undefined;
+
+  const scheduler = new Scheduler({
+    send: (request) => sender!(request),
+    onResult: (result) => outbox.push(result),
+    metrics,
+    logger: log,
+    ...(options.pps !== undefined ? { pps: options.pps } : {}),
+  });
+
+  let maxTimeout = 0;
+  const onConfig = (config: AgentConfig, origin: 'cache' | 'control-plane') => {
+    if (config.source.sourceid !== sourceid) {
+      if (sourceid !== undefined) {
+        log.warn(
+          { from: sourceid, to: config.source.sourceid },
+          '[agent] sourceid changed; reopening the probe engine',
+        );
+      }
+      engine?.close();
+      engine = undefined;
+      sourceid = config.source.sourceid;
+      if (options.sender) sender = options.sender(sourceid);
+      else {
+        const id = sourceid;
+        sender = engineSender(() => {
+          engine ??= new ProbeEngine({ sourceid: id });
+          return engine;
+        }, resolver);
+      }
+    }
+    if (!options.sender) {
+      // Open the sockets of every protocol now: a missing CAP_NET_RAW is a clear fatal error, not a stream of
+      // error results.
+      const protocols = new Set<Protocol>(config.destinations.filter((d) => d.active).map((d) => d.protocol));
+      engine ??= new ProbeEngine({ sourceid: sourceid! });
+      for (const p of protocols) {
+        try {
+          engine.prober(p);
+        } catch (err) {
+          if (err instanceof RawSocketPermissionError) {
+            fatal = err;
+            void stop();
+            return;
+          }
+          log.error(
+            { err, protocol: p },
+            '[agent] cannot open the raw socket; its probes will record errors',
+          );
+        }
+      }
+    }
+    maxTimeout = Math.max(0, ...config.destinations.map((d) => d.timeout));
+    const summary = scheduler.apply(config.destinations);
+    log.info(
+      { origin, version: config.version, source: config.source.id, destinations: scheduler.size, ...summary },
+      '[agent] destination set applied',
+    );
+  };
+
+  const sync = new ConfigSync({
+    url: options.url,
+    token: options.token,
+    cachePath: join(options.spoolDir, 'config.json'),
+    onConfig,
+    metrics,
+    logger: log,
+    dispatcher,
+    ...(options.waitSeconds !== undefined ? { waitSeconds: options.waitSeconds } : {}),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const t0 = performance.now();
+      sync.stop();
+      // Probes in flight end by their own timeout; wait that long (plus a margin), at most 10 s.
+      const { abandoned } = await scheduler.stop(Math.min(10_000, maxTimeout + 250));
+      const stats = await outbox.close(options.finalSendMs ?? 3000);
+      engine?.close();
+      await dispatcher.close().catch(() => undefined);
+      await metricsServer?.close();
+      log.info(
+        {
+          ms: Math.round(performance.now() - t0),
+          sent: scheduler.stats().sent,
+          abandoned,
+          delivered: stats.delivered,
+          unsent: stats.pending,
+          dropped: stats.dropped,
+        },
+        '[agent] stopped',
+      );
+    })();
+    return stopping;
+  };
+
+  const done = sync.run().then(
+    async () => {
+      await stop();
+      if (fatal) throw fatal;
+    },
+    async (err: unknown) => {
+      log.error({ err }, (err as Error).message);
+      fatal = err as Error;
+      await stop();
+      throw err;
+    },
+  );
+  // `done` is for the caller; an unobserved rejection must not crash the process before it looks.
+  done.catch(() => undefined);
+  log.info(
+    {
+      url: options.url,
+      spoolDir: options.spoolDir,
+      metricsPort: metricsServer?.port,
+      pps: options.pps ?? 20_000,
+    },
+    '[agent] started',
+  );
+  return { done, stop, metrics, metricsPort: metricsServer?.port };
+}

@@ -1,0 +1,217 @@
+/**
+ * Follows the control plane's destination set: long-polls `GET /v1/agent/config?wait=S` with If-None-Match (undici)
+ * and hands every new config to `onConfig` (which applies the difference to the scheduler). The last config is
+ * cached on disk and applied at start-up before the first request, so probing does not wait for — or depend on —
+ * the control plane being up. While it is away: exponential backoff with full jitter. A 401/403 means the token is
+ * wrong, which no retry fixes: {@link ConfigSync.run} rejects with {@link SyncAuthError} and the daemon exits.
+ */
+import { type Dispatcher, request } from 'undici';
+import * as v from 'valibot';
+import { type AgentConfig, AgentConfigSchema, ErrorBodySchema, flattenIssues } from '../contract/index.js';
+import { fullJitterDelay } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
+import { loadConfigCache, saveConfigCache } from './config-cache.js';
+import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+
+/** The control plane refused the agent's token (401/403): fatal, the operator must fix the token. */
+export class SyncAuthError extends Error {
+  override name = 'SyncAuthError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface SyncLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SyncOptions {
+  /** Base URL of the control plane. */
+  url: string;
+  token: string;
+  /** Where the last config is cached (e.g. `<spool>/config.json`). */
+  cachePath: string;
+  /** Receives each new config (and the cached one at start). May throw: logged, and the loop goes on. */
+  onConfig: (config: AgentConfig, origin: 'cache' | 'control-plane') => void;
+  /** Long-poll wait in seconds (default 25, below common 30 s proxy timeouts). */
+  waitSeconds?: number;
+  /** Backoff while the control plane is away; default 500 ms … 30 s, full jitter. */
+  backoff?: { baseMs: number; capMs: number; random?: () => number };
+  clock?: Clock;
+  metrics?: AgentMetrics;
+  logger?: SyncLogger;
+  dispatcher?: Dispatcher;
+}
+
+const silent: SyncLogger = { info() {}, warn() {}, error() {} };
+
+export class ConfigSync {
+  readonly #o: SyncOptions;
+  readonly #clock: Clock;
+  readonly #metrics: AgentMetrics;
+  readonly #log: SyncLogger;
+  readonly #abort = new AbortController();
+  #etag: string | undefined;
+  #version: string | undefined;
+
+  constructor(options: SyncOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#metrics = options.metrics ?? createAgentMetrics();
+    this.#log = options.logger ?? silent;
+  }
+
+  /** The version of the config last applied. */
+  get version(): string | undefined {
+    return this.#version;
+  }
+
+  /**
+   * Applies the cached config (if any), then long-polls until {@link stop}. Resolves when stopped; rejects with
+   * {@link SyncAuthError} when the token is refused.
+   */
+  async run(): Promise<void> {
+    const cached = await loadConfigCache(this.#o.cachePath, this.#log);
+    if (cached && !this.#abort.signal.aborted) {
+      this.#log.info(
+        {
+          version: cached.config.version,
+          destinations: cached.config.destinations.length,
+          savedAt: cached.savedAt,
+        },
+        '[agent:sync] probing from the cached config until the control plane answers',
+      );
+      this.#apply(cached.config, cached.etag, 'cache');
+    }
+    let attempt = 0;
+    while (!this.#abort.signal.aborted) {
+      const failure = await this.#poll();
+      if (failure === undefined) {
+        if (attempt > 0) this.#log.info({ failures: attempt }, '[agent:sync] control plane reachable again');
+        attempt = 0;
+        continue;
+      }
+      if (this.#abort.signal.aborted) break;
+      this.#metrics.syncFailures.inc();
+      const delay = fullJitterDelay(attempt, this.#o.backoff ?? { baseMs: 500, capMs: 30_000 });
+      if (attempt % 10 === 0) {
+        this.#log.warn(
+          { error: failure, attempt: attempt + 1, retryInMs: delay, version: this.#version },
+          '[agent:sync] cannot fetch the config; probing goes on with the last one',
+        );
+      }
+      attempt++;
+      await this.#sleep(delay);
+    }
+  }
+
+  /** Ends the long-poll in flight and the loop. */
+  stop(): void {
+    this.#abort.abort();
+  }
+
+  /** One request. Resolves undefined on success (200 or 304), else a description of the failure. */
+  async #poll(): Promise<string | undefined> {
+    const wait = this.#o.waitSeconds ?? 25;
+    const url = new URL('/v1/agent/config', this.#o.url);
+    url.searchParams.set('wait', String(wait));
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        headers: {
+          authorization: `Bearer ${this.#o.token}`,
+          accept: 'application/json',
+          ...(this.#etag ? { 'if-none-match': this.#etag } : {}),
+        },
+        // The server answers by `wait`; 15 s more covers a slow answer, a stall beyond that is a failure.
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout((wait + 15) * 1000)]),
+        headersTimeout: (wait + 15) * 1000,
+        ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
+      });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    const status = res.statusCode;
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      return `reading the answer: ${(err as Error).message}`;
+    }
+    if (status === 304) {
+      this.#synced();
+      return undefined;
+    }
+    if (status === 401 || status === 403) {
+      const body = v.safeParse(ErrorBodySchema, safeJson(text));
+      const why = body.success ? body.output.error.message : text.slice(0, 200);
+      throw new SyncAuthError(
+        `[agent:sync] the control plane refused the agent token (HTTP ${status}: ${why}); ` +
+          'check --token / PINGER_TOKEN (pinger source add prints it; POST /v1/sources/:id/token rotates it)',
+        status,
+      );
+    }
+    if (status !== 200) return `HTTP ${status}: ${text.slice(0, 200)}`;
+    const parsed = v.safeParse(AgentConfigSchema, safeJson(text));
+    if (!parsed.success) {
+      const issues = flattenIssues(parsed.issues)
+        .slice(0, 3)
+        .map((i) => `${i.path}: ${i.message}`);
+      return `the config does not match the contract (${issues.join('; ')})`;
+    }
+    const header = res.headers.etag;
+    const etag = typeof header === 'string' ? header : `"${parsed.output.version}"`;
+    this.#apply(parsed.output, etag, 'control-plane');
+    this.#synced();
+    try {
+      await saveConfigCache(this.#o.cachePath, { etag, config: parsed.output });
+    } catch (err) {
+      this.#log.warn({ err, path: this.#o.cachePath }, '[agent:sync] cannot cache the config on disk');
+    }
+    return undefined;
+  }
+
+  #apply(config: AgentConfig, etag: string, origin: 'cache' | 'control-plane'): void {
+    this.#etag = etag;
+    this.#version = config.version;
+    try {
+      this.#o.onConfig(config, origin);
+    } catch (err) {
+      this.#log.error({ err, version: config.version }, '[agent:sync] applying the config failed');
+    }
+  }
+
+  #synced(): void {
+    this.#metrics.lastSync.set(Date.now() / 1000);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    const clock = this.#clock;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = clock.setTimer(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      function onAbort() {
+        clock.clearTimer(timer);
+        resolve();
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
