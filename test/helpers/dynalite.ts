@@ -3,7 +3,7 @@
  * the same definition `infra/table.ts` deploys (`PINGER_TABLE`), so the tests and the deployment cannot drift.
  */
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -21,6 +21,8 @@ export interface DynaliteServer {
   endpoint: string;
   /** A client for this server (fake credentials: dynalite checks none). */
   client(): DynamoDBClient;
+  /** Every operation served so far, in order (`GetItem`, `Query`, ...): lets a test see where a request is. */
+  operations: string[];
   /** Creates a fresh table with the Pinger layout under a unique name and returns the name. */
   createTable(prefix?: string): Promise<string>;
   close(): Promise<void>;
@@ -59,6 +61,11 @@ export async function startDynalite(): Promise<DynaliteServer> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const operations: string[] = [];
+  server.on('request', (req: IncomingMessage) => {
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') operations.push(target.split('.').pop()!);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: DynamoDBClient[] = [];
   let tables = 0;
@@ -75,6 +82,7 @@ export async function startDynalite(): Promise<DynaliteServer> {
   const admin = client();
   return {
     endpoint,
+    operations,
     client,
     async createTable(prefix = 'pinger') {
       const name = `${prefix}-${process.pid}-${++tables}`;

@@ -1,0 +1,71 @@
+/**
+ * The control plane on AWS Lambda: the same app as on a Node host, over DynamoDB, behind a Function URL or an
+ * API Gateway HTTP API (payload format 2.0). Only adapts: where the table and the admin token come from, and
+ * the long-poll limits a Lambda needs.
+ *
+ * The table and the admin token come from SST links (`Resource.PingerTable.name`,
+ * `Resource.PingerAdminToken.value`); a deployment without SST sets `PINGER_TABLE` and `PINGER_ADMIN_TOKEN`
+ * instead. The DynamoDB client takes region and credentials from the Lambda environment as usual.
+ */
+import { createHash } from 'node:crypto';
+import { handle } from 'hono/aws-lambda';
+import pino from 'pino';
+import { Resource } from 'sst/resource';
+import { createApp } from './app.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
+import { createDynamoStore } from './store/dynamodb.js';
+
+/**
+ * API Gateway cuts a request at 30 s: a long-poll holds at most 20 s, leaving room for the config read and a
+ * cold start. The version is re-read every 1.2 s while waiting, so a change reaches a waiting agent within
+ * about a second, and an idle 20 s poll costs ~20 DynamoDB requests in all (BENCHMARKS.md).
+ */
+export const LAMBDA_MAX_WAIT_SECONDS = 20;
+export const LAMBDA_POLL_INTERVAL_MS = 1200;
+
+/** The Lambda could not start: a link or setting is missing. Thrown at init, so it shows in the function's logs. */
+export class LambdaConfigError extends Error {
+  override name = 'LambdaConfigError';
+}
+
+/** A linked SST resource, or undefined when none is linked under that name. */
+function linked<T>(name: string): T | undefined {
+  try {
+    return (Resource as unknown as Record<string, T>)[name];
+  } catch {
+    // The SST SDK throws for a name that is not linked; the environment may still provide the setting.
+    return undefined;
+  }
+}
+
+const tableName = linked<{ name: string }>('PingerTable')?.name ?? process.env.PINGER_TABLE;
+const adminToken = linked<{ value: string }>('PingerAdminToken')?.value ?? process.env.PINGER_ADMIN_TOKEN;
+if (!tableName) {
+  throw new LambdaConfigError('[lambda] no table: link PingerTable (sst.config.ts) or set PINGER_TABLE');
+}
+if (!adminToken || adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+  throw new LambdaConfigError(
+    `[lambda] the admin token must be set and at least ${MIN_ADMIN_TOKEN_LENGTH} characters: ` +
+      '`npx sst secret set PingerAdminToken <token>` (or PINGER_ADMIN_TOKEN)',
+  );
+}
+
+const retentionDays = Number(process.env.PINGER_RETENTION_DAYS ?? 90);
+if (!Number.isInteger(retentionDays) || retentionDays < 1) {
+  throw new LambdaConfigError(
+    `[lambda] PINGER_RETENTION_DAYS must be a whole number of days, got ${retentionDays}`,
+  );
+}
+
+// Created once per Lambda instance and reused by every invocation it serves.
+const store = createDynamoStore({ tableName, retentionDays });
+const app = createApp({
+  store,
+  logger: pino({ name: 'pinger', level: process.env.PINGER_LOG_LEVEL ?? 'info' }),
+  adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
+  maxWaitSeconds: LAMBDA_MAX_WAIT_SECONDS,
+  pollIntervalMs: LAMBDA_POLL_INTERVAL_MS,
+});
+
+/** The Lambda entry: `control-plane/lambda.handler`. */
+export const handler = handle(app);
