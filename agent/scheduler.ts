@@ -9,7 +9,9 @@
  *   removing one destination never disturbs the others.
  * - **Stagger.** A destination's slots sit at a fixed phase within its interval, derived from a hash of its id, so
  *   10,000 destinations at 1 s spread evenly instead of firing together, and the phase is stable across config
- *   changes of other destinations.
+ *   changes of other destinations. A new destination's first probe comes sooner, at the same phase within
+ *   `startSpreadMs` (default 500 ms), so that an API write shows on the wire within a second even for long
+ *   intervals; its second probe then joins the regular slots at least half an interval later.
  * - **Slots, not sleeps.** The next slot is the previous slot plus the interval (never "now plus interval"), so the
  *   schedule does not drift. A tick that runs late is sent late and its lateness observed; a tick more than one
  *   interval late is skipped and counted, so a stalled event loop never produces a burst of catch-up probes.
@@ -58,6 +60,8 @@ export interface SchedulerOptions {
    * never fire early, so serving ticks that are within half a millisecond halves the mean lateness.
    */
   earlyMs?: number;
+  /** A new destination's first probe leaves within this many ms (at its phase); default 500. */
+  startSpreadMs?: number;
   metrics?: AgentMetrics;
   logger?: SchedulerLogger;
 }
@@ -83,6 +87,8 @@ interface DestinationState {
 interface Tick extends HeapEntry {
   /** The slot this tick belongs to (monotonic ms); `at` may be later while it waits for the pps budget. */
   slot: number;
+  /** The early first probe of a new destination (see the module comment). */
+  first: boolean;
   state: DestinationState;
 }
 
@@ -123,6 +129,7 @@ export class Scheduler {
   readonly #clock: Clock;
   readonly #bucket: TokenBucket;
   readonly #earlyMs: number;
+  readonly #startSpreadMs: number;
   readonly #metrics: AgentMetrics;
   readonly #log: SchedulerLogger;
   readonly #states = new Map<string, DestinationState>();
@@ -145,6 +152,7 @@ export class Scheduler {
       this.#clock.now(),
     );
     this.#earlyMs = options.earlyMs ?? 0.5;
+    this.#startSpreadMs = options.startSpreadMs ?? 500;
     this.#metrics = options.metrics ?? createAgentMetrics();
     this.#log = options.logger ?? silentLogger;
   }
@@ -190,7 +198,8 @@ export class Scheduler {
           phase: phaseOf(destination.id),
           tick: undefined as unknown as Tick,
         };
-        this.#schedule(fresh, nextSlot(now, destination.interval, fresh.phase));
+        const first = now + fresh.phase * Math.min(destination.interval, this.#startSpreadMs);
+        this.#schedule(fresh, first, true);
         this.#states.set(destination.id, fresh);
         summary.added++;
       } else if (state.destination.interval !== destination.interval) {
@@ -235,8 +244,8 @@ export class Scheduler {
     return { abandoned };
   }
 
-  #schedule(state: DestinationState, slot: number): void {
-    const tick: Tick = { at: slot, slot, live: true, state };
+  #schedule(state: DestinationState, slot: number, first = false): void {
+    const tick: Tick = { at: slot, slot, first, live: true, state };
     state.tick = tick;
     this.#heap.push(tick);
   }
@@ -283,7 +292,10 @@ export class Scheduler {
       this.#heap.pop();
       this.#metrics.lateness.observe(Math.max(0, late) / 1000);
       this.#fire(state);
-      tick.slot += interval;
+      tick.slot = tick.first
+        ? nextSlot(tick.slot + interval / 2, interval, state.phase)
+        : tick.slot + interval;
+      tick.first = false;
       tick.at = tick.slot;
       this.#heap.push(tick);
     }
