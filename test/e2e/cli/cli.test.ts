@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination, ResultInput } from '../../../contract/index.js';
-import { pinger, type ServeProcess, startServe } from './pinger-process.js';
+import { pinger, pingerFirstLine, type ServeProcess, startServe } from './pinger-process.js';
 
 let dir: string;
 let server: ServeProcess | undefined;
@@ -157,6 +157,36 @@ describe('pinger CLI against pinger serve', () => {
       [2, 'ttl-exceeded', sourceId, 5],
       [1, 'timeout', sourceId, 5],
     ]);
+  });
+
+  it('results --json into a pipe closed after the first line stops quietly with exit 0', async () => {
+    // 3,000 lines (~1 MB) cannot all sit in a pipe's buffer: the CLI must still be writing when the reader goes.
+    const results = Array.from({ length: 3000 }, (_, i) => ({
+      destination: dest.id,
+      rtime: `${1_796_000_000_000_000_000n + BigInt(i) * 1_000_000n}`,
+      target: '198.18.0.1',
+      protocol: 'icmp',
+      address: null,
+      rtt: null,
+      rtype: null,
+      rcode: null,
+      rid: 9,
+      rseq: i,
+      datamatch: null,
+      status: 'timeout',
+      ttl: null,
+    }));
+    const posted = await request(`${server!.url}/v1/agent/results`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ results }),
+    });
+    expect(await posted.body.json()).toEqual({ stored: 3000, duplicates: 0 });
+
+    const run = await pingerFirstLine(['results', '--json', '--status', 'timeout', '--limit', '3000'], env);
+    expect(JSON.parse(run.firstLine)).toMatchObject({ rseq: 2999, status: 'timeout' });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
   });
 
   it('dest rm deletes; showing it then is a 404 with exit 2', async () => {

@@ -106,3 +106,37 @@ export async function pinger(
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+/**
+ * Runs `pinger ...args`, reads its first line and then closes the pipe, as `| head -1` would; resolves with
+ * that line and how the process ended.
+ */
+export async function pingerFirstLine(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<CliRun & { firstLine: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let firstLine = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    const end = stdout.indexOf('\n');
+    if (end >= 0 && firstLine === '') {
+      firstLine = stdout.slice(0, end);
+      child.stdout.destroy();
+    }
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr, firstLine };
+}
