@@ -1,0 +1,197 @@
+/**
+ * The agent end to end: a real `pinger serve` process and a real `pinger agent` process (raw sockets, as root)
+ * probing loopback. Destinations added, changed and removed through the API change what reaches the wire within
+ * a second (observed on UDP sockets this test listens on, which echo every probe); SIGTERM flushes: every probe
+ * that reached the wire is stored exactly once, with seqs that have no gaps.
+ */
+import dgram from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Destination, Result, SourceWithToken } from '../../../contract/index.js';
+import { until } from '../../unit/agent/results-server.js';
+import { type Proc, spawnPinger } from './processes.js';
+
+const ADMIN = 'e2e-admin-token-0123456789abcdefghijklmnopq';
+const isRoot = process.getuid?.() === 0;
+
+/** A UDP socket on 127.0.0.1 that records and echoes every datagram (so the probes are answered). */
+async function udpEcho() {
+  const socket = dgram.createSocket('udp4');
+  const seen: { at: number; payload: Buffer }[] = [];
+  socket.on('message', (msg, rinfo) => {
+    seen.push({ at: performance.now(), payload: msg });
+    socket.send(msg, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, seen, close: () => socket.close() };
+}
+
+describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
+  let dir: string;
+  let serve: Proc;
+  let agent: Proc;
+  let url: string;
+  let source: SourceWithToken;
+  const sockets: Awaited<ReturnType<typeof udpEcho>>[] = [];
+
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const results = async (destination: string): Promise<Result[]> => {
+    const all: Result[] = [];
+    let cursor: string | null = null;
+    do {
+      const qs = new URLSearchParams({ destination, limit: '10000', ...(cursor ? { cursor } : {}) });
+      const page: { results: Result[]; cursor: string | null } = await api('GET', `/v1/results?${qs}`);
+      all.push(...page.results);
+      cursor = page.cursor;
+    } while (cursor);
+    return all;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pinger-e2e-agent-'));
+    serve = spawnPinger(['serve', '--port', '0', '--db', join(dir, 'pinger.db')], {
+      PINGER_ADMIN_TOKEN: ADMIN,
+    });
+    await until('serve listening', () => serve.stdout.some((l) => /listening on/.test(l)), 20_000);
+    url = /listening on (\S+)/.exec(serve.stdout.find((l) => /listening on/.test(l))!)![1]!;
+    source = await api<SourceWithToken>('POST', '/v1/sources', { name: 'e2e-agent' });
+  }, 30_000);
+
+  afterAll(async () => {
+    agent?.kill('SIGKILL');
+    serve?.kill('SIGTERM');
+    await Promise.all([agent?.exited, serve?.exited]);
+    for (const s of sockets) s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('probes loopback, follows API changes within a second, and flushes every result on SIGTERM', async () => {
+    const stable = await udpEcho();
+    const moving = await udpEcho();
+    sockets.push(stable, moving);
+    const icmp = await api<Destination>('POST', '/v1/destinations', { address: '127.0.0.1', interval: 100 });
+    const icmp6 = await api<Destination>('POST', '/v1/destinations', {
+      address: '::1',
+      protocol: 'icmp6',
+      interval: 100,
+    });
+    const a = await api<Destination>('POST', '/v1/destinations', {
+      address: '127.0.0.1',
+      protocol: 'udp',
+      port: stable.port,
+      interval: 50,
+      timeout: 500,
+      data: 'stable',
+    });
+
+    agent = spawnPinger(['agent', '--url', url, '--spool', join(dir, 'spool'), '--metrics-port', '0'], {
+      PINGER_TOKEN: source.token,
+    });
+    await until('agent probing', () => stable.seen.length > 0, 20_000);
+
+    // Loopback over both families ends up stored, answered.
+    await until(
+      'icmp and icmp6 results stored',
+      async () =>
+        (await results(icmp.id)).some((r) => r.status === 'reply') &&
+        (await results(icmp6.id)).some((r) => r.status === 'reply'),
+      15_000,
+    );
+    const v6 = (await results(icmp6.id))[0]!;
+    expect(v6).toMatchObject({
+      target: '::1',
+      address: '::1',
+      status: 'reply',
+      datamatch: true,
+      source: source.id,
+    });
+
+    // Added: on the wire within a second.
+    let t = performance.now();
+    const b = await api<Destination>('POST', '/v1/destinations', {
+      address: '127.0.0.1',
+      protocol: 'udp',
+      port: moving.port,
+      interval: 100,
+      timeout: 500,
+      data: 'first',
+    });
+    await until('new destination on the wire', () => moving.seen.length > 0, 3000);
+    expect(moving.seen[0]!.at - t).toBeLessThan(1000);
+
+    // Changed data: the next probes carry it within a second.
+    t = performance.now();
+    await api('PATCH', `/v1/destinations/${b.id}`, { data: 'second' });
+    await until(
+      'new payload on the wire',
+      () => moving.seen.some((s) => s.payload.toString().endsWith('second')),
+      3000,
+    );
+    expect(moving.seen.find((s) => s.payload.toString().endsWith('second'))!.at - t).toBeLessThan(1000);
+
+    // Changed interval (100 → 400 ms): retimed within a second.
+    t = performance.now();
+    const before = moving.seen.length;
+    await api('PATCH', `/v1/destinations/${b.id}`, { interval: 400 });
+    await until(
+      'the longer interval on the wire',
+      () => {
+        const after = moving.seen.slice(before);
+        return after.some((s, i) => i > 0 && s.at - after[i - 1]!.at > 350);
+      },
+      3000,
+    );
+    const after = moving.seen.slice(before);
+    const gapStart = after.findIndex((s, i) => i < after.length - 1 && after[i + 1]!.at - s.at > 350);
+    expect(after[gapStart]!.at - t).toBeLessThan(1000);
+    // And from then on the spacing stays ~400 ms, not 100.
+    const later = moving.seen.slice(before + gapStart);
+    await until('three retimed probes', () => moving.seen.length - (before + gapStart) >= 3, 3000);
+    for (let i = 1; i < Math.min(later.length, 3); i++)
+      expect(later[i]!.at - later[i - 1]!.at).toBeGreaterThan(350);
+
+    // Removed (deleted; deactivation is the same diff, see the scheduler tests): nothing on the wire after a
+    // second, observed over a bounded window. Results of it still waiting in the agent are refused by the control
+    // plane (unknown destination); only those may be set aside, never the other destinations' (checked below).
+    t = performance.now();
+    await api('DELETE', `/v1/destinations/${b.id}`);
+    const stopWindowEnd = t + 1800;
+    await until('observation window', () => performance.now() > stopWindowEnd, 3000);
+    expect(moving.seen.filter((s) => s.at > t + 1000)).toHaveLength(0);
+
+    // The agent's own metrics endpoint answers on loopback.
+    const started = agent.logs.find((l) => l.msg === '[agent] started')!;
+    const metrics = await (await fetch(`http://127.0.0.1:${started.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/pinger_agent_probes_sent_total\{protocol="udp"\} \d+/);
+    expect(metrics).toMatch(/pinger_agent_last_sync_timestamp_seconds \d/);
+
+    // SIGTERM: in-flight probes finish, the spool flushes, the final send delivers, exit 0.
+    agent.kill('SIGTERM');
+    const exit = await agent.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    const sentToA = stable.seen.length;
+    const stored = await results(a.id);
+    const seqs = stored.map((r) => r.rseq).sort((x, y) => x - y);
+    // Every probe that reached the wire is stored exactly once, seqs 0…n-1 without a gap.
+    expect(seqs).toHaveLength(sentToA);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    expect(stored.every((r) => r.status === 'reply' && r.datamatch === true)).toBe(true);
+    const stopped = agent.logs.find((l) => l.msg === '[agent] stopped')!;
+    expect(stopped).toMatchObject({ unsent: 0 });
+    // Whatever was set aside is the deleted destination's results, logged as refused.
+    const refused = agent.logs.filter((l) => /refused/.test(String(l.msg)));
+    expect(refused.reduce((n, l) => n + Number(l.refused), 0)).toBe(stopped.dropped);
+    for (const l of refused) expect(String(l.message)).toContain(b.id);
+  }, 90_000);
+});
