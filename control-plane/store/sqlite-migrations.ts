@@ -57,13 +57,21 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX tokens_source ON tokens (source_id);
 
-  -- One row per probe. The primary key is the result's identity, so INSERT OR IGNORE makes retries harmless.
-  -- rtime is ns since the epoch as a signed 64-bit INTEGER: it orders numerically. No foreign keys: results
-  -- outlive the source and destination they name.
+  -- Results name their source and destination by a small integer: the key is repeated in every row and every
+  -- index, and integers keep both compact and quick to compare. Rows are never deleted (results outlive what
+  -- they name); one is added with each source and destination.
+  CREATE TABLE result_keys (
+    num INTEGER PRIMARY KEY,
+    id  TEXT NOT NULL UNIQUE
+  ) STRICT;
+
+  -- One row per probe. The primary key is the result's identity, so INSERT OR IGNORE makes retries harmless;
+  -- led by rtime, it is also the newest-first listing order. rtime is ns since the epoch as a signed 64-bit
+  -- INTEGER, so it orders numerically.
   CREATE TABLE results (
-    source      TEXT NOT NULL,
-    destination TEXT NOT NULL,
     rtime       INTEGER NOT NULL,
+    source      INTEGER NOT NULL,
+    destination INTEGER NOT NULL,
     rseq        INTEGER NOT NULL,
     target      TEXT NOT NULL,
     protocol    TEXT NOT NULL,
@@ -77,12 +85,11 @@ export const MIGRATIONS: readonly string[] = [
     ttl         INTEGER,
     rsite       INTEGER NOT NULL,
     rhost       INTEGER NOT NULL,
-    PRIMARY KEY (source, destination, rtime, rseq)
+    PRIMARY KEY (rtime, source, destination, rseq)
   ) STRICT, WITHOUT ROWID;
-  -- Newest-first listing. In a WITHOUT ROWID table an index carries the remaining key columns, so each of these
-  -- also orders ties on rtime by the rest of the identity, which the cursor relies on.
-  CREATE INDEX results_time ON results (rtime);
-  CREATE INDEX results_destination_time ON results (destination, rtime);
-  CREATE INDEX results_source_time ON results (source, rtime);
+  -- Filtered newest-first listing. In a WITHOUT ROWID table an index carries the rest of the primary key, so
+  -- ties on rtime are ordered by the rest of the identity too, which the cursor relies on.
+  CREATE INDEX results_destination ON results (destination, rtime);
+  CREATE INDEX results_source ON results (source, rtime);
   `,
 ];

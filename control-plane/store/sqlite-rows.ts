@@ -100,11 +100,12 @@ export function toToken(row: TokenRow): TokenRecord {
   };
 }
 
-/** A results row read with safe integers: every INTEGER column arrives as a bigint. */
+/** A results row joined with its keys' ids, read with safe integers: every INTEGER column is a bigint. */
 export interface ResultRow {
-  source: string;
-  destination: string;
   rtime: bigint;
+  /** Numeric keys of source and destination (see `result_keys`); the ids are in source_id/destination_id. */
+  source: bigint;
+  destination: bigint;
   rseq: bigint;
   target: string;
   protocol: Result['protocol'];
@@ -118,13 +119,15 @@ export interface ResultRow {
   ttl: bigint | null;
   rsite: bigint;
   rhost: bigint;
+  source_id: string;
+  destination_id: string;
 }
 
 const num = (x: bigint | null) => (x === null ? null : Number(x));
 
 export function toResult(row: ResultRow): Result {
   return {
-    destination: row.destination,
+    destination: row.destination_id,
     rtime: row.rtime.toString(),
     target: row.target,
     protocol: row.protocol,
@@ -137,44 +140,48 @@ export function toResult(row: ResultRow): Result {
     datamatch: row.datamatch === null ? null : row.datamatch === 1n,
     status: row.status,
     ttl: num(row.ttl),
-    source: row.source,
+    source: row.source_id,
     rsite: Number(row.rsite),
     rhost: Number(row.rhost),
   };
 }
 
-/** Position after the last row of a page, in listing order (rtime, source, destination, rseq descending). */
+/** Position after the last row of a page, in listing order: the primary key, descending. */
 export interface ResultsCursor {
   rtime: bigint;
-  source: string;
-  destination: string;
-  rseq: number;
+  source: bigint;
+  destination: bigint;
+  rseq: bigint;
 }
 
-/** Opaque to clients: base64url of a small JSON array. */
+/** Opaque to clients: base64url of a small JSON array of decimal strings. */
 export function encodeCursor(c: ResultsCursor): string {
-  const json = JSON.stringify([c.rtime.toString(), c.source, c.destination, c.rseq]);
+  const json = JSON.stringify([c.rtime, c.source, c.destination, c.rseq].map(String));
   return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+const notACursor = (cause?: unknown) =>
+  new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor', { cause });
+
 export function decodeCursor(cursor: string): ResultsCursor {
+  let parts: unknown;
   try {
-    const json = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
-    const [rtime, source, destination, rseq] = JSON.parse(json) as unknown[];
-    if (
-      typeof rtime === 'string' &&
-      /^-?\d{1,20}$/.test(rtime) &&
-      typeof source === 'string' &&
-      typeof destination === 'string' &&
-      typeof rseq === 'number' &&
-      Number.isInteger(rseq)
-    ) {
-      return { rtime: BigInt(rtime), source, destination, rseq };
-    }
+    parts = JSON.parse(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')));
   } catch (err) {
-    throw new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor', {
-      cause: err,
-    });
+    throw notACursor(err);
   }
-  throw new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor');
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== 4 ||
+    !parts.every((p) => typeof p === 'string' && /^-?\d{1,19}$/.test(p))
+  ) {
+    throw notACursor();
+  }
+  const [rtime, source, destination, rseq] = (parts as string[]).map(BigInt) as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
+  return { rtime, source, destination, rseq };
 }

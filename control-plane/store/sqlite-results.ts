@@ -1,0 +1,137 @@
+/**
+ * Results in SQLite: the hot path. A batch is checked and inserted inside the caller's transaction with
+ * multi-row INSERT OR IGNORE statements (one native call per 64 rows instead of per row), and read back
+ * newest first by keyset pagination on the primary key.
+ */
+import type Database from 'better-sqlite3';
+import type { ResultInput, ResultPage } from '../../contract/index.js';
+import { decodeCursor, encodeCursor, type ResultRow, toResult } from './sqlite-rows.js';
+import { NotFoundError, type ResultFilter, type ResultOwner } from './store.js';
+
+const COLUMNS =
+  '(rtime, source, destination, rseq, target, protocol, address, rtt, rtype, rcode, rid, datamatch, status, ttl, rsite, rhost)';
+const ROW = `(${Array(16).fill('?').join(', ')})`;
+/** Rows per multi-row statement: 64 × 16 parameters, far below SQLite's limit of 32,766. */
+const CHUNK = 64;
+
+export interface ResultsTable {
+  /** Must run inside a transaction: refuses the batch (NotFoundError) before writing if a destination is unknown. */
+  put(owner: ResultOwner, results: readonly ResultInput[]): { stored: number; duplicates: number };
+  list(filter: ResultFilter): ResultPage;
+}
+
+export function resultsTable(db: Database.Database): ResultsTable {
+  const insertChunk = db.prepare(
+    `INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${Array(CHUNK).fill(ROW).join(', ')}`,
+  );
+  const insertOne = db.prepare(`INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${ROW}`);
+  const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
+  const destinationKey = db.prepare<[string], { num: number }>(
+    'SELECT k.num FROM destinations d JOIN result_keys k ON k.id = d.id WHERE d.id = ?',
+  );
+  const addKey = db.prepare('INSERT OR IGNORE INTO result_keys (id) VALUES (?)');
+
+  /** The numeric key of an id, made if missing (a source created before keys existed, in principle). */
+  function key(id: string): number {
+    const found = keyOf.get(id);
+    if (found) return found.num;
+    addKey.run(id);
+    return keyOf.get(id)!.num;
+  }
+
+  // The listing has 2^5 shapes (which filters are present); each is prepared once, on first use.
+  const listStatements = new Map<string, Database.Statement>();
+  function listStatement(where: string) {
+    let statement = listStatements.get(where);
+    if (!statement) {
+      statement = db
+        .prepare(
+          `SELECT r.*, s.id AS source_id, d.id AS destination_id FROM results r
+           JOIN result_keys s ON s.num = r.source JOIN result_keys d ON d.num = r.destination
+           ${where ? `WHERE ${where}` : ''}
+           ORDER BY r.rtime DESC, r.source DESC, r.destination DESC, r.rseq DESC LIMIT ?`,
+        )
+        .safeIntegers(true);
+      listStatements.set(where, statement);
+    }
+    return statement;
+  }
+
+  return {
+    put(owner, results) {
+      const destinations = new Map<string, number>();
+      results.forEach((r, i) => {
+        if (destinations.has(r.destination)) return;
+        const found = destinationKey.get(r.destination);
+        if (!found) {
+          throw new NotFoundError(
+            `[store:sqlite] destination ${r.destination} does not exist`,
+            `results.${i}.destination`,
+          );
+        }
+        destinations.set(r.destination, found.num);
+      });
+      const source = key(owner.id);
+      const params = (from: number, to: number) => {
+        const out: unknown[] = [];
+        for (let i = from; i < to; i++) {
+          const r = results[i]!;
+          out.push(
+            BigInt(r.rtime),
+            source,
+            destinations.get(r.destination),
+            r.rseq,
+            r.target,
+            r.protocol,
+            r.address,
+            r.rtt,
+            r.rtype,
+            r.rcode,
+            r.rid,
+            r.datamatch === null ? null : r.datamatch ? 1 : 0,
+            r.status,
+            r.ttl,
+            owner.location,
+            owner.host,
+          );
+        }
+        return out;
+      };
+      let stored = 0;
+      let at = 0;
+      for (; at + CHUNK <= results.length; at += CHUNK)
+        stored += insertChunk.run(params(at, at + CHUNK)).changes;
+      for (; at < results.length; at++) stored += insertOne.run(params(at, at + 1)).changes;
+      return { stored, duplicates: results.length - stored };
+    },
+
+    list(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const [column, id] of [
+        ['destination', filter.destination],
+        ['source', filter.source],
+      ] as const) {
+        if (id === undefined) continue;
+        const found = keyOf.get(id);
+        if (!found) return { results: [], cursor: null };
+        where.push(`r.${column} = ?`);
+        params.push(found.num);
+      }
+      if (filter.status !== undefined) where.push('r.status = ?') && params.push(filter.status);
+      if (filter.from !== undefined) where.push('r.rtime >= ?') && params.push(filter.from);
+      if (filter.to !== undefined) where.push('r.rtime <= ?') && params.push(filter.to);
+      if (filter.cursor !== undefined) {
+        const after = decodeCursor(filter.cursor);
+        where.push('(r.rtime, r.source, r.destination, r.rseq) < (?, ?, ?, ?)');
+        params.push(after.rtime, after.source, after.destination, after.rseq);
+      }
+      // One row more than asked tells whether another page exists.
+      const rows = listStatement(where.join(' AND ')).all(...params, filter.limit + 1) as ResultRow[];
+      const more = rows.length > filter.limit;
+      const page = more ? rows.slice(0, filter.limit) : rows;
+      const last = page[page.length - 1];
+      return { results: page.map(toResult), cursor: more && last ? encodeCursor(last) : null };
+    },
+  };
+}
