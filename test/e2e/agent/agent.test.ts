@@ -194,4 +194,24 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     expect(refused.reduce((n, l) => n + Number(l.refused), 0)).toBe(stopped.dropped);
     for (const l of refused) expect(String(l.message)).toContain(b.id);
   }, 90_000);
+
+  it('exits 1 with a clear message when the control plane refuses the token, 2 on a missing --url', async () => {
+    const wrong = spawnPinger([
+      'agent',
+      '--url',
+      url,
+      '--token',
+      'pgr_agent_wrong',
+      '--spool',
+      join(dir, 'spool2'),
+    ]);
+    const exit = await wrong.exited;
+    expect(exit.code).toBe(1);
+    expect(wrong.logs.some((l) => /refused the agent token \(HTTP 401/.test(String(l.raw ?? l.msg)))).toBe(
+      true,
+    );
+    const missing = spawnPinger(['agent', '--token', 'x'], { PINGER_URL: '' });
+    expect((await missing.exited).code).toBe(2);
+    expect(missing.logs.map((l) => String(l.raw)).join('\n')).toMatch(/--url \(or PINGER_URL\) is required/);
+  }, 30_000);
 });
