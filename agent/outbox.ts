@@ -264,7 +264,12 @@ export class Outbox {
   }
 
   #trimMemory(): void {
-    const excess = this.#memory.length - this.#maxMemory;
+    // Drop at least 1% of the bound at once: splicing one result off the front of a 100,000-entry array per push
+    // would cost O(n) per probe while the disk is full.
+    const excess = Math.min(
+      this.#memory.length,
+      Math.max(this.#memory.length - this.#maxMemory, Math.ceil(this.#maxMemory / 100)),
+    );
     this.#memory.splice(0, excess);
     this.#drop(excess, 'memory_full', `more than ${this.#maxMemory} results waiting for the spool`);
   }
@@ -334,12 +339,15 @@ export class Outbox {
       const outcome = await this.#deliver(body, this.#abort.signal);
       this.#sending = undefined;
       if (outcome.kind === 'stored') {
-        await this.#spool
-          .remove(seg)
-          .catch((err: unknown) => this.#log.warn({ err }, '[agent:outbox] unlink'));
+        // Counted before the unlink's await, so that stats never show a batch neither pending nor delivered.
         this.#stats.delivered += seg.count;
         if (Number.isFinite(outcome.duplicates)) this.#stats.duplicates += outcome.duplicates;
         this.#metrics.delivered.inc(seg.count);
+        await this.#spool
+          .remove(seg)
+          .catch((err: unknown) =>
+            this.#log.warn({ err, path: seg.path }, '[agent:outbox] cannot delete a delivered segment'),
+          );
         if (attempt > 0) this.#log.info({ attempts: attempt + 1 }, '[agent:outbox] delivering again');
         attempt = 0;
       } else if (outcome.kind === 'rejected') {

@@ -98,7 +98,10 @@ export class Spool {
         },
       );
     }
-    const names = (await readdir(segmentsDir)).filter((n) => SEGMENT.test(n)).sort();
+    const all = await readdir(segmentsDir);
+    // A rewrite interrupted by a crash leaves its temp file; the segment it was replacing is still whole.
+    for (const n of all) if (n.endsWith('.tmp')) await unlink(join(segmentsDir, n)).catch(() => undefined);
+    const names = all.filter((n) => SEGMENT.test(n)).sort();
     const sealed: Segment[] = [];
     let torn = 0;
     for (const name of names) {
