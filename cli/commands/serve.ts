@@ -51,12 +51,13 @@ export function register(program: Command): void {
           throw new CliError(err.message.replace(/^\[serve\] /, ''), 1, { cause: err });
         throw err;
       }
-      process.stdout.write(`pinger: listening on ${handle.url}\n`);
+      // The token first: whoever waits for the "listening" line has then seen everything printed.
       if (handle.generatedAdminToken) {
         process.stdout.write(
           `pinger: admin token (shown once, only its hash is stored): ${handle.generatedAdminToken}\n`,
         );
       }
+      process.stdout.write(`pinger: listening on ${handle.url}\n`);
       closeOnSignals(handle, logger);
     });
 }

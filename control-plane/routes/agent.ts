@@ -60,6 +60,8 @@ export function agentRoutes(deps: RouteDeps) {
           return c.json(config);
         }
         const left = deadline - Date.now();
+        if (left > 0)
+          deps.logger.debug({ sourceId, version: config.version, waitMs: left }, 'long-poll waiting');
         const outcome =
           left > 0
             ? await waitForVersion(store, since, {

@@ -15,6 +15,8 @@ export interface ServerProcess {
   stdout: string[];
   /** Every stderr line so far (pino JSON). */
   stderr: string[];
+  /** Resolves with the first stderr log line (parsed pino JSON) whose `msg` is `msg`, seen after `after` lines. */
+  waitForLog(msg: string, options?: { after?: number; timeoutMs?: number }): Promise<Record<string, unknown>>;
   /** Sends `signal` and waits (bounded) for the exit; resolves with the exit code or signal. */
   stop(
     signal?: NodeJS.Signals,
@@ -89,6 +91,21 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     child,
     stdout,
     stderr,
+    async waitForLog(msg, { after = 0, timeoutMs = 5000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (let seen = after; ; ) {
+        for (; seen < stderr.length; seen++) {
+          try {
+            const entry = JSON.parse(stderr[seen]!) as Record<string, unknown>;
+            if (entry.msg === msg) return entry;
+          } catch {
+            // Not a log line (a stack trace, say): skip it.
+          }
+        }
+        if (Date.now() > deadline) throw new Error(`[e2e] no "${msg}" log line within ${timeoutMs} ms`);
+        await new Promise((resolve) => child.stderr!.once('data', resolve).once('close', resolve));
+      }
+    },
     async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
