@@ -65,6 +65,17 @@ export class ProbeEngine {
     return prober;
   }
 
+  /**
+   * The prober for `protocol` once it is ready to send: the UDP prober binds its source port first. Until then
+   * a probe would wait for it, and probes sent at once would leave in a bunch; a scheduler awaits this before its
+   * first round.
+   */
+  async open(protocol: Protocol): Promise<Prober> {
+    const prober = this.prober(protocol) as AnyProber;
+    await prober.ready();
+    return prober;
+  }
+
   #create(protocol: Protocol): AnyProber {
     switch (protocol) {
       case 'icmp':

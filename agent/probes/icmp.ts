@@ -43,7 +43,7 @@ export class IcmpProber extends ProberBase {
       return this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`);
     }
     const key = InFlightTable.key(address, seq);
-    if (this.table.has(key)) {
+    if (this.table.occupied(key)) {
       return this.refuse(target, seq, this.sourceid, `seq ${seq} to ${address} is still in flight`);
     }
     const sentNs = process.hrtime.bigint();

@@ -24,6 +24,8 @@ export interface Answer {
 export class InFlight {
   /** Monotonic time just before `sendto`; 0 until sent. */
   sentAt = 0n;
+  /** Monotonic time after which no answer counts; set when sent. */
+  deadline = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n;
   timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -94,32 +96,55 @@ export class InFlightTable {
     return this.#byKey.size;
   }
 
-  has(key: string): boolean {
-    return this.#byKey.has(key);
+  /**
+   * Whether a probe with `key` is still in flight. One whose deadline has passed while its timer has not fired
+   * yet (a busy loop runs timers late) settles as a timeout here, so that its seq can be sent again.
+   */
+  occupied(key: string): boolean {
+    const entry = this.#byKey.get(key);
+    if (entry === undefined) return false;
+    if (process.hrtime.bigint() <= entry.deadline) return true;
+    this.#expire(entry);
+    return false;
+  }
+
+  #expire(entry: InFlight): void {
+    this.#byKey.delete(entry.key);
+    clearTimeout(entry.timer);
+    entry.resolve(entry.timedOut());
   }
 
   get(key: string): InFlight | undefined {
     return this.#byKey.get(key);
   }
 
-  /** Registers a probe about to be sent. */
+  /**
+   * Registers a probe about to be sent. The caller checks {@link occupied} first, with no `await` in between:
+   * a key is never overwritten, since the probe holding it would then never settle.
+   */
   add(entry: InFlight): void {
+    if (this.#byKey.has(entry.key)) throw new Error(`[probes] bug: ${entry.key} added twice`);
     this.#byKey.set(entry.key, entry);
   }
 
   /** Starts the probe's deadline once it is sent: after `timeoutMs` it settles as a timeout. */
   arm(entry: InFlight, timeoutMs: number): void {
+    entry.deadline = entry.sentAt + BigInt(timeoutMs) * 1_000_000n;
     entry.timer = setTimeout(() => {
-      if (this.#byKey.get(entry.key) === entry) {
-        this.#byKey.delete(entry.key);
-        entry.resolve(entry.timedOut());
-      }
+      if (this.#byKey.get(entry.key) === entry) this.#expire(entry);
     }, timeoutMs);
   }
 
-  /** Settles a probe with an answer and removes it. */
+  /**
+   * Settles a probe with an answer and removes it. An answer received after the deadline (its timer was late)
+   * is a timeout all the same: the outcome must not depend on how busy the loop was.
+   */
   settle(entry: InFlight, answer: Answer): void {
     if (this.#byKey.get(entry.key) !== entry) return;
+    if (answer.receivedAt > entry.deadline) {
+      this.#expire(entry);
+      return;
+    }
     this.#byKey.delete(entry.key);
     clearTimeout(entry.timer);
     entry.resolve(entry.answered(answer));

@@ -37,6 +37,11 @@ export abstract class ProberBase implements Prober {
 
   abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 
+  /** Resolves once a probe can go out synchronously from {@link probe} (sockets open and bound). */
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /**
    * The target in the form answers will name it (`fd00::1`, never `FD00:0::1`), or undefined when it is not an
    * address of this prober's family.

@@ -54,9 +54,6 @@ export class TcpProber extends ProberBase {
     }
     if (target.port === null) return this.refuse(target, seq, this.srcPort, 'tcp needs a destination port');
     const key = InFlightTable.key(address, seq);
-    if (this.table.has(key)) {
-      return this.refuse(target, seq, this.srcPort, `seq ${seq} to ${address} is still in flight`);
-    }
     let addresses: { src: Uint8Array; dst: Uint8Array };
     if (this.family === 4) {
       let src = this.routes.cached(address);
@@ -70,6 +67,10 @@ export class TcpProber extends ProberBase {
       addresses = { src, dst: parseIpv4(address) };
     } else {
       addresses = { src: ANY_V6, dst: ANY_V6 };
+    }
+    // No await from here on: the key is checked and taken in one go.
+    if (this.table.occupied(key)) {
+      return this.refuse(target, seq, this.srcPort, `seq ${seq} to ${address} is still in flight`);
     }
     const nonce = randomInt(0, 0x10000);
     const isn = ((nonce << 16) | seq) >>> 0;

@@ -68,6 +68,10 @@ export class UdpProber extends ProberBase {
     return this.#ready;
   }
 
+  override async ready(): Promise<void> {
+    await this.#ready;
+  }
+
   async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
     const port = this.#port || (await this.#ready);
     const address = this.canonical(target.address);
@@ -76,8 +80,6 @@ export class UdpProber extends ProberBase {
     }
     if (target.port === null) return this.refuse(target, seq, port, 'udp needs a destination port');
     const key = InFlightTable.key(address, seq);
-    if (this.table.has(key))
-      return this.refuse(target, seq, port, `seq ${seq} to ${address} is still in flight`);
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
     let addresses: { src: Uint8Array; dst: Uint8Array } | undefined;
     if (this.family === 4) {
@@ -91,6 +93,9 @@ export class UdpProber extends ProberBase {
       }
       addresses = { src, dst: parseIpv4(address) };
     }
+    // No await from here on: the key is checked and taken in one go.
+    if (this.table.occupied(key))
+      return this.refuse(target, seq, port, `seq ${seq} to ${address} is still in flight`);
     const sentNs = process.hrtime.bigint();
     const payload = encodeProbePayload({
       sourceid: this.sourceid,

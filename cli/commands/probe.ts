@@ -116,7 +116,7 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
   const engine = new ProbeEngine({ sourceid });
   let prober: ReturnType<typeof engine.prober>;
   try {
-    prober = engine.prober(protocol);
+    prober = await engine.open(protocol);
   } catch (err) {
     if (err instanceof RawSocketPermissionError)
       throw new CliError(err.message.replace(/^\[probes\] /, ''), 1);

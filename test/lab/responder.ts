@@ -12,8 +12,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import raw from 'raw-socket';
 import { internetChecksum } from '../../agent/packets/checksum.js';
+import { RawChannel } from '../../agent/probes/raw-channel.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,52 +27,57 @@ const delayNs = BigInt(Math.round(Number(values.delay) * 1e6));
 const corrupt = values.corrupt;
 
 /**
- * Runs `action` `delayNs` after `since`: a timer gets close, then the loop spins on setImmediate for the last
- * stretch, since a timer alone fires up to a millisecond late and the RTT tests compare to 0.2 ms.
+ * Runs `action` `--delay` ms after `since` (when the request was read): a timer, then — since Node's timers count
+ * whole milliseconds and may fire a fraction early — a short spin on setImmediate for what is left. The timer
+ * may also fire late, which widens the delay's spread but not the comparison the RTT tests make: the reference
+ * (iputils ping) crosses the same responder at the same time.
  */
 function after(since: bigint, action: () => void): void {
-  if (delayNs === 0n) {
-    action();
-    return;
-  }
   const due = since + delayNs;
-  const spin = () => {
+  const finish = () => {
     if (process.hrtime.bigint() >= due) action();
-    else setImmediate(spin);
+    else setImmediate(finish);
   };
-  const coarseMs = Number(delayNs / 1_000_000n) - 2;
-  if (coarseMs > 0) setTimeout(spin, coarseMs);
-  else spin();
+  const wholeMs = Math.floor(Number(due - process.hrtime.bigint()) / 1e6);
+  if (wholeMs > 0) setTimeout(finish, wholeMs);
+  else finish();
 }
 
 function maybeCorrupt(message: Buffer, from: number): void {
   if (corrupt && message.length > from) message[message.length - 1]! ^= 0xff;
 }
 
-const icmp4 = raw.createSocket({ protocol: raw.Protocol.ICMP, addressFamily: raw.AddressFamily.IPv4 });
-icmp4.on('message', (packet: Buffer, source: string) => {
-  const at = process.hrtime.bigint();
-  const ihl = (packet[0]! & 0x0f) * 4;
-  if (packet[ihl] !== 8) return; // echo requests only
-  const reply = Buffer.from(packet.subarray(ihl));
-  reply[0] = 0;
-  maybeCorrupt(reply, 8);
-  reply.writeUInt16BE(0, 2);
-  reply.writeUInt16BE(internetChecksum(reply), 2);
-  after(at, () => icmp4.send(reply, 0, reply.length, source, () => undefined));
-});
+// The engine's own channel: drains the socket per wake-up, sends synchronously, large receive buffer — so that
+// the responder keeps up with the lab's loss test on a loaded machine.
+const icmp4: RawChannel = new RawChannel(
+  'icmp4',
+  (packet, source, at) => {
+    const ihl = (packet[0]! & 0x0f) * 4;
+    if (packet[ihl] !== 8) return; // echo requests only
+    const reply = Buffer.from(packet.subarray(ihl));
+    reply[0] = 0;
+    maybeCorrupt(reply, 8);
+    reply.writeUInt16BE(0, 2);
+    reply.writeUInt16BE(internetChecksum(reply), 2);
+    after(at, () => icmp4.send(reply, source, 64, ignore));
+  },
+  [8],
+);
 
-const icmp6 = raw.createSocket({ protocol: raw.Protocol.ICMPv6, addressFamily: raw.AddressFamily.IPv6 });
-icmp6.on('message', (packet: Buffer, source: string) => {
-  const at = process.hrtime.bigint();
-  if (packet[0] !== 128) return; // echo requests only; no IPv6 header on raw ICMPv6 sockets
-  const reply = Buffer.from(packet);
-  reply[0] = 129;
-  maybeCorrupt(reply, 8);
-  // The kernel computes ICMPv6 checksums on raw ICMPv6 sockets.
-  reply.writeUInt16BE(0, 2);
-  after(at, () => icmp6.send(reply, 0, reply.length, source, () => undefined));
-});
+const icmp6: RawChannel = new RawChannel(
+  'icmp6',
+  (packet, source, at) => {
+    // No IPv6 header on raw ICMPv6 sockets; the kernel computes ICMPv6 checksums on them.
+    const reply = Buffer.from(packet);
+    reply[0] = 129;
+    maybeCorrupt(reply, 8);
+    reply.writeUInt16BE(0, 2);
+    after(at, () => icmp6.send(reply, source, 64, ignore));
+  },
+  [128],
+);
+
+function ignore(): void {}
 
 const sockets: { close(): unknown }[] = [];
 let waiting = 1;

@@ -1,0 +1,64 @@
+/**
+ * Runs probe plans with the probe engine and prints their outcomes: the lab tests start it inside the agent
+ * namespace (`ip netns exec`), since a process cannot switch namespace per thread. All plans run at once on one
+ * engine, each on its own schedule, so a single process covers many cases.
+ *
+ *   ip netns exec NS node --import tsx test/lab/probe-driver.ts '<JSON array of Plan>'
+ *
+ * Prints one JSON line per plan: `{"name": …, "outcomes": [ProbeOutcome…]}` in seq order.
+ */
+import { ProbeEngine } from '../../agent/probes/engine.js';
+import type { ProbeOutcome, ProbeTarget } from '../../agent/probes/types.js';
+
+/** One stream of probes to one target. */
+export interface Plan extends ProbeTarget {
+  name: string;
+  count: number;
+  /** Milliseconds between probes. */
+  interval: number;
+  /** First seq (later ones count up and wrap at 65,536). */
+  seq?: number;
+  /** Milliseconds after the start before the first probe. */
+  start?: number;
+}
+
+const plans = JSON.parse(process.argv[2] ?? '[]') as Plan[];
+const engine = new ProbeEngine({ sourceid: 4242 });
+const results = plans.map((p) => new Array<ProbeOutcome>(p.count));
+const sent = plans.map(() => 0);
+const inFlight: Promise<void>[] = [];
+const t0 = performance.now();
+
+/** Sends every probe that is due, then sleeps until the next one: catches up if the loop was late. */
+function tick(): void {
+  const now = performance.now() - t0;
+  let next = Number.POSITIVE_INFINITY;
+  plans.forEach((plan, i) => {
+    while (sent[i]! < plan.count && (plan.start ?? 0) + sent[i]! * plan.interval <= now) {
+      const n = sent[i]!++;
+      const seq = ((plan.seq ?? 0) + n) & 0xffff;
+      inFlight.push(
+        engine
+          .prober(plan.protocol)
+          .probe(plan, seq)
+          .then((o) => {
+            results[i]![n] = o;
+          }),
+      );
+    }
+    if (sent[i]! < plan.count) next = Math.min(next, (plan.start ?? 0) + sent[i]! * plan.interval);
+  });
+  if (Number.isFinite(next)) setTimeout(tick, Math.max(0, next - (performance.now() - t0)));
+  else void finish();
+}
+
+async function finish(): Promise<void> {
+  await Promise.all(inFlight);
+  engine.close();
+  for (const [i, plan] of plans.entries()) {
+    process.stdout.write(`${JSON.stringify({ name: plan.name, outcomes: results[i] })}\n`);
+  }
+}
+
+for (const protocol of new Set(plans.map((p) => p.protocol))) await engine.open(protocol);
+tick();
