@@ -16,7 +16,16 @@ const T0 = 1_763_780_000_000_000_000n;
 /** Batch k owns rtimes [T0 + k·SPAN, T0 + (k+1)·SPAN): counting a batch is one range query. */
 const SPAN = 1_000_000_000_000n;
 
-async function json(url: string, method: 'GET' | 'POST', token: string, body?: unknown) {
+/** The few fields these calls read back. */
+interface Answer {
+  id: string;
+  token: string;
+  stored: number;
+  duplicates: number;
+  results: unknown[];
+}
+
+async function json(url: string, method: 'GET' | 'POST', token: string, body?: unknown): Promise<Answer> {
   const res = await request(url, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -24,7 +33,7 @@ async function json(url: string, method: 'GET' | 'POST', token: string, body?: u
   });
   const text = await res.body.text();
   if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${text}`);
-  return JSON.parse(text) as Record<string, any>;
+  return JSON.parse(text) as Answer;
 }
 
 function batch(k: number, destination: string): string {

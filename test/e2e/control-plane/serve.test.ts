@@ -6,6 +6,13 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServer } from './server-process.js';
 
+/** The few fields these calls read back. */
+interface Answer {
+  id: string;
+  token: string;
+  source: { id: string };
+}
+
 async function call(
   url: string,
   method: string,
@@ -22,7 +29,7 @@ async function call(
   return {
     status: res.statusCode,
     headers: res.headers,
-    json: text ? (JSON.parse(text) as Record<string, any>) : undefined,
+    json: text ? (JSON.parse(text) as Answer) : undefined,
   };
 }
 
