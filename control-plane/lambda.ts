@@ -13,15 +13,8 @@ import pino from 'pino';
 import { Resource } from 'sst/resource';
 import { createApp } from './app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
+import { LAMBDA_MAX_WAIT_SECONDS, LAMBDA_POLL_INTERVAL_MS } from './lambda-limits.js';
 import { createDynamoStore } from './store/dynamodb.js';
-
-/**
- * API Gateway cuts a request at 30 s: a long-poll holds at most 20 s, leaving room for the config read and a
- * cold start. The version is re-read every 1.2 s while waiting, so a change reaches a waiting agent within
- * about a second, and an idle 20 s poll costs ~20 DynamoDB requests in all (BENCHMARKS.md).
- */
-export const LAMBDA_MAX_WAIT_SECONDS = 20;
-export const LAMBDA_POLL_INTERVAL_MS = 1200;
 
 /** The Lambda could not start: a link or setting is missing. Thrown at init, so it shows in the function's logs. */
 export class LambdaConfigError extends Error {

@@ -23,31 +23,48 @@ export interface DynaliteServer {
   client(): DynamoDBClient;
   /** Every operation served so far, in order (`GetItem`, `Query`, ...): lets a test see where a request is. */
   operations: string[];
-  /** Creates a fresh table with the Pinger layout under a unique name and returns the name. */
-  createTable(prefix?: string): Promise<string>;
+  /** Creates a fresh table (the Pinger layout unless told otherwise) under a unique name; returns the name. */
+  createTable(prefix?: string, table?: TableDefinition): Promise<string>;
   close(): Promise<void>;
 }
 
-/** The CreateTable request for the Pinger table: on-demand, every index projecting all attributes. */
-export function createTableInput(tableName: string): CreateTableCommandInput {
+/** A table as `sst.aws.Dynamo` takes it (the subset Pinger uses). */
+export interface TableDefinition {
+  fields: Readonly<Record<string, 'string' | 'number' | 'binary'>>;
+  primaryIndex: { hashKey: string; rangeKey?: string };
+  globalIndexes?: Readonly<Record<string, { hashKey: string; rangeKey?: string; projection?: unknown }>>;
+}
+
+const keySchema = (index: { hashKey: string; rangeKey?: string }) => [
+  { AttributeName: index.hashKey, KeyType: 'HASH' as const },
+  ...(index.rangeKey ? [{ AttributeName: index.rangeKey, KeyType: 'RANGE' as const }] : []),
+];
+
+/**
+ * The CreateTable request SST makes from a `sst.aws.Dynamo` definition: on-demand, every index projecting all
+ * attributes (SST's default, and the only projection the store relies on).
+ */
+export function createTableInput(
+  tableName: string,
+  table: TableDefinition = PINGER_TABLE,
+): CreateTableCommandInput {
   const type = { string: 'S', number: 'N', binary: 'B' } as const;
+  for (const [name, index] of Object.entries(table.globalIndexes ?? {})) {
+    if (index.projection !== undefined && index.projection !== 'all') {
+      throw new Error(`index ${name}: projection ${String(index.projection)} is not supported here`);
+    }
+  }
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: Object.entries(PINGER_TABLE.fields).map(([AttributeName, t]) => ({
+    AttributeDefinitions: Object.entries(table.fields).map(([AttributeName, t]) => ({
       AttributeName,
       AttributeType: type[t],
     })),
-    KeySchema: [
-      { AttributeName: PINGER_TABLE.primaryIndex.hashKey, KeyType: 'HASH' },
-      { AttributeName: PINGER_TABLE.primaryIndex.rangeKey, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: Object.entries(PINGER_TABLE.globalIndexes).map(([IndexName, index]) => ({
+    KeySchema: keySchema(table.primaryIndex),
+    GlobalSecondaryIndexes: Object.entries(table.globalIndexes ?? {}).map(([IndexName, index]) => ({
       IndexName,
-      KeySchema: [
-        { AttributeName: index.hashKey, KeyType: 'HASH' },
-        { AttributeName: index.rangeKey, KeyType: 'RANGE' },
-      ],
+      KeySchema: keySchema(index),
       Projection: { ProjectionType: 'ALL' },
     })),
   };
@@ -84,9 +101,9 @@ export async function startDynalite(): Promise<DynaliteServer> {
     endpoint,
     operations,
     client,
-    async createTable(prefix = 'pinger') {
+    async createTable(prefix = 'pinger', table = PINGER_TABLE) {
       const name = `${prefix}-${process.pid}-${++tables}`;
-      await admin.send(new CreateTableCommand(createTableInput(name)));
+      await admin.send(new CreateTableCommand(createTableInput(name, table)));
       return name;
     },
     async close() {

@@ -1,0 +1,22 @@
+/**
+ * The control plane function behind a Function URL: agents and the CLI talk to the printed URL. A Function URL,
+ * not API Gateway: no 30 s cap on top of the 20 s long-poll, and no per-request API Gateway charge.
+ */
+import { adminToken } from './secret.js';
+import { table } from './table.js';
+
+export const api = new sst.aws.Function('PingerApi', {
+  handler: 'control-plane/lambda.handler',
+  runtime: 'nodejs22.x',
+  architecture: 'arm64',
+  // A long-poll holds 20 s (LAMBDA_MAX_WAIT_SECONDS); the rest is room for the config read and a cold start.
+  timeout: '30 seconds',
+  memory: '512 MB',
+  url: true,
+  link: [table, adminToken],
+  environment: {
+    PINGER_RETENTION_DAYS: process.env.PINGER_RETENTION_DAYS ?? '90',
+    PINGER_LOG_LEVEL: 'info',
+  },
+  logging: { retention: '1 month', format: 'json' },
+});

@@ -1,0 +1,252 @@
+/**
+ * sst.config.ts evaluated with a recording stand-in for the SST globals (the SST CLI cannot run here: it
+ * downloads its Pulumi engine), then checked against the code it deploys: the handler exists and exports
+ * `handler`, the table is the one the store works on, and the links are the names `lambda.ts` reads.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDynamoStore } from '../../../control-plane/store/dynamodb.js';
+import { PINGER_TABLE } from '../../../control-plane/store/dynamodb-schema.js';
+import { type DynaliteServer, startDynalite, type TableDefinition } from '../../helpers/dynalite.js';
+import { type LambdaResult, lambdaContext, lambdaEvent, resultBody } from '../../helpers/lambda-events.js';
+
+const root = join(import.meta.dirname, '../../..');
+
+interface Recorded {
+  kind: 'Dynamo' | 'Function' | 'Secret';
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/** Installs the stand-in globals for `stage` and returns what the config creates. */
+function standIn(stage: string) {
+  const recorded: Recorded[] = [];
+  const component = (kind: Recorded['kind']) =>
+    class {
+      constructor(
+        readonly name: string,
+        readonly args: Record<string, unknown> = {},
+      ) {
+        recorded.push({ kind, name, args });
+      }
+      get url() {
+        return `https://${this.name.toLowerCase()}.lambda-url.invalid/`;
+      }
+    };
+  // Anything the stand-in does not know fails loudly, so a new resource type gets checked here too.
+  const strict = <T extends object>(what: string, target: T): T =>
+    new Proxy(target, {
+      get(t, prop) {
+        if (typeof prop === 'string' && !(prop in t)) throw new Error(`stand-in has no ${what}.${prop}`);
+        return Reflect.get(t, prop);
+      },
+    });
+  Object.assign(globalThis, {
+    $config: (config: unknown) => config,
+    $app: { name: 'pinger', stage },
+    sst: strict('sst', {
+      Secret: component('Secret'),
+      aws: strict('sst.aws', { Dynamo: component('Dynamo'), Function: component('Function') }),
+    }),
+  });
+  return recorded;
+}
+
+async function evaluate(stage: string) {
+  vi.resetModules();
+  const recorded = standIn(stage);
+  const config = (await import('../../../sst.config.js')).default as {
+    app(input: { stage: string }): Record<string, unknown>;
+    run(): Promise<Record<string, unknown>>;
+  };
+  const outputs = await config.run();
+  return { config, recorded, outputs };
+}
+
+let dynalite: DynaliteServer;
+beforeAll(async () => {
+  dynalite = await startDynalite();
+});
+afterAll(async () => {
+  await dynalite?.close();
+});
+
+describe('sst.config.ts', () => {
+  it('names the app, deploys to AWS, and retains only the production stage on removal', async () => {
+    const { config } = await evaluate('production');
+    expect(config.app({ stage: 'production' })).toMatchObject({
+      name: 'pinger',
+      home: 'aws',
+      removal: 'retain',
+      protect: true,
+    });
+    expect(config.app({ stage: 'dev' })).toMatchObject({ removal: 'remove', protect: false });
+  });
+
+  it('declares one table, one secret and one function that links both, and outputs the URL', async () => {
+    const { recorded, outputs } = await evaluate('production');
+    expect(recorded.map((r) => `${r.kind}:${r.name}`).sort()).toEqual([
+      'Dynamo:PingerTable',
+      'Function:PingerApi',
+      'Secret:PingerAdminToken',
+    ]);
+    const fn = recorded.find((r) => r.kind === 'Function')!;
+    const links = (fn.args.link as { name: string }[]).map((l) => l.name).sort();
+    expect(links).toEqual(['PingerAdminToken', 'PingerTable']);
+    expect(fn.args).toMatchObject({ url: true, runtime: expect.stringMatching(/^nodejs2[024]\.x$/) });
+    expect(outputs.url).toBe('https://pingerapi.lambda-url.invalid/');
+  });
+
+  it('gives the function time for a whole long-poll', async () => {
+    const { recorded } = await evaluate('production');
+    const { LAMBDA_MAX_WAIT_SECONDS } = await import('../../../control-plane/lambda-limits.js');
+    const fn = recorded.find((r) => r.kind === 'Function')!;
+    const match = /^(\d+) seconds?$/.exec(String(fn.args.timeout));
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThanOrEqual(LAMBDA_MAX_WAIT_SECONDS + 5);
+  });
+
+  it('defines the table exactly as the store uses it, protected in production only', async () => {
+    const production = (await evaluate('production')).recorded.find((r) => r.kind === 'Dynamo')!;
+    expect(production.args).toMatchObject({
+      fields: PINGER_TABLE.fields,
+      primaryIndex: PINGER_TABLE.primaryIndex,
+      ttl: PINGER_TABLE.ttl,
+    });
+    expect(Object.keys(production.args.globalIndexes as object).sort()).toEqual(
+      Object.keys(PINGER_TABLE.globalIndexes).sort(),
+    );
+    const transform = (production.args.transform as { table(args: Record<string, unknown>): void }).table;
+    const prodArgs: Record<string, unknown> = {};
+    transform(prodArgs);
+    expect(prodArgs).toMatchObject({
+      billingMode: 'PAY_PER_REQUEST',
+      deletionProtectionEnabled: true,
+      pointInTimeRecovery: { enabled: true },
+    });
+    const dev = (await evaluate('dev')).recorded.find((r) => r.kind === 'Dynamo')!;
+    const devArgs: Record<string, unknown> = {};
+    (dev.args.transform as { table(args: Record<string, unknown>): void }).table(devArgs);
+    expect(devArgs).toEqual({ billingMode: 'PAY_PER_REQUEST' });
+  });
+
+  it('declares a table the store works on: every index it queries and the TTL attribute it writes', async () => {
+    const { recorded } = await evaluate('production');
+    const args = recorded.find((r) => r.kind === 'Dynamo')!.args as unknown as TableDefinition & {
+      ttl: string;
+    };
+    // The table SST would create from these arguments, on dynalite.
+    const tableName = await dynalite.createTable('sst', args);
+    const client = dynalite.client();
+    const store = createDynamoStore({ tableName, client });
+    const source = await store.createSource(
+      { name: 'a', location: 0, host: 0, address: null, labels: {} },
+      'e'.repeat(64),
+    );
+    const dst = await store.createDestination({
+      active: true,
+      address: '198.18.0.1',
+      protocol: 'icmp',
+      port: null,
+      interval: 1000,
+      timeout: 1000,
+      ttl: 64,
+      data: '',
+      sources: [],
+      labels: {},
+    });
+    const r = {
+      destination: dst.id,
+      rtime: '1763780000000000000',
+      target: '198.18.0.1',
+      protocol: 'icmp' as const,
+      address: null,
+      rtt: null,
+      rtype: null,
+      rcode: null,
+      rid: 1,
+      rseq: 1,
+      datamatch: null,
+      status: 'timeout' as const,
+      ttl: null,
+    };
+    await store.putResults({ id: source.id, location: 0, host: 0 }, [r]);
+    // Each listing path: the table (by destination), and each global index.
+    for (const filter of [{ destination: dst.id }, { source: source.id }, {}]) {
+      expect((await store.listResults({ limit: 10, ...filter })).results).toHaveLength(1);
+    }
+    const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
+    const items = (await client.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
+    const result = items.find((i) => i.pk?.S === `R#${dst.id}`)!;
+    expect(Number(result[args.ttl]?.N)).toBeGreaterThan(Date.now() / 1000);
+    await store.close();
+  });
+
+  it('points the function at a module that exports `handler` and reads the links it is given', async () => {
+    const { recorded } = await evaluate('production');
+    const fn = recorded.find((r) => r.kind === 'Function')!;
+    const [file, exported] = String(fn.args.handler).split(/\.(?=[^.]+$)/) as [string, string];
+    expect(existsSync(join(root, `${file}.ts`))).toBe(true);
+
+    // Boot the handler the way Lambda would with these links: SST_RESOURCE_<name> for each linked resource.
+    const tableName = await dynalite.createTable('linked');
+    const secret = `linked-admin-secret-${crypto.randomUUID()}`;
+    for (const link of fn.args.link as { name: string }[]) {
+      const kind = recorded.find((r) => r.name === link.name)!.kind;
+      process.env[`SST_RESOURCE_${link.name}`] = JSON.stringify(
+        kind === 'Secret'
+          ? { value: secret, type: 'sst.sst.Secret' }
+          : { name: tableName, type: 'sst.aws.Dynamo' },
+      );
+    }
+    Object.assign(process.env, fn.args.environment as Record<string, string>, {
+      SST_RESOURCE_App: JSON.stringify({ name: 'pinger', stage: 'production' }),
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'dynalite',
+      AWS_SECRET_ACCESS_KEY: 'dynalite',
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+      PINGER_LOG_LEVEL: 'silent',
+    });
+    vi.resetModules();
+    const mod = (await import(join(root, `${file}.ts`))) as Record<string, unknown>;
+    expect(typeof mod[exported]).toBe('function');
+    const handler = mod[exported] as (event: unknown, context: unknown) => Promise<LambdaResult>;
+    const res = await handler(
+      lambdaEvent('function-url', {
+        method: 'GET',
+        url: '/v1/sources',
+        headers: { authorization: `Bearer ${secret}` },
+      }),
+      lambdaContext(),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(resultBody(res).toString())).toEqual({ sources: [] });
+  });
+
+  it('bundles the handler without the SQLite or raw-socket code of the Node host and the agent', async () => {
+    const { recorded } = await evaluate('production');
+    const file = String(recorded.find((r) => r.kind === 'Function')!.args.handler).replace(/\.[^.]+$/, '.ts');
+    const options: BuildOptions & { metafile: true } = {
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      // Native addons are loaded from disk, never bundled.
+      external: ['*.node'],
+    };
+    const out = await build({ ...options, entryPoints: [join(root, file)] });
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.some((i) => i.includes('control-plane/store/dynamodb.ts'))).toBe(true);
+    const hostOnly =
+      /(^|\/)node_modules\/(better-sqlite3|raw-socket)\/|^control-plane\/store\/sqlite|^agent\//;
+    expect(inputs.filter((i) => hostOnly.test(i))).toEqual([]);
+    // The check itself would see them: the Node host's entry does pull in SQLite.
+    const host = await build({ ...options, entryPoints: [join(root, 'control-plane/node.ts')] });
+    expect(Object.keys(host.metafile.inputs).some((i) => hostOnly.test(i))).toBe(true);
+  });
+});
