@@ -1,0 +1,163 @@
+/**
+ * Counts the DynamoDB requests the serverless control plane makes, as DynamoDB would bill them: every request
+ * dynalite serves is counted by operation. Drives `control-plane/lambda.ts` with Function URL events, and the
+ * store directly, so the store's own cost and the whole HTTP request's cost show apart.
+ *
+ *   npx tsx bench/dynamodb/requests.ts            # writes nothing; prints a Markdown table
+ *
+ * Goals (issue 5): <= 41 requests per 1,000 results ingested, <= 1 request per idle long-poll second.
+ */
+import { gzipSync } from 'node:zlib';
+import type { ResultInput } from '../../contract/index.js';
+import { LAMBDA_MAX_WAIT_SECONDS } from '../../control-plane/lambda-limits.js';
+import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
+import { startDynalite } from '../../test/helpers/dynalite.js';
+import { bootLambda } from '../../test/helpers/lambda-boot.js';
+import {
+  type LambdaResult,
+  lambdaContext,
+  lambdaEvent,
+  resultBody,
+} from '../../test/helpers/lambda-events.js';
+
+const DESTINATIONS = 10;
+const T0 = 1_763_780_000_000_000_000n;
+
+const dynalite = await startDynalite();
+const lambda = await bootLambda(dynalite);
+
+async function invoke(
+  method: string,
+  url: string,
+  token: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const raw =
+    body === undefined
+      ? undefined
+      : headers['content-encoding'] === 'gzip'
+        ? new Uint8Array(gzipSync(JSON.stringify(body)))
+        : JSON.stringify(body);
+  const res = (await lambda.handler(
+    lambdaEvent('function-url', {
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      ...(raw === undefined ? {} : { body: raw }),
+    }),
+    lambdaContext(),
+  )) as LambdaResult;
+  const text = resultBody(res).toString();
+  if (res.statusCode >= 400) throw new Error(`${method} ${url}: ${res.statusCode} ${text}`);
+  return { status: res.statusCode, headers: res.headers ?? {}, body: text ? JSON.parse(text) : null };
+}
+
+/** Runs `work` and returns how many DynamoDB requests it made, by operation. */
+async function counted(work: () => Promise<unknown>) {
+  const mark = dynalite.operations.length;
+  const started = performance.now();
+  await work();
+  const ms = performance.now() - started;
+  const ops = dynalite.operations.slice(mark);
+  const by: Record<string, number> = {};
+  for (const op of ops) by[op] = (by[op] ?? 0) + 1;
+  return { total: ops.length, by, ms };
+}
+
+const fmt = (by: Record<string, number>) =>
+  Object.entries(by)
+    .sort()
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
+
+const admin = lambda.adminToken;
+const source = (await invoke('POST', '/v1/sources', admin, { name: 'bench' })).body;
+const destinations: string[] = [];
+for (let i = 0; i < DESTINATIONS; i++) {
+  destinations.push(
+    (await invoke('POST', '/v1/destinations', admin, { address: `198.18.0.${i + 1}` })).body.id,
+  );
+}
+
+let seq = 0;
+function batch(n: number): ResultInput[] {
+  return Array.from({ length: n }, (_, i) => {
+    seq++;
+    return {
+      destination: destinations[i % DESTINATIONS]!,
+      rtime: (T0 + BigInt(seq) * 1_000_000n).toString(),
+      target: '198.18.0.1',
+      protocol: 'icmp',
+      address: '198.18.0.1',
+      rtt: 500 + (i % 100),
+      rtype: 0,
+      rcode: 0,
+      rid: 4242,
+      rseq: seq % 65_536,
+      datamatch: true,
+      status: 'reply',
+      ttl: 64,
+    };
+  });
+}
+
+const rows: string[] = [];
+rows.push(
+  '| what | results | DynamoDB requests | per 1,000 results | by operation |',
+  '|---|---:|---:|---:|---|',
+);
+
+// The store alone: what putResults costs.
+const store = createDynamoStore({ tableName: lambda.tableName, client: dynalite.client() });
+const owner = { id: source.id as string, location: 0, host: 0 };
+for (const size of [100, 1000, 5000]) {
+  const results = batch(size);
+  const fresh = await counted(() => store.putResults(owner, results));
+  rows.push(
+    `| store.putResults, new batch (${DESTINATIONS} destinations) | ${size} | ${fresh.total} | ${((fresh.total * 1000) / size).toFixed(1)} | ${fmt(fresh.by)} |`,
+  );
+  const replay = await counted(() => store.putResults(owner, results));
+  rows.push(
+    `| store.putResults, same batch again | ${size} | ${replay.total} | ${((replay.total * 1000) / size).toFixed(1)} | ${fmt(replay.by)} |`,
+  );
+}
+
+// The whole request, as an agent posts it (gzip) to the Function URL.
+for (const size of [1000, 5000]) {
+  const results = batch(size);
+  const post = await counted(() =>
+    invoke('POST', '/v1/agent/results', source.token, { results }, { 'content-encoding': 'gzip' }),
+  );
+  rows.push(
+    `| POST /v1/agent/results via the Lambda handler | ${size} | ${post.total} | ${((post.total * 1000) / size).toFixed(1)} | ${fmt(post.by)} |`,
+  );
+}
+
+// Idle long-polls: nothing changes, each holds the full 20 s and answers 304. The first poll of a warm instance
+// also records lastSeen; the second shows the steady state.
+const config = await invoke('GET', '/v1/agent/config', source.token);
+const pollRows: string[] = [
+  '| what | seconds held | DynamoDB requests | per second | by operation |',
+  '|---|---:|---:|---:|---|',
+];
+for (const label of ['first idle long-poll', 'next idle long-poll']) {
+  let status = 0;
+  const poll = await counted(async () => {
+    status = (
+      await invoke('GET', `/v1/agent/config?wait=${LAMBDA_MAX_WAIT_SECONDS}`, source.token, undefined, {
+        'if-none-match': config.headers.etag!,
+      })
+    ).status;
+  });
+  if (status !== 304) throw new Error(`expected 304 from an idle poll, got ${status}`);
+  const seconds = poll.ms / 1000;
+  pollRows.push(
+    `| ${label} (wait=${LAMBDA_MAX_WAIT_SECONDS}) | ${seconds.toFixed(1)} | ${poll.total} | ${(poll.total / seconds).toFixed(2)} | ${fmt(poll.by)} |`,
+  );
+}
+
+await store.close();
+await dynalite.close();
+console.log([...rows, '', ...pollRows].join('\n'));
+process.exit(0);
