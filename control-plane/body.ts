@@ -30,15 +30,26 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
   const raw = c.req.raw.body;
   if (!raw) return new Uint8Array();
-  let stream: ReadableStream<Uint8Array> = raw;
-  if (encoding === 'gzip') {
-    stream = capped(raw, limits.maxBytes).pipeThrough(
-      new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
-    );
-  }
+  // With a declared length (checked above) the HTTP parser delivers exactly that many bytes: read them in one
+  // go. Without one (chunked), count while reading.
+  const received = Number.isFinite(declared)
+    ? new Uint8Array(await c.req.raw.arrayBuffer())
+    : await collect(capped(raw, limits.maxBytes), 'identity');
+  if (encoding === 'identity') return received;
+  const inflating = new Blob([received])
+    .stream()
+    .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+  return collect(capped(inflating, limits.maxBytes), 'gzip');
+}
+
+/** Reads a stream to its end into one buffer; a stream error other than a 413 is a body that cannot be read. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  encoding: 'identity' | 'gzip',
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const reader = capped(stream, limits.maxBytes).getReader();
+  const reader = stream.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();

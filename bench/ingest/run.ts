@@ -36,9 +36,19 @@ const DESTINATIONS = 20;
 /** No single phase may run longer than this: the benchmark stops itself. */
 const PHASE_DEADLINE_MS = 120_000;
 const ADMIN = `bench-admin-${crypto.randomUUID()}`;
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+/** CPU time a process has used so far (user + system), ms, from /proc. */
+function cpuMs(pid: number): number {
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the whole line.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
 
 interface RunFigures {
   plainPerSecond: number;
+  /** Server process CPU time (user + system) per 1,000 results of the JSON phase, ms. */
+  cpuMsPerThousand: number;
   gzipPerSecond: number;
   wakeP50: number;
   wakeP99: number;
@@ -164,7 +174,10 @@ async function oneRun(run: number): Promise<RunFigures> {
     const token = source.token as string;
     // Warm up (JIT, SQLite page cache) with a few batches that are not counted.
     await ingest(pool, token, makeBatches(destinations, 10, 0), false);
-    const plainPerSecond = await ingest(pool, token, makeBatches(destinations, BATCHES, 1), false);
+    const plainBodies = makeBatches(destinations, BATCHES, 1);
+    const cpuBefore = cpuMs(server.child.pid!);
+    const plainPerSecond = await ingest(pool, token, plainBodies, false);
+    const cpuMsPerThousand = (cpuMs(server.child.pid!) - cpuBefore) / BATCHES;
     const gzipPerSecond = await ingest(
       pool,
       token,
@@ -174,12 +187,14 @@ async function oneRun(run: number): Promise<RunFigures> {
     const wake = await wakeLatencies(server.url, token, destinations[0]!);
     const figures = {
       plainPerSecond,
+      cpuMsPerThousand,
       gzipPerSecond,
       wakeP50: quantile(wake, 0.5),
       wakeP99: quantile(wake, 0.99),
     };
     console.error(
-      `run ${run + 1}/${RUNS}: ${Math.round(plainPerSecond)} results/s plain, ${Math.round(gzipPerSecond)} gzip; ` +
+      `run ${run + 1}/${RUNS}: ${Math.round(plainPerSecond)} results/s plain ` +
+        `(server CPU ${cpuMsPerThousand.toFixed(1)} ms per 1,000), ${Math.round(gzipPerSecond)} gzip; ` +
         `wake p50 ${figures.wakeP50.toFixed(1)} ms p99 ${figures.wakeP99.toFixed(1)} ms (${wake.length} samples)`,
     );
     return figures;
@@ -215,6 +230,7 @@ PATCH itself); ${SAMPLES} samples per run. Figures are the medians of ${RUNS} ru
 | figure | median of runs | runs | goal |
 | --- | --- | --- | --- |
 | results/s, JSON body | ${Math.round(m((r) => r.plainPerSecond))} | ${runs.map((r) => Math.round(r.plainPerSecond)).join(', ')} | ≥ 50,000 |
+| server CPU per 1,000 results, JSON (ms) | ${m((r) => r.cpuMsPerThousand).toFixed(1)} | ${runs.map((r) => r.cpuMsPerThousand.toFixed(1)).join(', ')} | |
 | results/s, gzip body | ${Math.round(m((r) => r.gzipPerSecond))} | ${runs.map((r) => Math.round(r.gzipPerSecond)).join(', ')} | |
 | long-poll wake-up p50 (ms) | ${m((r) => r.wakeP50).toFixed(1)} | ${runs.map((r) => r.wakeP50.toFixed(1)).join(', ')} | |
 | long-poll wake-up p99 (ms) | ${m((r) => r.wakeP99).toFixed(1)} | ${runs.map((r) => r.wakeP99.toFixed(1)).join(', ')} | ≤ 50 |
