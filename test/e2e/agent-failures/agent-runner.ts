@@ -1,0 +1,25 @@
+/**
+ * The agent daemon as `pinger agent` runs it (startAgent, pino JSON logs on stderr, SIGTERM = graceful stop), but
+ * with outbox bounds a test can reach in seconds: the full-spool test needs the in-memory bound (100,000 results
+ * in production, i.e. 100 s of this test's probing) to overflow while it watches.
+ *
+ *   ip netns exec NS node --import tsx test/e2e/agent-failures/agent-runner.ts '<json AgentOptions subset>'
+ */
+import pino from 'pino';
+import { type AgentOptions, startAgent } from '../../../agent/main.js';
+
+const options = JSON.parse(process.argv[2] ?? '{}') as Omit<AgentOptions, 'logger'>;
+const logger = pino({ name: 'pinger-agent', level: 'info' }, pino.destination({ fd: 2, sync: true }));
+const handle = await startAgent({ ...options, logger });
+const onSignal = (signal: NodeJS.Signals) => {
+  logger.info({ signal }, '[agent] stopping');
+  void handle.stop();
+};
+process.once('SIGTERM', onSignal);
+process.once('SIGINT', onSignal);
+try {
+  await handle.done;
+} catch (err) {
+  logger.error({ err }, (err as Error).message);
+  process.exitCode = 1;
+}
