@@ -266,7 +266,8 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
 
     it('exits 1 when no target answers', async () => {
       await blackHole(lab);
-      const { code, stdout } = await pinger(
+      // Both lab addresses behind the router, which drops everything towards them.
+      const { code, stdout, stderr } = await pinger(
         '-c',
         '2',
         '-i',
@@ -274,9 +275,9 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
         '-t',
         '200',
         LAB.target.v4,
-        LAB.target.v6.replace('::2', '::9'),
+        '198.18.2.9',
       );
-      expect(code).toBe(1);
+      expect(code, stderr).toBe(1);
       expect(stdout).toContain('2 sent, 0 received, 100.0% loss');
     });
 
@@ -286,11 +287,12 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
         [['--ttl', '256', LAB.target.v4], /--ttl: must be at most 255/],
         [['-p', 'icmp', LAB.target.v6], /TARGET fd00:198:18:2::2: is an IPv6 address but protocol icmp/],
       ];
-      for (const [args, message] of cases) {
-        const { code, stderr } = await pinger(...args);
-        expect(code, args.join(' ')).toBe(2);
-        expect(stderr).toMatch(message);
-      }
+      const runs = await Promise.all(cases.map(([args]) => pinger(...args)));
+      runs.forEach(({ code, stderr }, i) => {
+        expect(code, cases[i]![0].join(' ')).toBe(2);
+        expect(stderr).toMatch(cases[i]![1]);
+        expect(stderr).not.toContain('seq=');
+      });
     });
 
     it('without CAP_NET_RAW, says how to grant it', async () => {
