@@ -200,30 +200,28 @@ export class Outbox {
       }
       this.#memory.splice(0, lines.length);
       this.#openSince ??= this.#clock.now();
-      if (spool.openCount >= this.#batchSize) await this.#seal();
+      if (spool.openCount >= this.#batchSize) {
+        spool.rotate();
+        this.#openSince = undefined;
+      }
     }
+    const age = this.#openSince === undefined ? 0 : this.#clock.now() - this.#openSince;
+    if (spool.openCount > 0 && (final || age >= this.#batchAgeMs)) {
+      spool.rotate();
+      this.#openSince = undefined;
+    }
+    // One fsync round for everything this flush wrote; full segments join the send queue only after it.
     try {
-      await spool.sync();
+      if ((await spool.sync()) > 0) this.#wake?.();
       if (this.#diskFailing !== undefined && this.#memory.length === 0) {
         this.#log.info({ dir: spool.dir }, '[agent:outbox] spool writable again');
         this.#diskFailing = undefined;
       }
     } catch (err) {
+      this.#wake?.(); // rotated segments are queued even when their fsync failed
       await this.#diskFailed(err);
     }
-    const age = this.#openSince === undefined ? 0 : this.#clock.now() - this.#openSince;
-    if (spool.openCount > 0 && (final || age >= this.#batchAgeMs)) await this.#seal();
     this.#gauges();
-  }
-
-  async #seal(): Promise<void> {
-    this.#openSince = undefined;
-    try {
-      if (await this.#spool.seal()) this.#wake?.();
-    } catch (err) {
-      this.#wake?.(); // the segment is queued even when its fsync failed
-      await this.#diskFailed(err);
-    }
   }
 
   /** Drops the oldest sealed segments (never the one being sent) until `bytes` more fit under the bound. */
@@ -257,8 +255,8 @@ export class Outbox {
       this.#openSince = undefined;
       await this.#spool
         .seal()
-        .then((s) => s && this.#wake?.())
-        .catch(() => undefined);
+        .catch(() => 1)
+        .then((queued) => queued > 0 && this.#wake?.());
     }
     if (this.#memory.length > this.#maxMemory) this.#trimMemory();
   }

@@ -67,6 +67,10 @@ export class Spool {
   readonly #rejectedDir: string;
   readonly #sealed: Segment[];
   #open: OpenSegment | undefined;
+  /** Segments ended by {@link rotate}, awaiting their fsync before they join the send queue. */
+  readonly #rotated: OpenSegment[] = [];
+  /** A segment file was created since the directory was last fsynced. */
+  #dirDirty = false;
   #nextId: number;
   #sealedBytes: number;
 
@@ -132,9 +136,9 @@ export class Spool {
     return new Spool(dir, sealed);
   }
 
-  /** Bytes on disk: sealed segments plus the open one. */
+  /** Bytes on disk: sealed, rotated and open segments. */
   get bytes(): number {
-    return this.#sealedBytes + (this.#open?.bytes ?? 0);
+    return this.#sealedBytes + (this.#open?.bytes ?? 0) + this.#rotated.reduce((n, s) => n + s.bytes, 0);
   }
 
   /** Results in the open segment. */
@@ -149,7 +153,11 @@ export class Spool {
 
   /** Results waiting on disk (sealed and open). */
   get pendingResults(): number {
-    return this.#sealed.reduce((n, s) => n + s.count, 0) + this.openCount;
+    return (
+      this.#sealed.reduce((n, s) => n + s.count, 0) +
+      this.#rotated.reduce((n, s) => n + s.count, 0) +
+      this.openCount
+    );
   }
 
   /**
@@ -182,47 +190,67 @@ export class Spool {
     seg.synced = false;
   }
 
-  /** Forces the open segment's appends to stable storage. */
-  async sync(): Promise<void> {
-    const seg = this.#open;
-    if (seg === undefined || seg.synced) return;
-    try {
-      await seg.fh.sync();
-      seg.synced = true;
-    } catch (err) {
-      throw new SpoolError(`[agent:spool] cannot fsync ${seg.path}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+  /**
+   * Ends the open segment without waiting for the disk: the next append starts a new one, and the next
+   * {@link sync} makes it durable and queues it for sending. Lets one flush fill several segments and fsync them
+   * all at once (in parallel) instead of one after another.
+   */
+  rotate(): void {
+    if (this.#open === undefined) return;
+    this.#rotated.push(this.#open);
+    this.#open = undefined;
   }
 
-  /** Seals the open segment (fsync, close) so it can be sent. Returns it, or undefined when none was open. */
-  async seal(): Promise<Segment | undefined> {
-    const seg = this.#open;
-    if (seg === undefined) return undefined;
-    this.#open = undefined;
-    let failure: unknown;
-    try {
-      if (!seg.synced) await seg.fh.sync();
-    } catch (err) {
-      failure = err;
+  /**
+   * Forces the appends to stable storage: the open segment's, and the rotated ones', which are then closed and
+   * queued for sending (even when their fsync failed: the lines are written, and leaving them out of the queue
+   * would strand them until the next restart; the failure is still thrown). Returns how many were queued.
+   */
+  async sync(): Promise<number> {
+    const rotated = this.#rotated.splice(0);
+    const open = this.#open;
+    const failures: { path: string; err: unknown }[] = [];
+    const fsync = async (seg: OpenSegment) => {
+      if (seg.synced) return;
+      try {
+        await seg.fh.sync();
+        seg.synced = true;
+      } catch (err) {
+        failures.push({ path: seg.path, err });
+      }
+    };
+    const dirty = this.#dirDirty;
+    this.#dirDirty = false;
+    // New files' directory entries must be durable too, or a crash could lose a whole fsynced segment.
+    await Promise.all([
+      ...rotated.map(fsync),
+      ...(open ? [fsync(open)] : []),
+      dirty ? syncDir(this.#segmentsDir) : undefined,
+    ]);
+    let queued = 0;
+    for (const seg of rotated) {
+      await seg.fh.close().catch(() => undefined);
+      if (seg.count === 0) {
+        await unlink(seg.path).catch(() => undefined);
+        continue;
+      }
+      this.#sealed.push({ id: seg.id, path: seg.path, count: seg.count, bytes: seg.bytes });
+      this.#sealedBytes += seg.bytes;
+      queued++;
     }
-    await seg.fh.close().catch(() => undefined);
-    if (seg.count === 0) {
-      await unlink(seg.path).catch(() => undefined);
-      return undefined;
-    }
-    const sealed: Segment = { id: seg.id, path: seg.path, count: seg.count, bytes: seg.bytes };
-    // Tracked even when fsync failed: the lines are written, and dropping them from the queue would strand them
-    // on disk until the next restart.
-    this.#sealed.push(sealed);
-    this.#sealedBytes += sealed.bytes;
+    const failure = failures[0];
     if (failure !== undefined) {
-      throw new SpoolError(`[agent:spool] cannot fsync ${seg.path}: ${(failure as Error).message}`, {
-        cause: failure,
+      throw new SpoolError(`[agent:spool] cannot fsync ${failure.path}: ${(failure.err as Error).message}`, {
+        cause: failure.err,
       });
     }
-    return sealed;
+    return queued;
+  }
+
+  /** Seals the open segment (fsync, close) so it can be sent. Returns how many segments were queued. */
+  async seal(): Promise<number> {
+    this.rotate();
+    return this.sync();
   }
 
   /** The segment's lines as the JSON array body of `POST /v1/agent/results`. */
@@ -308,8 +336,7 @@ export class Spool {
     } catch (err) {
       throw new SpoolError(`[agent:spool] cannot create ${path}: ${(err as Error).message}`, { cause: err });
     }
-    // Make the new file's directory entry durable too, or a crash could lose a whole fsynced segment.
-    await syncDir(this.#segmentsDir);
+    this.#dirDirty = true;
     this.#open = { id, path, fh, count: 0, bytes: 0, synced: true };
     return this.#open;
   }
