@@ -11,7 +11,8 @@ export const api = new sst.aws.Function('PingerApi', {
   architecture: 'arm64',
   // A long-poll holds 20 s (LAMBDA_MAX_WAIT_SECONDS); the rest is room for the config read and a cold start.
   timeout: '30 seconds',
-  memory: '512 MB',
+  // A long-poll is billed for the time it waits: memory is the price of every agent's every second (docs/deploy-aws.md).
+  memory: '256 MB',
   url: true,
   link: [table, adminToken],
   environment: {
