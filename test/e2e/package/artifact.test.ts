@@ -1,0 +1,355 @@
+/**
+ * install.sh, staged into a temporary root (`--root`): the files it writes, their modes, the unit systemd would
+ * load, the env file, upgrades that keep the token, refusals that write nothing, uninstall. Then the installed
+ * binary runs as an unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
+ */
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACT, type BuiltArtifact, buildArtifact } from './build.js';
+import { exec, execOk } from './exec.js';
+
+let built: BuiltArtifact;
+
+beforeAll(async () => {
+  built = await buildArtifact();
+}, 150_000);
+
+afterAll(async () => {
+  if (built) await rm(built.work, { recursive: true, force: true });
+});
+
+/** A fresh, empty staging root. */
+async function stagingRoot(): Promise<string> {
+  const root = join(built.work, `root-${Math.random().toString(36).slice(2)}`);
+  await mkdir(root, { mode: 0o755 });
+  return root;
+}
+
+/** install.sh with a clean environment: no PINGER_* from whoever runs the tests. */
+function install(args: string[]) {
+  const { PINGER_URL: _u, PINGER_TOKEN: _t, ...env } = process.env;
+  return exec('bash', [join(built.unpacked, 'install.sh'), ...args], { cwd: built.work, env });
+}
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+const TOKEN = `pgr_agent_${'A'.repeat(43)}`;
+
+/** Every file under `dir`, relative, sorted. */
+async function tree(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
+}
+
+/** A new empty directory to run the binary from. */
+const emptyDir = () => mkdtemp(join(built.work, 'cwd-'));
+
+describe('the artifact', () => {
+  it('unpacks to the binary with raw.node beside it, the installer and the unit; its checksum holds', async () => {
+    expect((await readdir(built.unpacked)).sort()).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'agent.env.example',
+        'install.sh',
+        'pinger-agent',
+        'pinger-agent.service',
+        'raw.node',
+      ]),
+    );
+    expect(await mode(join(built.unpacked, 'pinger-agent'))).toBe(0o755);
+    expect(await mode(join(built.unpacked, 'install.sh'))).toBe(0o755);
+    const check = await exec('sha256sum', ['--check', `${ARTIFACT}.tar.gz.sha256`], { cwd: built.out });
+    expect(check.stdout).toContain(': OK');
+    expect(check.code).toBe(0);
+  });
+
+  it('carries the agent and not the control plane, SQLite or the AWS SDK', async () => {
+    const binary = await readFile(join(built.unpacked, 'pinger-agent'));
+    // esbuild marks each bundled module with its path: the bundle is searchable, as the raw-socket hit shows.
+    expect(binary.includes('node_modules/raw-socket/')).toBe(true);
+    expect(binary.includes('agent/scheduler.ts')).toBe(true);
+    for (const absent of ['node_modules/better-sqlite3/', 'node_modules/@aws-sdk/', 'control-plane/']) {
+      expect(binary.includes(absent), absent).toBe(false);
+    }
+  });
+
+  it('prints its version from an empty directory and leaves it empty', async () => {
+    const cwd = await emptyDir();
+    const result = await exec(join(built.unpacked, 'pinger-agent'), ['--version'], { cwd });
+    expect(result).toMatchObject({ code: 0, stdout: `${built.version}\n`, stderr: '' });
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('probes 127.0.0.1 from an empty directory: three replies, in order', async () => {
+    const cwd = await emptyDir();
+    const result = await exec(
+      join(built.unpacked, 'pinger-agent'),
+      ['probe', '127.0.0.1', '--count', '3', '--interval', '20', '--json'],
+      { cwd, timeoutMs: 20_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const probes = lines.filter((line) => !('summary' in line));
+    expect(probes.map((p) => [p.status, p.rseq, p.address])).toEqual([
+      ['reply', 0, '127.0.0.1'],
+      ['reply', 1, '127.0.0.1'],
+      ['reply', 2, '127.0.0.1'],
+    ]);
+    expect(lines.at(-1)).toMatchObject({ summary: { target: '127.0.0.1', sent: 3, received: 3 } });
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('without raw.node beside it, starts but refuses to probe, naming the missing file', async () => {
+    const alone = await emptyDir();
+    await copyFile(join(built.unpacked, 'pinger-agent'), join(alone, 'pinger-agent'));
+    await chmod(join(alone, 'pinger-agent'), 0o755);
+    const binary = join(alone, 'pinger-agent');
+    // The addon loads only when a command needs raw sockets.
+    expect((await exec(binary, ['--version'], { cwd: alone })).code).toBe(0);
+    const result = await exec(binary, ['probe', '127.0.0.1', '--count', '1'], {
+      cwd: alone,
+      timeoutMs: 20_000,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(join(alone, 'raw.node'));
+    expect(result.stderr).toContain('must sit beside the pinger-agent binary');
+  });
+});
+
+describe('install.sh into a staging root', () => {
+  it('installs the binary with raw.node beside it, a root-only env file and the hardened unit', async () => {
+    const root = await stagingRoot();
+    const result = await install([
+      '--root',
+      root,
+      '--url',
+      'http://127.0.0.1:8080',
+      '--token',
+      TOKEN,
+      '--user',
+      'nobody',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await tree(root)).toEqual([
+      'etc/pinger/agent.env',
+      'etc/systemd/system/pinger-agent.service',
+      'opt/pinger/bin/pinger-agent',
+      'opt/pinger/bin/raw.node',
+    ]);
+    expect(await mode(join(root, 'opt/pinger/bin/pinger-agent'))).toBe(0o755);
+    expect(await mode(join(root, 'opt/pinger/bin/raw.node'))).toBe(0o644);
+    expect(await mode(join(root, 'etc/pinger/agent.env'))).toBe(0o600);
+    expect(await mode(join(root, 'etc/systemd/system/pinger-agent.service'))).toBe(0o644);
+    expect(await readFile(join(root, 'etc/pinger/agent.env'), 'utf8')).toMatch(
+      new RegExp(`\nPINGER_URL=http://127\\.0\\.0\\.1:8080\nPINGER_TOKEN=${TOKEN}\n$`),
+    );
+    // The binary is the built one, byte for byte (Buffer.equals: a deep equal of 80 MB takes minutes).
+    const installed = await readFile(join(root, 'opt/pinger/bin/pinger-agent'));
+    expect(installed.equals(await readFile(join(built.unpacked, 'pinger-agent')))).toBe(true);
+
+    const unit = await readFile(join(root, 'etc/systemd/system/pinger-agent.service'), 'utf8');
+    const directives = unit.split('\n').filter((line) => /^[A-Z]\w*=/.test(line));
+    expect(directives).toEqual(
+      expect.arrayContaining([
+        'User=nobody',
+        'Group=nogroup',
+        'EnvironmentFile=/etc/pinger/agent.env',
+        'ExecStart=/opt/pinger/bin/pinger-agent agent --spool /var/lib/pinger/spool',
+        'AmbientCapabilities=CAP_NET_RAW',
+        'CapabilityBoundingSet=CAP_NET_RAW',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'StateDirectory=pinger',
+        'Restart=always',
+        'WantedBy=multi-user.target',
+      ]),
+    );
+    expect(unit).not.toMatch(/@[A-Z_]+@/);
+    // Staged, so systemd was not touched; it says how to start on the target instead.
+    expect(result.stdout).toContain('systemctl enable --now pinger-agent.service');
+  });
+
+  it('writes a unit that systemd itself accepts', async () => {
+    const root = await stagingRoot();
+    await execOk('bash', [
+      join(built.unpacked, 'install.sh'),
+      '--root',
+      root,
+      '--url',
+      'http://127.0.0.1:8080',
+      '--token',
+      TOKEN,
+      '--user',
+      'nobody',
+    ]);
+    // systemd-analyze resolves the unit's dependencies inside --root: give it the distribution's units.
+    await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
+    await execOk('cp', ['-r', '/usr/lib/systemd/system', join(root, 'usr/lib/systemd/')]);
+    const verify = await exec('systemd-analyze', [
+      'verify',
+      `--root=${root}`,
+      '/etc/systemd/system/pinger-agent.service',
+    ]);
+    // The one complaint allowed is about the test's choice of user (`nobody`), not about the unit.
+    const complaints = verify.stderr
+      .split('\n')
+      .filter((line) => line && !line.includes('Special user nobody'));
+    expect(complaints).toEqual([]);
+    expect(verify.code).toBe(0);
+  });
+
+  it('keeps the env file on upgrade and replaces only what is given', async () => {
+    const root = await stagingRoot();
+    const envFile = join(root, 'etc/pinger/agent.env');
+    await execOk('bash', [
+      join(built.unpacked, 'install.sh'),
+      '--root',
+      root,
+      '--url',
+      'http://127.0.0.1:8080',
+      '--token',
+      TOKEN,
+      '--user',
+      'nobody',
+    ]);
+    const first = await readFile(envFile, 'utf8');
+
+    expect((await install(['--root', root, '--user', 'nobody'])).code).toBe(0);
+    expect(await readFile(envFile, 'utf8')).toBe(first);
+
+    const newToken = `pgr_agent_${'B'.repeat(43)}`;
+    expect((await install(['--root', root, '--user', 'nobody', `--token=${newToken}`])).code).toBe(0);
+    const updated = await readFile(envFile, 'utf8');
+    expect(updated).toContain(`PINGER_TOKEN=${newToken}\n`);
+    expect(updated).toContain('PINGER_URL=http://127.0.0.1:8080\n');
+    expect(updated).not.toContain(TOKEN);
+    expect(await mode(envFile)).toBe(0o600);
+  });
+
+  it('takes the token from PINGER_TOKEN, honours --prefix, and installs no unit with --no-systemd', async () => {
+    const root = await stagingRoot();
+    const { PINGER_URL: _u, ...env } = process.env;
+    const result = await exec(
+      'bash',
+      [
+        join(built.unpacked, 'install.sh'),
+        '--root',
+        root,
+        '--url',
+        'http://[::1]:8080',
+        '--prefix',
+        '/usr/local/pinger',
+        '--user',
+        'nobody',
+        '--no-systemd',
+      ],
+      { env: { ...env, PINGER_TOKEN: TOKEN } },
+    );
+    expect(result.code).toBe(0);
+    expect(await tree(root)).toEqual([
+      'etc/pinger/agent.env',
+      'usr/local/pinger/bin/pinger-agent',
+      'usr/local/pinger/bin/raw.node',
+    ]);
+    expect(await readFile(join(root, 'etc/pinger/agent.env'), 'utf8')).toContain(`PINGER_TOKEN=${TOKEN}\n`);
+    expect(result.stdout).toContain('setpriv --reuid=nobody --regid=nogroup');
+    expect(result.stdout).toContain('/usr/local/pinger/bin/pinger-agent agent');
+  });
+
+  it.each([
+    [['--token', TOKEN], /--url is required/],
+    [['--url', 'http://127.0.0.1:8080'], /--token is required/],
+    [['--url', 'ftp://127.0.0.1', '--token', TOKEN], /--url must be an http:\/\/ or https:\/\/ URL/],
+    [['--url', 'http://127.0.0.1:8080', '--token', 'two words'], /--token must be the agent token/],
+    [
+      ['--url', 'http://127.0.0.1:8080', '--token', TOKEN, '--prefix', 'opt/pinger'],
+      /--prefix must be an absolute path/,
+    ],
+    [
+      ['--url', 'http://127.0.0.1:8080', '--token', TOKEN, '--user', 'Bad User'],
+      /--user must be a system user name/,
+    ],
+    [['--url'], /--url needs a value/],
+    [['--frobnicate'], /unknown option --frobnicate/],
+  ])('refuses %j with a clear message and writes nothing', async (args, message) => {
+    const root = await stagingRoot();
+    const result = await install(['--root', root, '--user', 'nobody', ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(await tree(root)).toEqual([]);
+  });
+
+  it('uninstalls the binary and the unit, keeping the token and the spool', async () => {
+    const root = await stagingRoot();
+    await execOk('bash', [
+      join(built.unpacked, 'install.sh'),
+      '--root',
+      root,
+      '--url',
+      'http://127.0.0.1:8080',
+      '--token',
+      TOKEN,
+      '--user',
+      'nobody',
+    ]);
+    const result = await install(['--root', root, '--uninstall']);
+    expect(result.code).toBe(0);
+    expect(await tree(root)).toEqual(['etc/pinger/agent.env']);
+    expect(result.stdout).toContain('Kept /etc/pinger/agent.env');
+  });
+});
+
+describe('the installed binary', () => {
+  it('runs as an unprivileged user with only CAP_NET_RAW, as the unit runs it', async () => {
+    const root = await stagingRoot();
+    await execOk('bash', [
+      join(built.unpacked, 'install.sh'),
+      '--root',
+      root,
+      '--url',
+      'http://127.0.0.1:8080',
+      '--token',
+      TOKEN,
+      '--user',
+      'nobody',
+    ]);
+    const binary = join(root, 'opt/pinger/bin/pinger-agent');
+    const asNobody = ['--reuid=nobody', '--regid=nogroup', '--init-groups'];
+    const withCap = await exec(
+      'setpriv',
+      [
+        ...asNobody,
+        '--inh-caps=+net_raw',
+        '--ambient-caps=+net_raw',
+        binary,
+        'probe',
+        '127.0.0.1',
+        '--count',
+        '1',
+        '--json',
+      ],
+      { cwd: '/', timeoutMs: 20_000 },
+    );
+    expect(withCap.stderr).toBe('');
+    expect(withCap.code).toBe(0);
+    expect(withCap.stdout).toContain('"status":"reply"');
+    // Without the capability the raw socket is refused: the capability is what makes it work.
+    const without = await exec(
+      'setpriv',
+      [...asNobody, binary, 'probe', '127.0.0.1', '--count', '1', '--json'],
+      {
+        cwd: '/',
+        timeoutMs: 20_000,
+      },
+    );
+    expect(without.code).not.toBe(0);
+  });
+});
