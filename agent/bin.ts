@@ -27,9 +27,10 @@ runProgram(buildAgentProgram(), process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(
-      `pinger-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // A missing addon is the operator's to fix and its message says how; anything else is a bug: full stack.
+    const known = err instanceof Error && err.name === 'AddonLoadError';
+    const text = err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err);
+    process.stderr.write(`pinger-agent: ${text}\n`);
     process.exitCode = 1;
   },
 );

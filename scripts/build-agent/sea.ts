@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentBuildError } from './bundle.js';
 
@@ -33,14 +33,20 @@ export async function makeSingleExecutable(options: SeaOptions): Promise<void> {
   await writeFile(
     config,
     JSON.stringify({
-      main: options.main,
+      main: relative(options.workDir, options.main),
       output: blob,
       disableExperimentalSEAWarning: true,
       // Compiled code in the blob: the agent starts faster and the bundle is parsed once, at build time.
       useCodeCache: true,
     }),
   );
-  await step('generate the SEA blob', process.execPath, ['--experimental-sea-config', config]);
+  // Run where the bundle is, with a relative `main`: stack traces then name `pinger-agent.cjs`, not a temp path.
+  await step(
+    'generate the SEA blob',
+    process.execPath,
+    ['--experimental-sea-config', config],
+    options.workDir,
+  );
   await copyFile(process.execPath, options.output);
   await chmod(options.output, 0o755);
   await stripSymbols(options.output);
@@ -70,9 +76,9 @@ async function stripSymbols(binary: string): Promise<void> {
   }
 }
 
-async function step(what: string, file: string, args: string[]): Promise<void> {
+async function step(what: string, file: string, args: string[], cwd?: string): Promise<void> {
   try {
-    await run(file, args, { maxBuffer: 16 * 1024 * 1024 });
+    await run(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr?.trim();
     throw new AgentBuildError(`[build:agent] could not ${what}${stderr ? `: ${stderr}` : ''}`, { cause });
