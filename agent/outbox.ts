@@ -188,13 +188,21 @@ export class Outbox {
 
   async #flushNow(final: boolean): Promise<void> {
     const spool = this.#spool;
+    // Lines per append; halved on ENOSPC, since a disk with less room than one batch still takes fewer lines.
+    let chunk = this.#batchSize;
     while (this.#memory.length > 0) {
-      const lines = this.#memory.slice(0, this.#batchSize - spool.openCount);
+      const lines = this.#memory.slice(0, Math.min(chunk, this.#batchSize - spool.openCount));
       const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
       await this.#makeRoom(bytes);
       try {
         await spool.append(lines);
       } catch (err) {
+        // A failed append writes nothing: without the smaller retry, a backlog of one batch or more on a disk with
+        // less free space than a batch would never be written again (every flush retries the same whole batch).
+        if (lines.length > 1 && err instanceof SpoolError && err.code === 'ENOSPC') {
+          chunk = Math.ceil(lines.length / 2);
+          continue;
+        }
         await this.#diskFailed(err);
         break;
       }
