@@ -69,13 +69,21 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const metricsServer =
     options.metricsPort === undefined ? undefined : await serveMetrics(metrics, options.metricsPort);
   const dispatcher = new UndiciAgent({ keepAliveTimeout: 30_000, connections: 4 });
-  const outbox = await Outbox.open({
-    ...options.outbox,
-    spoolDir: options.spoolDir,
-    deliver: resultsClient({ url: options.url, token: options.token, dispatcher }),
-    metrics,
-    logger: log,
-  });
+  let outbox: Outbox;
+  try {
+    outbox = await Outbox.open({
+      ...options.outbox,
+      spoolDir: options.spoolDir,
+      deliver: resultsClient({ url: options.url, token: options.token, dispatcher }),
+      metrics,
+      logger: log,
+    });
+  } catch (err) {
+    // Leave nothing listening behind: the caller exits on this error.
+    await metricsServer?.close();
+    await dispatcher.close();
+    throw err;
+  }
 
   let engine: ProbeEngine | undefined;
   let sender: SendProbe | undefined;
