@@ -3,9 +3,15 @@
  * load, the env file, upgrades that keep the token, refusals that write nothing, uninstall. Then the installed
  * binary runs as an unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../../cli/client.js';
+import { startServer } from '../control-plane/server-process.js';
 import { ARTIFACT, type BuiltArtifact, buildArtifact } from './build.js';
 import { exec, execOk } from './exec.js';
 
@@ -120,6 +126,64 @@ describe('the artifact', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(join(alone, 'raw.node'));
     expect(result.stderr).toContain('must sit beside the pinger-agent binary');
+  });
+});
+
+describe('the binary as an agent', () => {
+  it('runs from an empty directory against a real pinger serve; every probe it sent is stored once', async () => {
+    const adminToken = `pgr_admin_${randomBytes(32).toString('base64url')}`;
+    const server = await startServer({ dbPath: join(built.work, 'control-plane.db'), adminToken });
+    let agent: ChildProcess | undefined;
+    try {
+      const api = new ApiClient({ url: server.url, token: adminToken });
+      const source = await api.createSource({ name: 'artifact' });
+      const destination = await api.createDestination({
+        address: '127.0.0.1',
+        interval: 100,
+        sources: [source.id],
+      });
+      const cwd = await emptyDir();
+      const { PINGER_URL: _u, ...env } = process.env;
+      agent = spawn(
+        join(built.unpacked, 'pinger-agent'),
+        ['agent', '--url', server.url, '--spool', join(built.work, 'spool')],
+        {
+          cwd,
+          env: { ...env, PINGER_TOKEN: source.token, PINGER_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      agent.stderr?.on('data', (d) => {
+        stderr += d;
+      });
+      const exited = once(agent, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+      const stored = async () => (await api.resultPage({ destination: destination.id }, 1000)).results;
+      const deadline = Date.now() + 20_000;
+      while ((await stored()).filter((r) => r.status === 'reply').length < 5) {
+        if (Date.now() > deadline || agent.exitCode !== null)
+          throw new Error(`no results within 20 s: ${stderr}`);
+        await setTimeout(100);
+      }
+
+      agent.kill('SIGTERM');
+      const timer = globalThis.setTimeout(() => agent?.kill('SIGKILL'), 10_000);
+      const [code, signal] = await exited;
+      clearTimeout(timer);
+      expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+
+      // The agent flushed before it exited: what it probed is stored, each sequence number once, no gaps.
+      const results = await stored();
+      expect(results.every((r) => r.source === source.id && r.target === '127.0.0.1')).toBe(true);
+      expect(results.every((r) => r.status === 'reply' && r.address === '127.0.0.1')).toBe(true);
+      const seqs = results.map((r) => r.rseq).sort((a, b) => a - b);
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+      expect(await readdir(cwd)).toEqual([]);
+    } finally {
+      if (agent && agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+      await server.stop();
+    }
   });
 });
 
