@@ -12,6 +12,7 @@ import type { RouteDeps } from '../deps.js';
 import { HttpError, type Issue } from '../http-error.js';
 import { waitForVersion } from '../long-poll.js';
 import { parseWith } from '../validate.js';
+import { VersionedLookups } from '../versioned-lookups.js';
 
 const WaitQuerySchema = v.strictObject({
   wait: v.optional(
@@ -32,6 +33,7 @@ const gone = () => new HttpError(401, 'unauthorized', 'the source of this token 
 export function agentRoutes(deps: RouteDeps) {
   const { store, guard, clock } = deps;
   const touched = new Map<string, number>();
+  const lookups = new VersionedLookups(store);
   const touch = (sourceId: string) => {
     const now = clock.now();
     if (now.getTime() - (touched.get(sourceId) ?? Number.NEGATIVE_INFINITY) < TOUCH_EVERY_MS) return;
@@ -81,10 +83,11 @@ export function agentRoutes(deps: RouteDeps) {
       const sourceId = c.get('principal').sourceId!;
       const body = await readJson(c, { maxBytes: MAX_BATCH_BYTES, gzip: true });
       const { results } = parseWith(ResultBatchSchema, body, 'body');
-      const source = await store.getSource(sourceId);
+      await lookups.refresh();
+      const source = await lookups.source(sourceId);
       if (!source) throw gone();
       touch(sourceId);
-      await assertConcerns(deps, sourceId, results);
+      await assertConcerns(lookups, sourceId, results);
       const receipt = await store.putResults(
         { id: source.id, location: source.location, host: source.host },
         results,
@@ -99,7 +102,7 @@ export function agentRoutes(deps: RouteDeps) {
  * the store, which refuses the batch with 400 in the same transaction as the insert.
  */
 async function assertConcerns(
-  deps: RouteDeps,
+  lookups: VersionedLookups,
   sourceId: string,
   results: readonly { destination: string }[],
 ) {
@@ -108,7 +111,7 @@ async function assertConcerns(
   for (const [i, r] of results.entries()) {
     if (checked.has(r.destination)) continue;
     checked.add(r.destination);
-    const destination = await deps.store.getDestination(r.destination);
+    const destination = await lookups.destination(r.destination);
     if (destination && destination.sources.length > 0 && !destination.sources.includes(sourceId)) {
       issues.push({
         path: `results.${i}.destination`,
@@ -117,7 +120,7 @@ async function assertConcerns(
     }
   }
   if (issues.length > 0) {
-    throw new HttpError(403, 'forbidden', `the batch names destinations this source does not probe`, issues);
+    throw new HttpError(403, 'forbidden', 'the batch names destinations this source does not probe', issues);
   }
 }
 

@@ -91,6 +91,25 @@ describe('POST /v1/agent/results', () => {
     expect((await post(b.token, { results: [resultFor(bOnly, 1)] })).status).toBe(200);
   });
 
+  it('sees changes to destinations and sources at once (nothing stale between batches)', async () => {
+    const b = await f.source('b');
+    expect((await post(a.token, { results: [resultFor(dst, 1)] })).status).toBe(200);
+    await f.request('PATCH', `/v1/destinations/${dst}`, { body: { sources: [b.id] } });
+    expect((await post(a.token, { results: [resultFor(dst, 2)] })).status).toBe(403);
+    await f.request('PATCH', `/v1/destinations/${dst}`, { body: { sources: [] } });
+    await f.request('PATCH', `/v1/sources/${a.id}`, { body: { location: 77 } });
+    expect((await post(a.token, { results: [resultFor(dst, 3)] })).status).toBe(200);
+    const rsites = (await stored()).map((r) => [r.rseq, r.rsite]);
+    expect(rsites).toEqual([
+      [3, 77],
+      [1, 31],
+    ]);
+    await f.request('DELETE', `/v1/destinations/${dst}`);
+    const gone = await post(a.token, { results: [resultFor(dst, 4)] });
+    expect(gone.status).toBe(400);
+    expect((await errorOf(gone)).issues?.[0]?.path).toBe('results.0.destination');
+  });
+
   it('accepts a gzip body and refuses broken gzip', async () => {
     const batch = { results: [resultFor(dst, 1), resultFor(dst, 2)] };
     const res = await post(a.token, gzipSync(JSON.stringify(batch)), { 'content-encoding': 'gzip' });
