@@ -25,65 +25,39 @@
  * arrive). Results expire `retentionDays` after they are stored (TTL deletes them within days; reads filter
  * what has expired but is not yet deleted).
  *
- * ## Ingest: whole or none, duplicates counted, ~40 requests per 1,000 results
- *
- * No DynamoDB transaction holds 5,000 items, so "whole or none" is reached the other way round: every
- * destination is validated first (one BatchGetItem per 100), then results go in BatchWriteItem groups of 25
- * whose UnprocessedItems are retried with backoff; if DynamoDB still refuses, the batch fails with
- * UnavailableError (503), the agent keeps the batch and posts it again, and since each put of an identity is
- * idempotent the retry makes a partial write whole.
- *
- * Counting duplicates must be nearly free: a BatchGetItem of every key first would add 10 requests per 1,000
- * (51 in all). Instead the batch's first identity (in sort order) is its sentinel: it is written in the final
- * group, which starts only after every other group succeeded, and it carries `batch` = SHA-256 of the batch's
- * sorted identities. The sentinel's key rides
- * along in the destination BatchGetItem, so a fresh batch costs 1 + ceil(n / 25) requests (41 per 1,000). If
- * the sentinel is found with this batch's digest, the same batch was stored before (the agent's retry after a
- * lost answer): only the final group is written again, which heals a final group that failed half-way, and
- * every result counts as a duplicate. Within a batch, repeats are counted exactly in memory.
- * The trade-off: a batch that only partly overlaps earlier ones (never sent by the agent, whose outbox retries
- * whole batches) stores correctly but counts the overlap as stored, where SQLite counts it as duplicates; and a
- * rewritten identity takes the newer copy's fields (SQLite keeps the first).
+ * Ingest (whole or none, duplicates counted, 41 requests per 1,000 results): `dynamodb-ingest.ts`.
+ * Listing (newest first, keyset cursor, expired results hidden): `dynamodb-list.ts`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Destination, DestinationFields, Source } from '../../contract/index.js';
+import { putResultBatch } from './dynamodb-ingest.js';
 import {
-  decodeCursor,
   destinationFields,
   destinationKey,
-  encodeCursor,
   type Item,
-  identityOf,
   isLive,
   type Key,
   makeDestination,
   PART,
-  resultItem,
-  resultPartition,
   setClause,
-  sortKeyFrom,
-  sortKeyTo,
   sourceFields,
   sourceidKey,
   sourceKey,
-  sourcePartition,
-  timePartition,
   toDestination,
   tokenFields,
   tokenKey,
-  toResult,
   toSource,
   toToken,
 } from './dynamodb-items.js';
+import { listResults } from './dynamodb-list.js';
 import { ConfigLog, type Op, type Plan } from './dynamodb-log.js';
-import { BATCH_WRITE_MAX, DEFAULT_RETRY, Requests, type RetryPolicy } from './dynamodb-requests.js';
-import { TIME_SHARDS, TTL_ATTRIBUTE } from './dynamodb-schema.js';
+import { DEFAULT_RETRY, Requests, type RetryPolicy } from './dynamodb-requests.js';
+import { TTL_ATTRIBUTE } from './dynamodb-schema.js';
 import {
   ConflictError,
   NotFoundError,
   newId,
-  type ResultFilter,
   type Store,
   type TokenKind,
   type TokenRecord,
@@ -103,9 +77,6 @@ export interface DynamoStoreOptions {
   /** Clock for timestamps and expiry, injectable for tests. */
   now?: () => Date;
 }
-
-/** Result batches written at once: parallel enough to be quick, few enough not to burst the table. */
-const WRITE_CONCURRENCY = 4;
 
 /** Creates the DynamoDB store. No request is made until the first call. */
 export function createDynamoStore(options: DynamoStoreOptions): Store {
@@ -396,60 +367,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     },
 
     async putResults(owner, results) {
-      if (results.length === 0) return { stored: 0, duplicates: 0 };
-      // Repeats within the batch are counted here; the first copy is the one written.
-      const unique = new Map<string, (typeof results)[number]>();
-      for (const r of results) {
-        const id = identityOf(owner.id, r);
-        if (!unique.has(id)) unique.set(id, r);
-      }
-      const ids = [...unique.keys()].sort();
-      const digest = await sha256Hex(`${owner.id}\n${ids.join('\n')}`);
-      const sentinelId = ids[0]!;
-      const sentinel = unique.get(sentinelId)!;
-      const sentinelKey: Key = { pk: resultPartition(sentinel.destination), sk: sentinelId };
-
-      // One read: every destination of the batch, plus the sentinel.
-      const destinations = [...new Set(results.map((r) => r.destination))];
-      const found = await db.batchGet(
-        [...destinations.map(destinationKey), sentinelKey],
-        // `batch` is a reserved word.
-        {
-          expression: 'pk, sk, gone, #batch, #expire',
-          names: { '#batch': 'batch', '#expire': TTL_ATTRIBUTE },
-        },
-      );
-      results.forEach((r, i) => {
-        if (!isLive(found.get(`${PART.destination}\n${r.destination}`))) {
-          throw new NotFoundError(
-            `[store:dynamodb] destination ${r.destination} does not exist`,
-            `results.${i}.destination`,
-          );
-        }
-      });
-
-      const expireAt = nowSeconds() + retentionSeconds;
-      // The sentinel goes last, so the final group holds it and runs only after every other group is stored.
-      const order = [...ids.slice(1), sentinelId];
-      const items = order.map((id) => resultItem(owner, unique.get(id)!, expireAt));
-      items[items.length - 1]!.batch = digest;
-      const groups: Item[][] = [];
-      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX)
-        groups.push(items.slice(i, i + BATCH_WRITE_MAX));
-      const finalGroup = groups.pop()!;
-
-      const seen = found.get(`${sentinelKey.pk}\n${sentinelKey.sk}`);
-      const replay =
-        seen !== undefined && seen.batch === digest && (seen[TTL_ATTRIBUTE] as number) > nowSeconds();
-      if (replay) {
-        await db.putGroup(finalGroup);
-        return { stored: 0, duplicates: results.length };
-      }
-      for (let i = 0; i < groups.length; i += WRITE_CONCURRENCY) {
-        await Promise.all(groups.slice(i, i + WRITE_CONCURRENCY).map((g) => db.putGroup(g)));
-      }
-      await db.putGroup(finalGroup);
-      return { stored: unique.size, duplicates: results.length - unique.size };
+      return putResultBatch(db, owner, results, { nowSeconds: nowSeconds(), retentionSeconds });
     },
 
     async listResults(filter) {
@@ -462,81 +380,4 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     },
   };
   return store;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Where a listing reads: the table by destination, or an index by source, or every time shard. */
-function partitionsFor(filter: ResultFilter): { index?: string; name: string; value: string }[] {
-  if (filter.destination !== undefined) return [{ name: 'pk', value: resultPartition(filter.destination) }];
-  if (filter.source !== undefined)
-    return [{ index: 'bySource', name: 'spk', value: sourcePartition(filter.source) }];
-  return Array.from({ length: TIME_SHARDS }, (_, shard) => ({
-    index: 'byTime',
-    name: 'tpk',
-    value: timePartition(shard),
-  }));
-}
-
-/**
- * Newest first across the partitions the filter needs: each partition yields up to `limit + 1` matches
- * (descending), the union is sorted and cut. The extra one tells whether another page exists.
- */
-async function listResults(db: Requests, filter: ResultFilter, nowSeconds: number) {
-  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-  const lo = filter.from === undefined ? '0' : sortKeyFrom(filter.from);
-  let hi = filter.to === undefined ? '~' : sortKeyTo(filter.to);
-  if (after !== undefined && after < hi) hi = after;
-  if (lo > hi) return { results: [], cursor: null };
-
-  const conditions = [`${TTL_ATTRIBUTE} > :now`];
-  const values: Item = { ':now': nowSeconds, ':lo': lo, ':hi': hi };
-  const names: Record<string, string> = { '#k': 'pk' };
-  if (filter.status !== undefined) {
-    conditions.push('#status = :status');
-    names['#status'] = 'status';
-    values[':status'] = filter.status;
-  }
-  if (filter.destination !== undefined && filter.source !== undefined) {
-    conditions.push('#source = :source');
-    names['#source'] = 'source';
-    values[':source'] = filter.source;
-  }
-  const want = filter.limit + 1;
-
-  const perPartition = await Promise.all(
-    partitionsFor(filter).map(async ({ index, name, value }) => {
-      const got: Item[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await db.queryPage(
-          {
-            IndexName: index,
-            KeyConditionExpression: '#k = :pk AND sk BETWEEN :lo AND :hi',
-            FilterExpression: conditions.join(' AND '),
-            ExpressionAttributeNames: { ...names, '#k': name },
-            ExpressionAttributeValues: { ...values, ':pk': value },
-            ScanIndexForward: false,
-            Limit: Math.min(want + 1, 1000),
-            ExclusiveStartKey: start,
-          },
-          'results query',
-        );
-        got.push(...page.items.filter((item) => item.sk !== after));
-        start = page.next;
-      } while (start && got.length < want);
-      return got;
-    }),
-  );
-  const merged = perPartition
-    .flat()
-    .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))
-    .slice(0, want);
-  const more = merged.length > filter.limit;
-  const page = more ? merged.slice(0, filter.limit) : merged;
-  const last = page[page.length - 1];
-  return { results: page.map(toResult), cursor: more && last ? encodeCursor(String(last.sk)) : null };
 }

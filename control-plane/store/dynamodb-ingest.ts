@@ -1,0 +1,112 @@
+/**
+ * Storing a batch of results on DynamoDB: whole or none, duplicates counted, 41 requests per 1,000 results.
+ *
+ * No DynamoDB transaction holds 5,000 items, so "whole or none" is reached the other way round: every
+ * destination is validated first (one BatchGetItem per 100), then results go in BatchWriteItem groups of 25
+ * whose UnprocessedItems are retried with backoff; if DynamoDB still refuses, the batch fails with
+ * UnavailableError (503), the agent keeps the batch and posts it again, and since each put of an identity is
+ * idempotent the retry makes a partial write whole.
+ *
+ * Counting duplicates must be nearly free: a BatchGetItem of every key first would add 10 requests per 1,000
+ * (51 in all). Instead the batch's first identity (in sort order) is its sentinel: it is written in the final
+ * group, which starts only after every other group succeeded, and it carries `batch` = SHA-256 of the batch's
+ * sorted identities. The sentinel's key rides along in the destination BatchGetItem, so a fresh batch costs
+ * 1 + ceil(n / 25) requests (41 per 1,000). If the sentinel is found with this batch's digest, the same batch
+ * was stored before (the agent's retry after a lost answer): only the final group is written again, which heals
+ * a final group that failed half-way, and every result counts as a duplicate. Within a batch, repeats are
+ * counted exactly in memory.
+ *
+ * The trade-off: a batch that only partly overlaps earlier ones (never sent by the agent, whose outbox retries
+ * whole batches) stores correctly but counts the overlap as stored, where SQLite counts it as duplicates; and a
+ * rewritten identity takes the newer copy's fields (SQLite keeps the first).
+ */
+import type { ResultInput } from '../../contract/index.js';
+import {
+  destinationKey,
+  type Item,
+  identityOf,
+  isLive,
+  type Key,
+  PART,
+  resultItem,
+  resultPartition,
+} from './dynamodb-items.js';
+import { BATCH_WRITE_MAX, type Requests } from './dynamodb-requests.js';
+import { TTL_ATTRIBUTE } from './dynamodb-schema.js';
+import { NotFoundError, type ResultOwner } from './store.js';
+
+/** Result groups written at once: parallel enough to be quick, few enough not to burst the table. */
+const WRITE_CONCURRENCY = 4;
+
+export interface IngestClock {
+  /** Now, in epoch seconds: expiry is counted from here. */
+  nowSeconds: number;
+  /** How long a result is kept. */
+  retentionSeconds: number;
+}
+
+/** Stores `results` for `owner`; see the file header for how. Throws NotFoundError or UnavailableError. */
+export async function putResultBatch(
+  db: Requests,
+  owner: ResultOwner,
+  results: readonly ResultInput[],
+  { nowSeconds, retentionSeconds }: IngestClock,
+): Promise<{ stored: number; duplicates: number }> {
+  if (results.length === 0) return { stored: 0, duplicates: 0 };
+  // Repeats within the batch are counted here; the first copy is the one written.
+  const unique = new Map<string, ResultInput>();
+  for (const r of results) {
+    const id = identityOf(owner.id, r);
+    if (!unique.has(id)) unique.set(id, r);
+  }
+  const ids = [...unique.keys()].sort();
+  const digest = await sha256Hex(`${owner.id}\n${ids.join('\n')}`);
+  const sentinelId = ids[0]!;
+  const sentinel = unique.get(sentinelId)!;
+  const sentinelKey: Key = { pk: resultPartition(sentinel.destination), sk: sentinelId };
+
+  // One read: every destination of the batch, plus the sentinel.
+  const destinations = [...new Set(results.map((r) => r.destination))];
+  const found = await db.batchGet(
+    [...destinations.map(destinationKey), sentinelKey],
+    // `batch` is a reserved word.
+    {
+      expression: 'pk, sk, gone, #batch, #expire',
+      names: { '#batch': 'batch', '#expire': TTL_ATTRIBUTE },
+    },
+  );
+  results.forEach((r, i) => {
+    if (!isLive(found.get(`${PART.destination}\n${r.destination}`))) {
+      throw new NotFoundError(
+        `[store:dynamodb] destination ${r.destination} does not exist`,
+        `results.${i}.destination`,
+      );
+    }
+  });
+
+  const expireAt = nowSeconds + retentionSeconds;
+  // The sentinel goes last, so the final group holds it and runs only after every other group is stored.
+  const order = [...ids.slice(1), sentinelId];
+  const items = order.map((id) => resultItem(owner, unique.get(id)!, expireAt));
+  items[items.length - 1]!.batch = digest;
+  const groups: Item[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) groups.push(items.slice(i, i + BATCH_WRITE_MAX));
+  const finalGroup = groups.pop()!;
+
+  const seen = found.get(`${sentinelKey.pk}\n${sentinelKey.sk}`);
+  const replay = seen !== undefined && seen.batch === digest && (seen[TTL_ATTRIBUTE] as number) > nowSeconds;
+  if (replay) {
+    await db.putGroup(finalGroup);
+    return { stored: 0, duplicates: results.length };
+  }
+  for (let i = 0; i < groups.length; i += WRITE_CONCURRENCY) {
+    await Promise.all(groups.slice(i, i + WRITE_CONCURRENCY).map((g) => db.putGroup(g)));
+  }
+  await db.putGroup(finalGroup);
+  return { stored: unique.size, duplicates: results.length - unique.size };
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}

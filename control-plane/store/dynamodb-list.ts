@@ -1,0 +1,97 @@
+/**
+ * Listing results on DynamoDB, newest first. The filter picks where to read: the table itself (one
+ * destination), the `bySource` index (one source), or all `byTime` shards merged (no filter). The cursor is the
+ * last sort key returned, so a page starts strictly below it and new results never shift older pages; results
+ * past their expiry are filtered out until DynamoDB's TTL sweeper deletes them.
+ */
+import type { ResultPage } from '../../contract/index.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  type Item,
+  resultPartition,
+  sortKeyFrom,
+  sortKeyTo,
+  sourcePartition,
+  timePartition,
+  toResult,
+} from './dynamodb-items.js';
+import type { Requests } from './dynamodb-requests.js';
+import { TIME_SHARDS, TTL_ATTRIBUTE } from './dynamodb-schema.js';
+import type { ResultFilter } from './store.js';
+
+/** Where a listing reads: the table by destination, or an index by source, or every time shard. */
+function partitionsFor(filter: ResultFilter): { index?: string; name: string; value: string }[] {
+  if (filter.destination !== undefined) return [{ name: 'pk', value: resultPartition(filter.destination) }];
+  if (filter.source !== undefined)
+    return [{ index: 'bySource', name: 'spk', value: sourcePartition(filter.source) }];
+  return Array.from({ length: TIME_SHARDS }, (_, shard) => ({
+    index: 'byTime',
+    name: 'tpk',
+    value: timePartition(shard),
+  }));
+}
+
+/**
+ * Newest first across the partitions the filter needs: each partition yields up to `limit + 1` matches
+ * (descending), the union is sorted and cut. The extra one tells whether another page exists.
+ */
+export async function listResults(
+  db: Requests,
+  filter: ResultFilter,
+  nowSeconds: number,
+): Promise<ResultPage> {
+  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+  const lo = filter.from === undefined ? '0' : sortKeyFrom(filter.from);
+  let hi = filter.to === undefined ? '~' : sortKeyTo(filter.to);
+  if (after !== undefined && after < hi) hi = after;
+  if (lo > hi) return { results: [], cursor: null };
+
+  const conditions = [`${TTL_ATTRIBUTE} > :now`];
+  const values: Item = { ':now': nowSeconds, ':lo': lo, ':hi': hi };
+  const names: Record<string, string> = { '#k': 'pk' };
+  if (filter.status !== undefined) {
+    conditions.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = filter.status;
+  }
+  if (filter.destination !== undefined && filter.source !== undefined) {
+    conditions.push('#source = :source');
+    names['#source'] = 'source';
+    values[':source'] = filter.source;
+  }
+  const want = filter.limit + 1;
+
+  const perPartition = await Promise.all(
+    partitionsFor(filter).map(async ({ index, name, value }) => {
+      const got: Item[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.queryPage(
+          {
+            IndexName: index,
+            KeyConditionExpression: '#k = :pk AND sk BETWEEN :lo AND :hi',
+            FilterExpression: conditions.join(' AND '),
+            ExpressionAttributeNames: { ...names, '#k': name },
+            ExpressionAttributeValues: { ...values, ':pk': value },
+            ScanIndexForward: false,
+            Limit: Math.min(want + 1, 1000),
+            ExclusiveStartKey: start,
+          },
+          'results query',
+        );
+        got.push(...page.items.filter((item) => item.sk !== after));
+        start = page.next;
+      } while (start && got.length < want);
+      return got;
+    }),
+  );
+  const merged = perPartition
+    .flat()
+    .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))
+    .slice(0, want);
+  const more = merged.length > filter.limit;
+  const page = more ? merged.slice(0, filter.limit) : merged;
+  const last = page[page.length - 1];
+  return { results: page.map(toResult), cursor: more && last ? encodeCursor(String(last.sk)) : null };
+}
