@@ -1,7 +1,7 @@
 /** The store contract on dynalite, plus what only the DynamoDB backend promises. */
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import * as v from 'valibot';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DestinationCreateSchema, type ResultInput, SourceCreateSchema } from '../../contract/index.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
 import { type ResultFilter, type Store, UnavailableError } from '../../control-plane/store/store.js';
@@ -259,6 +259,58 @@ describe('dynamodb store', () => {
     expect((await other.listDestinations()).map((d) => d.address)).toEqual(['198.18.0.9']);
     await other.close();
     await store.close();
+  });
+
+  it('never lets a slow helper replay an old change over a newer one (no undo, no resurrection)', async () => {
+    const fault: { current?: Fault } = {};
+    const { store: slow, tableName } = await faultyStore(fault);
+    const s = await dynamo();
+    const fast = createDynamoStore({ tableName, client: s.client() });
+    const fields = (address: string) => v.parse(DestinationCreateSchema, { address });
+
+    // The slow instance commits a change, then stalls before its write of the destination reaches DynamoDB.
+    let held: ((go: boolean) => void) | undefined;
+    fault.current = (command, input, send) => {
+      if (command !== 'UpdateItemCommand' || !String(input.UpdateExpression).startsWith('SET #a0'))
+        return undefined;
+      if ((input.Key as { pk: string }).pk !== 'DST') return undefined;
+      fault.current = undefined;
+      return new Promise<void>((resolve) => {
+        held = () => resolve();
+      }).then(() => send(input));
+    };
+    const created = slow.createDestination(fields('198.18.0.1'));
+    await vi.waitFor(() => expect(held).toBeDefined(), { timeout: 5000, interval: 5 });
+    // Another instance finishes the committed change (reading the version does), then deletes the destination.
+    await fast.configVersion();
+    const [d] = await fast.listDestinations();
+    expect(d?.address).toBe('198.18.0.1');
+    expect(await fast.deleteDestination(d!.id)).toBe(true);
+    // The stalled write lands now: it must not bring the destination back.
+    held!(true);
+    expect((await created).id).toBe(d!.id);
+    expect(await fast.getDestination(d!.id)).toBeUndefined();
+    expect(await slow.listDestinations()).toEqual([]);
+
+    // Same for an update: the older image must not overwrite a newer one.
+    const e = await fast.createDestination(fields('198.18.0.2'));
+    fault.current = (command, input, send) => {
+      if (command !== 'UpdateItemCommand' || (input.Key as { sk: string }).sk !== e.id) return undefined;
+      fault.current = undefined;
+      return new Promise<void>((resolve) => {
+        held = () => resolve();
+      }).then(() => send(input));
+    };
+    held = undefined;
+    const replaced = slow.replaceDestination(e.id, { ...e, ttl: 5 });
+    await vi.waitFor(() => expect(held).toBeDefined(), { timeout: 5000, interval: 5 });
+    await fast.configVersion();
+    await fast.replaceDestination(e.id, { ...e, ttl: 9 });
+    held!(true);
+    await replaced;
+    expect((await fast.getDestination(e.id))?.ttl).toBe(9);
+    await fast.close();
+    await slow.close();
   });
 
   it('answers a throttled read with UnavailableError', async () => {
