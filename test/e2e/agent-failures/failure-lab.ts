@@ -35,8 +35,10 @@ export async function createFailureLab(targets: number): Promise<FailureLab> {
   try {
     const addresses = Array.from({ length: targets }, (_, i) => `198.18.2.${10 + i}`);
     // `ip -batch` adds them in one process instead of one `ip` per address.
-    const batch = addresses.map((a) => `addr add ${a}/24 dev t0`).join('\n');
-    await run(['ip', '-n', lab.target, '-batch', '-'], `${batch}\n`);
+    if (addresses.length > 0) {
+      const batch = addresses.map((a) => `addr add ${a}/24 dev t0`).join('\n');
+      await run(['ip', '-n', lab.target, '-batch', '-'], `${batch}\n`);
+    }
 
     const base = await freeSlash30();
     const controlHost = `198.19.${base[0]}.${base[1] + 1}`;

@@ -128,11 +128,7 @@ export async function metricsPortOf(agent: Proc): Promise<number> {
  * and returns the samples summed by metric name plus label set, e.g. `pinger_agent_results_dropped_total{reason="memory_full"}`.
  */
 export async function scrape(ns: string, port: number): Promise<Map<string, number>> {
-  const { stdout } = await execFileAsync(
-    'ip',
-    ['netns', 'exec', ns, 'curl', '-sf', '--max-time', '5', `http://127.0.0.1:${port}/metrics`],
-    { timeout: 10_000 },
-  );
+  const stdout = await scrapeText(ns, port);
   const samples = new Map<string, number>();
   for (const line of stdout.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
@@ -140,6 +136,16 @@ export async function scrape(ns: string, port: number): Promise<Map<string, numb
     samples.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
   return samples;
+}
+
+/** The agent's `/metrics` text, fetched from inside namespace `ns`. */
+export async function scrapeText(ns: string, port: number): Promise<string> {
+  const { stdout } = await execFileAsync(
+    'ip',
+    ['netns', 'exec', ns, 'curl', '-sf', '--max-time', '5', `http://127.0.0.1:${port}/metrics`],
+    { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return stdout;
 }
 
 /** Sum of every sample of `name` (all label sets). */
