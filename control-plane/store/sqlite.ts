@@ -52,24 +52,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
   const now = options.now ?? (() => new Date());
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
 
-  let db: Database.Database;
-  try {
-    db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('foreign_keys = ON');
-    // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).
-    db.pragma('cache_size = -65536');
-    migrate(db);
-  } catch (err) {
-    throw new UnavailableError(`[store:sqlite] cannot open ${path}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-
+  const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
   const listeners = new Set<ChangeListener>();
-  const results_ = resultsTable(db);
+  const resultRows = resultsTable(db);
 
   const sql = {
     version: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'config_version'`),
@@ -348,11 +333,11 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     },
 
     async putResults(owner, results) {
-      return write(() => results_.put(owner, results), false);
+      return write(() => resultRows.put(owner, results), false);
     },
 
     async listResults(filter) {
-      return read(() => results_.list(filter));
+      return read(() => resultRows.list(filter));
     },
 
     async close() {
@@ -383,12 +368,34 @@ const DESTINATION_SELECT = `
   ) AS sources
   FROM destinations d`;
 
+/** Opens the file with the settings the store relies on and brings its schema up to date. */
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma('foreign_keys = ON');
+    // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).
+    db.pragma('cache_size = -65536');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    if (err instanceof StoreError) throw err;
+    throw new UnavailableError(`[store:sqlite] cannot open ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 /** Applies the migrations this file has not seen yet, all in one transaction. */
 function migrate(db: Database.Database) {
   const applied = db.pragma('user_version', { simple: true }) as number;
   if (applied > MIGRATIONS.length) {
     throw new StoreError(
-      `[store:sqlite] the file is at schema version ${applied}, newer than this build knows (${MIGRATIONS.length})`,
+      `[store:sqlite] the file is at schema version ${applied}, newer than this build knows (${MIGRATIONS.length}): upgrade pinger`,
       'unavailable',
     );
   }
