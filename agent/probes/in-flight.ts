@@ -8,6 +8,8 @@ import type { Protocol } from '../../contract/index.js';
 import { micros, wallNanos } from './clock.js';
 import type { ProbeOutcome } from './types.js';
 
+const NEVER = 2n ** 63n;
+
 /** How an answer settles a probe (the parts the answer knows). */
 export interface Answer {
   status: 'reply' | 'ttl-exceeded' | 'unreachable' | 'reset';
@@ -25,8 +27,7 @@ export class InFlight {
   /** Monotonic time just before `sendto`; 0 until sent. */
   sentAt = 0n;
   /** Monotonic time after which no answer counts; set when sent. */
-  deadline = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n;
-  timer: NodeJS.Timeout | undefined;
+  deadline = NEVER;
 
   constructor(
     readonly key: string,
@@ -42,19 +43,14 @@ export class InFlight {
     readonly resolve: (outcome: ProbeOutcome) => void,
   ) {}
 
-  #base(): Pick<ProbeOutcome, 'rtime' | 'target' | 'protocol' | 'rid' | 'rseq'> {
+  // Object literals written out in full (no spread): these run once per probe, tens of thousands a second.
+  answered(a: Answer): ProbeOutcome {
     return {
-      rtime: wallNanos(this.sentAt === 0n ? process.hrtime.bigint() : this.sentAt),
+      rtime: wallNanos(this.sentAt),
       target: this.target,
       protocol: this.protocol,
       rid: this.rid,
       rseq: this.seq,
-    };
-  }
-
-  answered(a: Answer): ProbeOutcome {
-    return {
-      ...this.#base(),
       address: a.address,
       rtt: micros(this.sentAt, a.receivedAt),
       rtype: a.rtype,
@@ -67,7 +63,11 @@ export class InFlight {
 
   timedOut(): ProbeOutcome {
     return {
-      ...this.#base(),
+      rtime: wallNanos(this.sentAt === 0n ? process.hrtime.bigint() : this.sentAt),
+      target: this.target,
+      protocol: this.protocol,
+      rid: this.rid,
+      rseq: this.seq,
       address: null,
       rtt: null,
       rtype: null,
@@ -83,9 +83,23 @@ export class InFlight {
   }
 }
 
-/** The probes in flight of one prober. */
+/** Probes sent with one timeout value, in send order: their deadlines only grow, so a FIFO keeps them sorted. */
+interface DeadlineQueue {
+  timeoutNs: bigint;
+  items: (InFlight | undefined)[];
+  head: number;
+}
+
+/**
+ * The probes in flight of one prober, with their deadlines. One timer per table, not one per probe (a Node
+ * timer costs microseconds to set and clear, too much at tens of thousands of probes a second): probes wait in
+ * a FIFO per timeout value, and the timer wakes for the earliest deadline.
+ */
 export class InFlightTable {
   readonly #byKey = new Map<string, InFlight>();
+  readonly #queues = new Map<number, DeadlineQueue>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = NEVER;
 
   /** Demux key of a probe: the address it went to (as the answer will name it) and its seq. */
   static key(target: string, seq: number): string {
@@ -96,8 +110,12 @@ export class InFlightTable {
     return this.#byKey.size;
   }
 
+  get(key: string): InFlight | undefined {
+    return this.#byKey.get(key);
+  }
+
   /**
-   * Whether a probe with `key` is still in flight. One whose deadline has passed while its timer has not fired
+   * Whether a probe with `key` is still in flight. One whose deadline has passed while the timer has not fired
    * yet (a busy loop runs timers late) settles as a timeout here, so that its seq can be sent again.
    */
   occupied(key: string): boolean {
@@ -110,12 +128,7 @@ export class InFlightTable {
 
   #expire(entry: InFlight): void {
     this.#byKey.delete(entry.key);
-    clearTimeout(entry.timer);
     entry.resolve(entry.timedOut());
-  }
-
-  get(key: string): InFlight | undefined {
-    return this.#byKey.get(key);
   }
 
   /**
@@ -127,16 +140,54 @@ export class InFlightTable {
     this.#byKey.set(entry.key, entry);
   }
 
-  /** Starts the probe's deadline once it is sent: after `timeoutMs` it settles as a timeout. */
+  /** Starts the probe's deadline once it is sent: `timeoutMs` after `entry.sentAt` it settles as a timeout. */
   arm(entry: InFlight, timeoutMs: number): void {
-    entry.deadline = entry.sentAt + BigInt(timeoutMs) * 1_000_000n;
-    entry.timer = setTimeout(() => {
-      if (this.#byKey.get(entry.key) === entry) this.#expire(entry);
-    }, timeoutMs);
+    let queue = this.#queues.get(timeoutMs);
+    if (!queue) {
+      queue = { timeoutNs: BigInt(timeoutMs) * 1_000_000n, items: [], head: 0 };
+      this.#queues.set(timeoutMs, queue);
+    }
+    entry.deadline = entry.sentAt + queue.timeoutNs;
+    queue.items.push(entry);
+    if (entry.deadline < this.#timerAt) this.#schedule(entry.deadline);
+  }
+
+  #schedule(at: bigint): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    const ms = Math.ceil(Number(at - process.hrtime.bigint()) / 1e6);
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(1, ms));
+  }
+
+  /** Times out every probe past its deadline, then sleeps until the next deadline. */
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = NEVER;
+    const now = process.hrtime.bigint();
+    let next = NEVER;
+    for (const [timeoutMs, queue] of this.#queues) {
+      const { items } = queue;
+      while (queue.head < items.length) {
+        const entry = items[queue.head]!;
+        if (entry.deadline > now) {
+          if (entry.deadline < next) next = entry.deadline;
+          break;
+        }
+        items[queue.head++] = undefined;
+        if (this.#byKey.get(entry.key) === entry) this.#expire(entry);
+      }
+      if (queue.head === items.length) {
+        this.#queues.delete(timeoutMs);
+      } else if (queue.head > 4096 && queue.head * 2 > items.length) {
+        queue.items = items.slice(queue.head);
+        queue.head = 0;
+      }
+    }
+    if (next !== NEVER) this.#schedule(next);
   }
 
   /**
-   * Settles a probe with an answer and removes it. An answer received after the deadline (its timer was late)
+   * Settles a probe with an answer and removes it. An answer received after the deadline (the timer was late)
    * is a timeout all the same: the outcome must not depend on how busy the loop was.
    */
   settle(entry: InFlight, answer: Answer): void {
@@ -146,7 +197,6 @@ export class InFlightTable {
       return;
     }
     this.#byKey.delete(entry.key);
-    clearTimeout(entry.timer);
     entry.resolve(entry.answered(answer));
   }
 
@@ -154,7 +204,6 @@ export class InFlightTable {
   fail(entry: InFlight, detail: string): void {
     if (this.#byKey.get(entry.key) !== entry) return;
     this.#byKey.delete(entry.key);
-    clearTimeout(entry.timer);
     entry.resolve(entry.failed(detail));
   }
 
@@ -163,8 +212,12 @@ export class InFlightTable {
     return this.#byKey.values();
   }
 
-  /** Settles everything still in flight as failed (engine closing). */
+  /** Settles everything still in flight as failed and stops the timer (engine closing). */
   failAll(detail: string): void {
     for (const entry of [...this.#byKey.values()]) this.fail(entry, detail);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = NEVER;
+    this.#queues.clear();
   }
 }

@@ -61,13 +61,17 @@ export async function startService(ns: string, argv: readonly string[], readyMs 
   return { child, stop };
 }
 
-/** Runs `argv` in namespace `ns` to completion (at most `timeoutMs`) and returns its exit code and output. */
+/**
+ * Runs `argv` in namespace `ns` (here when null) to completion, killed after `timeoutMs`, and returns its exit
+ * code and output.
+ */
 export async function runToEnd(
-  ns: string,
+  ns: string | null,
   argv: readonly string[],
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const full = ns === null ? [...argv] : ['ip', 'netns', 'exec', ns, ...argv];
+  const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
