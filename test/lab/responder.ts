@@ -27,20 +27,18 @@ const delayNs = BigInt(Math.round(Number(values.delay) * 1e6));
 const corrupt = values.corrupt;
 
 /**
- * Runs `action` `--delay` ms after `since` (when the request was read): a timer, then — since Node's timers count
- * whole milliseconds and may fire a fraction early — a short spin on setImmediate for what is left. The timer
- * may also fire late, which widens the delay's spread but not the comparison the RTT tests make: the reference
- * (iputils ping) crosses the same responder at the same time.
+ * Runs `action` at least `--delay` ms after `since` (when the request was read). A plain timer, rounded up to
+ * Node's whole milliseconds: the delay lands between N and N + 1 ms. Spinning for precision would take CPU from
+ * the processes being measured, and the RTT tests compare against iputils ping crossing the same responder at
+ * the same time, so the spread does not matter to them.
  */
 function after(since: bigint, action: () => void): void {
-  const due = since + delayNs;
-  const finish = () => {
-    if (process.hrtime.bigint() >= due) action();
-    else setImmediate(finish);
-  };
-  const wholeMs = Math.floor(Number(due - process.hrtime.bigint()) / 1e6);
-  if (wholeMs > 0) setTimeout(finish, wholeMs);
-  else finish();
+  if (delayNs === 0n) {
+    action();
+    return;
+  }
+  const remainingMs = Number(since + delayNs - process.hrtime.bigint()) / 1e6;
+  setTimeout(action, Math.max(1, Math.ceil(remainingMs)));
 }
 
 function maybeCorrupt(message: Buffer, from: number): void {
