@@ -52,9 +52,14 @@ export function formatIpv6(buf: Uint8Array, offset = 0): string {
     }
     i = j;
   }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
+  if (bestStart < 0) return hexGroups(words, 0, 8);
+  return `${hexGroups(words, 0, bestStart)}::${hexGroups(words, bestStart + bestLen, 8)}`;
+}
+
+function hexGroups(words: number[], from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += i === from ? words[i]!.toString(16) : `:${words[i]!.toString(16)}`;
+  return out;
 }
 
 /** Parses IPv6 text (with `::` and an optional dotted IPv4 tail; no zone id) into 16 bytes. */

@@ -94,8 +94,10 @@ export function decodeIcmpv4Message(
   if (ip.fragmentOffset !== 0 || ip.moreFragments) {
     throw new PacketError('unsupported', 'icmp: fragment (raw sockets deliver reassembled packets)');
   }
-  const body = decodeIcmpv4(buf, ip.payloadOffset, ip.payloadEnd, options);
-  return { ...body, ip };
+  const message = decodeIcmpv4(buf, ip.payloadOffset, ip.payloadEnd, options) as Icmpv4Message;
+  // Attached rather than spread into a new object: this runs for every packet a raw ICMP socket receives.
+  message.ip = ip;
+  return message;
 }
 
 /** Decodes an ICMPv4 message without IP header in `buf[offset, end)`. See {@link decodeIcmpv4Message}. */
@@ -116,10 +118,7 @@ export function decodeIcmpv4(
   switch (type) {
     case ICMPV4_TYPE.ECHO_REPLY:
     case ICMPV4_TYPE.ECHO_REQUEST:
-      return {
-        kind: type === ICMPV4_TYPE.ECHO_REPLY ? 'echo-reply' : 'echo-request',
-        ...decodeEchoFields(buf, offset, end),
-      };
+      return decodeEcho(type === ICMPV4_TYPE.ECHO_REPLY ? 'echo-reply' : 'echo-request', buf, offset, end);
     case ICMPV4_TYPE.UNREACHABLE:
     case ICMPV4_TYPE.TIME_EXCEEDED: {
       needBytes('icmp error header', offset, end, ICMP_HEADER_LENGTH);
@@ -143,8 +142,20 @@ export function decodeIcmpv4(
  */
 export function decodeEchoFields(buf: Uint8Array, offset: number, end: number): IcmpEcho {
   checkWindow('icmp echo', buf, offset, end);
+  const { kind: _, ...fields } = decodeEcho('echo-request', buf, offset, end);
+  return fields;
+}
+
+/** An echo with its kind, built in one object literal (a stable shape for the hot receive path). */
+export function decodeEcho<K extends string>(
+  kind: K,
+  buf: Uint8Array,
+  offset: number,
+  end: number,
+): { kind: K } & IcmpEcho {
   needBytes('icmp echo header', offset, end, ICMP_HEADER_LENGTH);
   return {
+    kind,
     type: buf[offset]!,
     code: buf[offset + 1]!,
     checksum: u16(buf, offset + 2),

@@ -2,7 +2,7 @@ import { put16, u16 } from './bytes.js';
 import { internetChecksum, type PseudoAddresses, pseudoHeaderSumV6 } from './checksum.js';
 import { checkWindow, needBytes, PacketError } from './errors.js';
 import {
-  decodeEchoFields,
+  decodeEcho,
   type EchoFields,
   ICMP_HEADER_LENGTH,
   type IcmpEcho,
@@ -82,10 +82,7 @@ export function decodeIcmpv6Message(
   switch (type) {
     case ICMPV6_TYPE.ECHO_REPLY:
     case ICMPV6_TYPE.ECHO_REQUEST:
-      return {
-        kind: type === ICMPV6_TYPE.ECHO_REPLY ? 'echo-reply' : 'echo-request',
-        ...decodeEchoFields(buf, offset, end),
-      };
+      return decodeEcho(type === ICMPV6_TYPE.ECHO_REPLY ? 'echo-reply' : 'echo-request', buf, offset, end);
     case ICMPV6_TYPE.UNREACHABLE:
     case ICMPV6_TYPE.TIME_EXCEEDED: {
       needBytes('icmp6 error header', offset, end, ICMP_HEADER_LENGTH);

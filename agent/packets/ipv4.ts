@@ -43,7 +43,7 @@ export interface Ipv4Header {
   checksum: number;
   src: string;
   dst: string;
-  /** View of the options bytes (empty when IHL = 5). */
+  /** View of the options bytes (an empty array, not a view, when IHL = 5). */
   options: Uint8Array;
   /** Absolute offset of the payload in the decoded buffer. */
   payloadOffset: number;
@@ -54,6 +54,9 @@ export interface Ipv4Header {
 }
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
+
+/** Shared by every option-less header: saves a view allocation per received packet. */
+const NO_OPTIONS = new Uint8Array(0);
 
 /** Well-known protocol numbers (IANA) the codecs use. */
 export const IP_PROTOCOL = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
@@ -113,7 +116,8 @@ export function decodeIpv4Header(
     checksum: u16(buf, offset + 10),
     src: formatIpv4(buf, offset + 12),
     dst: formatIpv4(buf, offset + 16),
-    options: buf.subarray(offset + IPV4_MIN_HEADER_LENGTH, offset + headerLength),
+    options:
+      headerLength === IPV4_MIN_HEADER_LENGTH ? NO_OPTIONS : buf.subarray(offset + 20, offset + headerLength),
     payloadOffset: offset + headerLength,
     payloadEnd: offset + Math.min(totalLength, available),
     truncated: totalLength > available,
