@@ -121,6 +121,7 @@ elif [ -n "$root" ]; then
   group=$user # staged: the target host creates the user (useradd --user-group) when it installs for real
   echo "note: user $user does not exist here; the target host must create it (staging into $root)"
 else
+  command -v useradd >/dev/null 2>&1 || die "useradd not found: create the user $user yourself, then run this again"
   nologin=$(command -v nologin || echo /usr/sbin/nologin)
   useradd --system --user-group --home-dir "$state_dir" --no-create-home --shell "$nologin" \
     --comment "Pinger agent" "$user"
@@ -170,7 +171,11 @@ if [ "$use_systemd" = yes ] && systemd_running; then
   systemctl restart pinger-agent.service
   echo "pinger-agent.service is $(systemctl is-active pinger-agent.service) and enabled; logs: journalctl -u pinger-agent -f"
 elif [ "$use_systemd" = yes ]; then
-  echo "installed $unit_file; systemd is not running here, so start it on the target with:"
+  if [ -n "$root" ]; then
+    echo "staged $unit_file; on the target host start it with:"
+  else
+    echo "installed $unit_file; systemd is not running here, so once it is:"
+  fi
   echo "  systemctl daemon-reload && systemctl enable --now pinger-agent.service"
 else
   [ -n "$root" ] || install -d -m 0700 -o "$user" -g "$group" "$state_dir"

@@ -2,6 +2,7 @@
  * Bundles the agent's entry into one CommonJS file for Node 20: the only shape a Node 20 single executable
  * runs. Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane).
  */
+import { relative, resolve, sep } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { rawSocketAddon } from './raw-socket-addon.js';
 
@@ -43,11 +44,13 @@ export async function bundleAgent(options: BundleOptions): Promise<Metafile> {
     define: { 'import.meta.url': '__importMetaUrl' },
     plugins: [rawSocketAddon()],
   });
+  // Metafile paths are relative to the working directory, with forward slashes.
+  const entryKey = relative(options.root, resolve(options.root, options.entry)).split(sep).join('/');
   for (const { pattern, what } of FORBIDDEN) {
     const bad = Object.keys(result.metafile.inputs).find((input) => pattern.test(input));
     if (bad) {
       throw new AgentBuildError(
-        `[build:agent] the agent bundle must not include ${what}, but it does: ${importChain(result.metafile, options.entry, bad).join(' → ')}`,
+        `[build:agent] the agent bundle must not include ${what}, but it does: ${importChain(result.metafile, entryKey, bad).join(' → ')}`,
       );
     }
   }
