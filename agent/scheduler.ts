@@ -140,6 +140,7 @@ export class Scheduler {
   #stopped = false;
   #sent = 0;
   #skipped = 0;
+  #lastSkipLog = Number.NEGATIVE_INFINITY;
 
   constructor(options: SchedulerOptions) {
     this.#send = options.send;
@@ -281,6 +282,7 @@ export class Scheduler {
         const missed = Math.floor(late / interval);
         this.#skipped += missed;
         this.#metrics.lateSkipped.inc(missed);
+        this.#reportSkips(now, late);
         tick.slot += missed * interval;
         late -= missed * interval;
       }
@@ -301,6 +303,16 @@ export class Scheduler {
     }
     this.#arm(budgetAt);
   };
+
+  /** One log line a minute at most while ticks are being skipped (the counter has the exact figure). */
+  #reportSkips(now: number, lateMs: number): void {
+    if (now - this.#lastSkipLog < 60_000) return;
+    this.#log.warn(
+      { skippedTotal: this.#skipped, lateMs: Math.round(lateMs), destinations: this.#states.size },
+      '[agent:scheduler] probes more than one interval late were skipped (event loop or pps budget overloaded)',
+    );
+    this.#lastSkipLog = now;
+  }
 
   #fire(state: DestinationState): void {
     const { destination } = state;

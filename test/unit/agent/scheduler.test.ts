@@ -4,6 +4,7 @@ import { nextSlot, type ProbeRequest, phaseOf, Scheduler } from '../../../agent/
 import type { Destination, ResultInput } from '../../../contract/index.js';
 import { FakeClock } from './fake-clock.js';
 import { destination, result } from './fixtures.js';
+import { memoryLogger } from './results-server.js';
 
 interface Sent {
   at: number;
@@ -30,6 +31,7 @@ function fakeProber(clock: FakeClock, hold = false) {
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function setup(options: { pps?: number; burst?: number; hold?: boolean } = {}) {
+  const logger = memoryLogger();
   const clock = new FakeClock(10_000);
   const prober = fakeProber(clock, options.hold);
   const results: ResultInput[] = [];
@@ -39,10 +41,11 @@ function setup(options: { pps?: number; burst?: number; hold?: boolean } = {}) {
     send: prober.send,
     onResult: (r) => results.push(r),
     metrics,
+    logger,
     ...(options.pps !== undefined ? { pps: options.pps } : {}),
     ...(options.burst !== undefined ? { burst: options.burst } : {}),
   });
-  return { clock, prober, results, metrics, scheduler };
+  return { clock, prober, results, metrics, scheduler, logger };
 }
 
 function seqsOf(sent: readonly { id: string; seq: number }[], id: string): number[] {
@@ -171,7 +174,7 @@ describe('scheduler', () => {
   });
 
   it('sends a late tick late (observed) and skips ticks more than one interval late (counted, not bunched)', async () => {
-    const { clock, prober, metrics, scheduler } = setup();
+    const { clock, prober, metrics, scheduler, logger } = setup();
     scheduler.apply([destination('a', { interval: 100 })]);
     clock.advance(500);
     const before = prober.sent.length;
@@ -182,6 +185,7 @@ describe('scheduler', () => {
     // One probe goes out at once (2 slots skipped, then 30 ms late), not three in a burst.
     expect(prober.sent.length).toBe(before + 1);
     expect(await metricValue(metrics.lateSkipped)).toBe(2);
+    expect(logger.lines.filter((l) => l.level === 'warn' && /skipped/.test(l.msg))).toHaveLength(1);
     expect(prober.sent.at(-1)!.at).toBeCloseTo(dueAt + 230, 6);
     const { values } = await metrics.lateness.get();
     const le50ms = values.find((v) => v.labels.le === 0.05 && v.metricName?.endsWith('_bucket'))!.value;
