@@ -9,6 +9,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import type { ResultInput } from '../../contract/index.js';
+import { MAX_WAIT_SECONDS } from '../../contract/index.js';
 import { LAMBDA_MAX_WAIT_SECONDS } from '../../control-plane/lambda-limits.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
 import { startDynalite } from '../../test/helpers/dynalite.js';
@@ -123,18 +124,24 @@ for (const size of [100, 1000, 5000]) {
   );
 }
 
-// The whole request, as an agent posts it (gzip) to the Function URL.
-for (const size of [1000, 5000]) {
+// The whole request, as an agent posts it (gzip) to the Function URL. The first batch of an instance reads the
+// source and destinations; later ones find them cached under the same config version.
+for (const [size, label] of [
+  [1000, 'first batch of the instance'],
+  [1000, 'next batch'],
+  [5000, 'next batch'],
+] as const) {
   const results = batch(size);
   const post = await counted(() =>
     invoke('POST', '/v1/agent/results', source.token, { results }, { 'content-encoding': 'gzip' }),
   );
   rows.push(
-    `| POST /v1/agent/results via the Lambda handler | ${size} | ${post.total} | ${((post.total * 1000) / size).toFixed(1)} | ${fmt(post.by)} |`,
+    `| POST /v1/agent/results via the Lambda handler, ${label} | ${size} | ${post.total} | ${((post.total * 1000) / size).toFixed(1)} | ${fmt(post.by)} |`,
   );
 }
 
-// Idle long-polls: nothing changes, each holds the full 20 s and answers 304. The first poll of a warm instance
+// Idle long-polls asking for the longest wait the API allows (60 s): nothing changes, the Lambda holds each for
+// its own cap (20 s) and answers 304. The first poll of a warm instance
 // also records lastSeen; the second shows the steady state.
 const config = await invoke('GET', '/v1/agent/config', source.token);
 const pollRows: string[] = [
@@ -145,7 +152,7 @@ for (const label of ['first idle long-poll', 'next idle long-poll']) {
   let status = 0;
   const poll = await counted(async () => {
     status = (
-      await invoke('GET', `/v1/agent/config?wait=${LAMBDA_MAX_WAIT_SECONDS}`, source.token, undefined, {
+      await invoke('GET', `/v1/agent/config?wait=${MAX_WAIT_SECONDS}`, source.token, undefined, {
         'if-none-match': config.headers.etag!,
       })
     ).status;
@@ -153,7 +160,7 @@ for (const label of ['first idle long-poll', 'next idle long-poll']) {
   if (status !== 304) throw new Error(`expected 304 from an idle poll, got ${status}`);
   const seconds = poll.ms / 1000;
   pollRows.push(
-    `| ${label} (wait=${LAMBDA_MAX_WAIT_SECONDS}) | ${seconds.toFixed(1)} | ${poll.total} | ${(poll.total / seconds).toFixed(2)} | ${fmt(poll.by)} |`,
+    `| ${label} (wait=${MAX_WAIT_SECONDS}, capped at ${LAMBDA_MAX_WAIT_SECONDS}) | ${seconds.toFixed(1)} | ${poll.total} | ${(poll.total / seconds).toFixed(2)} | ${fmt(poll.by)} |`,
   );
 }
 
