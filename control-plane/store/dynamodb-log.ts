@@ -18,6 +18,9 @@
  * wrote it, and each op is conditional on `rev <= seq`: a slow helper replaying an old op cannot undo a newer
  * change. Deletes leave a tombstone (`gone`, expiring after {@link TOMBSTONE_DAYS}) for the same reason: a
  * stale put must not resurrect what a later change deleted.
+ *
+ * Limit: a change travels in the META item (400 KB), so it holds at most a few thousand ops — deleting a source
+ * named by more destinations than that fails with a ValidationException and changes nothing.
  */
 import { type Item, isLive, type Key, META_KEY, setClause } from './dynamodb-items.js';
 import { backoffMs, type Requests } from './dynamodb-requests.js';
