@@ -87,7 +87,7 @@ describe('config sync (against a real control plane)', () => {
   it('restarting while the control plane is down: probes from the cache at once, backs off, resumes', async () => {
     const source = await cp.createSource('agent-1');
     await cp.createDestination({ address: '127.0.0.1', interval: 500 });
-    const first = follow(cp.url, source.token);
+    const first = follow(cp.url, source.token, { waitSeconds: 1 });
     await until('config cached', () => first.configs.length === 1);
     await until('cache written', () =>
       readFile(join(dir, 'spool', 'config.json'), 'utf8').then(
@@ -99,7 +99,7 @@ describe('config sync (against a real control plane)', () => {
     await first.running;
 
     const port = await deadPort();
-    const second = follow(`http://127.0.0.1:${port}`, source.token);
+    const second = follow(`http://127.0.0.1:${port}`, source.token, { waitSeconds: 1 });
     await until('config from cache', () => second.configs.length === 1);
     expect(second.configs[0]!.origin).toBe('cache');
     expect(second.configs[0]!.config.destinations[0]!.interval).toBe(500);
