@@ -21,14 +21,23 @@ interface Entry {
   expires: number;
 }
 
-/** Caches resolved names; one per agent or CLI run. `now` is injectable for tests. */
+/** The resolver functions used (node:dns by default; injectable for tests). */
+export interface DnsFunctions {
+  resolve4(name: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
+  resolve6(name: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
+  lookup(name: string, options: { family: 4 | 6 }): Promise<{ address: string }>;
+}
+
+/** Caches resolved names; one per agent or CLI run. `now` and `dns` are injectable for tests. */
 export class Resolver {
   readonly #cache = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<string>>();
   readonly #now: () => number;
+  readonly #dns: DnsFunctions;
 
-  constructor(options: { now?: () => number } = {}) {
+  constructor(options: { now?: () => number; dns?: DnsFunctions } = {}) {
     this.#now = options.now ?? Date.now;
+    this.#dns = options.dns ?? dns;
   }
 
   /** The address to probe for `name` in `family`: from cache while its TTL lasts, else resolved afresh. */
@@ -66,14 +75,16 @@ export class Resolver {
   async #lookup(name: string, family: 4 | 6): Promise<{ address: string; ttl: number }> {
     try {
       const records =
-        family === 4 ? await dns.resolve4(name, { ttl: true }) : await dns.resolve6(name, { ttl: true });
+        family === 4
+          ? await this.#dns.resolve4(name, { ttl: true })
+          : await this.#dns.resolve6(name, { ttl: true });
       const first = records[0];
       if (first) return { address: first.address, ttl: Math.max(MIN_TTL_S, first.ttl) };
     } catch {
       // Not in the DNS (or no DNS at all): the system resolver knows /etc/hosts.
     }
     try {
-      const { address } = await dns.lookup(name, { family });
+      const { address } = await this.#dns.lookup(name, { family });
       return { address, ttl: FALLBACK_TTL_S };
     } catch (err) {
       throw new ResolveError(`[resolve] ${name} has no IPv${family} address`, { cause: err });

@@ -176,16 +176,26 @@ export class RawChannel {
       bytes = n;
       source = from;
     };
-    for (let i = 0; i < DRAIN_BATCH; i++) {
-      try {
-        this.#socket.wrap.recv(buffer, take);
-      } catch {
-        // EAGAIN: drained. Any other receive error leaves nothing to read either.
-        return;
+    // raw-socket reports an empty socket (EAGAIN) by throwing; without a stack trace to capture, that costs
+    // little, and it happens once per wake-up.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      for (let i = 0; i < DRAIN_BATCH; i++) {
+        try {
+          this.#socket.wrap.recv(buffer, take);
+        } catch {
+          // EAGAIN: drained. Any other receive error leaves nothing to read either.
+          return;
+        }
+        const receivedAt = process.hrtime.bigint();
+        this.received++;
+        Error.stackTraceLimit = stackTraceLimit;
+        onPacket(buffer.subarray(0, bytes), source, receivedAt);
+        Error.stackTraceLimit = 0;
       }
-      const receivedAt = process.hrtime.bigint();
-      this.received++;
-      onPacket(buffer.subarray(0, bytes), source, receivedAt);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
     }
   }
 

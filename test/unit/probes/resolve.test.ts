@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { type DnsFunctions, FALLBACK_TTL_S, ResolveError, Resolver } from '../../../agent/resolve.js';
+
+/** A DNS that answers from a table and counts its queries. */
+function fakeDns(
+  records: Record<string, { address: string; ttl: number }[]>,
+  hosts: Record<string, string> = {},
+) {
+  const calls: string[] = [];
+  const dns: DnsFunctions = {
+    async resolve4(name) {
+      calls.push(`A ${name}`);
+      const r = records[`A ${name}`];
+      if (!r) throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+      return r;
+    },
+    async resolve6(name) {
+      calls.push(`AAAA ${name}`);
+      const r = records[`AAAA ${name}`];
+      if (!r) throw Object.assign(new Error('ENODATA'), { code: 'ENODATA' });
+      return r;
+    },
+    async lookup(name, { family }) {
+      calls.push(`lookup${family} ${name}`);
+      const address = hosts[`${family} ${name}`];
+      if (!address) throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+      return { address };
+    },
+  };
+  return { dns, calls };
+}
+
+describe('Resolver', () => {
+  it('passes IP literals through, and refuses one of the other family', async () => {
+    const { dns, calls } = fakeDns({});
+    const r = new Resolver({ dns });
+    await expect(r.resolve('198.18.0.1', 4)).resolves.toBe('198.18.0.1');
+    await expect(r.resolve('fd00:198:18::1', 6)).resolves.toBe('fd00:198:18::1');
+    await expect(r.resolve('198.18.0.1', 6)).rejects.toBeInstanceOf(ResolveError);
+    expect(calls).toEqual([]);
+  });
+
+  it('asks A for v4 and AAAA for v6, and re-resolves when the record TTL expires', async () => {
+    let now = 0;
+    const { dns, calls } = fakeDns({
+      'A probe.example': [{ address: '198.18.0.10', ttl: 30 }],
+      'AAAA probe.example': [{ address: 'fd00:198:18::10', ttl: 300 }],
+    });
+    const r = new Resolver({ dns, now: () => now });
+    expect(await r.resolve('probe.example', 4)).toBe('198.18.0.10');
+    expect(await r.resolve('probe.example', 6)).toBe('fd00:198:18::10');
+    now = 29_000;
+    await r.resolve('probe.example', 4);
+    expect(calls).toEqual(['A probe.example', 'AAAA probe.example']);
+    now = 30_001;
+    await r.resolve('probe.example', 4);
+    await r.resolve('probe.example', 6);
+    expect(calls).toEqual(['A probe.example', 'AAAA probe.example', 'A probe.example']);
+  });
+
+  it('falls back to the system resolver (/etc/hosts) for names the DNS does not know, cached for a minute', async () => {
+    let now = 0;
+    const { dns, calls } = fakeDns({}, { '4 localhost': '127.0.0.1' });
+    const r = new Resolver({ dns, now: () => now });
+    expect(await r.resolve('localhost', 4)).toBe('127.0.0.1');
+    now = FALLBACK_TTL_S * 1000 - 1;
+    await r.resolve('localhost', 4);
+    expect(calls).toEqual(['A localhost', 'lookup4 localhost']);
+    await expect(r.resolve('localhost', 6)).rejects.toThrow(/\[resolve\] localhost has no IPv6 address/);
+  });
+
+  it('keeps the last address when a re-resolution fails, and shares one query between concurrent callers', async () => {
+    let now = 0;
+    const records: Record<string, { address: string; ttl: number }[]> = {
+      'A flaky.example': [{ address: '198.18.0.20', ttl: 10 }],
+    };
+    const { dns, calls } = fakeDns(records);
+    const r = new Resolver({ dns, now: () => now });
+    const [a, b] = await Promise.all([r.resolve('flaky.example', 4), r.resolve('flaky.example', 4)]);
+    expect([a, b]).toEqual(['198.18.0.20', '198.18.0.20']);
+    expect(calls).toHaveLength(1);
+    delete records['A flaky.example'];
+    now = 60_000;
+    expect(await r.resolve('flaky.example', 4)).toBe('198.18.0.20');
+  });
+});
