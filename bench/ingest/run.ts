@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Pool, request } from 'undici';
-import { startServer } from '../../test/e2e/control-plane/server-process.js';
+import { type ServerProcess, startServer } from '../../test/e2e/control-plane/server-process.js';
 import { median, quantile } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -134,17 +134,23 @@ async function ingest(
  * sent; the sample is the time from sending the write to the agent's answer (an upper bound: it includes the
  * write's own request).
  */
-async function wakeLatencies(url: string, agentToken: string, destination: string): Promise<number[]> {
+async function wakeLatencies(
+  server: ServerProcess,
+  agentToken: string,
+  destination: string,
+): Promise<number[]> {
+  const url = server.url;
   const samples: number[] = [];
   let etag = (await request(`${url}/v1/agent/config`, { headers: { authorization: `Bearer ${agentToken}` } }))
     .headers.etag as string;
   const deadline = Date.now() + PHASE_DEADLINE_MS;
   for (let i = 0; i < SAMPLES && Date.now() < deadline; i++) {
+    const logged = server.stderr.length;
     const poll = request(`${url}/v1/agent/config?wait=10`, {
       headers: { authorization: `Bearer ${agentToken}`, 'if-none-match': etag },
     });
-    // The server gives no signal that a poll is parked; 15 ms is ample on loopback (a bench, not a test).
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    // The server logs (debug) when a poll starts waiting: write only once it is parked.
+    await server.waitForLog('long-poll waiting', { after: logged });
     const sent = performance.now();
     const write = json(`${url}/v1/destinations/${destination}`, 'PATCH', ADMIN, {
       interval: 1000 + (i % 2) + 1,
@@ -162,7 +168,8 @@ async function wakeLatencies(url: string, agentToken: string, destination: strin
 
 async function oneRun(run: number): Promise<RunFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-'));
-  const server = await startServer({ dbPath: join(dir, 'pinger.db'), adminToken: ADMIN });
+  // Debug logs for the "long-poll waiting" line; one line per request costs little beside a 1,000-result batch.
+  const server = await startServer({ dbPath: join(dir, 'pinger.db'), adminToken: ADMIN, logLevel: 'debug' });
   const pool = new Pool(server.url, { connections: CONCURRENCY, pipelining: 1 });
   try {
     const source = await json(`${server.url}/v1/sources`, 'POST', ADMIN, { name: `bench-${run}` });
@@ -184,7 +191,7 @@ async function oneRun(run: number): Promise<RunFigures> {
       makeBatches(destinations, BATCHES, 2).map((b) => gzipSync(b)),
       true,
     );
-    const wake = await wakeLatencies(server.url, token, destinations[0]!);
+    const wake = await wakeLatencies(server, token, destinations[0]!);
     const figures = {
       plainPerSecond,
       cpuMsPerThousand,
@@ -220,10 +227,12 @@ const section = `## Ingest (issue 2)
 
 Machine: ${machine()}.
 
-A real \`pinger serve\` process (SQLite, WAL, synchronous=NORMAL) on a fresh temp file per run; one source, ${DESTINATIONS}
-destinations; ${BATCHES} batches of ${BATCH_SIZE} results posted over HTTP/1.1 on loopback by ${CONCURRENCY} concurrent undici
-connections, after 10 warm-up batches. Every result is new (no duplicates), so each is validated and inserted.
-Wake-up latency: an agent long-poll (\`If-None-Match\`, \`?wait=10\`) is parked, an admin PATCH of a destination it
+A real \`pinger serve\` process (SQLite, WAL, synchronous=NORMAL) on a fresh temp file per run; one source,
+${DESTINATIONS} destinations; ${BATCHES} batches of ${BATCH_SIZE} results posted over HTTP/1.1 on loopback by
+${CONCURRENCY} concurrent undici connections, after 10 warm-up batches. Every result is new (no duplicates), so each
+is validated and inserted. Server CPU is the server process's user + system time (from /proc) over the JSON phase:
+the cost of ingest independent of what else the machine runs. Wake-up latency: an agent long-poll
+(\`If-None-Match\`, \`?wait=10\`) is parked (the server's debug log says so), an admin PATCH of a destination it
 probes is sent, and the sample is the time from sending that PATCH to the agent's answer (so it includes the
 PATCH itself); ${SAMPLES} samples per run. Figures are the medians of ${RUNS} runs.
 
