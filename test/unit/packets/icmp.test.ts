@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decodeEchoFields,
   decodeIcmpv4,
   decodeIcmpv4Message,
   decodeProbePayload,
@@ -11,6 +12,8 @@ import {
   internetChecksum,
   PacketError,
   parseIpv4,
+  quotedEnd,
+  writeEchoHeader,
 } from '../../../agent/packets/index.js';
 import { capturedPackets, hex } from './fixture.js';
 
@@ -218,6 +221,17 @@ describe('ICMPv4 errors quoting the original datagram', () => {
     answer.writeUInt16BE(0, 2);
     answer.writeUInt16BE(internetChecksum(answer), 2);
     expect(() => decodeIcmpv4(answer)).toThrow(PacketError);
+  });
+
+  it('exposes the building blocks the ICMPv6 receive path uses: echo fields, RFC 4884 quote end, echo header', () => {
+    const reply = capturedPackets('icmp-echo-v6')[1]!.subarray(40);
+    expect(decodeEchoFields(reply, 0, reply.length)).toMatchObject({ type: 129, code: 0, seq: 1 });
+    expect(() => decodeEchoFields(reply, 0, 7)).toThrow(expect.objectContaining({ code: 'truncated' }));
+    expect(quotedEnd('icmp6', 0, 0, 100)).toBe(100);
+    expect(quotedEnd('icmp6', 64, 0, 100)).toBe(72);
+    expect(() => quotedEnd('icmp6', 96, 0, 100)).toThrow(expect.objectContaining({ code: 'bad-length' }));
+    const header = writeEchoHeader({ id: 1, seq: 2, payload: hex('aa') }, 128);
+    expect(header).toEqual(hex('80 00 00 00 00 01 00 02 aa  // type 128, checksum left 0 for the kernel'));
   });
 
   it('rejects out-of-range echo fields', () => {
