@@ -6,7 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../../bin/pinger.js', import.meta.url));
+/** The `pinger` command of this checkout. */
+export const BIN = fileURLToPath(new URL('../../../bin/pinger.js', import.meta.url));
 
 export interface UpProcess {
   child: ChildProcess;

@@ -3,14 +3,15 @@
  * and IPv6 by the local agent, results read back through the API, Ctrl-C (SIGINT) ending it with exit 0. Then
  * the second start, which must reuse everything, and a start that finds its agent token lost.
  */
-import { mkdtemp, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import { readSecret } from '../../../cli/up/secret-file.js';
-import { startUp, type UpProcess } from './up-process.js';
+import { exec } from '../package/exec.js';
+import { BIN, startUp, type UpProcess } from './up-process.js';
 
 let cwd: string;
 
@@ -113,6 +114,24 @@ describe('pinger up', () => {
       await waitForLoopbackReplies(new ApiClient({ url: up.url, token: adminToken }), started, up);
     } finally {
       await interrupt(up);
+    }
+  });
+
+  it('without CAP_NET_RAW says how to grant it, stops the control plane and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pinger-up-nocap-'));
+    try {
+      await chmod(dir, 0o777);
+      const { PINGER_ADMIN_TOKEN: _a, PINGER_DB: _d, ...env } = process.env;
+      const result = await exec(
+        'setpriv',
+        ['--reuid=nobody', '--regid=nogroup', '--init-groups', process.execPath, BIN, 'up', '--port', '0'],
+        { cwd: dir, env: { ...env, PINGER_LOG_LEVEL: 'error' }, timeoutMs: 30_000 },
+      );
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toContain('pinger: the local agent stopped:');
+      expect(result.stderr).toContain('CAP_NET_RAW');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
