@@ -141,6 +141,25 @@ describe('POST /v1/agent/results', () => {
     expect(await stored()).toEqual([]);
   });
 
+  it('checks a declared Content-Length before reading, and still counts what a gzip body inflates to', async () => {
+    const tooLong = await post(a.token, JSON.stringify({ results: [] }), {
+      'content-length': String(3 * 1024 * 1024),
+    });
+    expect(tooLong.status).toBe(413);
+    const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024, 0x20));
+    const declared = await post(a.token, bomb, {
+      'content-encoding': 'gzip',
+      'content-length': String(bomb.length),
+    });
+    expect(declared.status).toBe(413);
+    const batch = gzipSync(JSON.stringify({ results: [resultFor(dst, 1)] }));
+    const fine = await post(a.token, batch, {
+      'content-encoding': 'gzip',
+      'content-length': String(batch.length),
+    });
+    expect(await fine.json()).toEqual({ stored: 1, duplicates: 0 });
+  });
+
   it('refuses more than 5,000 results', async () => {
     const results = Array.from({ length: 5001 }, (_, i) =>
       resultFor(dst, i % 65_536, { rtime: `${1_700_000_000_000_000_000n + BigInt(i)}` }),
