@@ -1,0 +1,47 @@
+/**
+ * CPU and memory of a process from /proc: CPU as utime + stime ticks over a wall-clock window (percent of one
+ * core), resident memory from VmRSS. Linux only, as the agent is.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+/** utime + stime of `pid` in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may contain spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** VmRSS of `pid` in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!kb) throw new Error(`[bench] no VmRSS for pid ${pid}`);
+  return Number(kb[1]) * 1024;
+}
+
+/** One measurement window: CPU % of one core over it, RSS sampled every second (max and last). */
+export interface Usage {
+  cpuPercent: number;
+  rssMaxBytes: number;
+  rssLastBytes: number;
+}
+
+/** Measures `pid` over `ms` of wall time (bounded: exactly one window). */
+export async function measure(pid: number, ms: number): Promise<Usage> {
+  const t0 = performance.now();
+  const c0 = cpuSeconds(pid);
+  let rssMax = rssBytes(pid);
+  let rssLast = rssMax;
+  while (performance.now() - t0 < ms) {
+    await new Promise((r) => setTimeout(r, Math.min(1000, ms - (performance.now() - t0))));
+    rssLast = rssBytes(pid);
+    rssMax = Math.max(rssMax, rssLast);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  return { cpuPercent: (100 * (cpuSeconds(pid) - c0)) / elapsed, rssMaxBytes: rssMax, rssLastBytes: rssLast };
+}
