@@ -42,3 +42,18 @@ export function rejectAdmin(lab: Lab): Promise<void> {
 export async function clearImpairment(lab: Lab): Promise<void> {
   await runIn(lab.router, ['nft', 'delete', 'table', 'inet', TABLE]).catch(() => undefined);
 }
+
+/**
+ * Drops the RSTs the target's kernel sends from `port`, where the lab responder answers SYNs itself
+ * (`--syn-port`): otherwise each probe would get the kernel's RST before the responder's delayed SYN-ACK.
+ */
+export async function silenceResets(lab: Lab, port: number): Promise<void> {
+  const script = `table inet pinger_lab_syn {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    tcp sport ${port} tcp flags rst drop
+  }
+}
+`;
+  await runIn(lab.target, ['nft', '-f', '-'], script);
+}

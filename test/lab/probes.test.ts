@@ -10,7 +10,7 @@ import type { ProbeOutcome } from '../../agent/probes/types.js';
 import { type Protocol, ResultInputSchema } from '../../contract/index.js';
 import { LAB, Lab } from './lab.js';
 import { median, pingRtts, runPlans } from './lab-run.js';
-import { blackHole, clearImpairment, induceLoss, rejectAdmin } from './nft.js';
+import { blackHole, clearImpairment, induceLoss, rejectAdmin, silenceResets } from './nft.js';
 import type { Plan } from './probe-driver.js';
 import { ROOT, runToEnd, type Service, startService, tsxArgv } from './process.js';
 
@@ -18,6 +18,8 @@ const UDP_ECHO = 7007;
 const UDP_CLOSED = 7009;
 const TCP_OPEN = 8080;
 const TCP_CLOSED = 8081;
+/** Answered by the responder itself (delayed SYN-ACK), the kernel's RSTs silenced. */
+const TCP_SYN = 8090;
 const DATA = 'lab-payload';
 
 const isRoot = process.getuid?.() === 0;
@@ -60,7 +62,15 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
     await responder?.stop();
     responder = await startService(
       lab.target,
-      tsxArgv('test/lab/responder.ts', ['--udp-port', `${UDP_ECHO}`, '--tcp-port', `${TCP_OPEN}`, ...args]),
+      tsxArgv('test/lab/responder.ts', [
+        '--udp-port',
+        `${UDP_ECHO}`,
+        '--tcp-port',
+        `${TCP_OPEN}`,
+        '--syn-port',
+        `${TCP_SYN}`,
+        ...args,
+      ]),
     );
   }
 
@@ -68,6 +78,7 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
     lab = await Lab.create();
     // The responder answers echo requests, so the target's kernel must not.
     await lab.sysctl(lab.target, 'net.ipv4.icmp_echo_ignore_all=1', 'net.ipv6.icmp.echo_ignore_all=1');
+    await silenceResets(lab, TCP_SYN);
     await respond();
   }, 60_000);
 

@@ -2,18 +2,26 @@
  * The lab's userland responder, run inside the target namespace (this kernel has no netem to delay packets):
  * answers ICMP / ICMPv6 echo requests and UDP datagrams itself, after `--delay` ms, optionally corrupting the
  * last byte of what it echoes (`--corrupt`) so that a prober's payload check must fail; `--tcp-port` opens a TCP
- * listener (v4 and v6) so that a SYN finds an open port. The kernel's own echo
+ * listener (v4 and v6) so that a SYN finds an open port; `--syn-port` answers SYNs to that port itself with a
+ * SYN-ACK after the delay (raw TCP socket; the kernel's own RSTs for that closed port must be dropped with nft,
+ * see `silenceResets` in nft.ts), so that TCP probes cross the same delay as echoes. The kernel's own echo
  * replies must be off in the namespace (net.ipv4.icmp_echo_ignore_all=1, net.ipv6.icmp.echo_ignore_all=1).
  *
  *   ip netns exec NS node --import tsx test/lab/responder.ts [--delay MS] [--corrupt] [--udp-port N] [--tcp-port N]
+ *     [--syn-port N]
  *
  * Prints `ready` once its sockets are open; exits on SIGTERM or when stdin closes.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { parseIpv4 } from '../../agent/packets/address.js';
 import { internetChecksum } from '../../agent/packets/checksum.js';
+import { decodeIpv4Header } from '../../agent/packets/ipv4.js';
+import { decodeTcp, encodeTcp, TCP_FLAGS } from '../../agent/packets/tcp.js';
 import { RawChannel } from '../../agent/probes/raw-channel.js';
+
+const V6_PLACEHOLDER = new Uint8Array(16);
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +29,7 @@ const { values } = parseArgs({
     corrupt: { type: 'boolean', default: false },
     'udp-port': { type: 'string' },
     'tcp-port': { type: 'string' },
+    'syn-port': { type: 'string' },
   },
 });
 const delayNs = BigInt(Math.round(Number(values.delay) * 1e6));
@@ -77,6 +86,40 @@ const icmp6: RawChannel = new RawChannel(
 
 function ignore(): void {}
 
+const synChannels: RawChannel[] = [];
+if (values['syn-port']) {
+  const synPort = Number(values['syn-port']);
+  for (const kind of ['tcp4', 'tcp6'] as const) {
+    const channel: RawChannel = new RawChannel(kind, (packet, source, at) => {
+      let offset = 0;
+      let addresses: { src: Uint8Array; dst: Uint8Array } = { src: V6_PLACEHOLDER, dst: V6_PLACEHOLDER };
+      if (kind === 'tcp4') {
+        const ip = decodeIpv4Header(packet);
+        offset = ip.payloadOffset;
+        addresses = { src: parseIpv4(ip.dst), dst: parseIpv4(ip.src) };
+      }
+      const syn = decodeTcp(packet, offset);
+      if (syn.dstPort !== synPort || syn.flags !== TCP_FLAGS.SYN) return;
+      const synAck = encodeTcp(
+        {
+          srcPort: synPort,
+          dstPort: syn.srcPort,
+          seq: 1,
+          ack: (syn.seq + 1) >>> 0,
+          flags: TCP_FLAGS.SYN | TCP_FLAGS.ACK,
+          window: 64_240,
+          options: { mss: 1460 },
+        },
+        addresses,
+      );
+      after(at, () => channel.send(synAck, source, 64, ignore));
+    });
+    // IPv6 raw sockets compute the TCP checksum themselves when asked (IPV6_CHECKSUM at offset 16).
+    if (kind === 'tcp6') channel.setOption(41, 7, 16);
+    synChannels.push(channel);
+  }
+}
+
 const sockets: { close(): unknown }[] = [];
 let waiting = 1;
 const opened = () => {
@@ -111,6 +154,7 @@ opened();
 function stop(): void {
   icmp4.close();
   icmp6.close();
+  for (const c of synChannels) c.close();
   for (const s of sockets) s.close();
   process.exit(0);
 }
