@@ -55,6 +55,15 @@ export interface QuotedIpv6 {
 
 const MIN_QUOTED_TRANSPORT = 8;
 
+/** Which ICMP flavour a family quotes: its protocol number and echo request/reply types. */
+interface EchoFlavour {
+  protocol: number;
+  request: number;
+  reply: number;
+}
+const ICMPV4_ECHO: EchoFlavour = { protocol: IP_PROTOCOL.icmp, request: 8, reply: 0 };
+const ICMPV6_ECHO: EchoFlavour = { protocol: IP_PROTOCOL.icmpv6, request: 128, reply: 129 };
+
 /** Decodes the IPv4 datagram quoted in `buf[offset, end)` by an ICMP error. */
 export function decodeQuotedIpv4(buf: Uint8Array, offset: number, end: number): QuotedIpv4 {
   const ip = decodeIpv4Header(buf, offset, end);
@@ -73,15 +82,6 @@ export function decodeQuotedIpv6(buf: Uint8Array, offset: number, end: number): 
     transport: decodeQuotedTransport(ip.upperProtocol, ICMPV6_ECHO, buf, ip.payloadOffset, ip.payloadEnd),
   };
 }
-
-/** Which ICMP flavour a family quotes: its protocol number and echo request/reply types. */
-interface EchoFlavour {
-  protocol: number;
-  request: number;
-  reply: number;
-}
-const ICMPV4_ECHO: EchoFlavour = { protocol: IP_PROTOCOL.icmp, request: 8, reply: 0 };
-const ICMPV6_ECHO: EchoFlavour = { protocol: IP_PROTOCOL.icmpv6, request: 128, reply: 129 };
 
 function decodeQuotedTransport(
   protocol: number,
