@@ -207,7 +207,7 @@ export class Spool {
    * would strand them until the next restart; the failure is still thrown). Returns how many were queued.
    */
   async sync(): Promise<number> {
-    const rotated = this.#rotated.splice(0);
+    const rotated = this.#rotated.slice();
     const open = this.#open;
     const failures: { path: string; err: unknown }[] = [];
     const fsync = async (seg: OpenSegment) => {
@@ -227,17 +227,19 @@ export class Spool {
       ...(open ? [fsync(open)] : []),
       dirty ? syncDir(this.#segmentsDir) : undefined,
     ]);
+    // Into the send queue in one synchronous step, so that no count ever misses a segment in transit.
+    this.#rotated.splice(0, rotated.length);
     let queued = 0;
     for (const seg of rotated) {
-      await seg.fh.close().catch(() => undefined);
-      if (seg.count === 0) {
-        await unlink(seg.path).catch(() => undefined);
-        continue;
-      }
+      if (seg.count === 0) continue;
       this.#sealed.push({ id: seg.id, path: seg.path, count: seg.count, bytes: seg.bytes });
       this.#sealedBytes += seg.bytes;
       queued++;
     }
+    await Promise.all(rotated.map((seg) => seg.fh.close().catch(() => undefined)));
+    await Promise.all(
+      rotated.filter((seg) => seg.count === 0).map((seg) => unlink(seg.path).catch(() => undefined)),
+    );
     const failure = failures[0];
     if (failure !== undefined) {
       throw new SpoolError(`[agent:spool] cannot fsync ${failure.path}: ${(failure.err as Error).message}`, {
