@@ -129,16 +129,16 @@ async function up(options: UpCliOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  try {
-    await agent.done;
-  } catch (err) {
-    await stop();
-    throw new CliError(`the local agent stopped: ${(err as Error).message}`, 1, { cause: err });
-  } finally {
-    await stopping;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  // The agent ends after a signal's stop, or by itself on a fatal error (token refused, no CAP_NET_RAW):
+  // either way the control plane goes down with it.
+  const fatal = await agent.done.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
+  await stop();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (fatal) throw new CliError(`the local agent stopped: ${fatal.message}`, 1, { cause: fatal });
 }
 
 /** The URL the in-process agent and the CLI hints use: a wildcard listen address is reached over loopback. */
