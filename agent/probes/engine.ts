@@ -6,9 +6,9 @@
  *
  * The engine has no timers of its own besides each probe's deadline: when to probe is the caller's business.
  */
+
 import type { Protocol } from '../../contract/index.js';
-import { decodeEchoFields, decodeIcmpv4Message, quotedEnd } from '../packets/icmp.js';
-import { decodeQuotedIpv6 } from '../packets/quoted.js';
+import { decodeIcmpv4Message, decodeIcmpv6Message, type QuotedTransport } from '../packets/index.js';
 import { ProbeInputError } from './errors.js';
 import { IcmpProber } from './icmp.js';
 import type { IcmpError } from './prober-base.js';
@@ -137,45 +137,39 @@ export class ProbeEngine {
   }
 
   #onIcmp6(packet: Buffer, source: string, receivedAt: bigint): void {
-    // Raw ICMPv6 sockets deliver the message without the IPv6 header (so no hop limit) and the kernel has
+    // Raw ICMPv6 sockets deliver the message without the IPv6 header (so no hop limit), and the kernel has
     // already verified the checksum.
-    const type = packet[0];
+    let msg: ReturnType<typeof decodeIcmpv6Message>;
     try {
-      if (type === 129) {
-        const echo = decodeEchoFields(packet, 0, packet.length);
-        (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply({
-          from: source,
-          type: echo.type,
-          code: echo.code,
-          payload: echo.payload,
-          ttl: null,
-          receivedAt,
-        });
-      } else if (type === 1 || type === 3) {
-        // RFC 4884: byte 4 is the quoted datagram's length in 64-bit words (0: the rest of the message).
-        const end = quotedEnd('icmp6', (packet[4] ?? 0) * 8, 0, packet.length);
-        const quoted = decodeQuotedIpv6(packet, 8, end);
-        const error: IcmpError = {
-          status: type === 3 ? 'ttl-exceeded' : 'unreachable',
-          from: source,
-          type,
-          code: packet[1]!,
-          ttl: null,
-          receivedAt,
-          quotedDst: quoted.ip.dst,
-        };
-        this.#dispatchError(6, error, quoted.transport);
-      }
+      msg = decodeIcmpv6Message(packet);
     } catch {
       this.counters.malformed++;
+      return;
+    }
+    if (msg.kind === 'echo-reply') {
+      (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply({
+        from: source,
+        type: msg.type,
+        code: msg.code,
+        payload: msg.payload,
+        ttl: null,
+        receivedAt,
+      });
+    } else if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
+      const error: IcmpError = {
+        status: msg.kind === 'time-exceeded' ? 'ttl-exceeded' : 'unreachable',
+        from: source,
+        type: msg.type,
+        code: msg.code,
+        ttl: null,
+        receivedAt,
+        quotedDst: msg.quoted.ip.dst,
+      };
+      this.#dispatchError(6, error, msg.quoted.transport);
     }
   }
 
-  #dispatchError(
-    family: 4 | 6,
-    error: IcmpError,
-    transport: ReturnType<typeof decodeQuotedIpv6>['transport'],
-  ): void {
+  #dispatchError(family: 4 | 6, error: IcmpError, transport: QuotedTransport | null): void {
     if (!transport) return;
     const suffix = family === 6 ? '6' : '';
     switch (transport.protocol) {

@@ -3,13 +3,14 @@
  * destination's data). Answers are matched by that payload, not by the ICMP id, which some kernels rewrite;
  * the send time in it tells a reply to this probe from one to a probe 65,536 seqs earlier.
  */
-import { encodeIcmpv4Echo, writeEchoHeader } from '../packets/icmp.js';
 import {
   decodeProbePayload,
+  encodeIcmpv4Echo,
+  encodeIcmpv6Echo,
   encodeProbePayload,
   isProbePayload,
   sameBytes,
-} from '../packets/probe-payload.js';
+} from '../packets/index.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
@@ -53,11 +54,11 @@ export class IcmpProber extends ProberBase {
       sentNs,
       data: dataBytes(target.data),
     });
-    // The kernel computes ICMPv6 checksums on raw ICMPv6 sockets; ICMPv4's is ours.
+    // The kernel computes ICMPv6 checksums on raw ICMPv6 sockets (no pseudo-header needed here); ICMPv4's is ours.
     const packet =
       this.family === 4
         ? encodeIcmpv4Echo({ id: this.sourceid, seq, payload })
-        : writeEchoHeader({ id: this.sourceid, seq, payload }, 128);
+        : encodeIcmpv6Echo({ id: this.sourceid, seq, payload });
     return new Promise<ProbeOutcome>((resolve) => {
       const entry = new InFlight(
         key,

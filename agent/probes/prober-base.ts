@@ -3,9 +3,10 @@
  * canonical form of target addresses (answers name them in canonical form, so keys must too) and settling
  * through a quoted ICMP error.
  */
+
 import { isIP } from 'node:net';
 import type { Protocol } from '../../contract/index.js';
-import { formatIpv6, parseIpv6 } from '../packets/address.js';
+import { formatIpv6, parseIpv6 } from '../packets/index.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import type { RawChannel } from './raw-channel.js';
 import type { ProbeOutcome, Prober, ProbeTarget } from './types.js';

@@ -4,8 +4,9 @@
  * kernel's routing table by connecting a UDP socket (no packet is sent), cached for a minute so that route
  * changes are picked up.
  */
+
 import dgram from 'node:dgram';
-import { parseIp } from '../packets/address.js';
+import { parseIp } from '../packets/index.js';
 
 const CACHE_MS = 60_000;
 

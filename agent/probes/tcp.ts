@@ -9,11 +9,16 @@
  * the answer is for this send, not one 65,536 seqs earlier. A raw TCP socket sees every TCP segment of the
  * host: the destination port and flags are checked before anything is decoded.
  */
+
 import { randomInt } from 'node:crypto';
-import { parseIpv4 } from '../packets/address.js';
-import { decodeIpv4Header } from '../packets/ipv4.js';
-import type { QuotedTcp } from '../packets/quoted.js';
-import { decodeTcp, encodeTcpSyn, TCP_FLAGS } from '../packets/tcp.js';
+import {
+  decodeIpv4Header,
+  decodeTcp,
+  encodeTcpSyn,
+  parseIpv4,
+  type QuotedTcp,
+  TCP_FLAGS,
+} from '../packets/index.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';

@@ -10,17 +10,19 @@
  * payload (a service that answers with its own bytes) or a quote cut at 8 bytes is matched to the oldest probe
  * in flight to that address and port.
  */
+
 import dgram from 'node:dgram';
-import { parseIpv4 } from '../packets/address.js';
-import { decodeIpv4Header } from '../packets/ipv4.js';
 import {
+  decodeIpv4Header,
   decodeProbePayload,
+  decodeUdp,
   encodeProbePayload,
+  encodeUdp,
   isProbePayload,
+  parseIpv4,
+  type QuotedUdp,
   sameBytes,
-} from '../packets/probe-payload.js';
-import type { QuotedUdp } from '../packets/quoted.js';
-import { decodeUdp, encodeUdp } from '../packets/udp.js';
+} from '../packets/index.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
