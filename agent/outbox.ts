@@ -409,21 +409,24 @@ export class Outbox {
         });
       }
     }
+    const partial = named && bad.size < seg.count;
+    let refused = partial ? bad.size : seg.count;
+    // Counted before the files move, so that the stats never show results neither pending nor refused.
+    this.#stats.rejected += refused;
+    this.#drop(refused, 'rejected', outcome.message);
     let movedTo: string | undefined;
-    let refused = seg.count;
     try {
-      if (named && bad.size < seg.count) {
-        movedTo = (await this.#spool.split(seg, bad)).rejectedPath;
-        refused = bad.size;
-      } else {
-        movedTo = await this.#spool.reject(seg);
-      }
+      movedTo = partial ? (await this.#spool.split(seg, bad)).rejectedPath : await this.#spool.reject(seg);
     } catch (err) {
       this.#log.error({ err, path: seg.path }, '[agent:outbox] cannot move a refused batch; deleting it');
       await this.#spool.remove(seg).catch(() => undefined);
+      const lost = seg.count - refused;
+      if (lost > 0) {
+        this.#stats.rejected += lost;
+        this.#drop(lost, 'rejected', 'the rest of a refused batch that could not be split');
+        refused = seg.count;
+      }
     }
-    this.#stats.rejected += refused;
-    this.#drop(refused, 'rejected', outcome.message);
     this.#log.error(
       { status: outcome.status, refused, ofBatch: seg.count, movedTo, message: outcome.message },
       refused < seg.count
