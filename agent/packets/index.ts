@@ -11,6 +11,10 @@
  *   holds both to 1,000,000 inputs. A PacketError carries no stack frames (they cost ~8× the rest of a
  *   throw); its message names the decoder, the field and the rule. Count them by `code`, don't log each.
  * - Encoders validate their fields (`bad-field`), return a new Buffer with checksums filled in.
+ * - Checksums on receive: ICMPv4 is verified by default (`bad-checksum`; raw sockets see packets before the
+ *   kernel's ICMP code checks them); ICMPv6 only when given the pseudo-header addresses (the kernel already
+ *   verified raw-socket input); TCP/UDP never by the decoders — local kernel segments on loopback/veth carry
+ *   a partial (offload) checksum — use `tcpChecksumValid` / `udpChecksumValid` where the sender is known.
  * - Addresses for pseudo-headers are bytes (`parseIp('198.18.0.1')`), 4 or 16 of them; decoders give
  *   addresses as text (`src`, `dst`), formatted like Node does.
  *
