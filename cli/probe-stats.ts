@@ -7,6 +7,7 @@ import type { ProbeOutcome } from '../agent/probes/types.js';
 /** Tally of one target's outcomes. */
 export class TargetStats {
   sent = 0;
+  /** Probes that got any answer (reply, reset, ttl-exceeded, unreachable): loss counts only silence. */
   received = 0;
   /** Whether the target itself answered at least once (reply, reset, or its own port-unreachable). */
   answered = false;

@@ -54,6 +54,7 @@ export class RawChannel {
   readonly #backlog: Backlogged[] = [];
   #ttl = -1;
   #closed = false;
+  #failure: Error | undefined;
   /** Datagrams read, for the engine's counters. */
   received = 0;
 
@@ -83,8 +84,12 @@ export class RawChannel {
     wrap.removeAllListeners('sendReady');
     wrap.on('recvReady', () => this.#drain(onPacket));
     wrap.on('sendReady', () => this.#flush());
-    // raw-socket closes the socket on a poll error and re-emits it; nothing in flight can be answered then.
-    this.#socket.on('error', () => undefined);
+    // raw-socket closes the socket on a poll error and re-emits it: remember why, so that every later send
+    // fails with that reason instead of a bare EBADF.
+    this.#socket.on('error', (err: Error) => {
+      this.#failure = err;
+      this.close();
+    });
   }
 
   #setReceiveBuffer(): void {
@@ -126,7 +131,11 @@ export class RawChannel {
    */
   send(packet: Buffer, address: string, ttl: number, done: SendDone): void {
     if (this.#closed) {
-      done(new RawSocketError(`[probes] the ${this.kind} socket is closed`), 0n);
+      const why = this.#failure ? ` after an error: ${this.#failure.message}` : '';
+      done(
+        new RawSocketError(`[probes] the ${this.kind} socket is closed${why}`, { cause: this.#failure }),
+        0n,
+      );
       return;
     }
     if (this.#backlog.length > 0 || !this.#trySend(packet, address, ttl, done)) {
@@ -203,7 +212,7 @@ export class RawChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.close();
+    if (!this.#failure) this.#socket.close();
     for (const b of this.#backlog.splice(0)) {
       b.done(new RawSocketError(`[probes] the ${this.kind} socket closed before sending`), 0n);
     }
