@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentBuildError, bundleAgent } from './bundle.js';
+import { writeLicenses } from './licenses.js';
 import { ADDON_FILE } from './raw-socket-addon.js';
 import { makeSingleExecutable } from './sea.js';
 
@@ -53,7 +54,7 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
   const work = await mkdtemp(join(tmpdir(), 'pinger-agent-build-'));
   try {
     const bundle = join(work, 'pinger-agent.cjs');
-    await bundleAgent({ root: options.root, entry: 'agent/bin.ts', outfile: bundle });
+    const metafile = await bundleAgent({ root: options.root, entry: 'agent/bin.ts', outfile: bundle });
 
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
@@ -70,6 +71,7 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
     for (const { file, mode } of PACKAGING) {
       await copyInto(join(options.root, 'packaging', file), join(dir, file), mode, `packaging/${file}`);
     }
+    await writeLicenses(metafile, options.root, join(dir, 'THIRD_PARTY_LICENSES'));
     const license = await firstExisting(NODE_LICENSE_CANDIDATES);
     if (license) await copyInto(license, join(dir, 'LICENSE.node'), 0o644, "Node's license");
 

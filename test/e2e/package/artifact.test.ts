@@ -57,7 +57,9 @@ describe('the artifact', () => {
   it('unpacks to the binary with raw.node beside it, the installer and the unit; its checksum holds', async () => {
     expect((await readdir(built.unpacked)).sort()).toEqual(
       expect.arrayContaining([
+        'LICENSE.node',
         'README.md',
+        'THIRD_PARTY_LICENSES',
         'agent.env.example',
         'install.sh',
         'pinger-agent',
@@ -80,6 +82,11 @@ describe('the artifact', () => {
     for (const absent of ['node_modules/better-sqlite3/', 'node_modules/@aws-sdk/', 'control-plane/']) {
       expect(binary.includes(absent), absent).toBe(false);
     }
+    // What is bundled is credited: each package with its license, and nothing that is not bundled.
+    const notices = await readFile(join(built.unpacked, 'THIRD_PARTY_LICENSES'), 'utf8');
+    expect(notices).toMatch(/^== undici \S+ \(MIT\) ==\n\nMIT License/m);
+    expect(notices).toMatch(/^== raw-socket \S+ \(MIT\) ==$/m);
+    expect(notices).not.toContain('better-sqlite3');
   });
 
   it('prints its version from an empty directory and leaves it empty', async () => {
