@@ -11,7 +11,7 @@
  * Every figure is the median of RUNS runs. Needs root (namespaces, raw sockets). Bounded: fixed counts, and every
  * child is killed after a deadline.
  *
- *   node --import tsx bench/probe/run.ts [--runs 3] [--count 100000]
+ *   node --import tsx bench/probe/run.ts [--runs 3] [--count 100000] [--rtt-only]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,7 +23,12 @@ import { LAB, Lab } from '../../test/lab/lab.js';
 import { runToEnd, startService, tsxArgv } from '../../test/lab/process.js';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, count: { type: 'string', default: '100000' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    count: { type: 'string', default: '100000' },
+    /** Only the RTT error part (2), e.g. while working on timing. */
+    'rtt-only': { type: 'boolean', default: false },
+  },
 });
 const RUNS = Number(values.runs);
 const COUNT = Number(values.count);
@@ -216,11 +221,6 @@ async function rttError(lab: Lab) {
           stdio: ['ignore', 'pipe', 'ignore'],
         });
         const wire = wireRtts(capture);
-        if (process.env.BENCH_DEBUG) {
-          process.stderr.write(
-            `capture lines ${capture.split('\n').length}, wire ${wire.size}, ours ${ours.rtts?.length}\n${capture.slice(0, 300)}\n`,
-          );
-        }
         // Our worker's RTTs are in seq order from 0; its ICMP id (a random sourceid) and ping's differ: take the
         // capture series that lines up with ours.
         const oursBySeq = ours.rtts!;
@@ -268,13 +268,13 @@ const load = os
   .loadavg()
   .map((x) => x.toFixed(1))
   .join(' ');
-const loop = process.env.BENCH_SKIP_LOOP
+const loop = values['rtt-only']
   ? { rows: [], summary: {} as Record<string, number> }
   : await throughput(null, '127.0.0.1');
 const lab = await Lab.create();
 let out = '';
 try {
-  const labRun = process.env.BENCH_SKIP_LOOP
+  const labRun = values['rtt-only']
     ? { rows: [], summary: {} as Record<string, number> }
     : await throughput(lab.agent, LAB.target.v4);
   const rtt = await rttError(lab);
