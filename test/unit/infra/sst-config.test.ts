@@ -3,8 +3,11 @@
  * downloads its Pulumi engine), then checked against the code it deploys: the handler exists and exports
  * `handler`, the table is the one the store works on, and the links are the names `lambda.ts` reads.
  */
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoStore } from '../../../control-plane/store/dynamodb.js';
@@ -13,6 +16,7 @@ import { type DynaliteServer, startDynalite, type TableDefinition } from '../../
 import { type LambdaResult, lambdaContext, lambdaEvent, resultBody } from '../../helpers/lambda-events.js';
 
 const root = join(import.meta.dirname, '../../..');
+const execFileAsync = promisify(execFile);
 
 interface Recorded {
   kind: 'Dynamo' | 'Function' | 'Secret';
@@ -225,19 +229,32 @@ describe('sst.config.ts', () => {
     expect(JSON.parse(resultBody(res).toString())).toEqual({ sources: [] });
   });
 
-  it('bundles the handler without the SQLite or raw-socket code of the Node host and the agent', async () => {
+  it("bundles the handler as SST does, without the Node host's SQLite or the agent, and the bundle runs", async () => {
     const { recorded } = await evaluate('production');
     const file = String(recorded.find((r) => r.kind === 'Function')!.args.handler).replace(/\.[^.]+$/, '.ts');
+    // The options SST v3 builds Node functions with (its pkg/runtime/node/build.go): ESM, esnext, module-first
+    // resolution, and a banner giving CommonJS dependencies `require`, `__filename` and `__dirname`.
     const options: BuildOptions & { metafile: true } = {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node22',
+      target: 'esnext',
+      mainFields: ['module', 'main'],
+      keepNames: true,
       write: false,
       metafile: true,
       logLevel: 'silent',
       // Native addons are loaded from disk, never bundled.
       external: ['*.node'],
+      banner: {
+        js: [
+          "import { createRequire as bannerCreateRequire } from 'module';",
+          'const require = bannerCreateRequire(import.meta.url);',
+          "import { fileURLToPath as bannerFileUrlToPath } from 'url';",
+          'const __filename = bannerFileUrlToPath(import.meta.url);',
+          "const __dirname = bannerFileUrlToPath(new URL('.', import.meta.url));",
+        ].join('\n'),
+      },
     };
     const out = await build({ ...options, entryPoints: [join(root, file)] });
     const inputs = Object.keys(out.metafile.inputs);
@@ -248,5 +265,45 @@ describe('sst.config.ts', () => {
     // The check itself would see them: the Node host's entry does pull in SQLite.
     const host = await build({ ...options, entryPoints: [join(root, 'control-plane/node.ts')] });
     expect(Object.keys(host.metafile.inputs).some((i) => hostOnly.test(i))).toBe(true);
+
+    // The bundle runs on its own, as Lambda loads it: a fresh Node process with only the bundle and the links.
+    const dir = mkdtempSync(join(tmpdir(), 'pinger-bundle-'));
+    try {
+      const bundle = join(dir, 'lambda.mjs');
+      writeFileSync(bundle, out.outputFiles![0]!.contents);
+      const tableName = await dynalite.createTable('bundle');
+      const secret = `bundle-admin-secret-${crypto.randomUUID()}`;
+      const event = lambdaEvent('function-url', {
+        method: 'GET',
+        url: '/v1/sources',
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      const script = `const { handler } = await import(${JSON.stringify(bundle)});
+        const res = await handler(${JSON.stringify(event)}, { awsRequestId: 'bundle' });
+        process.stdout.write(JSON.stringify(res));`;
+      // Asynchronously: dynalite answers from this very process.
+      const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: {
+          PATH: process.env.PATH,
+          SST_RESOURCE_App: JSON.stringify({ name: 'pinger', stage: 'production' }),
+          SST_RESOURCE_PingerTable: JSON.stringify({ name: tableName }),
+          SST_RESOURCE_PingerAdminToken: JSON.stringify({ value: secret }),
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'dynalite',
+          AWS_SECRET_ACCESS_KEY: 'dynalite',
+          AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+          PINGER_LOG_LEVEL: 'silent',
+        },
+      });
+      expect(child.stderr).not.toMatch(/Error/);
+      const res = JSON.parse(child.stdout) as LambdaResult;
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(resultBody(res).toString())).toEqual({ sources: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
