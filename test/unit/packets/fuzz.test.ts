@@ -8,6 +8,7 @@ describe('packet decoders under fuzzing', () => {
     // A fresh seed per run widens coverage over time; PACKETS_FUZZ_SEED replays a failure (its message names it).
     const seed = Number(process.env.PACKETS_FUZZ_SEED ?? (Date.now() ^ (process.pid << 8)) >>> 0);
     let report: ReturnType<typeof runFuzz>;
+    const cpu = process.cpuUsage();
     try {
       report = runFuzz(INPUTS, seed);
     } catch (err) {
@@ -15,8 +16,10 @@ describe('packet decoders under fuzzing', () => {
       throw err;
     }
     const calls = Object.values(report.stats).reduce((n, s) => n + s.calls, 0);
+    const used = process.cpuUsage(cpu);
     console.log(
-      `packets fuzz: seed ${seed}, ${INPUTS} inputs, ${calls} decoder calls in ${report.seconds.toFixed(1)} s`,
+      `packets fuzz: seed ${seed}, ${INPUTS} inputs, ${calls} decoder calls in ${report.seconds.toFixed(1)} s ` +
+        `(${((used.user + used.system) / 1e6).toFixed(1)} s CPU)`,
     );
 
     // The fuzz must reach deep, not bounce off the first length check: every decoder both succeeds and fails
@@ -40,5 +43,6 @@ describe('packet decoders under fuzzing', () => {
         );
       }
     }
-  }, 120_000);
+    // About 10 s of CPU; the bound leaves room for a machine busy with other suites, not for a hang.
+  }, 180_000);
 });
