@@ -103,7 +103,13 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
           }
         }
         if (Date.now() > deadline) throw new Error(`[e2e] no "${msg}" log line within ${timeoutMs} ms`);
-        await new Promise((resolve) => child.stderr!.once('data', resolve).once('close', resolve));
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            child.stderr!.off('data', done).off('close', done);
+            resolve();
+          };
+          child.stderr!.on('data', done).on('close', done);
+        });
       }
     },
     async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
