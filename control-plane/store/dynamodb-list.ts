@@ -3,6 +3,10 @@
  * destination), the `bySource` index (one source), or all `byTime` shards merged (no filter). The cursor is the
  * last sort key returned, so a page starts strictly below it and new results never shift older pages; results
  * past their expiry are filtered out until DynamoDB's TTL sweeper deletes them.
+ *
+ * Global indexes are eventually consistent (DynamoDB offers no consistent read on them): a result just stored
+ * shows in the by-destination listing at once and in the by-source and unfiltered ones typically within a
+ * second. dynalite updates indexes synchronously, so the tests cannot see that lag.
  */
 import type { ResultPage } from '../../contract/index.js';
 import {
