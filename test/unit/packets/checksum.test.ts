@@ -96,9 +96,7 @@ describe('pseudo-header sums', () => {
     const packet = capturedPackets(name)[index]!;
     const v4 = packet[0]! >> 4 === 4;
     const ip = v4 ? decodeIpv4Packet(packet) : decodeIpv6Packet(packet);
-    const protocol = v4
-      ? (ip as ReturnType<typeof decodeIpv4Packet>).protocol
-      : (ip as ReturnType<typeof decodeIpv6Packet>).upperProtocol;
+    const protocol = ip.version === 4 ? ip.protocol : ip.upperProtocol;
     const { src, dst } = v4 ? ipv4Addresses(packet) : ipv6Addresses(packet);
     const length = ip.payloadEnd - ip.payloadOffset;
     const field =
