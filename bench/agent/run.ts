@@ -144,7 +144,8 @@ try {
     const after = await scrapeText(lab.agent, port);
     const b0 = buckets(before, LATENESS);
     const b1 = buckets(after, LATENESS);
-    const counter = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+    // A series not exported yet (no timeout so far) counts 0.
+    const counter = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
     const sentRe = /^pinger_agent_probes_sent_total\{protocol="icmp"\} (\S+)$/m;
     const replyRe = /^pinger_agent_results_total\{status="reply"\} (\S+)$/m;
     const timeoutRe = /^pinger_agent_results_total\{status="timeout"\} (\S+)$/m;
