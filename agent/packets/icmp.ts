@@ -214,6 +214,8 @@ export function writeEchoHeader(fields: EchoFields, defaultType: number): Buffer
   checkUint('icmp id', fields.id, 0xffff);
   checkUint('icmp seq', fields.seq, 0xffff);
   const payload = fields.payload ?? new Uint8Array(0);
+  // The largest echo an IPv4 datagram (65535 bytes, 20 of them header) can carry; IPv6 allows 20 more.
+  checkUint('icmp echo length', ICMP_HEADER_LENGTH + payload.length, 0xffff - 20);
   const b = Buffer.alloc(ICMP_HEADER_LENGTH + payload.length);
   b[0] = type;
   b[1] = fields.code ?? 0;

@@ -237,5 +237,7 @@ describe('ICMPv4 errors quoting the original datagram', () => {
   it('rejects out-of-range echo fields', () => {
     expect(() => encodeIcmpv4Echo({ id: 65536, seq: 0 })).toThrow(PacketError);
     expect(() => encodeIcmpv4Echo({ id: 0, seq: -1 })).toThrow(PacketError);
+    expect(encodeIcmpv4Echo({ id: 0, seq: 0, payload: new Uint8Array(65507) })).toHaveLength(65515);
+    expect(() => encodeIcmpv4Echo({ id: 0, seq: 0, payload: new Uint8Array(65508) })).toThrow(/echo length/);
   });
 });
