@@ -74,6 +74,8 @@ export async function listResults(
         const page = await db.queryPage(
           {
             IndexName: index,
+            // The table can be read consistently (at twice the read units); its indexes cannot.
+            ConsistentRead: index === undefined,
             KeyConditionExpression: '#k = :pk AND sk BETWEEN :lo AND :hi',
             FilterExpression: conditions.join(' AND '),
             ExpressionAttributeNames: { ...names, '#k': name },
