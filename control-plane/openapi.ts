@@ -199,7 +199,8 @@ export function openApiDocument(): object {
       '/v1/agent/results': {
         post: op(
           'agent',
-          'Post a batch of results (≤ 5000, ≤ 2 MB after gunzip); stored whole or not at all',
+          'Post a batch of results (≤ 5000, ≤ 2 MB after gunzip); stored whole or not at all. 400 for an ' +
+            'unknown destination or a bad field, 403 for a destination this source does not probe',
           {
             200: ok('receipt', ref('BatchReceipt')),
           },
