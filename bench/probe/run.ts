@@ -33,7 +33,7 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const COUNT = Number(values.count);
 const WINDOWS = [256, 1024];
-const FPING_PERIODS_MS = [0.1, 0.05, 0.04, 0.033, 0.025, 0.02, 0.0167];
+const FPING_PERIODS_MS = [1, 0.5, 0.2, 0.1, 0.05, 0.04, 0.033, 0.025, 0.02, 0.0167];
 const FPING_COUNT = 20_000;
 
 interface WorkerResult {
