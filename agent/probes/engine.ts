@@ -66,13 +66,14 @@ export class ProbeEngine {
   }
 
   /**
-   * The prober for `protocol` once it is ready to send: the UDP prober binds its source port first. Until then
-   * a probe would wait for it, and probes sent at once would leave in a bunch; a scheduler awaits this before its
-   * first round.
+   * The prober for `protocol` once it is ready to send to `addresses` without waiting: the UDP prober binds its
+   * source port, UDP and TCP over IPv4 look up the source address towards each target (for their checksums).
+   * Until then a probe waits for these, so its send is later than asked and probes asked for at once leave in
+   * a bunch; a scheduler awaits this for new destinations before their first probe.
    */
-  async open(protocol: Protocol): Promise<Prober> {
+  async open(protocol: Protocol, addresses: readonly string[] = []): Promise<Prober> {
     const prober = this.prober(protocol) as AnyProber;
-    await prober.ready();
+    await prober.ready(addresses);
     return prober;
   }
 

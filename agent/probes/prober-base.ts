@@ -38,8 +38,11 @@ export abstract class ProberBase implements Prober {
 
   abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 
-  /** Resolves once a probe can go out synchronously from {@link probe} (sockets open and bound). */
-  ready(): Promise<void> {
+  /**
+   * Resolves once a probe to each of `addresses` can go out synchronously from {@link probe}: sockets open and
+   * bound, and (UDP/TCP over IPv4) the source address towards each target known.
+   */
+  ready(_addresses: readonly string[] = []): Promise<void> {
     return Promise.resolve();
   }
 

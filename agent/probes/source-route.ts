@@ -13,6 +13,7 @@ const CACHE_MS = 60_000;
 /** Looks up and caches source addresses. */
 export class SourceRoutes {
   readonly #cache = new Map<string, { src: Uint8Array; expires: number }>();
+  readonly #pending = new Map<string, Promise<Uint8Array>>();
 
   /** The cached source address for `target`, if fresh (the fast path: no promise). */
   cached(target: string): Uint8Array | undefined {
@@ -20,10 +21,19 @@ export class SourceRoutes {
     return hit && hit.expires > Date.now() ? hit.src : undefined;
   }
 
-  /** The source address for `target`, asking the kernel when not cached. */
-  async lookup(target: string, family: 4 | 6): Promise<Uint8Array> {
+  /** The source address for `target`, asking the kernel when not cached (one question at a time per target). */
+  lookup(target: string, family: 4 | 6): Promise<Uint8Array> {
     const hit = this.cached(target);
-    if (hit) return hit;
+    if (hit) return Promise.resolve(hit);
+    let pending = this.#pending.get(target);
+    if (!pending) {
+      pending = this.#ask(target, family).finally(() => this.#pending.delete(target));
+      this.#pending.set(target, pending);
+    }
+    return pending;
+  }
+
+  async #ask(target: string, family: 4 | 6): Promise<Uint8Array> {
     const socket = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
     try {
       await new Promise<void>((resolve, reject) => {

@@ -52,6 +52,11 @@ export class TcpProber extends ProberBase {
     if (this.family === 6) this.#channel.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, TCP_CHECKSUM_OFFSET);
   }
 
+  override async ready(addresses: readonly string[] = []): Promise<void> {
+    if (this.family === 4)
+      await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
+  }
+
   async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
     const address = this.canonical(target.address);
     if (address === undefined) {

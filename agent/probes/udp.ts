@@ -70,8 +70,10 @@ export class UdpProber extends ProberBase {
     return this.#ready;
   }
 
-  override async ready(): Promise<void> {
+  override async ready(addresses: readonly string[] = []): Promise<void> {
     await this.#ready;
+    if (this.family === 4)
+      await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
   async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {

@@ -7,6 +7,7 @@
  * may hold — except the interval, which may go down to 1 ms here (like `ping -i` for root) while the agent's
  * scheduler keeps the destination minimum.
  */
+import { isIP } from 'node:net';
 import { type Command, Option } from 'commander';
 import * as v from 'valibot';
 import {
@@ -116,7 +117,11 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
   const engine = new ProbeEngine({ sourceid });
   let prober: ReturnType<typeof engine.prober>;
   try {
-    prober = await engine.open(protocol);
+    // Literal addresses are known now; names resolve at their first probe.
+    prober = await engine.open(
+      protocol,
+      targets.filter((t) => isIP(t) !== 0),
+    );
   } catch (err) {
     if (err instanceof RawSocketPermissionError)
       throw new CliError(err.message.replace(/^\[probes\] /, ''), 1);

@@ -60,6 +60,11 @@ async function finish(): Promise<void> {
   }
 }
 
-for (const protocol of new Set(plans.map((p) => p.protocol))) await engine.open(protocol);
+for (const protocol of new Set(plans.map((p) => p.protocol))) {
+  await engine.open(
+    protocol,
+    plans.filter((p) => p.protocol === protocol).map((p) => p.address),
+  );
+}
 t0 = performance.now();
 tick();
