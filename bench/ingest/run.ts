@@ -270,7 +270,7 @@ if (args.write) {
   const current = readFileSync(path, 'utf8');
   const pattern = /## Ingest \(issue 2\)\n[\s\S]*?(?=\n## |$)/;
   const next = pattern.test(current)
-    ? current.replace(pattern, section.trimEnd())
+    ? current.replace(pattern, `${section.trimEnd()}\n`)
     : `${current.trimEnd()}\n\n${section}`;
   writeFileSync(path, next.endsWith('\n') ? next : `${next}\n`);
   console.error('BENCHMARKS.md updated');
