@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { MAX_WAIT_SECONDS } from '../contract/index.js';
 import { type AuthEnv, authenticate } from './auth.js';
+import { type BatchParser, inlineBatchParser } from './batch-parser.js';
 import type { Clock, Logger, RouteDeps } from './deps.js';
 import { errorBody, errorResponse, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   pollIntervalMs?: number;
   /** Abort when closing: waiting long-polls answer 304 at once instead of holding the shutdown. */
   shutdown?: AbortSignal;
+  /** Parses result batch bodies; inline by default (node.ts passes a worker-thread pool). */
+  parseResultBatch?: BatchParser;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -46,6 +49,7 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     maxWaitSeconds: Math.min(options.maxWaitSeconds ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS),
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     shutdown: options.shutdown,
+    parseResultBatch: options.parseResultBatch ?? inlineBatchParser,
   };
 
   const app = new Hono<AuthEnv>()

@@ -95,6 +95,12 @@ function capped(stream: ReadableStream<Uint8Array>, maxBytes: number): ReadableS
  * bytes that are not JSON.
  */
 export async function readJson(c: Context, limits: BodyLimits): Promise<unknown> {
+  assertJsonContentType(c);
+  return parseJsonObject(await readBody(c, limits));
+}
+
+/** 415 unless the request says it is JSON (or says nothing). */
+export function assertJsonContentType(c: Context): void {
   const type = c.req.header('content-type');
   if (type !== undefined && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new HttpError(
@@ -103,7 +109,10 @@ export async function readJson(c: Context, limits: BodyLimits): Promise<unknown>
       `Content-Type ${type} is not accepted: send application/json`,
     );
   }
-  const bytes = await readBody(c, limits);
+}
+
+/** Bytes to a JSON object: 400 `invalid_json` for bytes that are not UTF-8 JSON, 400 for a non-object. */
+export function parseJsonObject(bytes: Uint8Array): object {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

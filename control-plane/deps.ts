@@ -1,6 +1,7 @@
 /** What the routes are built from: injected by `createApp`, so each route stays free of runtime imports. */
 import type { MiddlewareHandler } from 'hono';
 import type { AuthEnv } from './auth.js';
+import type { BatchParser } from './batch-parser.js';
 import type { Store } from './store/store.js';
 
 /** The subset of pino's API the app uses; pass a pino logger or anything shaped like it. */
@@ -30,6 +31,8 @@ export interface RouteDeps {
   maxWaitSeconds: number;
   /** Re-read interval of the config version when the store cannot push changes. */
   pollIntervalMs: number;
+  /** Parses and validates a result batch body (inline, or on worker threads on a Node host). */
+  parseResultBatch: BatchParser;
   /** Aborted when the server is closing: long-polls answer at once. */
   shutdown?: AbortSignal | undefined;
 }

@@ -3,10 +3,12 @@
  * close that wakes waiting long-polls, lets requests in flight finish, then closes the store.
  */
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { serve as serveHono } from '@hono/node-server';
 import pino from 'pino';
 import { createApp } from './app.js';
 import { ensureAdminToken, hashToken, MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
+import { createBatchWorkerPool } from './batch-worker-pool.js';
 import type { Logger } from './deps.js';
 import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite.js';
 
@@ -20,6 +22,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Requests still running this long after close starts are cut. */
   closeTimeoutMs?: number;
+  /** Worker threads that parse result batches beside the main thread; 0 parses inline. */
+  parserThreads?: number;
 }
 
 export interface ServerHandle {
@@ -61,13 +65,23 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
   }
 
   const shutdown = new AbortController();
-  const app = createApp({ store, logger, adminTokenHash, shutdown: shutdown.signal });
+  // One core runs the event loop and SQLite; parsing and validating batches goes to the others.
+  const threads = options.parserThreads ?? Math.min(2, Math.max(1, availableParallelism() - 1));
+  const pool = threads > 0 ? createBatchWorkerPool(threads, logger) : undefined;
+  const app = createApp({
+    store,
+    logger,
+    adminTokenHash,
+    shutdown: shutdown.signal,
+    parseResultBatch: pool?.parse,
+  });
   const server = await new Promise<ReturnType<typeof serveHono>>((resolve, reject) => {
     const s = serveHono({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once('error', (err) => {
       reject(new ServeError(`[serve] cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
     });
   }).catch(async (err: unknown) => {
+    await pool?.close();
     await store.close();
     throw err;
   });
@@ -85,6 +99,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
       }, options.closeTimeoutMs ?? 10_000);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(timer);
+      await pool?.close();
       await store.close();
       logger.info({}, 'closed');
     })();

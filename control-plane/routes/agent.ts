@@ -4,10 +4,10 @@
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { MAX_BATCH_BYTES, MAX_WAIT_SECONDS, ResultBatchSchema } from '../../contract/index.js';
+import { MAX_BATCH_BYTES, MAX_WAIT_SECONDS } from '../../contract/index.js';
 import { buildAgentConfig, parseIfNoneMatch } from '../agent-config.js';
 import type { AuthEnv } from '../auth.js';
-import { readJson } from '../body.js';
+import { assertJsonContentType, readBody } from '../body.js';
 import type { RouteDeps } from '../deps.js';
 import { HttpError, type Issue } from '../http-error.js';
 import { waitForVersion } from '../long-poll.js';
@@ -81,8 +81,10 @@ export function agentRoutes(deps: RouteDeps) {
     })
     .post('/results', guard.agent, async (c) => {
       const sourceId = c.get('principal').sourceId!;
-      const body = await readJson(c, { maxBytes: MAX_BATCH_BYTES, gzip: true });
-      const { results } = parseWith(ResultBatchSchema, body, 'body');
+      assertJsonContentType(c);
+      const { results } = await deps.parseResultBatch(
+        await readBody(c, { maxBytes: MAX_BATCH_BYTES, gzip: true }),
+      );
       await lookups.refresh();
       const source = await lookups.source(sourceId);
       if (!source) throw gone();
