@@ -3,7 +3,7 @@
  * real `pinger serve` receiving every result.
  *
  *   node --import tsx bench/agent/run.ts [--destinations 10000] [--windows 3] [--window-ms 15000]
- *                                        [--samples 50] [--no-fping] [--write]
+ *                                        [--samples 50] [--no-fping] [--cpu-prof DIR] [--write]
  *
  * The lab (test/lab): agent ─ router ─ target namespaces; 198.18.64.0/18 is routed from the agent through the
  * router to the target, where a `local` route makes its kernel answer echo requests for every address in it, so
@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     'window-ms': { type: 'string', default: '15000' },
     samples: { type: 'string', default: '50' },
     'no-fping': { type: 'boolean', default: false },
+    /** Write a V8 CPU profile of the agent into this directory (node --cpu-prof), for finding its hot spots. */
+    'cpu-prof': { type: 'string' },
     write: { type: 'boolean', default: false },
   },
 });
@@ -115,7 +117,13 @@ try {
   );
   log(`${N} destinations created in ${Math.round(performance.now() - t)} ms`);
 
-  const agent = startAgentIn(lab.agent, serve.url, source.token, join(dir, 'spool'));
+  const agent = startAgentIn(
+    lab.agent,
+    serve.url,
+    source.token,
+    join(dir, 'spool'),
+    args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args['cpu-prof']}` } : {},
+  );
   cleanup.push(() => agent.kill('SIGKILL'));
   const pid = agent.child.pid!;
   const port = await metricsPortOf(agent);

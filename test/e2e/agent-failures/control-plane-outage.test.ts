@@ -17,6 +17,7 @@ import { createFailureLab, type FailureLab } from './failure-lab.js';
 import { repeatedIdentities, seqRuns, storedResults } from './ledger.js';
 import {
   ADMIN_TOKEN,
+  caughtUp,
   metricsPortOf,
   type Proc,
   scrape,
@@ -92,14 +93,7 @@ describe.skipIf(!isRoot)('control plane outage (real processes in the lab)', () 
     const second = await startServe(world.controlHost, first.port, db);
     procs.push(second.proc);
     // The backlog goes out after the outbox's next retry (full-jitter backoff, capped at 30 s).
-    await until(
-      'the backlog delivered',
-      async () =>
-        total(await scrape(ns, port), 'pinger_agent_results_delivered_total') >=
-        total(atRestart, 'pinger_agent_results_total'),
-      45_000,
-      250,
-    );
+    await caughtUp(ns, port, 1500, 60_000);
     const beforeStop = await scrape(ns, port);
     agent.kill('SIGTERM');
     expect(await agent.exited).toEqual({ code: 0, signal: null });

@@ -109,10 +109,16 @@ export async function startServe(
 }
 
 /** `pinger agent` in namespace `ns`, with its metrics endpoint on a free port of that namespace's loopback. */
-export function startAgentIn(ns: string, url: string, token: string, spool: string): Proc {
+export function startAgentIn(
+  ns: string,
+  url: string,
+  token: string,
+  spool: string,
+  env: Record<string, string> = {},
+): Proc {
   return spawnPinger(
     ['agent', '--url', url, '--spool', spool, '--metrics-port', '0'],
-    { PINGER_TOKEN: token },
+    { ...env, PINGER_TOKEN: token },
     ns,
   );
 }
@@ -153,4 +159,22 @@ export function total(samples: Map<string, number>, name: string): number {
   let sum = 0;
   for (const [key, value] of samples) if (key === name || key.startsWith(`${name}{`)) sum += value;
   return sum;
+}
+
+/**
+ * Waits until the agent's pending results (produced minus confirmed or dropped, one scrape) are at most `lag`: it has
+ * caught up to within about a batch, so that the final send of a SIGTERM has little left to do.
+ */
+export async function caughtUp(ns: string, port: number, lag: number, ms: number): Promise<void> {
+  await until(
+    `the agent within ${lag} results of delivering everything`,
+    async () => {
+      const m = await scrape(ns, port);
+      const settled =
+        total(m, 'pinger_agent_results_delivered_total') + total(m, 'pinger_agent_results_dropped_total');
+      return total(m, 'pinger_agent_results_total') - settled <= lag;
+    },
+    ms,
+    250,
+  );
 }
