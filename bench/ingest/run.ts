@@ -255,11 +255,13 @@ PATCH itself); ${SAMPLES} samples per run. Figures are the medians of ${RUNS} ru
 | long-poll wake-up p99 (ms) | ${m((r) => r.wakeP99).toFixed(1)} | ${runs.map((r) => r.wakeP99.toFixed(1)).join(', ')} | ≤ 50 |
 | machine load average (1 min) at the end of each run | ${m((r) => r.load).toFixed(1)} | ${runs.map((r) => r.load.toFixed(1)).join(', ')} | |
 
-The server is one Node process, so its ingest rate is bounded by one core: the "one whole core" row is that bound,
-from the CPU the server actually spent. The wall-clock rows also depend on how much of a core the server got:
-client and server share the machine's ${cpus().length} cores with whatever else runs there (the load row; above
-${cpus().length} means processes waited for a core). When the wall-clock row misses the goal while the CPU row
-meets it, the server was waiting for a core, not working.
+The server runs its event loop and SQLite on the main thread and parses and validates batches on a worker thread
+(\`control-plane/batch-worker-pool.ts\`); the CPU row sums both. The "one whole core" row is what a single core's
+worth of that CPU carries: the rate with a single core to itself, a floor (with the worker on a second core it
+goes faster, as the JSON row shows when the machine is quiet). The wall-clock rows
+also depend on how much CPU the server got: client and server share the machine's ${cpus().length} cores with
+whatever else runs there (the load row; above ${cpus().length} means processes waited for a core). When the
+wall-clock row misses the goal while the CPU row meets it, the server was waiting for a core, not working.
 
 There is no real peer to compare with: no other open prober's control plane ingests this result shape over
 HTTP, so the figures stand against the issue's goals only.
