@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-/** utime + stime of `pid` in seconds. */
-export function cpuSeconds(pid: number): number {
+/** utime and stime of `pid` (all its threads) in seconds. */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may contain spaces: count fields after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
 }
 
 /** VmRSS of `pid` in bytes. */
@@ -27,6 +27,8 @@ export function rssBytes(pid: number): number {
 /** One measurement window: CPU % of one core over it, RSS sampled every second (max and last). */
 export interface Usage {
   cpuPercent: number;
+  /** The kernel's share (stime): syscalls, and in the lab the veth/forwarding work done in the sender's context. */
+  systemPercent: number;
   rssMaxBytes: number;
   rssLastBytes: number;
 }
@@ -34,7 +36,7 @@ export interface Usage {
 /** Measures `pid` over `ms` of wall time (bounded: exactly one window). */
 export async function measure(pid: number, ms: number): Promise<Usage> {
   const t0 = performance.now();
-  const c0 = cpuSeconds(pid);
+  const c0 = cpuTimes(pid);
   let rssMax = rssBytes(pid);
   let rssLast = rssMax;
   while (performance.now() - t0 < ms) {
@@ -43,5 +45,11 @@ export async function measure(pid: number, ms: number): Promise<Usage> {
     rssMax = Math.max(rssMax, rssLast);
   }
   const elapsed = (performance.now() - t0) / 1000;
-  return { cpuPercent: (100 * (cpuSeconds(pid) - c0)) / elapsed, rssMaxBytes: rssMax, rssLastBytes: rssLast };
+  const c1 = cpuTimes(pid);
+  return {
+    cpuPercent: (100 * (c1.user + c1.system - c0.user - c0.system)) / elapsed,
+    systemPercent: (100 * (c1.system - c0.system)) / elapsed,
+    rssMaxBytes: rssMax,
+    rssLastBytes: rssLast,
+  };
 }

@@ -36,6 +36,7 @@ import {
   metricsPortOf,
   scrape,
   scrapeText,
+  spawnNode,
   startAgentIn,
   startServe,
   total,
@@ -117,13 +118,25 @@ try {
   );
   log(`${N} destinations created in ${Math.round(performance.now() - t)} ms`);
 
-  const agent = startAgentIn(
-    lab.agent,
-    serve.url,
-    source.token,
-    join(dir, 'spool'),
-    args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args['cpu-prof']}` } : {},
-  );
+  // --cpu-prof is not allowed in NODE_OPTIONS: with a profile wanted, run the same command with node's flag.
+  const agent = args['cpu-prof']
+    ? spawnNode(
+        [
+          '--cpu-prof',
+          `--cpu-prof-dir=${args['cpu-prof']}`,
+          join(import.meta.dirname, '..', '..', 'bin', 'pinger.js'),
+          'agent',
+          '--url',
+          serve.url,
+          '--spool',
+          join(dir, 'spool'),
+          '--metrics-port',
+          '0',
+        ],
+        { PINGER_TOKEN: source.token },
+        lab.agent,
+      )
+    : startAgentIn(lab.agent, serve.url, source.token, join(dir, 'spool'));
   cleanup.push(() => agent.kill('SIGKILL'));
   const pid = agent.child.pid!;
   const port = await metricsPortOf(agent);
@@ -171,7 +184,7 @@ try {
     };
     agentWindows.push(window);
     log(
-      `agent window ${w + 1}: cpu ${window.cpuPercent.toFixed(1)} %, rss ${mb(window.rssMaxBytes).toFixed(1)} MB, ` +
+      `agent window ${w + 1}: cpu ${window.cpuPercent.toFixed(1)} % (system ${window.systemPercent.toFixed(1)}), rss ${mb(window.rssMaxBytes).toFixed(1)} MB, ` +
         `lateness p50 ${window.p50.toFixed(3)} ms p99 ${window.p99.toFixed(3)} ms, ` +
         `${Math.round(window.sent / (WINDOW_MS / 1000))} probes/s, ${window.replies} replies, ` +
         `${window.timeouts} timeouts, ${Math.round(window.delivered / (WINDOW_MS / 1000))} delivered/s, ` +
@@ -286,7 +299,8 @@ try {
       const usage = await measure(fping.pid!, WINDOW_MS);
       fpingWindows.push(usage);
       log(
-        `fping window ${w + 1}: cpu ${usage.cpuPercent.toFixed(1)} %, rss ${mb(usage.rssMaxBytes).toFixed(1)} MB`,
+        `fping window ${w + 1}: cpu ${usage.cpuPercent.toFixed(1)} % (system ${usage.systemPercent.toFixed(1)}), ` +
+          `rss ${mb(usage.rssMaxBytes).toFixed(1)} MB`,
       );
     }
     fping.kill('SIGINT');
