@@ -1,7 +1,8 @@
 /**
  * icmp / icmp6: an echo request whose data is the probe payload (magic, sourceid, seq, send time, then the
  * destination's data). Answers are matched by that payload, not by the ICMP id, which some kernels rewrite;
- * the send time in it tells a reply to this probe from one to a probe 65,536 seqs earlier.
+ * the send time in it tells a reply to this probe from one to a probe 65,536 seqs earlier, or to a probe of
+ * another destination to the same address with the same seq (see in-flight.ts).
  */
 import {
   decodeProbePayload,
@@ -44,10 +45,7 @@ export class IcmpProber extends ProberBase {
       return this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`);
     }
     const key = InFlightTable.key(address, seq);
-    if (this.table.occupied(key)) {
-      return this.refuse(target, seq, this.sourceid, `seq ${seq} to ${address} is still in flight`);
-    }
-    const sentNs = process.hrtime.bigint();
+    const sentNs = this.table.stamp();
     const payload = encodeProbePayload({
       sourceid: this.sourceid,
       seq,
@@ -96,8 +94,9 @@ export class IcmpProber extends ProberBase {
     if (isProbePayload(quotedPayload)) {
       entry = this.#match(error.quotedDst, quotedPayload);
     } else if (id === this.sourceid) {
-      // A router that quotes only 8 bytes (RFC 792): id and seq are all there is.
-      entry = this.table.get(InFlightTable.key(error.quotedDst, seq));
+      // A router that quotes only 8 bytes (RFC 792): id and seq are all there is, so of several probes with
+      // this seq to this target (several destinations to one address), the oldest is the best guess.
+      entry = this.table.oldest(InFlightTable.key(error.quotedDst, seq));
     }
     if (entry) this.settleError(entry, error);
   }
@@ -107,7 +106,6 @@ export class IcmpProber extends ProberBase {
     if (!isProbePayload(payload)) return undefined;
     const p = decodeProbePayload(payload);
     if (p.sourceid !== this.sourceid) return undefined;
-    const entry = this.table.get(InFlightTable.key(target, p.seq));
-    return entry !== undefined && entry.check === p.sentNs ? entry : undefined;
+    return this.table.find(InFlightTable.key(target, p.seq), p.sentNs);
   }
 }

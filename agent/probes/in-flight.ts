@@ -1,8 +1,19 @@
 /**
- * The demux table of one prober: probes in flight keyed by (target address, 16-bit seq), each with the check
- * value that proves an answer is for this probe and not for one sent 65,536 sequence numbers earlier (the send
- * time carried in the payload, or the random half of a TCP sequence number). Each probe has its own deadline;
- * whatever settles first — answer, timeout, send failure — removes it.
+ * The demux table of one prober: probes in flight bucketed by (target address, 16-bit seq), and told apart within
+ * a bucket by a check value that every answer carries back — the send time written into the probe payload
+ * (echoed by ICMP and UDP replies, quoted by ICMP errors) or the random high half of a TCP sequence number
+ * (acknowledged by SYN-ACK and RST, quoted by ICMP errors).
+ *
+ * A bucket holds several probes at once, on purpose: a user may have several destinations to one address and
+ * protocol (different data, TTL, port, interval) whose seqs, all counted from 0, advance in step; and one
+ * destination whose timeout spans 65,536 intervals has two sends of one seq in flight. Keying by the check value
+ * instead of a per-destination id keeps the prober stateless about destinations, and the check is needed anyway
+ * to refuse a late answer to an earlier send of the same seq. The table hands out check values that are unique
+ * per bucket ({@link InFlightTable.stamp} for send times; TCP draws nonces until one is free).
+ *
+ * A bucket is a singly linked list through the entries themselves (almost always one long), so the common case
+ * costs no array. Each probe has its own deadline; whatever settles first — answer, timeout, send failure —
+ * removes it.
  */
 import type { Protocol } from '../../contract/index.js';
 import { micros, wallNanos } from './clock.js';
@@ -28,6 +39,10 @@ export class InFlight {
   sentAt = 0n;
   /** Monotonic time after which no answer counts; set when sent. */
   deadline = NEVER;
+  /** The next (younger) probe of the same bucket. */
+  next: InFlight | undefined = undefined;
+  /** In the table: not yet settled. */
+  live = false;
 
   constructor(
     readonly key: string,
@@ -79,7 +94,10 @@ export class InFlight {
   }
 
   failed(detail: string): ProbeOutcome {
-    return { ...this.timedOut(), status: 'error', detail };
+    const o: ProbeOutcome = this.timedOut();
+    o.status = 'error';
+    o.detail = detail;
+    return o;
   }
 }
 
@@ -96,48 +114,85 @@ interface DeadlineQueue {
  * a FIFO per timeout value, and the timer wakes for the earliest deadline.
  */
 export class InFlightTable {
-  readonly #byKey = new Map<string, InFlight>();
+  /** Oldest probe of each (target, seq) bucket; younger ones hang off {@link InFlight.next}. */
+  readonly #buckets = new Map<string, InFlight>();
   readonly #queues = new Map<number, DeadlineQueue>();
+  readonly #onRemove: ((entry: InFlight) => void) | undefined;
+  #size = 0;
+  #lastStamp = 0n;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = NEVER;
 
-  /** Demux key of a probe: the address it went to (as the answer will name it) and its seq. */
+  /** `onRemove` runs whenever a probe leaves the table (for a prober's own secondary index). */
+  constructor(onRemove?: (entry: InFlight) => void) {
+    this.#onRemove = onRemove;
+  }
+
+  /** Bucket key of a probe: the address it went to (as the answer will name it) and its seq. */
   static key(target: string, seq: number): string {
     return `${target}#${seq}`;
   }
 
   get size(): number {
-    return this.#byKey.size;
-  }
-
-  get(key: string): InFlight | undefined {
-    return this.#byKey.get(key);
+    return this.#size;
   }
 
   /**
-   * Whether a probe with `key` is still in flight. One whose deadline has passed while the timer has not fired
-   * yet (a busy loop runs timers late) settles as a timeout here, so that its seq can be sent again.
+   * A monotonic clock reading (ns) that this table never handed out before: the send time written into a
+   * payload, unique so that it tells apart probes of one bucket even when two are stamped within a tick.
    */
-  occupied(key: string): boolean {
-    const entry = this.#byKey.get(key);
-    if (entry === undefined) return false;
-    if (process.hrtime.bigint() <= entry.deadline) return true;
-    this.#expire(entry);
-    return false;
+  stamp(): bigint {
+    let now = process.hrtime.bigint();
+    if (now <= this.#lastStamp) now = this.#lastStamp + 1n;
+    this.#lastStamp = now;
+    return now;
+  }
+
+  /** The probe of bucket `key` whose check value is `check`, if in flight. */
+  find(key: string, check: bigint | number): InFlight | undefined {
+    for (let e = this.#buckets.get(key); e !== undefined; e = e.next) if (e.check === check) return e;
+    return undefined;
+  }
+
+  /** The oldest probe of bucket `key` (for answers that carry no check value, e.g. an 8-byte quote). */
+  oldest(key: string): InFlight | undefined {
+    return this.#buckets.get(key);
+  }
+
+  /** Registers a probe about to be sent; its check value must be unique in its bucket (see the module comment). */
+  add(entry: InFlight): void {
+    if (entry.live) throw new Error(`[probes] bug: ${entry.key} added twice`);
+    entry.live = true;
+    this.#size++;
+    const head = this.#buckets.get(entry.key);
+    if (head === undefined) {
+      this.#buckets.set(entry.key, entry);
+      return;
+    }
+    let tail = head;
+    while (tail.next !== undefined) tail = tail.next;
+    tail.next = entry;
+  }
+
+  #remove(entry: InFlight): void {
+    entry.live = false;
+    this.#size--;
+    const head = this.#buckets.get(entry.key);
+    if (head === entry) {
+      if (entry.next === undefined) this.#buckets.delete(entry.key);
+      else this.#buckets.set(entry.key, entry.next);
+    } else {
+      let prev = head;
+      while (prev !== undefined && prev.next !== entry) prev = prev.next;
+      if (prev !== undefined) prev.next = entry.next;
+    }
+    entry.next = undefined;
+    this.#onRemove?.(entry);
   }
 
   #expire(entry: InFlight): void {
-    this.#byKey.delete(entry.key);
+    this.#remove(entry);
     entry.resolve(entry.timedOut());
-  }
-
-  /**
-   * Registers a probe about to be sent. The caller checks {@link occupied} first, with no `await` in between:
-   * a key is never overwritten, since the probe holding it would then never settle.
-   */
-  add(entry: InFlight): void {
-    if (this.#byKey.has(entry.key)) throw new Error(`[probes] bug: ${entry.key} added twice`);
-    this.#byKey.set(entry.key, entry);
   }
 
   /** Starts the probe's deadline once it is sent: `timeoutMs` after `entry.sentAt` it settles as a timeout. */
@@ -156,11 +211,11 @@ export class InFlightTable {
     clearTimeout(this.#timer);
     this.#timerAt = at;
     const ms = Math.ceil(Number(at - process.hrtime.bigint()) / 1e6);
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(1, ms));
+    this.#timer = setTimeout(this.#sweep, Math.max(1, ms));
   }
 
   /** Times out every probe past its deadline, then sleeps until the next deadline. */
-  #sweep(): void {
+  readonly #sweep = (): void => {
     this.#timer = undefined;
     this.#timerAt = NEVER;
     const now = process.hrtime.bigint();
@@ -174,7 +229,7 @@ export class InFlightTable {
           break;
         }
         items[queue.head++] = undefined;
-        if (this.#byKey.get(entry.key) === entry) this.#expire(entry);
+        if (entry.live) this.#expire(entry);
       }
       if (queue.head === items.length) {
         this.#queues.delete(timeoutMs);
@@ -184,37 +239,35 @@ export class InFlightTable {
       }
     }
     if (next !== NEVER) this.#schedule(next);
-  }
+  };
 
   /**
    * Settles a probe with an answer and removes it. An answer received after the deadline (the timer was late)
    * is a timeout all the same: the outcome must not depend on how busy the loop was.
    */
   settle(entry: InFlight, answer: Answer): void {
-    if (this.#byKey.get(entry.key) !== entry) return;
+    if (!entry.live) return;
     if (answer.receivedAt > entry.deadline) {
       this.#expire(entry);
       return;
     }
-    this.#byKey.delete(entry.key);
+    this.#remove(entry);
     entry.resolve(entry.answered(answer));
   }
 
   /** Settles a probe whose send failed and removes it. */
   fail(entry: InFlight, detail: string): void {
-    if (this.#byKey.get(entry.key) !== entry) return;
-    this.#byKey.delete(entry.key);
+    if (!entry.live) return;
+    this.#remove(entry);
     entry.resolve(entry.failed(detail));
-  }
-
-  /** Every probe in flight, oldest first (for matching answers that carry no seq). */
-  values(): IterableIterator<InFlight> {
-    return this.#byKey.values();
   }
 
   /** Settles everything still in flight as failed and stops the timer (engine closing). */
   failAll(detail: string): void {
-    for (const entry of [...this.#byKey.values()]) this.fail(entry, detail);
+    const all: InFlight[] = [];
+    for (const head of this.#buckets.values())
+      for (let e: InFlight | undefined = head; e; e = e.next) all.push(e);
+    for (const entry of all) this.fail(entry, detail);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = NEVER;

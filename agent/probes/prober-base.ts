@@ -29,7 +29,7 @@ const canonicalV6 = new Map<string, string>();
 
 /** Base of the probers; see the module comment. */
 export abstract class ProberBase implements Prober {
-  readonly table = new InFlightTable();
+  readonly table: InFlightTable = new InFlightTable((entry) => this.forget(entry));
   readonly family: 4 | 6;
 
   constructor(readonly protocol: Protocol) {
@@ -37,6 +37,9 @@ export abstract class ProberBase implements Prober {
   }
 
   abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
+
+  /** A probe left the table (settled): a prober drops it from any index of its own here. */
+  protected forget(_entry: InFlight): void {}
 
   /**
    * Resolves once a probe to each of `addresses` can go out synchronously from {@link probe}: sockets open and

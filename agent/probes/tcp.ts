@@ -6,7 +6,8 @@
  *
  * The SYN's 32-bit sequence number is (16 random bits << 16) | seq: the answer acknowledges it + 1 and an ICMP
  * error quotes it (RFC 792's 8 bytes are enough), so the seq comes back either way and the random half proves
- * the answer is for this send, not one 65,536 seqs earlier. A raw TCP socket sees every TCP segment of the
+ * the answer is for this send, not one 65,536 seqs earlier nor one of another destination to the same address
+ * with the same seq (nonces are unique among the probes in flight with one (target, seq); see in-flight.ts). A raw TCP socket sees every TCP segment of the
  * host: the destination port and flags are checked before anything is decoded.
  */
 
@@ -78,11 +79,11 @@ export class TcpProber extends ProberBase {
     } else {
       addresses = { src: ANY_V6, dst: ANY_V6 };
     }
-    // No await from here on: the key is checked and taken in one go.
-    if (this.table.occupied(key)) {
-      return this.refuse(target, seq, this.srcPort, `seq ${seq} to ${address} is still in flight`);
-    }
-    const nonce = randomInt(0, 0x10000);
+    // No await from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
+    // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
+    // their answers apart, so it must be unique among them.
+    let nonce = randomNonce();
+    while (this.table.find(key, nonce) !== undefined) nonce = randomNonce();
     const isn = ((nonce << 16) | seq) >>> 0;
     const packet = encodeTcpSyn({ srcPort: this.srcPort, dstPort: target.port, seq: isn }, addresses);
     return new Promise<ProbeOutcome>((resolve) => {
@@ -146,11 +147,16 @@ export class TcpProber extends ProberBase {
   }
 
   #match(target: string, port: number, isn: number): InFlight | undefined {
-    const entry = this.table.get(InFlightTable.key(target, isn & 0xffff));
-    return entry !== undefined && entry.port === port && entry.check === isn >>> 16 ? entry : undefined;
+    const entry = this.table.find(InFlightTable.key(target, isn & 0xffff), isn >>> 16);
+    return entry !== undefined && entry.port === port ? entry : undefined;
   }
 
   close(): void {
     this.#channel.close();
   }
+}
+
+/** 16 random bits. Not secret (an on-path observer sees them anyway): they only tell sends apart. */
+function randomNonce(): number {
+  return (Math.random() * 0x10000) | 0;
 }

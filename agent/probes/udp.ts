@@ -41,6 +41,8 @@ export class UdpProber extends ProberBase {
   readonly #holder: dgram.Socket;
   readonly #ready: Promise<number>;
   #port = 0;
+  /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. */
+  readonly #byPort = new Map<string, Set<InFlight>>();
 
   constructor(
     protocol: 'udp' | 'udp6',
@@ -97,10 +99,7 @@ export class UdpProber extends ProberBase {
       }
       addresses = { src, dst: parseIpv4(address) };
     }
-    // No await from here on: the key is checked and taken in one go.
-    if (this.table.occupied(key))
-      return this.refuse(target, seq, port, `seq ${seq} to ${address} is still in flight`);
-    const sentNs = process.hrtime.bigint();
+    const sentNs = this.table.stamp();
     const payload = encodeProbePayload({
       sourceid: this.sourceid,
       seq,
@@ -120,8 +119,27 @@ export class UdpProber extends ProberBase {
         payload,
         resolve,
       );
+      this.#index(entry);
       this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
     });
+  }
+
+  #index(entry: InFlight): void {
+    const k = `${entry.target}#${entry.port}`;
+    let set = this.#byPort.get(k);
+    if (set === undefined) {
+      set = new Set();
+      this.#byPort.set(k, set);
+    }
+    set.add(entry);
+  }
+
+  protected override forget(entry: InFlight): void {
+    const k = `${entry.target}#${entry.port}`;
+    const set = this.#byPort.get(k);
+    if (set === undefined) return;
+    set.delete(entry);
+    if (set.size === 0) this.#byPort.delete(k);
   }
 
   /** Every UDP datagram to this host passes here: only those to our port are looked at. */
@@ -173,15 +191,11 @@ export class UdpProber extends ProberBase {
   #match(target: string, port: number, payload: Uint8Array): InFlight | undefined {
     if (isProbePayload(payload)) {
       const p = decodeProbePayload(payload);
-      if (p.sourceid === this.sourceid) {
-        const entry = this.table.get(InFlightTable.key(target, p.seq));
-        if (entry !== undefined && entry.check === p.sentNs) return entry;
-        return undefined;
-      }
+      if (p.sourceid === this.sourceid) return this.table.find(InFlightTable.key(target, p.seq), p.sentNs);
     }
-    for (const entry of this.table.values()) {
-      if (entry.target === target && entry.port === port && entry.sentAt !== 0n) return entry;
-    }
+    const set = this.#byPort.get(`${target}#${port}`);
+    if (set === undefined) return undefined;
+    for (const entry of set) if (entry.sentAt !== 0n) return entry;
     return undefined;
   }
 

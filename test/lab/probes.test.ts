@@ -32,7 +32,7 @@ let seqBase = 0;
 
 /**
  * A plan to the lab target with sensible defaults. Plans of one run get distinct seq ranges unless told
- * otherwise: the same (target, seq) twice in flight is refused by design.
+ * otherwise (so that a mix-up between plans shows as a wrong rseq too).
  */
 function plan(name: string, protocol: Protocol, over: Partial<Plan> = {}): Plan {
   seqBase = (seqBase + 1000) & 0xffff;
@@ -230,6 +230,59 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
       }
     } finally {
       await respond();
+    }
+  });
+
+  it('keeps several destinations to one address and protocol apart, with the same seqs in flight at once', async () => {
+    // Per protocol, four destinations to the same target address whose seqs start together and advance in
+    // step, each with its own data, TTL or port, so that each has its own correct outcome: an answer matched
+    // to another destination's probe shows as a wrong status, address, or datamatch false.
+    const SEQ = 700;
+    const COUNT = 25;
+    const same = { seq: SEQ, count: COUNT, interval: 4, start: 0 };
+    const plans: Plan[] = [];
+    for (const p of ALL) {
+      const udp = p.startsWith('udp');
+      const tcp = p.startsWith('tcp');
+      plans.push(
+        plan(`a-${p}`, p, { ...same, data: 'alpha' }),
+        plan(`b-${p}`, p, { ...same, data: 'bravo, a longer payload than alpha' }),
+        plan(`c-${p}`, p, {
+          ...same,
+          data: '',
+          port: udp ? UDP_CLOSED : tcp ? TCP_CLOSED : null,
+        }),
+        plan(`d-${p}`, p, { ...same, data: 'delta', ttl: 1 }),
+      );
+    }
+    const r = await runPlans(lab, plans);
+    for (const p of ALL) {
+      const target = LAB.target[fam(p)];
+      const echoes = !p.startsWith('tcp');
+      for (const name of [`a-${p}`, `b-${p}`, `c-${p}`, `d-${p}`]) {
+        const outcomes = r[name]!;
+        expect(
+          outcomes.map((o) => o.rseq),
+          name,
+        ).toEqual(Array.from({ length: COUNT }, (_, i) => SEQ + i));
+        for (const o of outcomes) {
+          const why = `${name} seq ${o.rseq}`;
+          if (name.startsWith('d-')) {
+            expect(o, why).toMatchObject({ status: 'ttl-exceeded', address: LAB.router[fam(p)] });
+          } else if (name.startsWith('c-') && p.startsWith('udp')) {
+            expect(o, why).toMatchObject({ status: 'unreachable', address: target, datamatch: null });
+          } else if (name.startsWith('c-') && p.startsWith('tcp')) {
+            expect(o, why).toMatchObject({ status: 'reset', address: target, datamatch: null });
+          } else {
+            // Echoes carry each destination's own data back: datamatch true only if matched to its own probe.
+            expect(o, why).toMatchObject({
+              status: 'reply',
+              address: target,
+              datamatch: echoes ? true : null,
+            });
+          }
+        }
+      }
     }
   });
 

@@ -3,7 +3,7 @@ import { type Answer, InFlight, InFlightTable } from '../../../agent/probes/in-f
 import type { ProbeOutcome } from '../../../agent/probes/types.js';
 
 /** A probe to 198.18.0.1 with `seq`, "sent" now, and the promise of its outcome. */
-function sent(table: InFlightTable, seq: number, timeoutMs: number) {
+function sent(table: InFlightTable, seq: number, timeoutMs: number, check: bigint = 0n) {
   let resolve!: (o: ProbeOutcome) => void;
   const outcome = new Promise<ProbeOutcome>((r) => {
     resolve = r;
@@ -15,7 +15,7 @@ function sent(table: InFlightTable, seq: number, timeoutMs: number) {
     null,
     seq,
     7,
-    0n,
+    check,
     null,
     resolve,
   );
@@ -81,16 +81,39 @@ describe('InFlightTable', () => {
     expect((await outcome).status).toBe('timeout');
   });
 
-  it('frees a seq whose deadline passed before its timer fired, and refuses one still in flight', async () => {
+  it('keeps several probes with one (target, seq) apart by their check value, oldest first', async () => {
     const table = new InFlightTable();
-    const { entry, outcome } = sent(table, 9, 1000);
-    expect(table.occupied(entry.key)).toBe(true);
-    entry.deadline = process.hrtime.bigint() - 1n; // as if the loop had been busy past the deadline
-    expect(table.occupied(entry.key)).toBe(false);
-    expect((await outcome).status).toBe('timeout');
-    const again = sent(table, 9, 1000);
-    expect(() => table.add(again.entry)).toThrow(/added twice/);
+    const a = sent(table, 9, 1000, 1n);
+    const b = sent(table, 9, 1000, 2n);
+    const c = sent(table, 9, 1000, 3n);
+    const key = InFlightTable.key('198.18.0.1', 9);
+    expect(table.size).toBe(3);
+    expect(table.find(key, 2n)).toBe(b.entry);
+    expect(table.find(key, 4n)).toBeUndefined();
+    expect(table.oldest(key)).toBe(a.entry);
+    // Settling the middle one leaves the others findable, in order.
+    table.settle(b.entry, reply(b.entry.sentAt + 1000n));
+    expect((await b.outcome).status).toBe('reply');
+    expect(table.find(key, 2n)).toBeUndefined();
+    expect(table.find(key, 3n)).toBe(c.entry);
+    table.settle(a.entry, reply(a.entry.sentAt + 1000n));
+    expect(table.oldest(key)).toBe(c.entry);
+    expect(() => table.add(c.entry)).toThrow(/added twice/);
     table.failAll('closing');
-    expect(await again.outcome).toMatchObject({ status: 'error', detail: 'closing' });
+    expect(await c.outcome).toMatchObject({ status: 'error', detail: 'closing' });
+    expect(table.size).toBe(0);
+    expect(table.oldest(key)).toBeUndefined();
+  });
+
+  it('stamps strictly increasing send times, also within one clock tick', () => {
+    const table = new InFlightTable();
+    let last = 0n;
+    let repeats = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const t = table.stamp();
+      if (t <= last) repeats++;
+      last = t;
+    }
+    expect(repeats).toBe(0);
   });
 });
