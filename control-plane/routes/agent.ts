@@ -10,6 +10,7 @@ import type { AuthEnv } from '../auth.js';
 import { assertJsonContentType, readBody } from '../body.js';
 import type { RouteDeps } from '../deps.js';
 import { HttpError, type Issue } from '../http-error.js';
+import { linkSignals } from '../linked-signal.js';
 import { waitForVersion } from '../long-poll.js';
 import { parseWith } from '../validate.js';
 import { VersionedLookups } from '../versioned-lookups.js';
@@ -50,33 +51,38 @@ export function agentRoutes(deps: RouteDeps) {
       const known = parseIfNoneMatch(c.req.header('if-none-match'));
       touch(sourceId);
       const deadline = Date.now() + Math.min(wait, deps.maxWaitSeconds) * 1000;
-      const signal = anySignal(c.req.raw.signal, deps.shutdown);
-      for (;;) {
-        // Read the version before the config: a change committed in between is then seen by the wait.
-        const since = await store.configVersion();
-        const config = await buildAgentConfig(store, sourceId);
-        if (!config) throw gone();
-        if (!known.includes(config.version)) {
-          c.header('ETag', `"${config.version}"`);
-          c.header('Cache-Control', 'no-store');
-          return c.json(config);
+      // Per request, released when it ends: the long-lived shutdown signal must not keep a trace of each poll.
+      const linked = linkSignals(c.req.raw.signal, deps.shutdown);
+      try {
+        for (;;) {
+          // Read the version before the config: a change committed in between is then seen by the wait.
+          const since = await store.configVersion();
+          const config = await buildAgentConfig(store, sourceId);
+          if (!config) throw gone();
+          if (!known.includes(config.version)) {
+            c.header('ETag', `"${config.version}"`);
+            c.header('Cache-Control', 'no-store');
+            return c.json(config);
+          }
+          const left = deadline - Date.now();
+          if (left > 0)
+            deps.logger.debug({ sourceId, version: config.version, waitMs: left }, 'long-poll waiting');
+          const outcome =
+            left > 0
+              ? await waitForVersion(store, since, {
+                  timeoutMs: left,
+                  pollIntervalMs: deps.pollIntervalMs,
+                  signal: linked.signal,
+                })
+              : 'timeout';
+          if (outcome !== 'changed') {
+            c.header('ETag', `"${config.version}"`);
+            return c.body(null, 304);
+          }
+          // Something changed; if it was another source's business the version is the same and we wait on.
         }
-        const left = deadline - Date.now();
-        if (left > 0)
-          deps.logger.debug({ sourceId, version: config.version, waitMs: left }, 'long-poll waiting');
-        const outcome =
-          left > 0
-            ? await waitForVersion(store, since, {
-                timeoutMs: left,
-                pollIntervalMs: deps.pollIntervalMs,
-                signal,
-              })
-            : 'timeout';
-        if (outcome !== 'changed') {
-          c.header('ETag', `"${config.version}"`);
-          return c.body(null, 304);
-        }
-        // Something changed; if it was another source's business the version is the same and we wait on.
+      } finally {
+        linked.release();
       }
     })
     .post('/results', guard.agent, async (c) => {
@@ -124,10 +130,4 @@ async function assertConcerns(
   if (issues.length > 0) {
     throw new HttpError(403, 'forbidden', 'the batch names destinations this source does not probe', issues);
   }
-}
-
-/** One signal that aborts when any of the given ones does. */
-function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  return AbortSignal.any(present);
 }

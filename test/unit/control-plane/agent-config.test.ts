@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../../control-plane/store/store.js';
 import { errorOf, type Fixture, makeFixture } from './fixture.js';
@@ -143,6 +144,32 @@ describe('GET /v1/agent/config', () => {
     expect(performance.now() - closing).toBeLessThan(100);
   });
 
+  it('leaves nothing on the shutdown signal once long-polls end (no per-request retention)', async () => {
+    const shutdown = new AbortController();
+    const watch = observed(true);
+    f = await makeFixture({ shutdown: shutdown.signal, wrapStore: watch.wrap });
+    const a = await f.source('a');
+    const etag = (await f.request('GET', '/v1/agent/config', { token: a.token })).headers.get('etag')!;
+    const poll = (wait: number, tag = etag) =>
+      f.request('GET', `/v1/agent/config?wait=${wait}`, {
+        token: a.token,
+        headers: { 'if-none-match': tag },
+      });
+    // Answered at once (304 and 200), and answered after waiting on a change.
+    for (let i = 0; i < 200; i++)
+      expect((await poll(0, i % 2 ? etag : '"old"')).status).toBe(i % 2 ? 304 : 200);
+    const started = watch.started();
+    const waiting = poll(30);
+    await started;
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    await f.destination({ address: '198.18.0.9' });
+    expect((await waiting).status).toBe(200);
+
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    // AbortSignal.any() would leave one entry per poll here, never pruned on Node 20.
+    expect(dependants(shutdown.signal)).toBe(0);
+  });
+
   it('refuses a bad wait', async () => {
     f = await makeFixture();
     const a = await f.source('a');
@@ -158,3 +185,9 @@ describe('GET /v1/agent/config', () => {
     }
   });
 });
+
+/** Size of Node's internal set of signals composed from `signal` (0 where the runtime keeps none). */
+function dependants(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((k) => k.description === 'kDependantSignals');
+  return key ? ((signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0) : 0;
+}
