@@ -4,67 +4,36 @@
  * a second (observed on UDP sockets this test listens on, which echo every probe); SIGTERM flushes: every probe
  * that reached the wire is stored exactly once, with seqs that have no gaps.
  */
-import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Destination, Result, SourceWithToken } from '../../../contract/index.js';
+import type { Destination, SourceWithToken } from '../../../contract/index.js';
+import { type AdminApi, adminApi } from '../../helpers/admin-api.js';
+import { type PingerProcess, spawnPinger } from '../../helpers/pinger-process.js';
+import { type UdpEcho, udpEcho } from '../../helpers/udp-echo.js';
 import { until } from '../../unit/agent/results-server.js';
-import { type Proc, spawnPinger } from './processes.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdefghijklmnopq';
 const isRoot = process.getuid?.() === 0;
 
-/** A UDP socket on 127.0.0.1 that records and echoes every datagram (so the probes are answered). */
-async function udpEcho() {
-  const socket = dgram.createSocket('udp4');
-  const seen: { at: number; payload: Buffer }[] = [];
-  socket.on('message', (msg, rinfo) => {
-    seen.push({ at: performance.now(), payload: msg });
-    socket.send(msg, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: socket.address().port, seen, close: () => socket.close() };
-}
-
 describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
   let dir: string;
-  let serve: Proc;
-  let agent: Proc;
+  let serve: PingerProcess;
+  let agent: PingerProcess;
   let url: string;
   let source: SourceWithToken;
-  const sockets: Awaited<ReturnType<typeof udpEcho>>[] = [];
-
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-  const results = async (destination: string): Promise<Result[]> => {
-    const all: Result[] = [];
-    let cursor: string | null = null;
-    do {
-      const qs = new URLSearchParams({ destination, limit: '10000', ...(cursor ? { cursor } : {}) });
-      const page: { results: Result[]; cursor: string | null } = await api('GET', `/v1/results?${qs}`);
-      all.push(...page.results);
-      cursor = page.cursor;
-    } while (cursor);
-    return all;
-  };
+  const sockets: UdpEcho[] = [];
+  let api: AdminApi['call'];
+  let results: AdminApi['results'];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pinger-e2e-agent-'));
     serve = spawnPinger(['serve', '--port', '0', '--db', join(dir, 'pinger.db')], {
-      PINGER_ADMIN_TOKEN: ADMIN,
+      env: { PINGER_ADMIN_TOKEN: ADMIN },
     });
-    await until('serve listening', () => serve.stdout.some((l) => /listening on/.test(l)), 20_000);
-    url = /listening on (\S+)/.exec(serve.stdout.find((l) => /listening on/.test(l))!)![1]!;
+    url = (await serve.waitForLine('stdout', /listening on (\S+)/, { timeoutMs: 20_000 }))[1]!;
+    ({ call: api, results } = adminApi(url, ADMIN));
     source = await api<SourceWithToken>('POST', '/v1/sources', { name: 'e2e-agent' });
   }, 30_000);
 
@@ -96,7 +65,7 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     });
 
     agent = spawnPinger(['agent', '--url', url, '--spool', join(dir, 'spool'), '--metrics-port', '0'], {
-      PINGER_TOKEN: source.token,
+      env: { PINGER_TOKEN: source.token },
     });
     await until('agent probing', () => stable.seen.length > 0, 20_000);
 
@@ -171,7 +140,7 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     expect(moving.seen.filter((s) => s.at > t + 1000)).toHaveLength(0);
 
     // The agent's own metrics endpoint answers on loopback.
-    const started = agent.logs.find((l) => l.msg === '[agent] started')!;
+    const started = agent.logs().find((l) => l.msg === '[agent] started')!;
     const metrics = await (await fetch(`http://127.0.0.1:${started.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/pinger_agent_probes_sent_total\{protocol="udp"\} \d+/);
     expect(metrics).toMatch(/pinger_agent_last_sync_timestamp_seconds \d/);
@@ -187,10 +156,10 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     expect(seqs).toHaveLength(sentToA);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(stored.every((r) => r.status === 'reply' && r.datamatch === true)).toBe(true);
-    const stopped = agent.logs.find((l) => l.msg === '[agent] stopped')!;
+    const stopped = agent.logs().find((l) => l.msg === '[agent] stopped')!;
     expect(stopped).toMatchObject({ unsent: 0 });
     // Whatever was set aside is the deleted destination's results, logged as refused.
-    const refused = agent.logs.filter((l) => /refused/.test(String(l.msg)));
+    const refused = agent.logs().filter((l) => /refused/.test(String(l.msg)));
     expect(refused.reduce((n, l) => n + Number(l.refused), 0)).toBe(stopped.dropped);
     for (const l of refused) expect(String(l.message)).toContain(b.id);
   }, 90_000);
@@ -207,11 +176,16 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     ]);
     const exit = await wrong.exited;
     expect(exit.code).toBe(1);
-    expect(wrong.logs.some((l) => /refused the agent token \(HTTP 401/.test(String(l.raw ?? l.msg)))).toBe(
+    expect(wrong.logs().some((l) => /refused the agent token \(HTTP 401/.test(String(l.raw ?? l.msg)))).toBe(
       true,
     );
-    const missing = spawnPinger(['agent', '--token', 'x'], { PINGER_URL: '' });
+    const missing = spawnPinger(['agent', '--token', 'x'], { env: { PINGER_URL: '' } });
     expect((await missing.exited).code).toBe(2);
-    expect(missing.logs.map((l) => String(l.raw)).join('\n')).toMatch(/--url \(or PINGER_URL\) is required/);
+    expect(
+      missing
+        .logs()
+        .map((l) => String(l.raw))
+        .join('\n'),
+    ).toMatch(/--url \(or PINGER_URL\) is required/);
   }, 30_000);
 });

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination, ResultInput } from '../../../contract/index.js';
-import { pinger, pingerFirstLine, type ServeProcess, startServe } from './pinger-process.js';
+import { runPinger as pinger } from '../../helpers/pinger-process.js';
+import { pingerFirstLine, type ServeProcess, startServe } from './pinger-process.js';
 
 let dir: string;
 let server: ServeProcess | undefined;

@@ -4,67 +4,37 @@
  * through the API reaches the wire through the Lambda's polling long-poll, and on SIGTERM every probe that
  * reached the wire is stored exactly once.
  */
-import dgram from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Destination, Result, SourceWithToken } from '../../../contract/index.js';
+import type { Destination, SourceWithToken } from '../../../contract/index.js';
+import { type AdminApi, adminApi } from '../../helpers/admin-api.js';
 import { type DynaliteServer, startDynalite } from '../../helpers/dynalite.js';
 import { type BootedLambda, bootLambda } from '../../helpers/lambda-boot.js';
 import { type LambdaHttp, serveLambda } from '../../helpers/lambda-http.js';
+import { type PingerProcess, spawnPinger } from '../../helpers/pinger-process.js';
+import { type UdpEcho, udpEcho } from '../../helpers/udp-echo.js';
 import { until } from '../../unit/agent/results-server.js';
-import { type Proc, spawnPinger } from '../agent/processes.js';
 
 const isRoot = process.getuid?.() === 0;
-
-/** A UDP socket on 127.0.0.1 that records and echoes every datagram, so each probe is answered. */
-async function udpEcho() {
-  const socket = dgram.createSocket('udp4');
-  const seen: { at: number; payload: Buffer }[] = [];
-  socket.on('message', (msg, rinfo) => {
-    seen.push({ at: performance.now(), payload: msg });
-    socket.send(msg, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { port: socket.address().port, seen, close: () => socket.close() };
-}
 
 describe.skipIf(!isRoot)('pinger agent against the Lambda handler on DynamoDB (dynalite)', () => {
   let dir: string;
   let dynalite: DynaliteServer;
   let lambda: BootedLambda;
   let http: LambdaHttp;
-  let agent: Proc | undefined;
-  let echo: Awaited<ReturnType<typeof udpEcho>> | undefined;
-
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${http.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${lambda.adminToken}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
-  const results = async (destination: string): Promise<Result[]> => {
-    const all: Result[] = [];
-    let cursor: string | null = null;
-    do {
-      const qs = new URLSearchParams({ destination, limit: '10000', ...(cursor ? { cursor } : {}) });
-      const page: { results: Result[]; cursor: string | null } = await api('GET', `/v1/results?${qs}`);
-      all.push(...page.results);
-      cursor = page.cursor;
-    } while (cursor);
-    return all;
-  };
+  let agent: PingerProcess | undefined;
+  let echo: UdpEcho | undefined;
+  let api: AdminApi['call'];
+  let results: AdminApi['results'];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pinger-e2e-lambda-'));
     dynalite = await startDynalite();
     lambda = await bootLambda(dynalite);
     http = await serveLambda(lambda.handler);
+    ({ call: api, results } = adminApi(http.url, lambda.adminToken));
   }, 30_000);
 
   afterAll(async () => {
@@ -90,9 +60,7 @@ describe.skipIf(!isRoot)('pinger agent against the Lambda handler on DynamoDB (d
     });
 
     agent = spawnPinger(['agent', '--url', http.url, '--spool', join(dir, 'spool')], {
-      PINGER_TOKEN: source.token,
-      // The booted Lambda silenced its own logs through the environment this process passes on.
-      PINGER_LOG_LEVEL: 'info',
+      env: { PINGER_TOKEN: source.token, PINGER_LOG_LEVEL: 'info' },
     });
     await until('agent probing', () => echo!.seen.length > 0, 20_000);
     await until(
@@ -119,6 +87,6 @@ describe.skipIf(!isRoot)('pinger agent against the Lambda handler on DynamoDB (d
     expect(seqs).toHaveLength(sent);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(stored.every((r) => r.status === 'reply' && r.source === source.id)).toBe(true);
-    expect(agent.logs.find((l) => l.msg === '[agent] stopped')).toMatchObject({ unsent: 0 });
+    expect(agent.logs().find((l) => l.msg === '[agent] stopped')).toMatchObject({ unsent: 0 });
   }, 90_000);
 });

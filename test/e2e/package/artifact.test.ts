@@ -3,17 +3,15 @@
  * load, the env file, upgrades that keep the token, refusals that write nothing, uninstall. Then the installed
  * binary runs as an unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
+import { exec, execOk, type PingerProcess, pingerEnv, spawnPinger } from '../../helpers/pinger-process.js';
 import { startServer } from '../control-plane/server-process.js';
 import { ARTIFACT, type BuiltArtifact, buildArtifact } from './build.js';
-import { exec, execOk } from './exec.js';
 
 let built: BuiltArtifact;
 
@@ -32,15 +30,36 @@ async function stagingRoot(): Promise<string> {
   return root;
 }
 
-/** install.sh with a clean environment: no PINGER_* from whoever runs the tests. */
-function install(args: string[]) {
-  const { PINGER_URL: _u, PINGER_TOKEN: _t, ...env } = process.env;
-  return exec('bash', [join(built.unpacked, 'install.sh'), ...args], { cwd: built.work, env });
+/** install.sh with a clean environment: no PINGER_* from whoever runs the tests, only those in `env`. */
+function install(args: string[], env: Record<string, string> = {}) {
+  return exec('bash', [join(built.unpacked, 'install.sh'), ...args], {
+    cwd: built.work,
+    env: pingerEnv(env),
+  });
+}
+
+const TOKEN = `pgr_agent_${'A'.repeat(43)}`;
+
+/** The flags of a typical install into the staging root `root`. */
+const typical = (root: string) => [
+  '--root',
+  root,
+  '--url',
+  'http://127.0.0.1:8080',
+  '--token',
+  TOKEN,
+  '--user',
+  'nobody',
+];
+
+/** A typical install into `root`, for tests about what comes after it; throws if install.sh fails. */
+async function installTypical(root: string): Promise<void> {
+  const result = await install(typical(root));
+  if (result.code !== 0)
+    throw new Error(`install.sh exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
 }
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
-const TOKEN = `pgr_agent_${'A'.repeat(43)}`;
-
 /** Every file under `dir`, relative, sorted. */
 async function tree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -140,7 +159,7 @@ describe('the binary as an agent', () => {
   it('runs from an empty directory against a real pinger serve; every probe it sent is stored once', async () => {
     const adminToken = `pgr_admin_${randomBytes(32).toString('base64url')}`;
     const server = await startServer({ dbPath: join(built.work, 'control-plane.db'), adminToken });
-    let agent: ChildProcess | undefined;
+    let agent: PingerProcess | undefined;
     try {
       const api = new ApiClient({ url: server.url, token: adminToken });
       const source = await api.createSource({ name: 'artifact' });
@@ -150,36 +169,23 @@ describe('the binary as an agent', () => {
         sources: [source.id],
       });
       const cwd = await emptyDir();
-      const { PINGER_URL: _u, ...env } = process.env;
-      agent = spawn(
-        join(built.unpacked, 'pinger-agent'),
-        ['agent', '--url', server.url, '--spool', join(built.work, 'spool')],
-        {
-          cwd,
-          // Errors only: a loaded CI may make it warn about late ticks, which is not what this test is about.
-          env: { ...env, PINGER_TOKEN: source.token, PINGER_LOG_LEVEL: 'error' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      let stderr = '';
-      agent.stderr?.on('data', (d) => {
-        stderr += d;
+      agent = spawnPinger(['agent', '--url', server.url, '--spool', join(built.work, 'spool')], {
+        command: join(built.unpacked, 'pinger-agent'),
+        cwd,
+        // Errors only: a loaded CI may make it warn about late ticks, which is not what this test is about.
+        env: { PINGER_TOKEN: source.token, PINGER_LOG_LEVEL: 'error' },
       });
-      const exited = once(agent, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
       const stored = async () => (await api.resultPage({ destination: destination.id }, 1000)).results;
       const deadline = Date.now() + 20_000;
       while ((await stored()).filter((r) => r.status === 'reply').length < 5) {
-        if (Date.now() > deadline || agent.exitCode !== null)
-          throw new Error(`no results within 20 s: ${stderr}`);
+        if (Date.now() > deadline || agent.child.exitCode !== null)
+          throw new Error(`no results within 20 s: ${agent.output().stderr}`);
         await setTimeout(100);
       }
 
-      agent.kill('SIGTERM');
-      const timer = globalThis.setTimeout(() => agent?.kill('SIGKILL'), 10_000);
-      const [code, signal] = await exited;
-      clearTimeout(timer);
-      expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+      const { code, signal } = await agent.stop('SIGTERM', 10_000);
+      expect({ code, signal, stderr: agent.output().stderr }).toEqual({ code: 0, signal: null, stderr: '' });
 
       // The agent flushed before it exited: what it probed is stored, each sequence number once, no gaps.
       const results = await stored();
@@ -189,7 +195,7 @@ describe('the binary as an agent', () => {
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
       expect(await readdir(cwd)).toEqual([]);
     } finally {
-      if (agent && agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+      agent?.kill('SIGKILL');
       await server.stop();
     }
   });
@@ -198,16 +204,7 @@ describe('the binary as an agent', () => {
 describe('install.sh into a staging root', () => {
   it('installs the binary with raw.node beside it, a root-only env file and the hardened unit', async () => {
     const root = await stagingRoot();
-    const result = await install([
-      '--root',
-      root,
-      '--url',
-      'http://127.0.0.1:8080',
-      '--token',
-      TOKEN,
-      '--user',
-      'nobody',
-    ]);
+    const result = await install(typical(root));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(await tree(root)).toEqual([
@@ -251,17 +248,7 @@ describe('install.sh into a staging root', () => {
 
   it('writes a unit that systemd itself accepts', async () => {
     const root = await stagingRoot();
-    await execOk('bash', [
-      join(built.unpacked, 'install.sh'),
-      '--root',
-      root,
-      '--url',
-      'http://127.0.0.1:8080',
-      '--token',
-      TOKEN,
-      '--user',
-      'nobody',
-    ]);
+    await installTypical(root);
     // systemd-analyze resolves the unit's dependencies inside --root: give it the distribution's units.
     await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
     await execOk('cp', ['-r', '/usr/lib/systemd/system', join(root, 'usr/lib/systemd/')]);
@@ -281,17 +268,7 @@ describe('install.sh into a staging root', () => {
   it('keeps the env file on upgrade and replaces only what is given', async () => {
     const root = await stagingRoot();
     const envFile = join(root, 'etc/pinger/agent.env');
-    await execOk('bash', [
-      join(built.unpacked, 'install.sh'),
-      '--root',
-      root,
-      '--url',
-      'http://127.0.0.1:8080',
-      '--token',
-      TOKEN,
-      '--user',
-      'nobody',
-    ]);
+    await installTypical(root);
     const first = await readFile(envFile, 'utf8');
 
     expect((await install(['--root', root, '--user', 'nobody'])).code).toBe(0);
@@ -308,11 +285,8 @@ describe('install.sh into a staging root', () => {
 
   it('takes the token from PINGER_TOKEN, honours --prefix, and installs no unit with --no-systemd', async () => {
     const root = await stagingRoot();
-    const { PINGER_URL: _u, ...env } = process.env;
-    const result = await exec(
-      'bash',
+    const result = await install(
       [
-        join(built.unpacked, 'install.sh'),
         '--root',
         root,
         '--url',
@@ -323,7 +297,7 @@ describe('install.sh into a staging root', () => {
         'nobody',
         '--no-systemd',
       ],
-      { env: { ...env, PINGER_TOKEN: TOKEN } },
+      { PINGER_TOKEN: TOKEN },
     );
     expect(result.code).toBe(0);
     expect(await tree(root)).toEqual([
@@ -361,17 +335,7 @@ describe('install.sh into a staging root', () => {
 
   it('uninstalls the binary and the unit, keeping the token and the spool', async () => {
     const root = await stagingRoot();
-    await execOk('bash', [
-      join(built.unpacked, 'install.sh'),
-      '--root',
-      root,
-      '--url',
-      'http://127.0.0.1:8080',
-      '--token',
-      TOKEN,
-      '--user',
-      'nobody',
-    ]);
+    await installTypical(root);
     const result = await install(['--root', root, '--uninstall']);
     expect(result.code).toBe(0);
     expect(await tree(root)).toEqual(['etc/pinger/agent.env']);
@@ -382,17 +346,7 @@ describe('install.sh into a staging root', () => {
 describe('the installed binary', () => {
   it('runs as an unprivileged user with only CAP_NET_RAW, as the unit runs it', async () => {
     const root = await stagingRoot();
-    await execOk('bash', [
-      join(built.unpacked, 'install.sh'),
-      '--root',
-      root,
-      '--url',
-      'http://127.0.0.1:8080',
-      '--token',
-      TOKEN,
-      '--user',
-      'nobody',
-    ]);
+    await installTypical(root);
     const binary = join(root, 'opt/pinger/bin/pinger-agent');
     const asNobody = ['--reuid=nobody', '--regid=nogroup', '--init-groups'];
     const withCap = await exec(

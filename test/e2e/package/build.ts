@@ -5,11 +5,7 @@
 import { chmod, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execOk } from './exec.js';
-
-/** The repository root. */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { execOk, ROOT } from '../../helpers/pinger-process.js';
 
 export const ARTIFACT = `pinger-agent-${process.platform}-${process.arch}`;
 

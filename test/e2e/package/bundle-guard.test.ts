@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentBuildError, bundleAgent } from '../../../scripts/build-agent/bundle.js';
-import { ROOT } from './build.js';
+import { ROOT } from '../../helpers/pinger-process.js';
 
 let dir: string;
 

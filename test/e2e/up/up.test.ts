@@ -10,8 +10,8 @@ import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import { readSecret } from '../../../cli/up/secret-file.js';
-import { exec } from '../package/exec.js';
-import { BIN, startUp, type UpProcess } from './up-process.js';
+import { BIN, exec, pingerEnv } from '../../helpers/pinger-process.js';
+import { startUp, type UpProcess } from './up-process.js';
 
 let cwd: string;
 
@@ -121,11 +121,10 @@ describe('pinger up', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pinger-up-nocap-'));
     try {
       await chmod(dir, 0o777);
-      const { PINGER_ADMIN_TOKEN: _a, PINGER_DB: _d, ...env } = process.env;
       const result = await exec(
         'setpriv',
         ['--reuid=nobody', '--regid=nogroup', '--init-groups', process.execPath, BIN, 'up', '--port', '0'],
-        { cwd: dir, env: { ...env, PINGER_LOG_LEVEL: 'error' }, timeoutMs: 30_000 },
+        { cwd: dir, env: pingerEnv({ PINGER_LOG_LEVEL: 'error' }), timeoutMs: 30_000 },
       );
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toContain('pinger: the local agent stopped:');
