@@ -342,12 +342,12 @@ export class Outbox {
         continue;
       }
       this.#sending = seg;
-      const outcome = await this.#deliver(body, this.#abort.signal);
+      const outcome = await this.#deliver(body, seg.count, this.#abort.signal);
       this.#sending = undefined;
       if (outcome.kind === 'stored') {
         // Counted before the unlink's await, so that stats never show a batch neither pending nor delivered.
         this.#stats.delivered += seg.count;
-        if (Number.isFinite(outcome.duplicates)) this.#stats.duplicates += outcome.duplicates;
+        this.#stats.duplicates += outcome.duplicates;
         this.#metrics.delivered.inc(seg.count);
         await this.#spool
           .remove(seg)

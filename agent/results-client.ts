@@ -2,7 +2,9 @@
  * Posts one gzip-compressed result batch to `POST /v1/agent/results` (undici) and classifies the answer for the
  * outbox: confirmed, refused for good, or worth retrying. The classification is the whole policy:
  *
- * - 200: the control plane stored the batch (or already had it): confirmed.
+ * - 200 with a receipt (`BatchReceiptSchema`) accounting for every result of the batch (stored + duplicates =
+ *   count): confirmed. Any other 200 (a proxy's catch-all page, a receipt for another count) is not a
+ *   confirmation, and deleting the batch on it would lose it: retried, with the reason in the message.
  * - 400 / 413 / 422, and 403 naming results (destinations this source may no longer probe): this batch can never
  *   be accepted as it is; retrying would block every later batch behind it. The issues say which results.
  * - 401 / other 403: the token is wrong; retried (the sync loop stops the agent with a clear message).
@@ -11,17 +13,18 @@
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
 import { BatchReceiptSchema, type ErrorBody, ErrorBodySchema } from '../contract/index.js';
+import { endpointUrl } from './endpoint.js';
 
 export type DeliveryOutcome =
   | { kind: 'stored'; stored: number; duplicates: number }
   | { kind: 'rejected'; status: number; message: string; issues: { path: string; message: string }[] }
   | { kind: 'retry'; status: number | null; message: string };
 
-/** Sends one gzip body; never throws (a failure is an outcome). */
-export type Deliver = (gzipBody: Buffer, signal: AbortSignal) => Promise<DeliveryOutcome>;
+/** Sends one gzip body of `count` results; never throws (a failure is an outcome). */
+export type Deliver = (gzipBody: Buffer, count: number, signal: AbortSignal) => Promise<DeliveryOutcome>;
 
 export interface ResultsClientOptions {
-  /** Base URL of the control plane, e.g. `http://127.0.0.1:8080`. */
+  /** Base URL of the control plane, e.g. `http://127.0.0.1:8080` or `https://h/pinger/` (its path is kept). */
   url: string;
   token: string;
   /** Per-request deadline in ms (default 15 s), so a stalled control plane turns into a retry. */
@@ -31,9 +34,9 @@ export interface ResultsClientOptions {
 
 /** Builds the outbox's {@link Deliver} for one control plane. */
 export function resultsClient(options: ResultsClientOptions): Deliver {
-  const endpoint = new URL('/v1/agent/results', options.url).toString();
+  const endpoint = endpointUrl(options.url, 'v1/agent/results').toString();
   const timeoutMs = options.timeoutMs ?? 15_000;
-  return async (gzipBody, signal) => {
+  return async (gzipBody, count, signal) => {
     try {
       const res = await request(endpoint, {
         method: 'POST',
@@ -50,9 +53,22 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
       const status = res.statusCode;
       if (status === 200 || status === 201) {
         const receipt = v.safeParse(BatchReceiptSchema, safeJson(text));
-        return receipt.success
-          ? { kind: 'stored', stored: receipt.output.stored, duplicates: receipt.output.duplicates }
-          : { kind: 'stored', stored: Number.NaN, duplicates: Number.NaN };
+        if (!receipt.success) {
+          return {
+            kind: 'retry',
+            status,
+            message: `HTTP ${status} without a batch receipt (not the control plane's answer?): ${text.slice(0, 200)}`,
+          };
+        }
+        const { stored, duplicates } = receipt.output;
+        if (stored + duplicates !== count) {
+          return {
+            kind: 'retry',
+            status,
+            message: `HTTP ${status} with a receipt for ${stored} stored + ${duplicates} duplicates, not the batch's ${count} results`,
+          };
+        }
+        return { kind: 'stored', stored, duplicates };
       }
       const body = v.safeParse(ErrorBodySchema, safeJson(text));
       const issues = body.success ? (body.output.error.issues ?? []) : [];

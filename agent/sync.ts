@@ -11,6 +11,7 @@ import { type AgentConfig, AgentConfigSchema, ErrorBodySchema, flattenIssues } f
 import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import { loadConfigCache, saveConfigCache } from './config-cache.js';
+import { endpointUrl } from './endpoint.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 
 /** The control plane refused the agent's token (401/403): fatal, the operator must fix the token. */
@@ -31,7 +32,7 @@ export interface SyncLogger {
 }
 
 export interface SyncOptions {
-  /** Base URL of the control plane. */
+  /** Base URL of the control plane; its path is kept (`https://h/pinger/` polls `/pinger/v1/agent/config`). */
   url: string;
   token: string;
   /** Where the last config is cached (e.g. `<spool>/config.json`). */
@@ -118,7 +119,7 @@ export class ConfigSync {
   /** One request. Resolves undefined on success (200 or 304), else a description of the failure. */
   async #poll(): Promise<string | undefined> {
     const wait = this.#o.waitSeconds ?? 25;
-    const url = new URL('/v1/agent/config', this.#o.url);
+    const url = endpointUrl(this.#o.url, 'v1/agent/config');
     url.searchParams.set('wait', String(wait));
     let res: Dispatcher.ResponseData;
     try {

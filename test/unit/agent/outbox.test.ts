@@ -102,6 +102,24 @@ describe('outbox', () => {
     expect(seqs(server.stored)).toEqual(range(5));
   });
 
+  it('a 200 without a receipt for the whole batch deletes nothing: retried and logged until a real receipt', async () => {
+    let answers = 0;
+    server.answer = (rs) =>
+      ++answers <= 3
+        ? { status: 200, body: '<html>catch-all</html>' }
+        : { status: 200, body: { stored: rs.length, duplicates: 0 } };
+    const logger = memoryLogger();
+    const outbox = await open({ logger });
+    for (let i = 0; i < 10; i++) outbox.push(result('d', i));
+    await until('three unconfirmed 200s', () => server.requests.length >= 3);
+    await until('delivered on a real receipt', () => outbox.stats().delivered === 10);
+    expect(outbox.stats().retries).toBe(3);
+    expect(server.requests.map((r) => r.results)).toEqual([10, 10, 10, 10]);
+    const warn = logger.lines.find((l) => /delivery failed/.test(l.msg))!;
+    expect(String(warn.obj.message)).toMatch(/without a batch receipt/);
+    expect(await spoolLines()).toEqual([]);
+  });
+
   it('retries with exponential backoff and full jitter', async () => {
     server.answer = () => ({ status: 500 });
     // random() just below 1: each wait sits at its ceiling, 10, 20, 40, 80, 80 ms …

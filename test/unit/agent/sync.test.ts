@@ -7,6 +7,7 @@ import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
 import { ConfigSync, SyncAuthError } from '../../../agent/sync.js';
 import type { AgentConfig } from '../../../contract/index.js';
 import { startControlPlane, type TestControlPlane } from './control-plane.js';
+import { startPrefixProxy } from './prefix-proxy.js';
 import { memoryLogger, until } from './results-server.js';
 
 let dir: string;
@@ -119,6 +120,21 @@ describe('config sync (against a real control plane)', () => {
     await cp.createDestination({ address: '127.0.0.2' });
     await until('new config', () => second.configs.length === 2);
     expect(second.configs[1]!.config.destinations).toHaveLength(2);
+  });
+
+  it('keeps the base URL path: polls a control plane published under /pinger/ behind a proxy', async () => {
+    const source = await cp.createSource('agent-1');
+    await cp.createDestination({ address: '127.0.0.1' });
+    const proxy = await startPrefixProxy(cp.url);
+    try {
+      const { configs } = follow(`${proxy.url}/pinger`, source.token);
+      await until('config through the prefix', () => configs.length === 1);
+      expect(configs[0]!.config.destinations.map((d) => d.address)).toEqual(['127.0.0.1']);
+      expect(new Set(proxy.paths)).toEqual(new Set(['/pinger/v1/agent/config']));
+    } finally {
+      for (const s of syncs.splice(0)) s.stop();
+      await proxy.close();
+    }
   });
 
   it('ignores a damaged cache file', async () => {
