@@ -4,15 +4,8 @@
  *
  * Inputs are shaped the way the HTTP layer hands them over: already parsed by the contract schemas.
  */
-import * as v from 'valibot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type DestinationCreate,
-  DestinationCreateSchema,
-  type ResultInput,
-  type SourceCreate,
-  SourceCreateSchema,
-} from '../../contract/index.js';
+import type { ResultInput } from '../../contract/index.js';
 import {
   ConflictError,
   NotFoundError,
@@ -20,6 +13,13 @@ import {
   type Store,
   StoreError,
 } from '../../control-plane/store/store.js';
+import {
+  destinationInput as destination,
+  RTIME,
+  resultInput,
+  sourceInput as source,
+  TIMED_OUT,
+} from '../helpers/factories.js';
 
 /** A handle on a fresh store and how to dispose of it. */
 export interface StoreFixture {
@@ -27,34 +27,14 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-const source = (input: Partial<SourceCreate> & { name: string }): SourceCreate =>
-  v.parse(SourceCreateSchema, input);
-const destination = (input: Partial<DestinationCreate> & { address: string }): DestinationCreate =>
-  v.parse(DestinationCreateSchema, input);
-
 /** A 64-hex-digit stand-in for a token hash, distinct per `n`. */
 const hash = (n: number | string) => String(n).padStart(64, '0');
 
 /** Base send time: well beyond 2^53 ns, so precision bugs show. */
-const T0 = 1_763_780_000_123_456_789n;
+const T0 = RTIME;
 
 function result(destinationId: string, rtime: bigint, rseq: number, extra: Partial<ResultInput> = {}) {
-  return {
-    destination: destinationId,
-    rtime: rtime.toString(),
-    target: '198.18.0.1',
-    protocol: 'icmp',
-    address: '198.18.0.1',
-    rtt: 1234.567,
-    rtype: 0,
-    rcode: 0,
-    rid: 4242,
-    rseq,
-    datamatch: true,
-    status: 'reply',
-    ttl: 63,
-    ...extra,
-  } satisfies ResultInput;
+  return resultInput(destinationId, { rtime: rtime.toString(), rseq, ...extra });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -382,15 +362,7 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
 
       it('stores a batch stamped with the owner and reads it back exactly', async () => {
         const { a, d1 } = await setup();
-        const timeout = result(d1.id, T0 + 1n, 2, {
-          status: 'timeout',
-          address: null,
-          rtt: null,
-          rtype: null,
-          rcode: null,
-          datamatch: null,
-          ttl: null,
-        });
+        const timeout = result(d1.id, T0 + 1n, 2, TIMED_OUT);
         const reply = result(d1.id, T0, 1, { rtt: 0.001 });
         expect(await store.putResults(owner(a), [reply, timeout])).toEqual({ stored: 2, duplicates: 0 });
         const page = await store.listResults({ limit: 10 });
@@ -449,15 +421,7 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
         const { a, b, d1, d2 } = await setup();
         await store.putResults(owner(a), [
           result(d1.id, T0, 1),
-          result(d2.id, T0 + 10n, 1, {
-            status: 'timeout',
-            address: null,
-            rtt: null,
-            rtype: null,
-            rcode: null,
-            datamatch: null,
-            ttl: null,
-          }),
+          result(d2.id, T0 + 10n, 1, TIMED_OUT),
           result(d1.id, T0 + 20n, 2, { status: 'ttl-exceeded', rtype: 11, address: '198.18.1.1' }),
         ]);
         await store.putResults(owner(b), [result(d1.id, T0 + 30n, 1), result(d2.id, T0 + 40n, 1)]);

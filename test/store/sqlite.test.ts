@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../control-plane/store/sqlite.js';
 import { MIGRATIONS } from '../../control-plane/store/sqlite-migrations.js';
+import { destinationInput, resultInput, sourceInput } from '../helpers/factories.js';
 import { testStore } from './contract.js';
 
 const dirs: string[] = [];
@@ -61,38 +62,10 @@ describe('sqlite store', () => {
   it('stores rtime as an INTEGER column', async () => {
     const path = join(tempDir(), 'pinger.db');
     const store = createSqliteStore({ path });
-    const src = await store.createSource(
-      { name: 'a', location: 0, host: 0, address: null, labels: {} },
-      'h'.repeat(64),
-    );
-    const dst = await store.createDestination({
-      active: true,
-      address: '198.18.0.1',
-      protocol: 'icmp',
-      port: null,
-      interval: 1000,
-      timeout: 1000,
-      ttl: 64,
-      data: '',
-      sources: [],
-      labels: {},
-    });
+    const src = await store.createSource(sourceInput(), 'h'.repeat(64));
+    const dst = await store.createDestination(destinationInput());
     await store.putResults({ id: src.id, location: 0, host: 0 }, [
-      {
-        destination: dst.id,
-        rtime: '1763780000123456789',
-        target: '198.18.0.1',
-        protocol: 'icmp',
-        address: '198.18.0.1',
-        rtt: 1,
-        rtype: 0,
-        rcode: 0,
-        rid: 1,
-        rseq: 1,
-        datamatch: true,
-        status: 'reply',
-        ttl: 64,
-      },
+      resultInput(dst.id, { rtime: '1763780000123456789' }),
     ]);
     await store.close();
     const db = new Database(path, { readonly: true });

@@ -9,6 +9,7 @@ import { type AppOptions, createApp } from '../../../control-plane/app.js';
 import { generateToken } from '../../../control-plane/auth.js';
 import { createSqliteStore } from '../../../control-plane/store/sqlite.js';
 import type { Store } from '../../../control-plane/store/store.js';
+import { resultInput } from '../../helpers/factories.js';
 
 export interface Fixture {
   store: Store;
@@ -89,22 +90,11 @@ export async function errorOf(res: Response) {
   return body.error;
 }
 
-/** A valid result for `destination`, with fields overridable. */
+/**
+ * A valid result for `destination` with seq `rseq`, sent `rseq` ms after a base time; `extra` overrides fields
+ * (with anything, so a test can also break the result on purpose).
+ */
 export function resultFor(destination: string, rseq: number, extra: object = {}) {
-  return {
-    destination,
-    rtime: (1_763_780_000_000_000_000n + BigInt(rseq) * 1_000_000n).toString(),
-    target: '198.18.0.1',
-    protocol: 'icmp',
-    address: '198.18.0.1',
-    rtt: 812.5,
-    rtype: 0,
-    rcode: 0,
-    rid: 7,
-    rseq,
-    datamatch: true,
-    status: 'reply',
-    ttl: 64,
-    ...extra,
-  };
+  const rtime = (1_763_780_000_000_000_000n + BigInt(rseq) * 1_000_000n).toString();
+  return { ...resultInput(destination, { rtime, rseq }), ...extra };
 }

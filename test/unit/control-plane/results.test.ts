@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TIMED_OUT } from '../../helpers/factories.js';
 import { errorOf, type Fixture, makeFixture, resultFor } from './fixture.js';
 
 describe('GET /v1/results', () => {
@@ -15,15 +16,7 @@ describe('GET /v1/results', () => {
     d1 = (await f.destination({ address: '198.18.0.1' })).id;
     d2 = (await f.destination({ address: '198.18.0.2' })).id;
     // 120 results from a (d1/d2 alternating, one every ms), 30 from b to d1, 10 of them timeouts.
-    const timeout = {
-      status: 'timeout',
-      address: null,
-      rtt: null,
-      rtype: null,
-      rcode: null,
-      datamatch: null,
-      ttl: null,
-    };
+    const timeout = TIMED_OUT;
     const mine = Array.from({ length: 120 }, (_, i) =>
       resultFor(i % 2 ? d2 : d1, i, { rtime: `${T0 + BigInt(i) * 1_000_000n}` }),
     );

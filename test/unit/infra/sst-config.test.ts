@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoStore } from '../../../control-plane/store/dynamodb.js';
 import { PINGER_TABLE } from '../../../control-plane/store/dynamodb-schema.js';
 import { type DynaliteServer, startDynalite, type TableDefinition } from '../../helpers/dynalite.js';
+import { destinationInput, resultInput, sourceInput, TIMED_OUT } from '../../helpers/factories.js';
 import { type LambdaResult, lambdaContext, lambdaEvent, resultBody } from '../../helpers/lambda-events.js';
 
 const root = join(import.meta.dirname, '../../..');
@@ -145,37 +146,9 @@ describe('sst.config.ts', () => {
     const tableName = await dynalite.createTable('sst', args);
     const client = dynalite.client();
     const store = createDynamoStore({ tableName, client });
-    const source = await store.createSource(
-      { name: 'a', location: 0, host: 0, address: null, labels: {} },
-      'e'.repeat(64),
-    );
-    const dst = await store.createDestination({
-      active: true,
-      address: '198.18.0.1',
-      protocol: 'icmp',
-      port: null,
-      interval: 1000,
-      timeout: 1000,
-      ttl: 64,
-      data: '',
-      sources: [],
-      labels: {},
-    });
-    const r = {
-      destination: dst.id,
-      rtime: '1763780000000000000',
-      target: '198.18.0.1',
-      protocol: 'icmp' as const,
-      address: null,
-      rtt: null,
-      rtype: null,
-      rcode: null,
-      rid: 1,
-      rseq: 1,
-      datamatch: null,
-      status: 'timeout' as const,
-      ttl: null,
-    };
+    const source = await store.createSource(sourceInput(), 'e'.repeat(64));
+    const dst = await store.createDestination(destinationInput());
+    const r = resultInput(dst.id, { rtime: '1763780000000000000', ...TIMED_OUT });
     await store.putResults({ id: source.id, location: 0, host: 0 }, [r]);
     // Each listing path: the table (by destination), and each global index.
     for (const filter of [{ destination: dst.id }, { source: source.id }, {}]) {

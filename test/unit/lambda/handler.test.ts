@@ -8,6 +8,7 @@ import { createApp } from '../../../control-plane/app.js';
 import { generateToken } from '../../../control-plane/auth.js';
 import { createSqliteStore } from '../../../control-plane/store/sqlite.js';
 import { type DynaliteServer, startDynalite } from '../../helpers/dynalite.js';
+import { resultInput } from '../../helpers/factories.js';
 import { type BootedLambda, bootLambda } from '../../helpers/lambda-boot.js';
 import {
   type EventKind,
@@ -89,21 +90,9 @@ describe.each<EventKind>(['api-gateway-v2', 'function-url'])('lambda handler (%s
     expect(unchanged.body).toBeNull();
 
     const batch = {
-      results: [0, 1, 2].map((i) => ({
-        destination: d1.body.id,
-        rtime: (T0 + BigInt(i) * 1_000_000_000n).toString(),
-        target: '198.18.0.1',
-        protocol: 'icmp',
-        address: '198.18.0.1',
-        rtt: 812.5,
-        rtype: 0,
-        rcode: 0,
-        rid: 7,
-        rseq: i,
-        datamatch: true,
-        status: 'reply',
-        ttl: 64,
-      })),
+      results: [0, 1, 2].map((i) =>
+        resultInput(d1.body.id, { rtime: (T0 + BigInt(i) * 1_000_000_000n).toString(), rseq: i, rtt: 812.5 }),
+      ),
     };
     // As the agent sends it: gzip, which both services hand over base64-encoded.
     const post = () =>
