@@ -1,6 +1,8 @@
 /**
  * `/v1/agent`: what an agent calls with its own token. The source is always the token's; nothing in a request
- * can name another.
+ * can name another. An agent reads only its own config, and posts results only for destinations its source
+ * probes, or could have been probing at the result's rtime (see {@link assertConcerns}: results spooled while
+ * the agent was cut off stay welcome after an operator moves the destination to other sources).
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
@@ -105,29 +107,46 @@ export function agentRoutes(deps: RouteDeps) {
 }
 
 /**
- * An agent posts only for destinations that concern its source (named, or naming no source). Active or not:
- * results probed just before a destination was switched off are still true. An unknown destination is left to
- * the store, which refuses the batch with 400 in the same transaction as the insert.
+ * An agent posts only for destinations that could have been its to probe when it probed them: a destination
+ * that concerns its source now (named, or naming no source), or one that changed after the result's rtime and
+ * existed before it (`createdAt <= rtime < updatedAt`). The second case keeps the results an agent spooled while
+ * cut off from us, for a destination an operator has since taken from its source; the store keeps no history of
+ * `sources`, so any later change to the destination opens that window, and a result from before the destination
+ * existed never passes through it. Active or not: results probed just before a destination was switched off are
+ * still true. An unknown destination is left to the store, which refuses the batch with 400 in the same
+ * transaction as the insert. None of this lets an agent read anything but its own config.
  */
 async function assertConcerns(
   lookups: VersionedLookups,
   sourceId: string,
-  results: readonly { destination: string }[],
+  results: readonly { destination: string; rtime: string }[],
 ) {
-  const checked = new Set<string>();
   const issues: Issue[] = [];
+  // Destinations that concern the source now pass for every rtime; one issue per refused one says which.
+  const mine = new Set<string>();
+  const refused = new Set<string>();
   for (const [i, r] of results.entries()) {
-    if (checked.has(r.destination)) continue;
-    checked.add(r.destination);
+    if (mine.has(r.destination) || refused.has(r.destination)) continue;
     const destination = await lookups.destination(r.destination);
-    if (destination && destination.sources.length > 0 && !destination.sources.includes(sourceId)) {
-      issues.push({
-        path: `results.${i}.destination`,
-        message: `${r.destination} is not probed by this source`,
-      });
+    if (!destination) continue;
+    if (destination.sources.length === 0 || destination.sources.includes(sourceId)) {
+      mine.add(r.destination);
+      continue;
     }
+    const rtime = BigInt(r.rtime);
+    if (nanos(destination.createdAt) <= rtime && rtime < nanos(destination.updatedAt)) continue;
+    refused.add(r.destination);
+    issues.push({
+      path: `results.${i}.destination`,
+      message: `${r.destination} is not probed by this source`,
+    });
   }
   if (issues.length > 0) {
     throw new HttpError(403, 'forbidden', 'the batch names destinations this source does not probe', issues);
   }
+}
+
+/** An ISO timestamp (milliseconds) in nanoseconds since the epoch, to compare with an rtime. */
+function nanos(iso: string): bigint {
+  return BigInt(Date.parse(iso)) * 1_000_000n;
 }

@@ -91,6 +91,36 @@ describe('POST /v1/agent/results', () => {
     expect((await post(b.token, { results: [resultFor(bOnly, 1)] })).status).toBe(200);
   });
 
+  it('takes results a source probed before its destination was moved to another source, and no others', async () => {
+    const b = await f.source('b');
+    const moved = await f.destination({ address: '198.18.0.2', sources: [a.id] });
+    const never = await f.destination({ address: '198.18.0.3', sources: [b.id] });
+    const createdMs = Date.parse((await f.store.getDestination(moved.id))!.createdAt);
+    // Probed half a millisecond after both destinations were created, spooled while the agent was cut off...
+    const rtime = (BigInt(createdMs) * 1_000_000n + 500_000n).toString();
+    await untilClockPasses(createdMs);
+    // ...and meanwhile the operator moved `moved` to b.
+    await f.request('PATCH', `/v1/destinations/${moved.id}`, { body: { sources: [b.id] } });
+
+    const late = await post(a.token, { results: [resultFor(moved.id, 1, { rtime })] });
+    expect(late.status).toBe(200);
+    // A destination that never concerned a, already there at rtime and unchanged since: still refused.
+    const foreign = await post(a.token, { results: [resultFor(never.id, 2, { rtime })] });
+    expect(foreign.status).toBe(403);
+    expect((await errorOf(foreign)).issues).toEqual([
+      { path: 'results.0.destination', message: `${never.id} is not probed by this source` },
+    ]);
+    // Nor does the moved one take what a probed after the move, or before it existed.
+    const after = (
+      BigInt(Date.parse((await f.store.getDestination(moved.id))!.updatedAt)) * 1_000_000n
+    ).toString();
+    const before = (BigInt(createdMs - 1) * 1_000_000n).toString();
+    for (const t of [after, before]) {
+      expect((await post(a.token, { results: [resultFor(moved.id, 3, { rtime: t })] })).status, t).toBe(403);
+    }
+    expect((await stored()).map((r) => [r.destination, r.source, r.rseq])).toEqual([[moved.id, a.id, 1]]);
+  });
+
   it('sees changes to destinations and sources at once (nothing stale between batches)', async () => {
     const b = await f.source('b');
     expect((await post(a.token, { results: [resultFor(dst, 1)] })).status).toBe(200);
@@ -178,3 +208,12 @@ describe('POST /v1/agent/results', () => {
     expect((await post(a.token, { results: [resultFor(dst, 1)] })).status).toBe(401);
   });
 });
+
+/** Returns once the wall clock has moved past `ms` (a few milliseconds at most; bounded). */
+async function untilClockPasses(ms: number) {
+  const deadline = performance.now() + 1_000;
+  while (Date.now() <= ms + 1) {
+    if (performance.now() > deadline) throw new Error('the clock did not move');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
