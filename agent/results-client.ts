@@ -13,6 +13,7 @@
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
 import { BatchReceiptSchema, type ErrorBody, ErrorBodySchema } from '../contract/index.js';
+import { requestSignal } from './abort.js';
 import { endpointUrl } from './endpoint.js';
 
 export type DeliveryOutcome =
@@ -37,6 +38,7 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
   const endpoint = endpointUrl(options.url, 'v1/agent/results').toString();
   const timeoutMs = options.timeoutMs ?? 15_000;
   return async (gzipBody, count, signal) => {
+    const req = requestSignal(signal, timeoutMs);
     try {
       const res = await request(endpoint, {
         method: 'POST',
@@ -46,7 +48,7 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
           'content-encoding': 'gzip',
         },
         body: gzipBody,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+        signal: req.signal,
         ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       });
       const text = await res.body.text();
@@ -79,6 +81,8 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
       return { kind: 'retry', status, message };
     } catch (err) {
       return { kind: 'retry', status: null, message: (err as Error).message };
+    } finally {
+      req.done();
     }
   };
 }

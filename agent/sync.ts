@@ -8,6 +8,7 @@
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
 import { type AgentConfig, AgentConfigSchema, ErrorBodySchema, flattenIssues } from '../contract/index.js';
+import { requestSignal } from './abort.js';
 import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import { loadConfigCache, saveConfigCache } from './config-cache.js';
@@ -122,6 +123,8 @@ export class ConfigSync {
     const url = endpointUrl(this.#o.url, 'v1/agent/config');
     url.searchParams.set('wait', String(wait));
     let res: Dispatcher.ResponseData;
+    // The server answers by `wait`; 15 s more covers a slow answer, a stall beyond that is a failure.
+    const req = requestSignal(this.#abort.signal, (wait + 15) * 1000);
     try {
       res = await request(url, {
         headers: {
@@ -129,12 +132,12 @@ export class ConfigSync {
           accept: 'application/json',
           ...(this.#etag ? { 'if-none-match': this.#etag } : {}),
         },
-        // The server answers by `wait`; 15 s more covers a slow answer, a stall beyond that is a failure.
-        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout((wait + 15) * 1000)]),
+        signal: req.signal,
         headersTimeout: (wait + 15) * 1000,
         ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),
       });
     } catch (err) {
+      req.done();
       return (err as Error).message;
     }
     const status = res.statusCode;
@@ -143,6 +146,8 @@ export class ConfigSync {
       text = await res.body.text();
     } catch (err) {
       return `reading the answer: ${(err as Error).message}`;
+    } finally {
+      req.done();
     }
     if (status === 304) {
       this.#synced();
