@@ -50,6 +50,11 @@ export interface AgentOptions {
   sender?: (sourceid: number) => SendProbe;
   /** How long a final send may take at stop (default 3 s). */
   finalSendMs?: number;
+  /**
+   * At stop, the longest wait for probes in flight to end by their own timeout (default 10 s; the wait is the
+   * largest destination timeout + 250 ms when that is shorter). The probe engine then settles the rest as errors.
+   */
+  maxDrainMs?: number;
 }
 
 export interface AgentHandle {
@@ -166,9 +171,12 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       const t0 = performance.now();
       sync.stop();
       // Probes in flight end by their own timeout; wait that long (plus a margin), at most 10 s.
-      const { abandoned } = await scheduler.stop(Math.min(10_000, maxTimeout + 250));
-      const stats = await outbox.close(options.finalSendMs ?? 3000);
+      const { abandoned } = await scheduler.stop(Math.min(options.maxDrainMs ?? 10_000, maxTimeout + 250));
+      // Closing the engine settles every probe still in flight (as an error result); its result must reach the
+      // outbox before it closes, or each restart leaves a seq gap per probe in flight.
       engine?.close();
+      if (abandoned > 0) await scheduler.stop(1000);
+      const stats = await outbox.close(options.finalSendMs ?? 3000);
       await dispatcher.close().catch(() => undefined);
       await metricsServer?.close();
       log.info(

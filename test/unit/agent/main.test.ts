@@ -3,12 +3,15 @@
  * sender that answers at once (the probe engine has its own lab tests): results reach SQLite, a restart while the
  * control plane is down probes from the cached config and delivers once it is back, a refused token is fatal.
  */
+
+import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentHandle, SyncAuthError, startAgent } from '../../../agent/main.js';
+import { metricValue } from '../../../agent/metrics.js';
 import type { SendProbe } from '../../../agent/scheduler.js';
 import { startControlPlane, type TestControlPlane } from './control-plane.js';
 import { result } from './fixtures.js';
@@ -97,6 +100,44 @@ describe('startAgent', () => {
     await second.handle.stop();
     const stored = (await cp.results({ destination: d.id })).length;
     expect(stored).toBe(sent.length);
+  });
+
+  it('stop() settles the probes still in flight through the engine before the outbox closes: no seq gap', async () => {
+    // A UDP listener that never answers: every probe waits for its 20 s timeout, far past the stop's drain.
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+    const port = silent.address().port;
+    try {
+      const source = await cp.createSource('agent-1');
+      const dest = await cp.createDestination({
+        address: '127.0.0.1',
+        protocol: 'udp',
+        port,
+        interval: 100,
+        timeout: 20_000,
+      });
+      const logger = memoryLogger();
+      const handle = await startAgent({
+        url: cp.url,
+        token: source.token,
+        spoolDir: join(dir, 'spool'),
+        logger,
+        waitSeconds: 5,
+        maxDrainMs: 100,
+        outbox: { batchAgeMs: 100, flushMs: 20, backoff: { baseMs: 20, capMs: 100 } },
+      });
+      agents.push(handle);
+      await until('a few probes in flight', async () => (await metricValue(handle.metrics.inflight)) >= 3);
+      await handle.stop();
+      const stopped = logger.lines.find((l) => l.msg === '[agent] stopped')!;
+      const sentCount = Number(stopped.obj.sent);
+      expect(sentCount).toBeGreaterThanOrEqual(3);
+      expect(stopped.obj.dropped).toBe(0);
+      const stored = (await cp.results({ destination: dest.id })).map((r) => r.rseq).sort((a, b) => a - b);
+      expect(stored).toEqual(Array.from({ length: sentCount }, (_, i) => i));
+    } finally {
+      silent.close();
+    }
   });
 
   it('a refused token stops the agent: done rejects with SyncAuthError', async () => {
