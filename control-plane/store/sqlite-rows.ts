@@ -160,6 +160,9 @@ export function encodeCursor(c: ResultsCursor): string {
   return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
 const notACursor = (cause?: unknown) =>
   new StoreError('[store:sqlite] is not a cursor this server issued', 'bad_request', 'cursor', { cause });
 
@@ -177,11 +180,9 @@ export function decodeCursor(cursor: string): ResultsCursor {
   ) {
     throw notACursor();
   }
-  const [rtime, source, destination, rseq] = (parts as string[]).map(BigInt) as [
-    bigint,
-    bigint,
-    bigint,
-    bigint,
-  ];
+  const values = (parts as string[]).map(BigInt);
+  // 19 digits reach past SQLite's signed 64-bit INTEGER, which the driver would refuse when binding (a 500).
+  if (!values.every((n) => n >= INT64_MIN && n <= INT64_MAX)) throw notACursor();
+  const [rtime, source, destination, rseq] = values as [bigint, bigint, bigint, bigint];
   return { rtime, source, destination, rseq };
 }

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../control-plane/store/sqlite.js';
 import { MIGRATIONS } from '../../control-plane/store/sqlite-migrations.js';
+import { StoreError } from '../../control-plane/store/store.js';
 import { destinationInput, resultInput, sourceInput } from '../helpers/factories.js';
 import { testStore } from './contract.js';
 
@@ -75,5 +76,28 @@ describe('sqlite store', () => {
       rtime: 1763780000123456789n,
     });
     db.close();
+  });
+
+  it('refuses a cursor whose numbers do not fit a 64-bit integer with a bad_request naming cursor', async () => {
+    const store = createSqliteStore({ path: join(tempDir(), 'pinger.db') });
+    try {
+      const cursor = (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+      for (const big of ['9223372036854775808', '9999999999999999999', '-9223372036854775809']) {
+        const err = await store.listResults({ limit: 5, cursor: cursor([big, '1', '1', '0']) }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err, big).toBeInstanceOf(StoreError);
+        expect(err as StoreError, big).toMatchObject({ code: 'bad_request', path: 'cursor' });
+      }
+      // The largest that fits is a cursor like any other (past every result: an empty last page).
+      const edge = await store.listResults({
+        limit: 5,
+        cursor: cursor(['-9223372036854775808', '1', '1', '0']),
+      });
+      expect(edge).toEqual({ results: [], cursor: null });
+    } finally {
+      await store.close();
+    }
   });
 });
