@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination, ResultInput } from '../../../contract/index.js';
+import { resultInput, TIMED_OUT } from '../../helpers/factories.js';
 import { runPinger as pinger } from '../../helpers/pinger-process.js';
 import { pingerFirstLine, type ServeProcess, startServe } from './pinger-process.js';
 
@@ -87,33 +88,18 @@ describe('pinger CLI against pinger serve', () => {
 
   it('results lists a batch the agent posted, newest first, as a table and as NDJSON', async () => {
     const base = 1_795_000_000_000_000_000n;
-    const result = (i: number, extra: Partial<ResultInput>): ResultInput => ({
-      destination: dest.id,
-      rtime: `${base + BigInt(i) * 1_000_000_000n + 123_456_789n}`,
-      target: '198.18.0.1',
-      protocol: 'icmp',
-      address: '198.18.0.1',
-      rtt: 41.7,
-      rtype: 0,
-      rcode: 0,
-      rid: 9,
-      rseq: i,
-      datamatch: true,
-      status: 'reply',
-      ttl: 64,
-      ...extra,
-    });
+    const result = (i: number, extra: Partial<ResultInput>): ResultInput =>
+      resultInput(dest.id, {
+        rtime: `${base + BigInt(i) * 1_000_000_000n + 123_456_789n}`,
+        rseq: i,
+        rtt: 41.7,
+        rid: 9,
+        ttl: 64,
+        ...extra,
+      });
     const results = [
       result(0, {}),
-      result(1, {
-        status: 'timeout',
-        rtt: null,
-        address: null,
-        rtype: null,
-        rcode: null,
-        datamatch: null,
-        ttl: null,
-      }),
+      result(1, TIMED_OUT),
       result(2, {
         status: 'ttl-exceeded',
         address: '198.18.1.1',
@@ -162,21 +148,14 @@ describe('pinger CLI against pinger serve', () => {
 
   it('results --json into a pipe closed after the first line stops quietly with exit 0', async () => {
     // 3,000 lines (~1 MB) cannot all sit in a pipe's buffer: the CLI must still be writing when the reader goes.
-    const results = Array.from({ length: 3000 }, (_, i) => ({
-      destination: dest.id,
-      rtime: `${1_796_000_000_000_000_000n + BigInt(i) * 1_000_000n}`,
-      target: '198.18.0.1',
-      protocol: 'icmp',
-      address: null,
-      rtt: null,
-      rtype: null,
-      rcode: null,
-      rid: 9,
-      rseq: i,
-      datamatch: null,
-      status: 'timeout',
-      ttl: null,
-    }));
+    const results = Array.from({ length: 3000 }, (_, i) =>
+      resultInput(dest.id, {
+        rtime: `${1_796_000_000_000_000_000n + BigInt(i) * 1_000_000n}`,
+        rid: 9,
+        rseq: i,
+        ...TIMED_OUT,
+      }),
+    );
     const posted = await request(`${server!.url}/v1/agent/results`, {
       method: 'POST',
       headers: { authorization: `Bearer ${agentToken}`, 'content-type': 'application/json' },

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import type { Destination, ResultInput, SourceWithToken, TokenWithSecret } from '../../../contract/index.js';
 import { type ServerHandle, serve } from '../../../control-plane/node.js';
+import { resultInput } from '../../helpers/factories.js';
 import { runCli } from './run-cli.js';
 
 const ADMIN = `pgr_admin_${'a'.repeat(40)}`;
@@ -29,21 +30,14 @@ afterAll(async () => {
 
 /** `count` replies one millisecond apart, the newest at `newest` ns. */
 function replies(destination: string, count: number, newest: bigint): ResultInput[] {
-  return Array.from({ length: count }, (_, i) => ({
-    destination,
-    rtime: `${newest - BigInt(i) * 1_000_000n}`,
-    target: '198.18.0.1',
-    protocol: 'icmp' as const,
-    address: '198.18.0.1',
-    rtt: 41 + i / 1000,
-    rtype: 0,
-    rcode: 0,
-    rid: 7,
-    rseq: i % 65_536,
-    datamatch: true,
-    status: 'reply' as const,
-    ttl: 63,
-  }));
+  return Array.from({ length: count }, (_, i) =>
+    resultInput(destination, {
+      rtime: `${newest - BigInt(i) * 1_000_000n}`,
+      rtt: 41 + i / 1000,
+      rid: 7,
+      rseq: i % 65_536,
+    }),
+  );
 }
 
 describe('admin commands against the control plane', () => {

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TIMED_OUT } from '../../helpers/factories.js';
 import { destination, reply, source, sourceWithToken } from './fixtures.js';
 import { type RecordingServer, startRecordingServer } from './recording-server.js';
 import { runCli } from './run-cli.js';
@@ -259,16 +260,7 @@ describe('results', () => {
   });
 
   it('prints a table: ISO time with µs, rtt in ms, and - for what a timeout lacks', async () => {
-    const timeout = {
-      ...reply(1),
-      status: 'timeout',
-      rtt: null,
-      address: null,
-      rtype: null,
-      rcode: null,
-      ttl: null,
-      datamatch: null,
-    };
+    const timeout = { ...reply(1), ...TIMED_OUT };
     server.respond(() => ({ status: 200, body: { results: [reply(0), timeout], cursor: null } }));
     const run = await cli('results', '--from', '2026-11-18T00:00:00Z', '--to', '1795000000000000000');
     expect(run.code).toBe(0);

@@ -1,5 +1,6 @@
 /** Bodies as the control plane answers them, valid under the contract schemas (the client checks them). */
 import type { Destination, Result, Source, SourceWithToken } from '../../../contract/index.js';
+import { destinationInput } from '../../helpers/factories.js';
 
 export const source: Source = {
   id: 'src_0123456789abcdef',
@@ -17,16 +18,7 @@ export const sourceWithToken: SourceWithToken = { ...source, token: 'pgr_agent_s
 
 export const destination: Destination = {
   id: 'dst_0123456789abcdef',
-  active: true,
-  address: '198.18.0.1',
-  protocol: 'icmp',
-  port: null,
-  interval: 1000,
-  timeout: 1000,
-  ttl: 64,
-  data: '',
-  sources: [],
-  labels: {},
+  ...destinationInput({ address: '198.18.0.1' }),
   createdAt: '2026-11-22T04:00:00.000Z',
   updatedAt: '2026-11-22T04:00:00.000Z',
 };
