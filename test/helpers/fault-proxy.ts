@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { mulberry32 } from './prng.js';
 
 /** Probabilities (0–1) of each fault, drawn once per request in this order; the rest is forwarded untouched. */
 export interface FaultPlan {
@@ -61,18 +62,6 @@ export interface FaultCounts {
   refused: number;
   held: number;
   upstreamFailed: number;
-}
-
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; deterministic for a seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 export const isResultsPost = (method: string, path: string): boolean =>

@@ -38,6 +38,7 @@ import {
   type PacketErrorCode,
   parseIp,
 } from '../../../agent/packets/index.js';
+import { mulberry32 } from '../../helpers/prng.js';
 import { CAPTURES, capturedPackets } from './fixture.js';
 
 type Decoder = (buf: Uint8Array, offset: number, end: number) => unknown;
@@ -108,17 +109,6 @@ export interface FuzzReport {
   stats: Record<string, DecoderStats>;
   /** ICMP messages decoded, by family, kind and quoted transport ("v6 unreachable udp"). */
   kinds: Record<string, number>;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Seed packets per layer: every captured packet, its upper layer and echo/UDP data, plus our encoders' output. */
