@@ -356,8 +356,7 @@ export class Outbox {
           );
         if (attempt > 0) this.#log.info({ attempts: attempt + 1 }, '[agent:outbox] delivering again');
         attempt = 0;
-      } else if (outcome.kind === 'rejected') {
-        await this.#refused(seg, outcome);
+      } else if (outcome.kind === 'rejected' && (await this.#refused(seg, outcome))) {
         attempt = 0;
       } else {
         if (this.#stopped) break;
@@ -365,7 +364,7 @@ export class Outbox {
         this.#metrics.deliveryFailures.inc();
         const delay = fullJitterDelay(attempt, this.#backoff);
         // One line for the first failure and then every 10th, not one per retry.
-        if (attempt % 10 === 0) {
+        if (attempt % 10 === 0 && outcome.kind === 'retry') {
           this.#log.warn(
             { status: outcome.status, message: outcome.message, attempt: attempt + 1, retryInMs: delay },
             '[agent:outbox] delivery failed; retrying with backoff',
@@ -382,9 +381,10 @@ export class Outbox {
   /**
    * A refused batch. When the control plane named the results at fault (`results.<i>…`, e.g. a destination deleted
    * while its results waited here), only those move to `rejected/` and the rest is sent again; otherwise the whole
-   * batch does. Either way it is logged and counted, never retried forever.
+   * batch does. Either way it is logged and counted, never retried forever. Returns false when the files could
+   * not be moved (e.g. ENOSPC): the segment stays queued whole, to be retried after a backoff.
    */
-  async #refused(seg: Segment, outcome: Extract<DeliveryOutcome, { kind: 'rejected' }>): Promise<void> {
+  async #refused(seg: Segment, outcome: Extract<DeliveryOutcome, { kind: 'rejected' }>): Promise<boolean> {
     const bad = new Set<number>();
     let named = outcome.issues.length > 0;
     let lines: string[] = [];
@@ -410,29 +410,28 @@ export class Outbox {
       }
     }
     const partial = named && bad.size < seg.count;
-    let refused = partial ? bad.size : seg.count;
-    // Counted before the files move, so that the stats never show results neither pending nor refused.
-    this.#stats.rejected += refused;
-    this.#drop(refused, 'rejected', outcome.message);
-    let movedTo: string | undefined;
+    const refused = partial ? bad.size : seg.count;
+    let movedTo: string;
     try {
       movedTo = partial ? (await this.#spool.split(seg, bad)).rejectedPath : await this.#spool.reject(seg);
     } catch (err) {
-      this.#log.error({ err, path: seg.path }, '[agent:outbox] cannot move a refused batch; deleting it');
-      await this.#spool.remove(seg).catch(() => undefined);
-      const lost = seg.count - refused;
-      if (lost > 0) {
-        this.#stats.rejected += lost;
-        this.#drop(lost, 'rejected', 'the rest of a refused batch that could not be split');
-        refused = seg.count;
-      }
+      // Nothing moved: the segment (good results included) stays queued and is sent, and refused, again later.
+      this.#log.error(
+        { err, path: seg.path, status: outcome.status, refused, ofBatch: seg.count },
+        '[agent:outbox] cannot move a refused batch to rejected/; keeping it queued and retrying with backoff',
+      );
+      return false;
     }
+    // Counted once the files moved: until then the segment is still queued (pending).
+    this.#stats.rejected += refused;
+    this.#drop(refused, 'rejected', outcome.message);
     this.#log.error(
       { status: outcome.status, refused, ofBatch: seg.count, movedTo, message: outcome.message },
       refused < seg.count
         ? '[agent:outbox] the control plane refused some results of a batch for good; moved them to rejected/, resending the rest'
         : '[agent:outbox] the control plane refused a batch for good; moved it to rejected/',
     );
+    return true;
   }
 
   /** A backoff wait that ends early when the outbox stops. */

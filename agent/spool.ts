@@ -272,9 +272,9 @@ export class Spool {
 
   /** Moves a segment the control plane refused for good to `rejected/`, kept for an operator to look at. */
   async reject(seg: Segment): Promise<string> {
-    this.#forget(seg);
     const to = this.#rejectedPath(seg);
     await rename(seg.path, to);
+    this.#forget(seg);
     return to;
   }
 
@@ -295,17 +295,25 @@ export class Spool {
     const rejectedPath = this.#rejectedPath(seg);
     await writeFile(rejectedPath, `${lines.filter((_, i) => bad.has(i)).join('\n')}\n`);
     const keep = lines.filter((_, i) => !bad.has(i));
-    const i = this.#sealed.indexOf(seg);
     if (keep.length === 0) {
       await this.remove(seg);
       return { rejectedPath, rest: undefined };
     }
     const text = `${keep.join('\n')}\n`;
-    await writeFile(`${seg.path}.tmp`, text);
-    const fh = await open(`${seg.path}.tmp`, constants.O_RDONLY);
-    await fh.sync().finally(() => fh.close());
-    await rename(`${seg.path}.tmp`, seg.path);
+    try {
+      await writeFile(`${seg.path}.tmp`, text);
+      const fh = await open(`${seg.path}.tmp`, constants.O_RDONLY);
+      await fh.sync().finally(() => fh.close());
+      await rename(`${seg.path}.tmp`, seg.path);
+    } catch (err) {
+      // The segment is still whole and queued: undo the rejected copy, so the retry does not leave a second one.
+      await unlink(`${seg.path}.tmp`).catch(() => undefined);
+      await unlink(rejectedPath).catch(() => undefined);
+      throw err;
+    }
     const rest: Segment = { id: seg.id, path: seg.path, count: keep.length, bytes: Buffer.byteLength(text) };
+    // The index after the awaits: the queue may have changed meanwhile.
+    const i = this.#sealed.indexOf(seg);
     if (i >= 0) {
       this.#sealed[i] = rest;
       this.#sealedBytes += rest.bytes - seg.bytes;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -199,6 +199,41 @@ describe('outbox', () => {
     expect(
       logger.lines.some((l) => /refused some results of a batch/.test(l.msg) && l.obj.refused === 5),
     ).toBe(true);
+  });
+
+  it('when a refused batch cannot be moved to rejected/, keeps it queued whole (good results too) and retries', async () => {
+    server.answer = (rs) => {
+      const i = rs.findIndex((r) => r.destination === 'deleted');
+      return i < 0
+        ? { status: 200 }
+        : {
+            status: 400,
+            body: {
+              error: {
+                code: 'bad_request',
+                message: 'unknown destination',
+                issues: [{ path: `results.${i}.destination`, message: 'no destination deleted' }],
+              },
+            },
+          };
+    };
+    const logger = memoryLogger();
+    const outbox = await open({ logger });
+    // rejected/ is not a directory: every write into it fails (ENOTDIR), as a full disk would (ENOSPC).
+    await rm(join(dir, 'rejected'), { recursive: true });
+    await writeFile(join(dir, 'rejected'), 'not a directory');
+    for (let i = 0; i < 10; i++) outbox.push(result(i % 2 ? 'deleted' : 'kept', i));
+    await until('refused several times', () => server.requests.filter((r) => r.status === 400).length >= 3);
+    expect(outbox.stats()).toMatchObject({ delivered: 0, rejected: 0, dropped: 0, pending: 10 });
+    expect((await spoolLines()).length).toBe(10);
+    expect(logger.lines.some((l) => /cannot move a refused batch/.test(l.msg))).toBe(true);
+    // The disk recovers: the split goes through, the good half is delivered, nothing counted twice.
+    await rm(join(dir, 'rejected'));
+    await mkdir(join(dir, 'rejected'));
+    await until('kept delivered', () => outbox.stats().delivered === 5);
+    expect(outbox.stats()).toMatchObject({ rejected: 5, dropped: 5, pending: 0 });
+    expect(seqs(server.stored)).toEqual([0, 2, 4, 6, 8]);
+    expect(await readdir(join(dir, 'rejected'))).toHaveLength(1);
   });
 
   it('stays within its byte bound by dropping the oldest segments, counted', async () => {
