@@ -21,6 +21,22 @@ export function destinationInput(overrides: Partial<DestinationCreate> = {}): De
   return v.parse(DestinationCreateSchema, { address: '198.18.0.1', ...overrides });
 }
 
+/**
+ * The defaults the contract documents for a destination created with only an address, written out here rather
+ * than read from the schema so that tests asserting them can fail.
+ */
+export const DESTINATION_DEFAULTS = {
+  active: true,
+  protocol: 'icmp',
+  port: null,
+  interval: 1000,
+  timeout: 1000,
+  ttl: 64,
+  data: '',
+  sources: [],
+  labels: {},
+} as const;
+
 /** A send time well beyond 2^53 ns, so precision bugs show. */
 export const RTIME = 1_763_780_000_123_456_789n;
 

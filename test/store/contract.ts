@@ -14,6 +14,7 @@ import {
   StoreError,
 } from '../../control-plane/store/store.js';
 import {
+  DESTINATION_DEFAULTS,
   destinationInput as destination,
   RTIME,
   resultInput,
@@ -200,18 +201,7 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
     describe('destinations', () => {
       it('creates with defaults and reads back', async () => {
         const d = await store.createDestination(destination({ address: 'example.net' }));
-        expect(d).toMatchObject({
-          active: true,
-          address: 'example.net',
-          protocol: 'icmp',
-          port: null,
-          interval: 1000,
-          timeout: 1000,
-          ttl: 64,
-          data: '',
-          sources: [],
-          labels: {},
-        });
+        expect(d).toMatchObject({ ...DESTINATION_DEFAULTS, address: 'example.net' });
         expect(d.createdAt).toBe(d.updatedAt);
         expect(await store.getDestination(d.id)).toEqual(d);
       });

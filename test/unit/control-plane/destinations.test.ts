@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DESTINATION_DEFAULTS } from '../../helpers/factories.js';
 import { errorOf, type Fixture, makeFixture } from './fixture.js';
 
 describe('/v1/destinations', () => {
@@ -12,17 +13,7 @@ describe('/v1/destinations', () => {
     const res = await f.request('POST', '/v1/destinations', { body: { address: '198.18.0.1' } });
     expect(res.status).toBe(201);
     const d = (await res.json()) as { id: string };
-    expect(d).toMatchObject({
-      address: '198.18.0.1',
-      protocol: 'icmp',
-      port: null,
-      interval: 1000,
-      timeout: 1000,
-      ttl: 64,
-      data: '',
-      sources: [],
-      active: true,
-    });
+    expect(d).toMatchObject({ ...DESTINATION_DEFAULTS, address: '198.18.0.1' });
     expect(await (await f.request('GET', `/v1/destinations/${d.id}`)).json()).toEqual(d);
     expect(await (await f.request('GET', '/v1/destinations')).json()).toEqual({ destinations: [d] });
     expect((await f.request('DELETE', `/v1/destinations/${d.id}`)).status).toBe(204);
