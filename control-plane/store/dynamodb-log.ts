@@ -10,7 +10,11 @@
  *    `seq + 1`, `v + 1` when agents care, and `pending` = the change as a list of idempotent ops. Two writers
  *    cannot both claim the same `seq`: the loser re-reads and plans again (no lost updates). The claim is the
  *    commit: from here the change happens even if this writer dies;
- * 3. apply the ops (UpdateItem each), then clear `pending`.
+ * 3. apply the ops (UpdateItem each), then clear `pending`. The caller is answered with success once the claim
+ *    holds, even when this step fails: the change is committed, and a failure here would only invite a retry
+ *    that makes a duplicate. Until a reader of META finishes it, a direct read of an item it changes
+ *    (`getDestination`) may still show the old state; `configVersion()` — which every agent long-poll and
+ *    result batch reads first — and the next config change always finish it before going on.
  *
  * Whoever reads META and finds `pending` applies it first (helping), so `configVersion()` never returns a
  * version whose change is not fully visible, and a writer that crashed mid-way is finished by the next reader —
@@ -101,7 +105,10 @@ export class ConfigLog {
         'config change',
       );
       if (claimed) {
-        await this.finish(rev, planned.ops);
+        // The claim is the commit. If applying fails now (throttled, timed out), the change still happens: the
+        // next reader of META finishes it. Reporting the failure would make the caller retry a change that is
+        // already in, and a retried create would be a second source or destination.
+        await this.finish(rev, planned.ops).catch(() => undefined);
         return { value: planned.value, version: planned.bump ? version : undefined };
       }
       await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, this.db.retry)));
