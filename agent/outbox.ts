@@ -8,7 +8,8 @@
  * Guarantees and their limits:
  * - A result is on disk (fsynced) before it is ever sent, and its segment is deleted only after the control plane
  *   answered 200; a restart replays what is left. Re-sends are safe: results are idempotent on the server.
- * - A 400/413 for a batch means it can never be stored; it moves to `rejected/` with a log line, counted.
+ * - The control plane's own refusal of a batch (see results-client.ts) means it can never be stored; it (or only
+ *   the results named) moves to `rejected/` with a log line, counted. `rejected/` has a byte bound of its own.
  * - Bounded: the spool to `maxBytes` (oldest sealed segments dropped first, counted), memory to `maxMemoryResults`
  *   (oldest dropped, counted). A full disk (ENOSPC) is logged once per episode; results wait in memory (bounded)
  *   and the write is retried on the next flush, while sending goes on and frees space. Spooled data is never
@@ -43,6 +44,8 @@ export interface OutboxOptions {
   flushMs?: number;
   /** Spool bound in bytes; default 256 MiB. */
   maxBytes?: number;
+  /** Bound of `rejected/` (refused batches kept for an operator) in bytes, oldest deleted; default 32 MiB. */
+  maxRejectedBytes?: number;
   /** Results held in memory when the spool cannot take them (e.g. ENOSPC); default 100,000. */
   maxMemoryResults?: number;
   /** Retry backoff: full jitter between 0 and min(cap, base·2^n); default 250 ms … 30 s. */
@@ -109,7 +112,10 @@ export class Outbox {
 
   /** Opens the spool (replaying what a previous run left) and starts flushing and sending. */
   static async open(options: OutboxOptions): Promise<Outbox> {
-    const spool = await Spool.open(options.spoolDir, options.logger);
+    const spool = await Spool.open(options.spoolDir, {
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.maxRejectedBytes !== undefined ? { maxRejectedBytes: options.maxRejectedBytes } : {}),
+    });
     const outbox = new Outbox(spool, options);
     outbox.#gauges();
     outbox.#flushTimer = outbox.#clock.setTimer(outbox.#onFlushTimer, outbox.#flushMs);

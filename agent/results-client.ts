@@ -5,9 +5,13 @@
  * - 200 with a receipt (`BatchReceiptSchema`) accounting for every result of the batch (stored + duplicates =
  *   count): confirmed. Any other 200 (a proxy's catch-all page, a receipt for another count) is not a
  *   confirmation, and deleting the batch on it would lose it: retried, with the reason in the message.
- * - 400 / 413 / 422, and 403 naming results (destinations this source may no longer probe): this batch can never
- *   be accepted as it is; retrying would block every later batch behind it. The issues say which results.
- * - 401 / other 403: the token is wrong; retried (the sync loop stops the agent with a clear message).
+ * - 400 / 413 / 422 / 403 whose body is the control plane's `ErrorBody` and either names results (`results.N…`:
+ *   e.g. destinations this source may no longer probe) or carries a final code (`invalid_json`,
+ *   `payload_too_large`): this batch can never be accepted as it is; retrying would block every later batch
+ *   behind it. The issues say which results.
+ * - Any other refusal (a proxy's 400, a WAF page, a version skew's unknown code, 401, a 403 naming no result) is
+ *   not proof that the batch is bad: retried, with the answer in the message (the sync loop stops the agent on a
+ *   wrong token).
  * - 408, 429, 5xx, network errors, timeouts: transient, retried with backoff.
  */
 import { type Dispatcher, request } from 'undici';
@@ -75,16 +79,32 @@ export function resultsClient(options: ResultsClientOptions): Deliver {
       const body = v.safeParse(ErrorBodySchema, safeJson(text));
       const issues = body.success ? (body.output.error.issues ?? []) : [];
       const message = errorMessage(body.success ? body.output : undefined, text, status);
-      if (status === 400 || status === 413 || status === 422 || (status === 403 && issues.length > 0)) {
+      if (body.success && REFUSALS.has(status) && isFinal(body.output)) {
         return { kind: 'rejected', status, message, issues };
       }
-      return { kind: 'retry', status, message };
+      return {
+        kind: 'retry',
+        status,
+        message: REFUSALS.has(status) ? `${message} (not a final refusal of this batch)` : message,
+      };
     } catch (err) {
       return { kind: 'retry', status: null, message: (err as Error).message };
     } finally {
       req.done();
     }
   };
+}
+
+/** Statuses that may refuse a batch for good, when the body says so. */
+const REFUSALS = new Set([400, 403, 413, 422]);
+/** Codes that refuse the whole batch for what it is, whatever the issues. */
+const FINAL_CODES: ReadonlySet<string> = new Set(['invalid_json', 'payload_too_large']);
+
+/** The control plane's own refusal of this batch's content: it names results, or its code is final. */
+function isFinal(body: ErrorBody): boolean {
+  const issues = body.error.issues ?? [];
+  if (issues.some((i) => /^results(\.|$)/.test(i.path))) return true;
+  return body.error.code !== 'forbidden' && FINAL_CODES.has(body.error.code);
 }
 
 function safeJson(text: string): unknown {

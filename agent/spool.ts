@@ -49,6 +49,14 @@ export interface SpoolLogger {
   warn(obj: object, msg?: string): void;
 }
 
+export interface SpoolOptions {
+  logger?: SpoolLogger;
+  /** Bound of `rejected/` in bytes (oldest files deleted beyond it, logged); default 32 MiB. */
+  maxRejectedBytes?: number;
+}
+
+const DEFAULT_MAX_REJECTED_BYTES = 32 * 1024 * 1024;
+
 interface OpenSegment {
   id: number;
   path: string;
@@ -73,23 +81,36 @@ export class Spool {
   #dirDirty = false;
   #nextId: number;
   #sealedBytes: number;
+  /** Files in `rejected/`, oldest first, with their sizes: the directory has a byte bound of its own. */
+  readonly #rejected: { path: string; bytes: number }[];
+  #rejectedBytes: number;
+  readonly #maxRejectedBytes: number;
+  readonly #log: SpoolLogger | undefined;
+  readonly #rejectedDropped = { files: 0, bytes: 0 };
 
   private constructor(
     readonly dir: string,
     sealed: Segment[],
+    rejected: { path: string; bytes: number }[],
+    options: SpoolOptions,
   ) {
     this.#segmentsDir = join(dir, 'segments');
     this.#rejectedDir = join(dir, 'rejected');
     this.#sealed = sealed;
     this.#nextId = (sealed.at(-1)?.id ?? 0) + 1;
     this.#sealedBytes = sealed.reduce((n, s) => n + s.bytes, 0);
+    this.#rejected = rejected;
+    this.#rejectedBytes = rejected.reduce((n, r) => n + r.bytes, 0);
+    this.#maxRejectedBytes = options.maxRejectedBytes ?? DEFAULT_MAX_REJECTED_BYTES;
+    this.#log = options.logger;
   }
 
   /**
    * Opens (creating) the spool in `dir` and recovers the segments a previous run left: each becomes a sealed
    * segment to send, in id order, with any torn line dropped.
    */
-  static async open(dir: string, logger?: SpoolLogger): Promise<Spool> {
+  static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
+    const logger = options.logger;
     const segmentsDir = join(dir, 'segments');
     try {
       await mkdir(segmentsDir, { recursive: true });
@@ -133,7 +154,20 @@ export class Spool {
         '[agent:spool] replaying segments left by a previous run',
       );
     }
-    return new Spool(dir, sealed);
+    const rejected = await listRejected(join(dir, 'rejected'));
+    const spool = new Spool(dir, sealed, rejected, options);
+    await spool.#trimRejected();
+    return spool;
+  }
+
+  /** Files and bytes deleted from `rejected/` to keep it under its bound, since open. */
+  get rejectedDropped(): { files: number; bytes: number } {
+    return { ...this.#rejectedDropped };
+  }
+
+  /** Bytes in `rejected/`. */
+  get rejectedBytes(): number {
+    return this.#rejectedBytes;
   }
 
   /** Bytes on disk: sealed, rotated and open segments. */
@@ -275,6 +309,7 @@ export class Spool {
     const to = this.#rejectedPath(seg);
     await rename(seg.path, to);
     this.#forget(seg);
+    await this.#addRejected(to, seg.bytes);
     return to;
   }
 
@@ -293,10 +328,12 @@ export class Spool {
   ): Promise<{ rejectedPath: string; rest: Segment | undefined }> {
     const lines = await this.lines(seg);
     const rejectedPath = this.#rejectedPath(seg);
-    await writeFile(rejectedPath, `${lines.filter((_, i) => bad.has(i)).join('\n')}\n`);
+    const refused = `${lines.filter((_, i) => bad.has(i)).join('\n')}\n`;
+    await writeFile(rejectedPath, refused);
     const keep = lines.filter((_, i) => !bad.has(i));
     if (keep.length === 0) {
       await this.remove(seg);
+      await this.#addRejected(rejectedPath, Buffer.byteLength(refused));
       return { rejectedPath, rest: undefined };
     }
     const text = `${keep.join('\n')}\n`;
@@ -318,7 +355,40 @@ export class Spool {
       this.#sealed[i] = rest;
       this.#sealedBytes += rest.bytes - seg.bytes;
     }
+    await this.#addRejected(rejectedPath, Buffer.byteLength(refused));
     return { rejectedPath, rest };
+  }
+
+  async #addRejected(path: string, bytes: number): Promise<void> {
+    this.#rejected.push({ path, bytes });
+    this.#rejectedBytes += bytes;
+    await this.#trimRejected();
+  }
+
+  /** Deletes the oldest files of `rejected/` until it is within its bound: kept for a look, not forever. */
+  async #trimRejected(): Promise<void> {
+    let files = 0;
+    let bytes = 0;
+    while (this.#rejectedBytes > this.#maxRejectedBytes && this.#rejected.length > 0) {
+      const oldest = this.#rejected.shift()!;
+      this.#rejectedBytes -= oldest.bytes;
+      await unlink(oldest.path).catch(() => undefined);
+      files++;
+      bytes += oldest.bytes;
+    }
+    if (files === 0) return;
+    this.#rejectedDropped.files += files;
+    this.#rejectedDropped.bytes += bytes;
+    this.#log?.warn(
+      {
+        dir: this.#rejectedDir,
+        files,
+        bytes,
+        maxRejectedBytes: this.#maxRejectedBytes,
+        totalFilesDropped: this.#rejectedDropped.files,
+      },
+      '[agent:spool] rejected/ over its bound; deleted the oldest refused batches',
+    );
   }
 
   /** Seals the open segment; the spool can be reopened later. */
@@ -350,6 +420,22 @@ export class Spool {
     this.#open = { id, path, fh, count: 0, bytes: 0, synced: true };
     return this.#open;
   }
+}
+
+/** The files of `rejected/`, oldest first (by mtime: names restart with the segment ids when the spool empties). */
+async function listRejected(dir: string): Promise<{ path: string; bytes: number }[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const path = join(dir, name);
+      const st = await stat(path).catch(() => undefined);
+      return st?.isFile() ? { path, bytes: st.size, mtime: st.mtimeMs } : undefined;
+    }),
+  );
+  return files
+    .filter((f) => f !== undefined)
+    .sort((a, b) => a.mtime - b.mtime)
+    .map(({ path, bytes }) => ({ path, bytes }));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -236,6 +236,50 @@ describe('outbox', () => {
     expect(await readdir(join(dir, 'rejected'))).toHaveLength(1);
   });
 
+  it('a 400 that is not the control plane refusing this batch (a proxy page) is retried, never rejected', async () => {
+    let answers = 0;
+    server.answer = () =>
+      ++answers <= 3 ? { status: 400, body: '<html>400 Bad Request</html>' } : { status: 200 };
+    const outbox = await open();
+    for (let i = 0; i < 10; i++) outbox.push(result('d', i));
+    await until('delivered after the proxy recovers', () => outbox.stats().delivered === 10);
+    expect(outbox.stats()).toMatchObject({ rejected: 0, dropped: 0, retries: 3 });
+    expect(await readdir(join(dir, 'rejected'))).toEqual([]);
+  });
+
+  it('keeps rejected/ within a byte bound of its own: the oldest refused batches go first, logged', async () => {
+    server.answer = () => ({ status: 400, body: { error: { code: 'invalid_json', message: 'not JSON' } } });
+    const logger = memoryLogger();
+    const outbox = await open({ logger, maxRejectedBytes: 3000 });
+    for (let i = 0; i < 100; i++) outbox.push(result('d', i));
+    await until('all refused', () => outbox.stats().rejected === 100);
+    const files = await readdir(join(dir, 'rejected'));
+    const sizes = await Promise.all(
+      files.map(async (f) => (await readFile(join(dir, 'rejected', f))).length),
+    );
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThanOrEqual(3000);
+    expect(files.length).toBeGreaterThan(0);
+    // The newest refused batch is kept, the oldest deleted.
+    const kept = (await Promise.all(files.map((f) => readFile(join(dir, 'rejected', f), 'utf8')))).flatMap(
+      (t) =>
+        t
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).rseq as number),
+    );
+    expect(kept).toContain(99);
+    expect(kept).not.toContain(0);
+    const warn = logger.lines.filter((l) => /rejected\/ over its bound/.test(l.msg));
+    expect(warn.length).toBeGreaterThan(0);
+    expect(warn.at(-1)!.obj.totalFilesDropped).toBe(10 - files.length);
+    // A restart counts what is there against the bound too.
+    await outbox.close(100);
+    const reopened = await open({ logger, maxRejectedBytes: 1 });
+    expect(await readdir(join(dir, 'rejected'))).toEqual([]);
+    await reopened.close(100);
+  });
+
   it('stays within its byte bound by dropping the oldest segments, counted', async () => {
     server.answer = () => ({ status: 503 });
     const metrics = createAgentMetrics();

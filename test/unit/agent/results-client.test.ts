@@ -69,4 +69,31 @@ describe('results client', () => {
       duplicates: 1,
     });
   });
+
+  it('a refusal is final only when it is the control plane naming results or a final code; else retried', async () => {
+    const deliver = resultsClient({ url: server.url, token: 'agent-token', timeoutMs: 2000 });
+    const batch = gz([result('d', 0), result('d', 1)]);
+    const err = (code: string, issues?: { path: string; message: string }[]) => ({
+      error: { code, message: 'm', ...(issues ? { issues } : {}) },
+    });
+    const cases: [number, unknown, 'rejected' | 'retry'][] = [
+      [400, err('bad_request', [{ path: 'results.1.rtt', message: 'too large' }]), 'rejected'],
+      [403, err('forbidden', [{ path: 'results.0.destination', message: 'not yours' }]), 'rejected'],
+      [400, err('bad_request', [{ path: 'results', message: 'at most 5000' }]), 'rejected'],
+      [400, err('invalid_json'), 'rejected'],
+      [413, err('payload_too_large'), 'rejected'],
+      // A proxy's or WAF's page, a body from another version, a refusal naming no result: not proof.
+      [400, '<html>Bad Request</html>', 'retry'],
+      [413, 'Request Entity Too Large', 'retry'],
+      [422, { message: 'unprocessable' }, 'retry'],
+      [400, err('bad_request'), 'retry'],
+      [400, { error: { code: 'some_future_code', message: 'm' } }, 'retry'],
+      [403, err('forbidden'), 'retry'],
+    ];
+    for (const [status, body, kind] of cases) {
+      server.answer = () => ({ status, body });
+      const outcome = await deliver(batch, 2, signal);
+      expect({ status, body, kind: outcome.kind }).toEqual({ status, body, kind });
+    }
+  });
 });
