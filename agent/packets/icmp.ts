@@ -201,6 +201,54 @@ export function encodeIcmpv4Echo(fields: EchoFields): Buffer {
   return b;
 }
 
+/**
+ * Writes an ICMPv4 echo request (or reply) with its checksum into `target` at `offset`, for senders that reuse
+ * one buffer instead of allocating a packet per probe, and returns the offset just past it. The data is
+ * `fields.payload`, or — with `fields.payload` omitted and `inPlaceLength` given — the `inPlaceLength` bytes
+ * already at `offset + 8` (written there with `writeProbePayload`, saving a copy). Throws `bad-field` on
+ * out-of-range fields, `truncated` when `target` is too small.
+ */
+export function writeIcmpv4Echo(
+  target: Uint8Array,
+  offset: number,
+  fields: EchoFields,
+  inPlaceLength?: number,
+): number {
+  const end = writeEcho(target, offset, fields, ICMPV4_TYPE.ECHO_REQUEST, inPlaceLength);
+  put16(target, offset + 2, internetChecksum(target, offset, end));
+  return end;
+}
+
+/**
+ * Writes an echo message (ICMPv4 or ICMPv6 layout) with a zero checksum into `target` at `offset`; see
+ * {@link writeIcmpv4Echo} for the data. Returns the offset just past it.
+ */
+export function writeEcho(
+  target: Uint8Array,
+  offset: number,
+  fields: EchoFields,
+  defaultType: number,
+  inPlaceLength?: number,
+): number {
+  const type = fields.type ?? defaultType;
+  checkUint('icmp type', type, 0xff);
+  checkUint('icmp code', fields.code ?? 0, 0xff);
+  checkUint('icmp id', fields.id, 0xffff);
+  checkUint('icmp seq', fields.seq, 0xffff);
+  const dataLength = fields.payload ? fields.payload.length : (inPlaceLength ?? 0);
+  checkUint('icmp echo length', ICMP_HEADER_LENGTH + dataLength, 0xffff - 20);
+  const end = offset + ICMP_HEADER_LENGTH + dataLength;
+  checkWindow('icmp echo target', target, offset, Math.min(end, target.length));
+  needBytes('icmp echo target', offset, target.length, end - offset);
+  target[offset] = type;
+  target[offset + 1] = fields.code ?? 0;
+  put16(target, offset + 2, 0);
+  put16(target, offset + 4, fields.id);
+  put16(target, offset + 6, fields.seq);
+  if (fields.payload) target.set(fields.payload, offset + ICMP_HEADER_LENGTH);
+  return end;
+}
+
 /** Whether the ICMPv4 message in `buf[offset, end)` has a valid checksum. */
 export function icmpv4ChecksumValid(buf: Uint8Array, offset = 0, end = buf.length): boolean {
   return internetChecksum(buf, offset, end) === 0;
@@ -208,19 +256,9 @@ export function icmpv4ChecksumValid(buf: Uint8Array, offset = 0, end = buf.lengt
 
 /** An echo message with a zero checksum field (callers fill it in); shared with ICMPv6. */
 export function writeEchoHeader(fields: EchoFields, defaultType: number): Buffer {
-  const type = fields.type ?? defaultType;
-  checkUint('icmp type', type, 0xff);
-  checkUint('icmp code', fields.code ?? 0, 0xff);
-  checkUint('icmp id', fields.id, 0xffff);
-  checkUint('icmp seq', fields.seq, 0xffff);
-  const payload = fields.payload ?? new Uint8Array(0);
-  // The largest echo an IPv4 datagram (65535 bytes, 20 of them header) can carry; IPv6 allows 20 more.
-  checkUint('icmp echo length', ICMP_HEADER_LENGTH + payload.length, 0xffff - 20);
-  const b = Buffer.alloc(ICMP_HEADER_LENGTH + payload.length);
-  b[0] = type;
-  b[1] = fields.code ?? 0;
-  put16(b, 4, fields.id);
-  put16(b, 6, fields.seq);
-  b.set(payload, ICMP_HEADER_LENGTH);
+  const length = ICMP_HEADER_LENGTH + (fields.payload?.length ?? 0);
+  checkUint('icmp echo length', length, 0xffff - 20);
+  const b = Buffer.alloc(length);
+  writeEcho(b, 0, fields, defaultType);
   return b;
 }

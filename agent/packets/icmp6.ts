@@ -7,6 +7,7 @@ import {
   ICMP_HEADER_LENGTH,
   type IcmpEcho,
   quotedEnd,
+  writeEcho,
   writeEchoHeader,
 } from './icmp.js';
 import { IP_PROTOCOL } from './ipv4.js';
@@ -111,6 +112,20 @@ export function encodeIcmpv6Echo(fields: EchoFields, addresses?: PseudoAddresses
     put16(b, 2, internetChecksum(b, 0, b.length, initial));
   }
   return b;
+}
+
+/**
+ * Writes an ICMPv6 echo request (or reply) into `target` at `offset` and returns the offset just past it; the
+ * data as for `writeIcmpv4Echo`. The checksum is left 0: it covers a pseudo-header with the source address,
+ * which a raw ICMPv6 socket knows and fills in itself.
+ */
+export function writeIcmpv6Echo(
+  target: Uint8Array,
+  offset: number,
+  fields: EchoFields,
+  inPlaceLength?: number,
+): number {
+  return writeEcho(target, offset, fields, ICMPV6_TYPE.ECHO_REQUEST, inPlaceLength);
 }
 
 /** Whether the ICMPv6 message in `buf[offset, end)` has a valid checksum for `addresses` (16 bytes each). */

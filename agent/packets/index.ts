@@ -62,7 +62,9 @@ export {
   type Icmpv4Message,
   icmpv4ChecksumValid,
   quotedEnd,
+  writeEcho,
   writeEchoHeader,
+  writeIcmpv4Echo,
 } from './icmp.js';
 export {
   decodeIcmpv6Message,
@@ -71,6 +73,7 @@ export {
   type Icmpv6DecodeOptions,
   type Icmpv6Message,
   icmpv6ChecksumValid,
+  writeIcmpv6Echo,
 } from './icmp6.js';
 export {
   decodeIpv4Header,
@@ -92,12 +95,16 @@ export {
 } from './ipv6.js';
 export {
   decodeProbePayload,
+  echoesData,
   encodeProbePayload,
   isProbePayload,
   PROBE_HEADER_LENGTH,
   PROBE_MAGIC,
   type ProbePayload,
   probePayloadLength,
+  probeSentNs,
+  probeSeq,
+  probeSourceid,
   sameBytes,
   writeProbePayload,
 } from './probe-payload.js';

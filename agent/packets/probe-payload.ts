@@ -69,6 +69,24 @@ export function decodeProbePayload(buf: Uint8Array, offset = 0, end = buf.length
   };
 }
 
+/**
+ * In-place readers of the probe header at `offset` (check {@link isProbePayload} first): for receive paths that
+ * run per packet and decode nothing else, where {@link decodeProbePayload}'s object would be garbage at once.
+ */
+export function probeSourceid(buf: Uint8Array, offset: number): number {
+  return u16(buf, offset + 4);
+}
+
+/** See {@link probeSourceid}. */
+export function probeSeq(buf: Uint8Array, offset: number): number {
+  return u16(buf, offset + 6);
+}
+
+/** See {@link probeSourceid}. */
+export function probeSentNs(buf: Uint8Array, offset: number): bigint {
+  return u64(buf, offset + 8);
+}
+
 /** Byte length of a probe payload carrying `dataLength` bytes of destination data. */
 export function probePayloadLength(dataLength: number): number {
   return PROBE_HEADER_LENGTH + dataLength;
@@ -101,6 +119,18 @@ export function encodeProbePayload(fields: ProbePayload): Buffer {
   const b = Buffer.alloc(probePayloadLength(fields.data.length));
   writeProbePayload(b, 0, fields);
   return b;
+}
+
+/**
+ * Whether the probe payload in `buf[offset, end)` — one whose header already proved it ours (magic, sourceid,
+ * seq and send time matched) — carries exactly `data` after the header: the echo came back unchanged, without
+ * comparing against a copy of what was sent.
+ */
+export function echoesData(buf: Uint8Array, offset: number, end: number, data: Uint8Array): boolean {
+  if (end - offset !== PROBE_HEADER_LENGTH + data.length || end > buf.length) return false;
+  const start = offset + PROBE_HEADER_LENGTH;
+  for (let i = 0; i < data.length; i++) if (buf[start + i] !== data[i]) return false;
+  return true;
 }
 
 /**

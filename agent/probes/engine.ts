@@ -8,7 +8,13 @@
  */
 
 import type { Protocol } from '../../contract/index.js';
-import { decodeIcmpv4Message, decodeIcmpv6Message, type QuotedTransport } from '../packets/index.js';
+import {
+  decodeIcmpv4Message,
+  decodeIcmpv6Message,
+  ICMP_HEADER_LENGTH,
+  icmpv4ChecksumValid,
+  type QuotedTransport,
+} from '../packets/index.js';
 import { ProbeInputError } from './errors.js';
 import { IcmpProber } from './icmp.js';
 import type { IcmpError } from './prober-base.js';
@@ -18,9 +24,14 @@ import { TcpProber } from './tcp.js';
 import type { Prober } from './types.js';
 import { UdpProber } from './udp.js';
 
-/** ICMP types the kernel delivers to the engine (everything else is filtered out in the kernel). */
+/**
+ * ICMP types the kernel delivers to the engine (everything else is filtered out in the kernel, before a copy
+ * reaches the process): on loopback our own echo requests (8, 128) are dropped there, not here.
+ */
 const ICMP4_TYPES = [0, 3, 11];
 const ICMP6_TYPES = [1, 3, 129];
+const ICMP_ECHO_REPLY = 0;
+const ICMP6_ECHO_REPLY = 129;
 
 /** Counters of what the engine's sockets received but could not use, for metrics. */
 export interface EngineCounters {
@@ -99,14 +110,41 @@ export class ProbeEngine {
     if (!channel) {
       channel =
         family === 4
-          ? new RawChannel('icmp4', (p, _s, t) => this.#onIcmp4(p, t), ICMP4_TYPES)
+          ? new RawChannel('icmp4', (p, s, t) => this.#onIcmp4(p, s, t), ICMP4_TYPES)
           : new RawChannel('icmp6', (p, s, t) => this.#onIcmp6(p, s, t), ICMP6_TYPES);
       this.#icmp.set(family, channel);
     }
     return channel;
   }
 
-  #onIcmp4(packet: Buffer, receivedAt: bigint): void {
+  #onIcmp4(packet: Buffer, source: string, receivedAt: bigint): void {
+    // Fast path for echo replies, the bulk of what arrives: read in place, no decoded objects (the type byte sits
+    // at the IP header length). Anything unusual (options cut short, fragments, a length that disagrees) takes
+    // the full decoder below, which names what is wrong.
+    const ihl = (packet[0]! & 0x0f) * 4;
+    if (
+      packet[ihl] === ICMP_ECHO_REPLY &&
+      packet[0]! >> 4 === 4 &&
+      ihl >= 20 &&
+      packet.length >= ihl + 8 &&
+      packet.readUInt16BE(2) === packet.length &&
+      (packet.readUInt16BE(6) & 0x3fff) === 0
+    ) {
+      if (!icmpv4ChecksumValid(packet, ihl, packet.length)) {
+        this.counters.malformed++;
+        return;
+      }
+      // A raw IPv4 socket's source address is the IP source: the address that answered.
+      (this.#probers.get('icmp') as IcmpProber | undefined)?.onEchoReply(
+        source,
+        packet,
+        ihl,
+        packet.length,
+        packet[8]!,
+        receivedAt,
+      );
+      return;
+    }
     let msg: ReturnType<typeof decodeIcmpv4Message>;
     try {
       msg = decodeIcmpv4Message(packet);
@@ -115,14 +153,14 @@ export class ProbeEngine {
       return;
     }
     if (msg.kind === 'echo-reply') {
-      (this.#probers.get('icmp') as IcmpProber | undefined)?.onEchoReply({
-        from: msg.ip.src,
-        type: msg.type,
-        code: msg.code,
-        payload: msg.payload,
-        ttl: msg.ip.ttl,
+      (this.#probers.get('icmp') as IcmpProber | undefined)?.onEchoReply(
+        msg.ip.src,
+        packet,
+        msg.ip.payloadOffset,
+        msg.ip.payloadEnd,
+        msg.ip.ttl,
         receivedAt,
-      });
+      );
     } else if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
       const error: IcmpError = {
         status: msg.kind === 'time-exceeded' ? 'ttl-exceeded' : 'unreachable',
@@ -139,7 +177,18 @@ export class ProbeEngine {
 
   #onIcmp6(packet: Buffer, source: string, receivedAt: bigint): void {
     // Raw ICMPv6 sockets deliver the message without the IPv6 header (so no hop limit), and the kernel has
-    // already verified the checksum.
+    // already verified the checksum. Echo replies, the bulk, are read in place (see #onIcmp4).
+    if (packet[0] === ICMP6_ECHO_REPLY && packet.length >= ICMP_HEADER_LENGTH) {
+      (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply(
+        source,
+        packet,
+        0,
+        packet.length,
+        null,
+        receivedAt,
+      );
+      return;
+    }
     let msg: ReturnType<typeof decodeIcmpv6Message>;
     try {
       msg = decodeIcmpv6Message(packet);
@@ -147,16 +196,8 @@ export class ProbeEngine {
       this.counters.malformed++;
       return;
     }
-    if (msg.kind === 'echo-reply') {
-      (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply({
-        from: source,
-        type: msg.type,
-        code: msg.code,
-        payload: msg.payload,
-        ttl: null,
-        receivedAt,
-      });
-    } else if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
+    // Echo replies were taken by the fast path above.
+    if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
       const error: IcmpError = {
         status: msg.kind === 'time-exceeded' ? 'ttl-exceeded' : 'unreachable',
         from: source,

@@ -3,14 +3,20 @@
  * destination's data). Answers are matched by that payload, not by the ICMP id, which some kernels rewrite;
  * the send time in it tells a reply to this probe from one to a probe 65,536 seqs earlier, or to a probe of
  * another destination to the same address with the same seq (see in-flight.ts).
+ *
+ * Per probe, nothing is allocated for the packet: it is written into one scratch buffer (the channel copies it
+ * only when it must wait for room), and replies are read in place from the channel's receive buffer.
  */
 import {
-  decodeProbePayload,
-  encodeIcmpv4Echo,
-  encodeIcmpv6Echo,
-  encodeProbePayload,
+  echoesData,
+  ICMP_HEADER_LENGTH,
   isProbePayload,
-  sameBytes,
+  probeSentNs,
+  probeSeq,
+  probeSourceid,
+  writeIcmpv4Echo,
+  writeIcmpv6Echo,
+  writeProbePayload,
 } from '../packets/index.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
@@ -18,19 +24,11 @@ import { type IcmpError, ProberBase } from './prober-base.js';
 import type { RawChannel } from './raw-channel.js';
 import type { ProbeOutcome, ProbeTarget } from './types.js';
 
-/** An echo reply as the engine's ICMP socket decoded it. */
-export interface EchoReply {
-  from: string;
-  type: number;
-  code: number;
-  /** The echoed data: our probe payload if the reply is ours. */
-  payload: Uint8Array;
-  ttl: number | null;
-  receivedAt: bigint;
-}
-
 /** The icmp or icmp6 prober of an engine. */
 export class IcmpProber extends ProberBase {
+  /** Every echo request is written here, then sent from here (see the module comment). */
+  readonly #scratch = Buffer.allocUnsafe(65_536);
+
   constructor(
     protocol: 'icmp' | 'icmp6',
     readonly sourceid: number,
@@ -44,19 +42,28 @@ export class IcmpProber extends ProberBase {
     if (address === undefined) {
       return this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`);
     }
-    const key = InFlightTable.key(address, seq);
+    const data = dataBytes(target.data);
     const sentNs = this.table.stamp();
-    const payload = encodeProbePayload({
-      sourceid: this.sourceid,
-      seq,
-      sentNs,
-      data: dataBytes(target.data),
-    });
-    // The kernel computes ICMPv6 checksums on raw ICMPv6 sockets (no pseudo-header needed here); ICMPv4's is ours.
-    const packet =
-      this.family === 4
-        ? encodeIcmpv4Echo({ id: this.sourceid, seq, payload })
-        : encodeIcmpv6Echo({ id: this.sourceid, seq, payload });
+    const scratch = this.#scratch;
+    let length: number;
+    try {
+      const payloadEnd = writeProbePayload(scratch, ICMP_HEADER_LENGTH, {
+        sourceid: this.sourceid,
+        seq,
+        sentNs,
+        data,
+      });
+      const fields = { id: this.sourceid, seq };
+      const inPlace = payloadEnd - ICMP_HEADER_LENGTH;
+      // The kernel computes ICMPv6 checksums on raw ICMPv6 sockets (no pseudo-header needed here); ICMPv4's is ours.
+      length =
+        this.family === 4
+          ? writeIcmpv4Echo(scratch, 0, fields, inPlace)
+          : writeIcmpv6Echo(scratch, 0, fields, inPlace);
+    } catch (err) {
+      return this.refuse(target, seq, this.sourceid, (err as Error).message);
+    }
+    const key = InFlightTable.key(address, seq);
     return new Promise<ProbeOutcome>((resolve) => {
       const entry = new InFlight(
         key,
@@ -66,25 +73,36 @@ export class IcmpProber extends ProberBase {
         seq,
         this.sourceid,
         sentNs,
-        payload,
+        data,
         resolve,
       );
-      this.launch(this.channel, entry, packet, target.ttl, target.timeout);
+      this.launch(this.channel, entry, scratch, target.ttl, target.timeout, length);
     });
   }
 
-  /** An echo reply reached the engine's socket: settle the probe it answers, if it is one of ours. */
-  onEchoReply(reply: EchoReply): void {
-    const entry = this.#match(reply.from, reply.payload);
+  /**
+   * An echo reply reached the engine's socket, its ICMP message in `buf[offset, end)` (checksum verified):
+   * settle the probe it answers, if it is one of ours. Read in place: `buf` is only valid during the call.
+   */
+  onEchoReply(
+    from: string,
+    buf: Uint8Array,
+    offset: number,
+    end: number,
+    ttl: number | null,
+    receivedAt: bigint,
+  ): void {
+    const start = offset + ICMP_HEADER_LENGTH;
+    const entry = this.#match(from, buf, start, end);
     if (!entry) return;
     this.table.settle(entry, {
       status: 'reply',
-      address: reply.from,
-      receivedAt: reply.receivedAt,
-      rtype: reply.type,
-      rcode: reply.code,
-      datamatch: entry.sent !== null && sameBytes(reply.payload, entry.sent),
-      ttl: reply.ttl,
+      address: from,
+      receivedAt,
+      rtype: buf[offset]!,
+      rcode: buf[offset + 1]!,
+      datamatch: entry.sent !== null && echoesData(buf, start, end, entry.sent),
+      ttl,
     });
   }
 
@@ -92,7 +110,7 @@ export class IcmpProber extends ProberBase {
   onError(error: IcmpError, id: number, seq: number, quotedPayload: Uint8Array): void {
     let entry: InFlight | undefined;
     if (isProbePayload(quotedPayload)) {
-      entry = this.#match(error.quotedDst, quotedPayload);
+      entry = this.#match(error.quotedDst, quotedPayload, 0, quotedPayload.length);
     } else if (id === this.sourceid) {
       // A router that quotes only 8 bytes (RFC 792): id and seq are all there is, so of several probes with
       // this seq to this target (several destinations to one address), the oldest is the best guess.
@@ -101,11 +119,9 @@ export class IcmpProber extends ProberBase {
     if (entry) this.settleError(entry, error);
   }
 
-  /** The probe in flight a payload (echoed or quoted) names, if it is ours and this exact send. */
-  #match(target: string, payload: Uint8Array): InFlight | undefined {
-    if (!isProbePayload(payload)) return undefined;
-    const p = decodeProbePayload(payload);
-    if (p.sourceid !== this.sourceid) return undefined;
-    return this.table.find(InFlightTable.key(target, p.seq), p.sentNs);
+  /** The probe in flight the payload in `buf[start, end)` (echoed or quoted) names, if ours and this exact send. */
+  #match(target: string, buf: Uint8Array, start: number, end: number): InFlight | undefined {
+    if (!isProbePayload(buf, start, end) || probeSourceid(buf, start) !== this.sourceid) return undefined;
+    return this.table.find(InFlightTable.key(target, probeSeq(buf, start)), probeSentNs(buf, start));
   }
 }

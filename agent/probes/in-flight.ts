@@ -53,7 +53,10 @@ export class InFlight {
     readonly rid: number,
     /** Proves an answer belongs to this probe (payload send time, TCP nonce). */
     readonly check: bigint | number,
-    /** The payload an echo must return unchanged, for `datamatch`; null when nothing is echoed. */
+    /**
+     * The destination's data, which an echo must return unchanged after the probe header (see `echoesData`),
+     * for `datamatch`; null when nothing is echoed.
+     */
     readonly sent: Uint8Array | null,
     readonly resolve: (outcome: ProbeOutcome) => void,
   ) {}

@@ -81,23 +81,30 @@ export abstract class ProberBase implements Prober {
     return Promise.resolve(entry.failed(detail));
   }
 
-  /** Registers `entry`, sends `packet` and arms its deadline at the send time. */
+  /** Registers `entry`, sends `packet[0, length)` and arms its deadline at the send time. */
   protected launch(
     channel: RawChannel,
     entry: InFlight,
     packet: Buffer,
     ttl: number,
     timeoutMs: number,
+    length = packet.length,
   ): void {
     this.table.add(entry);
-    channel.send(packet, entry.target, ttl, (err, sentAt) => {
-      if (err) {
-        this.table.fail(entry, err.message);
-        return;
-      }
-      entry.sentAt = sentAt;
-      this.table.arm(entry, timeoutMs);
-    });
+    channel.send(
+      packet,
+      entry.target,
+      ttl,
+      (err, sentAt) => {
+        if (err) {
+          this.table.fail(entry, err.message);
+          return;
+        }
+        entry.sentAt = sentAt;
+        this.table.arm(entry, timeoutMs);
+      },
+      length,
+    );
   }
 
   /** Settles `entry` with an ICMP error about it. */

@@ -128,8 +128,10 @@ export class RawChannel {
   /**
    * Sends `packet` (the IP payload: the kernel writes the IP header) to `address` with TTL / hop limit `ttl`.
    * `done` runs synchronously when the socket takes the packet at once, later when it had to wait for room.
+   * Only `packet[0, length)` is sent, and the caller may reuse `packet` as soon as this returns (one that must
+   * wait is copied): probers write every packet into one scratch buffer.
    */
-  send(packet: Buffer, address: string, ttl: number, done: SendDone): void {
+  send(packet: Buffer, address: string, ttl: number, done: SendDone, length = packet.length): void {
     if (this.#closed) {
       const why = this.#failure ? ` after an error: ${this.#failure.message}` : '';
       done(
@@ -138,14 +140,14 @@ export class RawChannel {
       );
       return;
     }
-    if (this.#backlog.length > 0 || !this.#trySend(packet, address, ttl, done)) {
+    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done)) {
       if (this.#backlog.length === 0) this.#socket.wrap.pause(false, false);
-      this.#backlog.push({ packet, address, ttl, done });
+      this.#backlog.push({ packet: Buffer.from(packet.subarray(0, length)), address, ttl, done });
     }
   }
 
   /** One `sendto`; false when the socket buffer is full and the packet should wait. */
-  #trySend(packet: Buffer, address: string, ttl: number, done: SendDone): boolean {
+  #trySend(packet: Buffer, length: number, address: string, ttl: number, done: SendDone): boolean {
     let sentAt = 0n;
     try {
       if (ttl !== this.#ttl) {
@@ -155,7 +157,7 @@ export class RawChannel {
         this.#ttl = ttl;
       }
       sentAt = process.hrtime.bigint();
-      this.#socket.wrap.send(packet, 0, packet.length, address, noop);
+      this.#socket.wrap.send(packet, 0, length, address, noop);
     } catch (err) {
       if (isWouldBlock(err)) return false;
       done(
@@ -171,7 +173,7 @@ export class RawChannel {
   #flush(): void {
     while (this.#backlog.length > 0) {
       const next = this.#backlog[0]!;
-      if (!this.#trySend(next.packet, next.address, next.ttl, next.done)) return;
+      if (!this.#trySend(next.packet, next.packet.length, next.address, next.ttl, next.done)) return;
       this.#backlog.shift();
     }
     if (!this.#closed) this.#socket.wrap.pause(false, true);

@@ -14,14 +14,16 @@
 import dgram from 'node:dgram';
 import {
   decodeIpv4Header,
-  decodeProbePayload,
   decodeUdp,
+  echoesData,
   encodeProbePayload,
   encodeUdp,
   isProbePayload,
   parseIpv4,
+  probeSentNs,
+  probeSeq,
+  probeSourceid,
   type QuotedUdp,
-  sameBytes,
 } from '../packets/index.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
@@ -100,25 +102,11 @@ export class UdpProber extends ProberBase {
       addresses = { src, dst: parseIpv4(address) };
     }
     const sentNs = this.table.stamp();
-    const payload = encodeProbePayload({
-      sourceid: this.sourceid,
-      seq,
-      sentNs,
-      data: dataBytes(target.data),
-    });
+    const data = dataBytes(target.data);
+    const payload = encodeProbePayload({ sourceid: this.sourceid, seq, sentNs, data });
     const packet = encodeUdp({ srcPort: port, dstPort: target.port, payload }, addresses);
     return new Promise<ProbeOutcome>((resolve) => {
-      const entry = new InFlight(
-        key,
-        this.protocol,
-        address,
-        target.port,
-        seq,
-        port,
-        sentNs,
-        payload,
-        resolve,
-      );
+      const entry = new InFlight(key, this.protocol, address, target.port, seq, port, sentNs, data, resolve);
       this.#index(entry);
       this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
     });
@@ -169,13 +157,15 @@ export class UdpProber extends ProberBase {
     }
     const entry = this.#match(from, udp.srcPort, udp.payload);
     if (!entry) return;
+    // A reply matched by our payload (the exact send) echoes it unchanged or not; one matched without it does not.
+    const ours = this.#ours(udp.payload);
     this.table.settle(entry, {
       status: 'reply',
       address: from,
       receivedAt,
       rtype: null,
       rcode: null,
-      datamatch: entry.sent !== null && sameBytes(udp.payload, entry.sent),
+      datamatch: ours && entry.sent !== null && echoesData(udp.payload, 0, udp.payload.length, entry.sent),
       ttl,
     });
   }
@@ -189,14 +179,18 @@ export class UdpProber extends ProberBase {
 
   /** The probe a payload names (exactly, by seq and send time) or, without our payload, the oldest to `port`. */
   #match(target: string, port: number, payload: Uint8Array): InFlight | undefined {
-    if (isProbePayload(payload)) {
-      const p = decodeProbePayload(payload);
-      if (p.sourceid === this.sourceid) return this.table.find(InFlightTable.key(target, p.seq), p.sentNs);
+    if (this.#ours(payload)) {
+      return this.table.find(InFlightTable.key(target, probeSeq(payload, 0)), probeSentNs(payload, 0));
     }
     const set = this.#byPort.get(`${target}#${port}`);
     if (set === undefined) return undefined;
     for (const entry of set) if (entry.sentAt !== 0n) return entry;
     return undefined;
+  }
+
+  /** Whether `payload` is a probe payload of this engine. */
+  #ours(payload: Uint8Array): boolean {
+    return isProbePayload(payload) && probeSourceid(payload, 0) === this.sourceid;
   }
 
   close(): void {

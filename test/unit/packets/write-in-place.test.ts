@@ -1,0 +1,81 @@
+/**
+ * The in-place encoders and readers the probers use per packet (no allocation): they must produce exactly what
+ * the allocating encoders produce and read exactly what the decoders read.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  decodeIcmpv4,
+  decodeProbePayload,
+  echoesData,
+  encodeIcmpv4Echo,
+  encodeIcmpv6Echo,
+  encodeProbePayload,
+  ICMP_HEADER_LENGTH,
+  PacketError,
+  probeSentNs,
+  probeSeq,
+  probeSourceid,
+  writeIcmpv4Echo,
+  writeIcmpv6Echo,
+  writeProbePayload,
+} from '../../../agent/packets/index.js';
+import { hex } from './fixture.js';
+
+const PROBE = { sourceid: 258, seq: 65535, sentNs: 0x123456789abcn, data: Buffer.from('hi') };
+
+describe('in-place echo encoders', () => {
+  it('write the same bytes as the allocating encoders, at any offset, over a dirty buffer', () => {
+    const payload = encodeProbePayload(PROBE);
+    for (const offset of [0, 3, 100]) {
+      const v4 = Buffer.alloc(200, 0xee);
+      const end4 = writeIcmpv4Echo(v4, offset, { id: 7, seq: 9, payload });
+      expect(end4).toBe(offset + ICMP_HEADER_LENGTH + payload.length);
+      expect(v4.subarray(offset, end4)).toEqual(encodeIcmpv4Echo({ id: 7, seq: 9, payload }));
+      const v6 = Buffer.alloc(200, 0xee);
+      const end6 = writeIcmpv6Echo(v6, offset, { id: 7, seq: 9, payload });
+      expect(v6.subarray(offset, end6)).toEqual(encodeIcmpv6Echo({ id: 7, seq: 9, payload }));
+    }
+  });
+
+  it('take a probe payload already written in place, with the ICMPv4 checksum over it', () => {
+    const buf = Buffer.alloc(64, 0xee);
+    const payloadEnd = writeProbePayload(buf, ICMP_HEADER_LENGTH, PROBE);
+    const end = writeIcmpv4Echo(buf, 0, { id: 7, seq: 9 }, payloadEnd - ICMP_HEADER_LENGTH);
+    const expected = encodeIcmpv4Echo({ id: 7, seq: 9, payload: encodeProbePayload(PROBE) });
+    expect(buf.subarray(0, end)).toEqual(expected);
+    expect(decodeIcmpv4(buf, 0, end)).toMatchObject({ kind: 'echo-request', id: 7, seq: 9 });
+  });
+
+  it('refuse a target too small or a field out of range, naming it', () => {
+    expect(() => writeIcmpv4Echo(Buffer.alloc(10), 0, { id: 1, seq: 1, payload: Buffer.alloc(8) })).toThrow(
+      PacketError,
+    );
+    expect(() => writeIcmpv4Echo(Buffer.alloc(10), 0, { id: 1, seq: 1, payload: Buffer.alloc(8) })).toThrow(
+      /icmp echo target/,
+    );
+    expect(() => writeIcmpv6Echo(Buffer.alloc(64), 0, { id: 70_000, seq: 1 })).toThrow(/icmp id/);
+  });
+});
+
+describe('in-place probe payload readers', () => {
+  it('read what the decoder reads, at an offset', () => {
+    const buf = Buffer.concat([hex('aa bb cc'), encodeProbePayload(PROBE)]);
+    const decoded = decodeProbePayload(buf, 3);
+    expect(probeSourceid(buf, 3)).toBe(decoded.sourceid);
+    expect(probeSeq(buf, 3)).toBe(decoded.seq);
+    expect(probeSentNs(buf, 3)).toBe(decoded.sentNs);
+  });
+
+  it('tell an unchanged echo of the data from a changed, cut or extended one', () => {
+    const payload = encodeProbePayload(PROBE);
+    const data = Buffer.from('hi');
+    expect(echoesData(payload, 0, payload.length, data)).toBe(true);
+    const corrupt = Buffer.from(payload);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    expect(echoesData(corrupt, 0, corrupt.length, data)).toBe(false);
+    expect(echoesData(payload, 0, payload.length - 1, data)).toBe(false);
+    const longer = Buffer.concat([payload, hex('00')]);
+    expect(echoesData(longer, 0, longer.length, data)).toBe(false);
+    expect(echoesData(payload, 0, payload.length + 1, data)).toBe(false);
+  });
+});
