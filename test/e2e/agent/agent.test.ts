@@ -12,7 +12,7 @@ import type { Destination, SourceWithToken } from '../../../contract/index.js';
 import { type AdminApi, adminApi } from '../../helpers/admin-api.js';
 import { type PingerProcess, spawnPinger } from '../../helpers/pinger-process.js';
 import { type UdpEcho, udpEcho } from '../../helpers/udp-echo.js';
-import { until } from '../../unit/agent/results-server.js';
+import { until } from '../../helpers/until.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdefghijklmnopq';
 const isRoot = process.getuid?.() === 0;

@@ -15,7 +15,7 @@ import { type BootedLambda, bootLambda } from '../../helpers/lambda-boot.js';
 import { type LambdaHttp, serveLambda } from '../../helpers/lambda-http.js';
 import { type PingerProcess, spawnPinger } from '../../helpers/pinger-process.js';
 import { type UdpEcho, udpEcho } from '../../helpers/udp-echo.js';
-import { until } from '../../unit/agent/results-server.js';
+import { until } from '../../helpers/until.js';
 
 const isRoot = process.getuid?.() === 0;
 

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import { exec, execOk, type PingerProcess, pingerEnv, spawnPinger } from '../../helpers/pinger-process.js';
+import { until } from '../../helpers/until.js';
 import { startServer } from '../control-plane/server-process.js';
 import { ARTIFACT, type BuiltArtifact, buildArtifact } from './build.js';
 
@@ -177,12 +177,16 @@ describe('the binary as an agent', () => {
       });
 
       const stored = async () => (await api.resultPage({ destination: destination.id }, 1000)).results;
-      const deadline = Date.now() + 20_000;
-      while ((await stored()).filter((r) => r.status === 'reply').length < 5) {
-        if (Date.now() > deadline || agent.child.exitCode !== null)
-          throw new Error(`no results within 20 s: ${agent.output().stderr}`);
-        await setTimeout(100);
-      }
+      const running = agent;
+      await until(
+        () => `five replies stored:\n${running.output().stderr}`,
+        async () => {
+          if (running.child.exitCode !== null) throw new Error(`agent exited:\n${running.output().stderr}`);
+          return (await stored()).filter((r) => r.status === 'reply').length >= 5;
+        },
+        20_000,
+        100,
+      );
 
       const { code, signal } = await agent.stop('SIGTERM', 10_000);
       expect({ code, signal, stderr: agent.output().stderr }).toEqual({ code: 0, signal: null, stderr: '' });

@@ -6,11 +6,11 @@
 import { chmod, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import { readSecret } from '../../../cli/up/secret-file.js';
 import { BIN, exec, pingerEnv } from '../../helpers/pinger-process.js';
+import { until } from '../../helpers/until.js';
 import { startUp, type UpProcess } from './up-process.js';
 
 let cwd: string;
@@ -27,16 +27,17 @@ const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
 /** Waits (at most 20 s) until results newer than `sinceNs` show a reply from 127.0.0.1 and from ::1. */
 async function waitForLoopbackReplies(api: ApiClient, sinceNs: bigint, up: UpProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const page = await api.resultPage({ status: 'reply', from: `${sinceNs}` }, 100);
-    const answered = new Set(page.results.map((r) => `${r.protocol} ${r.address}`));
-    if (answered.has('icmp 127.0.0.1') && answered.has('icmp6 ::1')) return;
-    if (Date.now() > deadline) {
-      throw new Error(`no replies from both loopbacks within 20 s: ${[...answered]}\n${up.stderr()}`);
-    }
-    await setTimeout(200);
-  }
+  let answered = new Set<string>();
+  await until(
+    () => `replies from both loopbacks (saw: ${[...answered]})\n${up.stderr()}`,
+    async () => {
+      const page = await api.resultPage({ status: 'reply', from: `${sinceNs}` }, 100);
+      answered = new Set(page.results.map((r) => `${r.protocol} ${r.address}`));
+      return answered.has('icmp 127.0.0.1') && answered.has('icmp6 ::1');
+    },
+    20_000,
+    200,
+  );
 }
 
 /** SIGINT, as Ctrl-C sends it: exit 0, promptly. */

@@ -82,18 +82,8 @@ export async function startResultsServer(token = 'agent-token'): Promise<Results
   return state;
 }
 
-/** Polls `check` until it returns true or `ms` pass (then throws with `what`). Not a sleep: returns at once when true. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Kept here for the agent's unit tests, which import it beside the results server. */
+export { until } from '../../helpers/until.js';
 
 /** A logger that keeps every line, for asserting that the notable events were logged. */
 export function memoryLogger() {
