@@ -200,8 +200,9 @@ export class ApiClient {
       const rows = page.results.slice(0, remaining);
       remaining -= rows.length;
       if (rows.length > 0) yield rows;
-      // An empty page with a cursor would loop forever; the server never sends one, but do not trust that.
-      if (page.cursor === null || page.results.length === 0) return;
+      // A short or empty page with a new cursor means "keep going" (DynamoDB bounds the reads per request);
+      // the same cursor twice would loop forever, so do not trust the server on that.
+      if (page.cursor === null || page.cursor === cursor) return;
       cursor = page.cursor;
     }
   }

@@ -124,6 +124,10 @@ export const ResultQuerySchema = v.strictObject({
 });
 export type ResultQuery = v.InferOutput<typeof ResultQuerySchema>;
 
-/** A page of results, newest first; `cursor` fetches the next page and is null on the last. */
+/**
+ * A page of results, newest first; `cursor` fetches the next page and is null on the last. A page may be
+ * shorter than the limit, even empty, and still carry a cursor (a backend bounds what one request reads):
+ * only a null cursor ends the listing.
+ */
 export const ResultPageSchema = v.object({ results: v.array(ResultSchema), cursor: v.nullable(v.string()) });
 export type ResultPage = v.InferOutput<typeof ResultPageSchema>;

@@ -37,8 +37,21 @@ function partitionsFor(filter: ResultFilter): { index?: string; name: string; va
 }
 
 /**
+ * Query pages read per partition in one request, at most. A sparse filter (a status, or a source within a
+ * destination) or a stretch of expired results could otherwise page through a whole partition in one request:
+ * a Lambda timeout and a read bill. The first page asks for `limit + 1` items, later ones (only reached when the
+ * filter dropped items) for 1,000.
+ */
+export const MAX_PAGES_PER_PARTITION = 4;
+
+/**
  * Newest first across the partitions the filter needs: each partition yields up to `limit + 1` matches
  * (descending), the union is sorted and cut. The extra one tells whether another page exists.
+ *
+ * A partition that ran out of its {@link MAX_PAGES_PER_PARTITION} before finding `limit + 1` matches stops at
+ * the last key it read: everything at or above that key is known, below it is not. The page then holds only
+ * the known matches (it may be short, even empty) and the cursor points at that key, so a short page with a
+ * cursor means "not done, keep going"; only a `null` cursor says the listing is complete.
  */
 export async function listResults(
   db: Requests,
@@ -70,7 +83,7 @@ export async function listResults(
     partitionsFor(filter).map(async ({ index, name, value }) => {
       const got: Item[] = [];
       let start: Record<string, unknown> | undefined;
-      do {
+      for (let pages = 0; pages < MAX_PAGES_PER_PARTITION; pages++) {
         const page = await db.queryPage(
           {
             IndexName: index,
@@ -81,23 +94,32 @@ export async function listResults(
             ExpressionAttributeNames: { ...names, '#k': name },
             ExpressionAttributeValues: { ...values, ':pk': value },
             ScanIndexForward: false,
-            Limit: Math.min(want + 1, 1000),
+            Limit: pages === 0 ? Math.min(want + 1, 1000) : 1000,
             ExclusiveStartKey: start,
           },
           'results query',
         );
         got.push(...page.items.filter((item) => item.sk !== after));
         start = page.next;
-      } while (start && got.length < want);
-      return got;
+        if (!start || got.length >= want) return { got, stoppedAt: undefined };
+      }
+      // Out of pages short of `want`: known down to the last key read, not below.
+      return { got, stoppedAt: String(start!.sk) };
     }),
   );
+  // The highest stop among partitions that ran out of pages: below it some partition is unread.
+  const known = perPartition.reduce<string | undefined>(
+    (max, p) => (p.stoppedAt !== undefined && (max === undefined || p.stoppedAt > max) ? p.stoppedAt : max),
+    undefined,
+  );
   const merged = perPartition
-    .flat()
+    .flatMap((p) => p.got)
+    .filter((item) => known === undefined || String(item.sk) >= known)
     .sort((a, b) => (String(a.sk) < String(b.sk) ? 1 : -1))
     .slice(0, want);
   const more = merged.length > filter.limit;
   const page = more ? merged.slice(0, filter.limit) : merged;
   const last = page[page.length - 1];
-  return { results: page.map(toResult), cursor: more && last ? encodeCursor(String(last.sk)) : null };
+  const cursor = more && last ? String(last.sk) : known;
+  return { results: page.map(toResult), cursor: cursor === undefined ? null : encodeCursor(cursor) };
 }

@@ -4,8 +4,10 @@ import * as v from 'valibot';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DestinationCreateSchema, type ResultInput, SourceCreateSchema } from '../../contract/index.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
+import { MAX_PAGES_PER_PARTITION } from '../../control-plane/store/dynamodb-list.js';
 import { type ResultFilter, type Store, UnavailableError } from '../../control-plane/store/store.js';
 import { type DynaliteServer, startDynalite } from '../helpers/dynalite.js';
+import { TIMED_OUT } from '../helpers/factories.js';
 import { testStore } from './contract.js';
 
 let server: DynaliteServer | undefined;
@@ -314,6 +316,42 @@ describe('dynamodb store', () => {
     expect((await fast.getDestination(e.id))?.ttl).toBe(9);
     await fast.close();
     await slow.close();
+  });
+
+  it('reads a bounded number of pages per request under a sparse filter, and the cursor carries on', async () => {
+    const fault: { current?: Fault } = {};
+    const { store } = await faultyStore(fault);
+    const { owner, dst } = await seed(store);
+    // Three timeouts, then more replies above them than one request may read past.
+    const base = 1_763_780_000_000_000_000n;
+    const timeouts = results(dst.id, 3, base).map((r) => ({ ...r, ...TIMED_OUT }));
+    const replies = results(dst.id, 1000 * MAX_PAGES_PER_PARTITION, base + 1_000_000_000n);
+    for (let i = 0; i < replies.length; i += 1000) await store.putResults(owner, replies.slice(i, i + 1000));
+    await store.putResults(owner, timeouts);
+
+    let queries = 0;
+    fault.current = (command) => {
+      if (command === 'QueryCommand') queries++;
+      return undefined;
+    };
+    const found: string[] = [];
+    let cursor: string | undefined;
+    let requests = 0;
+    const perRequest: number[] = [];
+    do {
+      queries = 0;
+      const page = await store.listResults({ destination: dst.id, status: 'timeout', limit: 2, cursor });
+      perRequest.push(queries);
+      found.push(...page.results.map((r) => r.rtime));
+      cursor = page.cursor ?? undefined;
+      // A short page (even an empty one) with a cursor means "not done yet".
+      if (++requests === 1) expect(page).toMatchObject({ results: [], cursor: expect.any(String) });
+    } while (cursor && requests < 10);
+    expect(Math.max(...perRequest)).toBeLessThanOrEqual(MAX_PAGES_PER_PARTITION);
+    expect(requests).toBeGreaterThan(1);
+    expect(cursor).toBeUndefined();
+    expect(found).toEqual(timeouts.map((r) => r.rtime).reverse());
+    await store.close();
   });
 
   it('answers a throttled read with UnavailableError', async () => {
