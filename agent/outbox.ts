@@ -335,21 +335,25 @@ export class Outbox {
         this.#wake = undefined;
         continue;
       }
-      let body: Buffer;
+      // In flight from here until it is confirmed, refused or retried: the byte bound never drops this segment
+      // meanwhile (it would be counted dropped and then delivered, or its split rewrite would resurrect it).
+      this.#sending = seg;
+      let outcome: DeliveryOutcome;
       try {
-        body = await gzip(await this.#spool.body(seg));
+        outcome = await this.#send(seg);
       } catch (err) {
-        // Dropped for the byte bound meanwhile (ENOENT), or unreadable: nothing to send from it.
-        if (this.#spool.sealed[0] === seg) {
-          this.#log.error({ err, path: seg.path }, '[agent:outbox] cannot read a spool segment; dropping it');
-          await this.#spool.remove(seg).catch(() => undefined);
-          this.#drop(seg.count, 'spool_full', 'unreadable segment');
+        this.#sending = undefined;
+        // Gone from disk (deleted from outside): nothing left to send from it.
+        if (this.#spool.sealed.includes(seg)) {
+          this.#log.error(
+            { err, path: seg.path },
+            '[agent:outbox] a spool segment vanished; its results are lost',
+          );
+          this.#spool.forget(seg);
+          this.#drop(seg.count, 'spool_full', 'segment file vanished');
         }
         continue;
       }
-      this.#sending = seg;
-      const outcome = await this.#deliver(body, seg.count, this.#abort.signal);
-      this.#sending = undefined;
       if (outcome.kind === 'stored') {
         // Counted before the unlink's await, so that stats never show a batch neither pending nor delivered.
         this.#stats.delivered += seg.count;
@@ -365,6 +369,7 @@ export class Outbox {
       } else if (outcome.kind === 'rejected' && (await this.#refused(seg, outcome))) {
         attempt = 0;
       } else {
+        this.#sending = undefined;
         if (this.#stopped) break;
         this.#stats.retries++;
         this.#metrics.deliveryFailures.inc();
@@ -379,9 +384,25 @@ export class Outbox {
         attempt++;
         await this.#sleep(delay);
       }
+      this.#sending = undefined;
       this.#gauges();
     }
     this.#idle?.();
+  }
+
+  /**
+   * Reads, compresses and posts one segment. A read failure other than ENOENT (EIO, EMFILE, …) is not proof
+   * that the results are gone: it becomes a retry, and the segment stays. Throws only on ENOENT.
+   */
+  async #send(seg: Segment): Promise<DeliveryOutcome> {
+    let body: Buffer;
+    try {
+      body = await gzip(await this.#spool.body(seg));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      return { kind: 'retry', status: null, message: `cannot read ${seg.path}: ${(err as Error).message}` };
+    }
+    return this.#deliver(body, seg.count, this.#abort.signal);
   }
 
   /**

@@ -400,6 +400,11 @@ export class Spool {
     return join(this.#rejectedDir, `${segmentName(seg.id).replace('.ndjson', '')}-${Date.now()}.ndjson`);
   }
 
+  /** Takes a segment whose file is already gone off the queue. */
+  forget(seg: Segment): void {
+    this.#forget(seg);
+  }
+
   #forget(seg: Segment): void {
     const i = this.#sealed.indexOf(seg);
     if (i < 0) return;

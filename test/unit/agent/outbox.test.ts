@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
 import { Outbox, type OutboxOptions } from '../../../agent/outbox.js';
-import { resultsClient } from '../../../agent/results-client.js';
+import { type Deliver, resultsClient } from '../../../agent/results-client.js';
 import { result } from './fixtures.js';
 import { memoryLogger, type ResultsServer, startResultsServer, until } from './results-server.js';
 
@@ -278,6 +278,77 @@ describe('outbox', () => {
     const reopened = await open({ logger, maxRejectedBytes: 1 });
     expect(await readdir(join(dir, 'rejected'))).toEqual([]);
     await reopened.close(100);
+  });
+
+  it('a segment that cannot be read (EISDIR, EIO…) is retried with backoff, never dropped', async () => {
+    server.answer = () => ({ status: 503 });
+    const logger = memoryLogger();
+    const outbox = await open({ logger });
+    for (let i = 0; i < 10; i++) outbox.push(result('d', i));
+    await until('sent once', () => server.requests.length >= 1);
+    const [name] = await readdir(join(dir, 'segments'));
+    const path = join(dir, 'segments', name!);
+    const content = await readFile(path, 'utf8');
+    // The file turns into something unreadable as a file.
+    await rm(path);
+    await mkdir(path);
+    const retries = outbox.stats().retries;
+    await until('read failures retried', () => outbox.stats().retries >= retries + 3);
+    expect(outbox.stats()).toMatchObject({ dropped: 0, pending: 10 });
+    await rm(path, { recursive: true });
+    await writeFile(path, content);
+    server.answer = () => ({ status: 200 });
+    await until('delivered once readable', () => outbox.stats().delivered === 10);
+    expect(outbox.stats().dropped).toBe(0);
+  });
+
+  it('a segment deleted from outside is counted lost; a corrupt one goes to rejected/ (the control plane refuses it)', async () => {
+    server.answer = () => ({ status: 503 });
+    const logger = memoryLogger();
+    const outbox = await open({ logger, batchAgeMs: 10_000 });
+    for (let i = 0; i < 20; i++) outbox.push(result('d', i));
+    await until('two segments sealed', async () => (await readdir(join(dir, 'segments'))).length === 2);
+    await until('sent once', () => server.requests.length >= 1);
+    const [first, second] = (await readdir(join(dir, 'segments'))).sort();
+    await rm(join(dir, 'segments', first!));
+    await writeFile(join(dir, 'segments', second!), 'garbage\nmore garbage\n');
+    // Still 503: a request for the first segment already under way cannot be confirmed now.
+    await until('both handled', () => outbox.stats().pending === 0);
+    expect(outbox.stats()).toMatchObject({ delivered: 0, dropped: 20, rejected: 10 });
+    expect(logger.lines.some((l) => /vanished/.test(l.msg))).toBe(true);
+    const [file] = await readdir(join(dir, 'rejected'));
+    expect(await readFile(join(dir, 'rejected', file!), 'utf8')).toBe('garbage\nmore garbage\n');
+  });
+
+  it('never drops the segment it is handling to make room: a refused batch being split is not also counted dropped', async () => {
+    const lineBytes = JSON.stringify(result('kept', 10)).length + 1;
+    const real = resultsClient({ url: server.url, token: 'agent-token', timeoutMs: 2000 });
+    let outbox: Outbox | undefined;
+    let first = true;
+    // The first batch is refused (half of it named); as the answer arrives, a full batch more pushes the spool over
+    // its bound, and the byte bound's flush runs while the refusal is being handled.
+    const deliver: Deliver = async (body, count, signal) => {
+      if (!first) return real(body, count, signal);
+      first = false;
+      for (let i = 10; i < 20; i++) outbox!.push(result('late', i));
+      return {
+        kind: 'rejected',
+        status: 400,
+        message: 'unknown destination',
+        issues: [{ path: 'results.1.destination', message: 'no destination deleted' }],
+      };
+    };
+    outbox = await open({ deliver, maxBytes: lineBytes * 15 });
+    for (let i = 0; i < 10; i++) outbox.push(result(i % 2 ? 'deleted' : 'kept', i));
+    await until('all handled', () => {
+      const st = outbox!.stats();
+      return st.pending === 0 && st.delivered + st.dropped === 20;
+    });
+    // `dropped` counts the refused results too: nothing else was dropped.
+    expect(outbox.stats()).toMatchObject({ delivered: 15, rejected: 5, dropped: 5 });
+    expect(seqs(server.stored)).toEqual([0, 2, 4, 6, 8, ...range(10, 10)]);
+    await outbox.close(100);
+    expect(await spoolLines()).toEqual([]);
   });
 
   it('stays within its byte bound by dropping the oldest segments, counted', async () => {
