@@ -42,6 +42,11 @@ export interface SyncOptions {
   onConfig: (config: AgentConfig, origin: 'cache' | 'control-plane') => void;
   /** Long-poll wait in seconds (default 25, below common 30 s proxy timeouts). */
   waitSeconds?: number;
+  /**
+   * Least time between the starts of two polls (default 1 s): a proxy that ignores If-None-Match or cuts the
+   * long-poll short would otherwise make a tight loop of requests.
+   */
+  minPollIntervalMs?: number;
   /** Backoff while the control plane is away; default 500 ms … 30 s, full jitter. */
   backoff?: { baseMs: number; capMs: number; random?: () => number };
   clock?: Clock;
@@ -60,6 +65,8 @@ export class ConfigSync {
   readonly #abort = new AbortController();
   #etag: string | undefined;
   #version: string | undefined;
+  /** The last poll brought a new config. */
+  #changed = false;
 
   constructor(options: SyncOptions) {
     this.#o = options;
@@ -91,11 +98,17 @@ export class ConfigSync {
       this.#apply(cached.config, cached.etag, 'cache');
     }
     let attempt = 0;
+    const minInterval = this.#o.minPollIntervalMs ?? 1000;
     while (!this.#abort.signal.aborted) {
+      const started = this.#clock.now();
       const failure = await this.#poll();
       if (failure === undefined) {
         if (attempt > 0) this.#log.info({ failures: attempt }, '[agent:sync] control plane reachable again');
         attempt = 0;
+        // An answer long before `wait` with nothing new is a proxy not holding the long-poll (or dropping
+        // If-None-Match): space the polls. A real change polls again at once, to wait for the next one.
+        const early = minInterval - (this.#clock.now() - started);
+        if (!this.#changed && early > 0) await this.#sleep(early);
         continue;
       }
       if (this.#abort.signal.aborted) break;
@@ -119,6 +132,7 @@ export class ConfigSync {
 
   /** One request. Resolves undefined on success (200 or 304), else a description of the failure. */
   async #poll(): Promise<string | undefined> {
+    this.#changed = false;
     const wait = this.#o.waitSeconds ?? 25;
     const url = endpointUrl(this.#o.url, 'v1/agent/config');
     url.searchParams.set('wait', String(wait));
@@ -172,6 +186,13 @@ export class ConfigSync {
     }
     const header = res.headers.etag;
     const etag = typeof header === 'string' ? header : `"${parsed.output.version}"`;
+    if (parsed.output.version === this.#version) {
+      // The same config again (a proxy that drops If-None-Match): nothing to apply, nothing to fsync.
+      this.#etag = etag;
+      this.#synced();
+      return undefined;
+    }
+    this.#changed = true;
     this.#apply(parsed.output, etag, 'control-plane');
     this.#synced();
     try {

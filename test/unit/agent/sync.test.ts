@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,37 @@ describe('config sync (against a real control plane)', () => {
     } finally {
       for (const s of syncs.splice(0)) s.stop();
       await proxy.close();
+    }
+  });
+
+  it('behind a proxy that drops If-None-Match and answers at once: polls spaced, same version not re-applied', async () => {
+    const source = await cp.createSource('agent-1');
+    await cp.createDestination({ address: '127.0.0.1' });
+    const res = await fetch(`${cp.url}/v1/agent/config?wait=0`, {
+      headers: { authorization: `Bearer ${source.token}` },
+    });
+    const config = await res.text();
+    const polls: number[] = [];
+    const proxy = createHttpServer((req, reply) => {
+      polls.push(performance.now());
+      req.resume();
+      reply.writeHead(200, { 'content-type': 'application/json' }).end(config);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      const { configs } = follow(`http://127.0.0.1:${port}`, source.token, { minPollIntervalMs: 150 });
+      await until('six polls', () => polls.length >= 6, 5000);
+      for (const s of syncs.splice(0)) s.stop();
+      // The first answer is a new config (the agent had none): the next poll follows at once, then spaced.
+      const gaps = polls.slice(2).map((t, i) => t - polls[i + 1]!);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(140);
+      // Applied (and cached) once: the same version again is not a new config.
+      expect(configs).toHaveLength(1);
+    } finally {
+      for (const s of syncs.splice(0)) s.stop();
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
     }
   });
 
