@@ -93,11 +93,12 @@ export class Spool {
     sealed: Segment[],
     rejected: { path: string; bytes: number }[],
     options: SpoolOptions,
+    nextId: number,
   ) {
     this.#segmentsDir = join(dir, 'segments');
     this.#rejectedDir = join(dir, 'rejected');
     this.#sealed = sealed;
-    this.#nextId = (sealed.at(-1)?.id ?? 0) + 1;
+    this.#nextId = nextId;
     this.#sealedBytes = sealed.reduce((n, s) => n + s.bytes, 0);
     this.#rejected = rejected;
     this.#rejectedBytes = rejected.reduce((n, r) => n + r.bytes, 0);
@@ -131,22 +132,27 @@ export class Spool {
     let torn = 0;
     for (const name of names) {
       const path = join(segmentsDir, name);
-      const text = await readFile(path, 'utf8');
-      const lines = text.split('\n').filter((l) => l.length > 0);
-      const good = lines.filter(isJsonObject);
-      torn += lines.length - good.length;
-      if (good.length === 0) {
-        await unlink(path);
-        continue;
+      const id = Number(SEGMENT.exec(name)![1]);
+      try {
+        const recovered = await recoverSegment(path, join(dir, 'rejected', name), logger);
+        torn += recovered.torn;
+        if (recovered.count > 0) sealed.push({ id, path, count: recovered.count, bytes: recovered.bytes });
+      } catch (err) {
+        // One bad file must not keep the agent from starting (and probing): set it aside for an operator.
+        const aside = join(dir, 'unreadable', name);
+        const moved = await mkdir(join(dir, 'unreadable'), { recursive: true })
+          .then(() => rename(path, aside))
+          .then(
+            () => true,
+            () => false,
+          );
+        logger?.warn(
+          { err, path, movedTo: moved ? aside : undefined },
+          moved
+            ? '[agent:spool] cannot read a segment left by a previous run; moved it to unreadable/'
+            : '[agent:spool] cannot read a segment left by a previous run; skipping it',
+        );
       }
-      if (good.length !== lines.length || !text.endsWith('\n')) {
-        // Rewrite without the torn line(s), atomically.
-        const fixed = `${good.join('\n')}\n`;
-        await writeFile(`${path}.tmp`, fixed);
-        await rename(`${path}.tmp`, path);
-      }
-      const { size } = await stat(path);
-      sealed.push({ id: Number(SEGMENT.exec(name)![1]), path, count: good.length, bytes: size });
     }
     if (sealed.length > 0 || torn > 0) {
       logger?.info(
@@ -154,8 +160,10 @@ export class Spool {
         '[agent:spool] replaying segments left by a previous run',
       );
     }
+    // Past every id present (skipped ones too), so that a new segment never collides with a file left in place.
+    const lastId = names.reduce((n, name) => Math.max(n, Number(SEGMENT.exec(name)![1])), 0);
     const rejected = await listRejected(join(dir, 'rejected'));
-    const spool = new Spool(dir, sealed, rejected, options);
+    const spool = new Spool(dir, sealed, rejected, options, lastId + 1);
     await spool.#trimRejected();
     return spool;
   }
@@ -448,6 +456,41 @@ async function syncDir(dir: string): Promise<void> {
   if (fh === undefined) return;
   await fh.sync().catch(() => undefined);
   await fh.close();
+}
+
+/**
+ * Recovers one segment left by a previous run: drops torn lines (rewriting the file atomically); a file with
+ * lines but none of them JSON is not a torn append but damage, and moves to `rejected/` (logged) rather than
+ * being deleted. Returns what is left to send. Throws when the file cannot be read.
+ */
+async function recoverSegment(
+  path: string,
+  rejectedPath: string,
+  logger: SpoolLogger | undefined,
+): Promise<{ count: number; bytes: number; torn: number }> {
+  const text = await readFile(path, 'utf8');
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const good = lines.filter(isJsonObject);
+  if (good.length === 0) {
+    // Nothing, or a single torn append (a crash mid-write of the first lines): nothing to keep.
+    if (lines.length === 0 || (lines.length === 1 && !text.endsWith('\n'))) await unlink(path);
+    else {
+      await rename(path, rejectedPath);
+      logger?.warn(
+        { path, lines: lines.length, movedTo: rejectedPath },
+        '[agent:spool] a segment left by a previous run holds no valid result; moved it to rejected/',
+      );
+    }
+    return { count: 0, bytes: 0, torn: 0 };
+  }
+  if (good.length !== lines.length || !text.endsWith('\n')) {
+    // Rewrite without the torn line(s), atomically.
+    const fixed = `${good.join('\n')}\n`;
+    await writeFile(`${path}.tmp`, fixed);
+    await rename(`${path}.tmp`, path);
+  }
+  const { size } = await stat(path);
+  return { count: good.length, bytes: size, torn: lines.length - good.length };
 }
 
 function isJsonObject(line: string): boolean {

@@ -120,6 +120,29 @@ describe('outbox', () => {
     expect(await spoolLines()).toEqual([]);
   });
 
+  it('starts despite an unreadable segment left by a previous run (moved aside) and sends the others', async () => {
+    const segDir = join(dir, 'segments');
+    await mkdir(segDir, { recursive: true });
+    const seg = (id: number) => join(segDir, `seg-${String(id).padStart(12, '0')}.ndjson`);
+    const lines = (from: number) =>
+      range(10, from)
+        .map((i) => `${JSON.stringify(result('d', i))}\n`)
+        .join('');
+    await writeFile(seg(1), lines(0));
+    await mkdir(seg(2)); // cannot be read as a file (EISDIR)
+    await writeFile(seg(3), lines(10));
+    await writeFile(seg(4), 'not json\nnor this\n'); // damage, not a torn append
+    const logger = memoryLogger();
+    const outbox = await open({ logger });
+    for (let i = 20; i < 30; i++) outbox.push(result('d', i));
+    await until('the readable ones and the new ones delivered', () => outbox.stats().delivered === 30);
+    expect(seqs(server.stored)).toEqual(range(30));
+    expect(await readdir(join(dir, 'unreadable'))).toEqual(['seg-000000000002.ndjson']);
+    expect(await readdir(join(dir, 'rejected'))).toEqual(['seg-000000000004.ndjson']);
+    expect(logger.lines.some((l) => l.level === 'warn' && /moved it to unreadable/.test(l.msg))).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'warn' && /holds no valid result/.test(l.msg))).toBe(true);
+  });
+
   it('retries with exponential backoff and full jitter', async () => {
     server.answer = () => ({ status: 500 });
     // random() just below 1: each wait sits at its ceiling, 10, 20, 40, 80, 80 ms …
