@@ -25,6 +25,7 @@ export interface IcmpError {
   quotedDst: string;
 }
 
+const canonicalV4 = new Map<string, string>();
 const canonicalV6 = new Map<string, string>();
 
 /** Base of the probers; see the module comment. */
@@ -54,13 +55,14 @@ export abstract class ProberBase implements Prober {
    * address of this prober's family.
    */
   protected canonical(address: string): string | undefined {
-    if (this.family === 4) return isIP(address) === 4 ? address : undefined;
-    let c = canonicalV6.get(address);
+    // Cached per family, also for IPv4: the check runs per probe, and isIP is a regular expression.
+    const cache = this.family === 4 ? canonicalV4 : canonicalV6;
+    let c = cache.get(address);
     if (c === undefined) {
-      if (isIP(address) !== 6) return undefined;
-      c = formatIpv6(parseIpv6(address));
-      if (canonicalV6.size > 10_000) canonicalV6.clear();
-      canonicalV6.set(address, c);
+      if (isIP(address) !== this.family) return undefined;
+      c = this.family === 4 ? address : formatIpv6(parseIpv6(address));
+      if (cache.size > 100_000) cache.clear();
+      cache.set(address, c);
     }
     return c;
   }

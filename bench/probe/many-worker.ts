@@ -1,7 +1,7 @@
 /**
  * Bench worker: `count` destinations, each probed every `interval` ms for `seconds`, through the engine the way
  * the agent's scheduler drives it (destinations staggered evenly over the interval, a 16-bit seq per destination,
- * one promise per probe stamped with its destination id, as `agent/send-probe.ts` does). Targets are distinct
+ * each probe sent through `agent/send-probe.ts`'s engineSender, as the agent does). Targets are distinct
  * loopback addresses 127.1.x.y: run it inside a network namespace of its own (see many.ts), so that all traffic
  * stays on that namespace's `lo`. Prints one JSON line: probes sent, outcomes by status, CPU time and how late
  * the sends were, measured after a warm-up interval.
@@ -9,8 +9,9 @@
  *   ip netns exec NS node --import tsx bench/probe/many-worker.ts '{"count":10000,"interval":1000,"seconds":10}'
  */
 import { ProbeEngine } from '../../agent/probes/engine.js';
-import type { ProbeOutcome, ProbeTarget } from '../../agent/probes/types.js';
-import type { Protocol, ResultInput } from '../../contract/index.js';
+import { Resolver } from '../../agent/resolve.js';
+import { engineSender } from '../../agent/send-probe.js';
+import type { Destination, Protocol, ResultInput } from '../../contract/index.js';
 
 interface Job {
   count: number;
@@ -31,20 +32,24 @@ if (!(job.count > 0 && job.count <= 65_000 && job.seconds > 0 && job.seconds <= 
 const engine = new ProbeEngine({ sourceid: 1 + Math.floor(Math.random() * 65_534) });
 const destinations = Array.from({ length: job.count }, (_, i) => {
   const n = i + 1;
-  const target: ProbeTarget = {
+  // The fields the sender reads; the rest of a Destination plays no part in sending.
+  const destination = {
+    id: `d${i}`,
     protocol,
     address: `127.1.${n >> 8}.${n & 0xff}`,
     port: protocol.startsWith('icmp') ? null : 7,
     ttl: 64,
     timeout: 1000,
     data: '',
-  };
-  return { id: `d${i}`, target, seq: 0, next: (i * job.interval) / job.count };
+    interval: job.interval,
+  } as Destination;
+  return { destination, seq: 0, next: (i * job.interval) / job.count };
 });
-const prober = await engine.open(
+await engine.open(
   protocol,
-  destinations.map((d) => d.target.address),
+  destinations.map((d) => d.destination.address),
 );
+const sendProbe = engineSender(() => engine, new Resolver());
 
 const byStatus: Record<string, number> = {};
 let sent = 0;
@@ -63,7 +68,7 @@ function send(d: (typeof destinations)[number]): void {
   const seq = d.seq;
   d.seq = (seq + 1) & 0xffff;
   sent++;
-  prober.probe(d.target, seq).then((o: ProbeOutcome) => record({ destination: d.id, ...o }));
+  sendProbe({ destination: d.destination, seq }).then(record);
 }
 
 const t0 = performance.now();
