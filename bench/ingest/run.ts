@@ -236,7 +236,7 @@ const section = `## Ingest (issue 2)
 
 Machine: ${machine()}.
 
-A real \`pinger serve\` process (SQLite, WAL, synchronous=NORMAL) on a fresh temp file per run; one source,
+A real \`pinger serve\` process (SQLite, WAL, synchronous=FULL) on a fresh temp file per run; one source,
 ${DESTINATIONS} destinations; ${BATCHES} batches of ${BATCH_SIZE} results posted over HTTP/1.1 on loopback by
 ${CONCURRENCY} concurrent undici connections, after 10 warm-up batches. Every result is new (no duplicates), so each
 is validated and inserted. Server CPU is the server process's user + system time (from /proc) over the JSON phase:

@@ -1,6 +1,7 @@
 /**
  * The embedded store: one SQLite file through better-sqlite3. WAL lets readers run beside the writer;
- * synchronous=NORMAL keeps every commit across a process crash (a power cut may lose the last few).
+ * synchronous=FULL syncs each commit to disk before it returns, so a batch answered 200 (after which the
+ * agent deletes its copy) survives a power cut too; a batch is one transaction, so that is one sync per batch.
  * Each write is one transaction that also bumps the config version where agents care, so a long-poll never
  * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch.
  */
@@ -368,13 +369,18 @@ const DESTINATION_SELECT = `
   ) AS sources
   FROM destinations d`;
 
-/** Opens the file with the settings the store relies on and brings its schema up to date. */
-function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+/**
+ * Opens the file with the settings the store relies on and brings its schema up to date. Exported for tests,
+ * which check those settings on the connection (most are per connection, not kept in the file).
+ */
+export function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(path);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // FULL: a commit is on disk before the agent hears 200 and deletes its spooled batch (NORMAL in WAL mode
+    // may lose the last commits to a power cut). One fsync of the WAL per batch, not per result.
+    db.pragma('synchronous = FULL');
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('foreign_keys = ON');
     // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSqliteStore } from '../../control-plane/store/sqlite.js';
+import { createSqliteStore, openDatabase } from '../../control-plane/store/sqlite.js';
 import { MIGRATIONS } from '../../control-plane/store/sqlite-migrations.js';
 import { StoreError } from '../../control-plane/store/store.js';
 import { destinationInput, resultInput, sourceInput } from '../helpers/factories.js';
@@ -35,6 +35,15 @@ describe('sqlite store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
+  });
+
+  it('syncs each commit to disk before answering (synchronous = FULL, 2), so a 200 survives a power cut', () => {
+    const db = openDatabase(join(tempDir(), 'pinger.db'), 5000);
+    try {
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      db.close();
+    }
   });
 
   it('keeps data across reopening and does not migrate twice', async () => {
