@@ -468,7 +468,26 @@ async function recoverSegment(
   rejectedPath: string,
   logger: SpoolLogger | undefined,
 ): Promise<{ count: number; bytes: number; torn: number }> {
-  const text = await readFile(path, 'utf8');
+  const buf = await readFile(path);
+  // Fast path, the usual case: appends are whole lines (a failed one is truncated back), so only a crash can leave
+  // damage, and only at the end. A file that ends with a newline and whose first and last lines are results is
+  // counted, not parsed: a full 256 MiB spool opens in a fraction of the time, and probing starts sooner.
+  // (Damage in the middle would still be caught: the control plane refuses the batch as invalid_json, and it
+  // goes to rejected/.)
+  if (buf.length > 0 && buf[buf.length - 1] === 0x0a) {
+    const firstEnd = buf.indexOf(0x0a);
+    const lastStart = buf.lastIndexOf(0x0a, buf.length - 2) + 1;
+    if (
+      isJsonObject(buf.toString('utf8', 0, firstEnd)) &&
+      isJsonObject(buf.toString('utf8', lastStart, buf.length - 1)) &&
+      buf.indexOf('\n\n') < 0
+    ) {
+      let count = 0;
+      for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) count++;
+      return { count, bytes: buf.length, torn: 0 };
+    }
+  }
+  const text = buf.toString('utf8');
   const lines = text.split('\n').filter((l) => l.length > 0);
   const good = lines.filter(isJsonObject);
   if (good.length === 0) {

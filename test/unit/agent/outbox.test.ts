@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
 import { Outbox, type OutboxOptions } from '../../../agent/outbox.js';
 import { type Deliver, resultsClient } from '../../../agent/results-client.js';
+import { Spool } from '../../../agent/spool.js';
 import { result } from './fixtures.js';
 import { memoryLogger, type ResultsServer, startResultsServer, until } from './results-server.js';
 
@@ -118,6 +119,26 @@ describe('outbox', () => {
     const warn = logger.lines.find((l) => /delivery failed/.test(l.msg))!;
     expect(String(warn.obj.message)).toMatch(/without a batch receipt/);
     expect(await spoolLines()).toEqual([]);
+  });
+
+  it('opens a large spool by counting lines, not parsing each one (probing starts sooner)', async () => {
+    const segDir = join(dir, 'segments');
+    await mkdir(segDir, { recursive: true });
+    const text = range(500)
+      .map((i) => `${JSON.stringify(result('d', i))}\n`)
+      .join('');
+    for (let id = 1; id <= 20; id++)
+      await writeFile(join(segDir, `seg-${String(id).padStart(12, '0')}.ndjson`), text);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const spool = await Spool.open(dir);
+      expect(spool.pendingResults).toBe(10_000);
+      expect(spool.sealed).toHaveLength(20);
+      // The first and last line of each segment, not 10,000 lines (2.7 s → 0.4 s for a full 256 MiB spool).
+      expect(parse.mock.calls.length).toBeLessThanOrEqual(2 * 20);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('starts despite an unreadable segment left by a previous run (moved aside) and sends the others', async () => {
