@@ -3,11 +3,11 @@
  * never blocks the producer). {@link Outbox.push} is synchronous and O(1): it never waits on disk or network.
  *
  *   push ─▶ memory (bounded) ─▶ open spool segment (append, fsync every `flushMs`) ─▶ sealed segment (a batch, by
- *   count or age) ─▶ POST gzip, retry with exponential backoff and full jitter ─▶ delete on 200.
+ *   count or age) ─▶ POST gzip, retry with exponential backoff and full jitter ─▶ delete on a receipt for the batch.
  *
  * Guarantees and their limits:
  * - A result is on disk (fsynced) before it is ever sent, and its segment is deleted only after the control plane
- *   answered 200; a restart replays what is left. Re-sends are safe: results are idempotent on the server.
+ *   answered with a receipt accounting for every result of it; a restart replays what is left. Re-sends are safe: results are idempotent on the server.
  * - The control plane's own refusal of a batch (see results-client.ts) means it can never be stored; it (or only
  *   the results named) moves to `rejected/` with a log line, counted. `rejected/` has a byte bound of its own.
  * - Bounded: the spool to `maxBytes` (oldest sealed segments dropped first, counted), memory to `maxMemoryResults`
