@@ -2,6 +2,7 @@
  * The control plane on a Node host: the app over @hono/node-server, a SQLite file, pino logs, and a graceful
  * close that wakes waiting long-polls, lets requests in flight finish, then closes the store.
  */
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { serve as serveHono } from '@hono/node-server';
@@ -65,6 +66,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
   }
 
   const shutdown = new AbortController();
+  // Every waiting long-poll listens to it (a thousand agents: a thousand listeners); that is no leak, and each
+  // request removes its own when it ends.
+  setMaxListeners(0, shutdown.signal);
   // One core runs the event loop and SQLite; parsing and validating batches goes to the others.
   const threads = options.parserThreads ?? Math.min(2, Math.max(1, availableParallelism() - 1));
   const pool = threads > 0 ? createBatchWorkerPool(threads, logger) : undefined;
