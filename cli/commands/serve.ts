@@ -3,29 +3,14 @@
  * and on a first start without `PINGER_ADMIN_TOKEN` the admin token it generated (shown this once; only its
  * hash is kept).
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535)
-    throw new InvalidArgumentError('must be a port number, 0–65535.');
-  return port;
-}
-
-interface ServeCliOptions {
-  host: string;
-  port: number;
-  db?: string;
-}
+import { addServerOptions, type ServerCliOptions } from '../server-options.js';
 
 export function register(program: Command): void {
-  program
-    .command('serve')
-    .description('run the control plane (HTTP API) with an embedded SQLite database')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--port <n>', 'TCP port to listen on (0 picks a free one)', parsePort, 8080)
-    .option('--db <file>', 'SQLite database file (env PINGER_DB; default ./data/pinger.db)')
+  addServerOptions(
+    program.command('serve').description('run the control plane (HTTP API) with an embedded SQLite database'),
+  )
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -33,7 +18,7 @@ export function register(program: Command): void {
         '  PINGER_ADMIN_TOKEN  admin token (32+ characters); without it one is generated on first start\n' +
         '  PINGER_LOG_LEVEL    pino log level on stderr (default info)',
     )
-    .action(async (options: ServeCliOptions) => {
+    .action(async (options: ServerCliOptions) => {
       // Loaded here so that other commands never open SQLite.
       const { serve, closeOnSignals, createLogger, ServeError } = await import('../../control-plane/node.js');
       const logger = createLogger();

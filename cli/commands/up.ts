@@ -8,39 +8,26 @@
  * (`admin.token`) and the local agent's (`local-agent.token`), so that a second `pinger up` needs nothing typed.
  */
 import { dirname, join, relative, resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { AgentHandle } from '../../agent/main.js';
 import type { ServerHandle } from '../../control-plane/node.js';
 import { ApiClient, DEFAULT_URL } from '../client.js';
 import { CliError } from '../errors.js';
+import { addServerOptions, type ServerCliOptions } from '../server-options.js';
 import { ensureLocalSource, type LocalSource, seedDestinations, tokenSource } from '../up/local-setup.js';
 import { readSecret, writeSecret } from '../up/secret-file.js';
-
-interface UpCliOptions {
-  host: string;
-  port: number;
-  db?: string;
-}
 
 /** Where the admin token came from, for the banner. */
 type AdminToken =
   | { token: string; origin: 'env' | 'generated' | 'file' }
   | { token: undefined; origin: 'unknown' };
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535)
-    throw new InvalidArgumentError('must be a port number, 0–65535.');
-  return port;
-}
-
 export function register(program: Command): void {
-  program
-    .command('up')
-    .description('run everything on this host: control plane, a local source and its agent (npm start)')
-    .option('--host <address>', 'address the control plane listens on', '127.0.0.1')
-    .option('--port <n>', 'TCP port of the control plane (0 picks a free one)', parsePort, 8080)
-    .option('--db <file>', 'SQLite database file (env PINGER_DB; default ./data/pinger.db)')
+  addServerOptions(
+    program
+      .command('up')
+      .description('run everything on this host: control plane, a local source and its agent (npm start)'),
+  )
     .addHelpText(
       'after',
       '\nBeside the database it keeps admin.token and local-agent.token (mode 0600) and the agent spool.\n' +
@@ -49,12 +36,12 @@ export function register(program: Command): void {
         '  PINGER_LOG_LEVEL    pino log level on stderr (default info)\n' +
         '\nThe agent needs CAP_NET_RAW (or root) for raw sockets.',
     )
-    .action(async (options: UpCliOptions) => {
+    .action(async (options: ServerCliOptions) => {
       await up(options);
     });
 }
 
-async function up(options: UpCliOptions): Promise<void> {
+async function up(options: ServerCliOptions): Promise<void> {
   // Loaded here so that other commands never open SQLite or raw sockets.
   const [{ default: pino }, node, agentMain] = await Promise.all([
     import('pino'),
