@@ -22,27 +22,9 @@ export interface Io {
   stderr(text: string): void;
 }
 
-let pipeWatched = false;
-
-/**
- * A reader that goes away (`pinger results --json | head -1`) is the end of the output, not a crash: Node
- * ignores SIGPIPE, so the write fails with EPIPE instead, and the command stops quietly as a Unix tool would.
- */
-function exitWhenStdoutCloses(): void {
-  if (pipeWatched) return;
-  pipeWatched = true;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-}
-
 /** The process's own streams. */
 export const processIo: Io = {
-  stdout: (text) => {
-    exitWhenStdoutCloses();
-    process.stdout.write(text);
-  },
+  stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
 
