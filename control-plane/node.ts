@@ -101,7 +101,11 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
         logger.warn({}, 'requests still running at the close deadline: cutting them');
         (server as import('node:http').Server).closeAllConnections();
       }, options.closeTimeoutMs ?? 10_000);
+      // close() drops only connections idle at that moment; those whose long-poll the abort just answered go
+      // idle a moment later and would hold the close for their keep-alive timeout. Drop them as they go idle.
+      const idle = setInterval(() => (server as import('node:http').Server).closeIdleConnections(), 20);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearInterval(idle);
       clearTimeout(timer);
       await pool?.close();
       await store.close();
