@@ -138,4 +138,5 @@ export {
   type UdpFields,
   type UdpHeader,
   udpChecksumValid,
+  writeUdp,
 } from './udp.js';

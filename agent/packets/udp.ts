@@ -76,26 +76,49 @@ export interface UdpFields {
  * without, it is left 0 ("no checksum", IPv4 only — IPv6 needs `addresses` or a kernel-side IPV6_CHECKSUM).
  */
 export function encodeUdp(fields: UdpFields, addresses?: PseudoAddresses): Buffer {
-  checkUint('udp srcPort', fields.srcPort, 0xffff);
-  checkUint('udp dstPort', fields.dstPort, 0xffff);
-  const payload = fields.payload ?? new Uint8Array(0);
-  const length = UDP_HEADER_LENGTH + payload.length;
+  const length = UDP_HEADER_LENGTH + (fields.payload?.length ?? 0);
   checkUint('udp length', length, 0xffff);
   const b = Buffer.alloc(length);
-  put16(b, 0, fields.srcPort);
-  put16(b, 2, fields.dstPort);
-  put16(b, 4, length);
-  b.set(payload, UDP_HEADER_LENGTH);
+  writeUdp(b, 0, fields, addresses);
+  return b;
+}
+
+/**
+ * Writes a UDP datagram into `target` at `offset`, for senders that reuse one buffer instead of allocating a
+ * packet per probe, and returns the offset just past it. The data is `fields.payload`, or — with it omitted and
+ * `inPlaceLength` given — the `inPlaceLength` bytes already at `offset + 8` (written there with
+ * `writeProbePayload`, saving a copy). The checksum as for {@link encodeUdp}. Throws `bad-field` on out-of-range
+ * fields, `truncated` when `target` is too small.
+ */
+export function writeUdp(
+  target: Uint8Array,
+  offset: number,
+  fields: UdpFields,
+  addresses?: PseudoAddresses,
+  inPlaceLength?: number,
+): number {
+  checkUint('udp srcPort', fields.srcPort, 0xffff);
+  checkUint('udp dstPort', fields.dstPort, 0xffff);
+  const length = UDP_HEADER_LENGTH + (fields.payload ? fields.payload.length : (inPlaceLength ?? 0));
+  checkUint('udp length', length, 0xffff);
+  const end = offset + length;
+  checkWindow('udp target', target, offset, Math.min(end, target.length));
+  needBytes('udp target', offset, target.length, length);
+  put16(target, offset, fields.srcPort);
+  put16(target, offset + 2, fields.dstPort);
+  put16(target, offset + 4, length);
+  put16(target, offset + 6, 0);
+  if (fields.payload) target.set(fields.payload, offset + UDP_HEADER_LENGTH);
   if (addresses) {
     const sum = internetChecksum(
-      b,
-      0,
-      length,
+      target,
+      offset,
+      end,
       pseudoHeaderSum(addresses.src, addresses.dst, IP_PROTOCOL.udp, length),
     );
-    put16(b, 6, sum === 0 ? 0xffff : sum);
+    put16(target, offset + 6, sum === 0 ? 0xffff : sum);
   }
-  return b;
+  return end;
 }
 
 /**

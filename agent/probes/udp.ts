@@ -16,14 +16,15 @@ import {
   decodeIpv4Header,
   decodeUdp,
   echoesData,
-  encodeProbePayload,
-  encodeUdp,
   isProbePayload,
   parseIpv4,
   probeSentNs,
   probeSeq,
   probeSourceid,
   type QuotedUdp,
+  UDP_HEADER_LENGTH,
+  writeProbePayload,
+  writeUdp,
 } from '../packets/index.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
@@ -41,6 +42,8 @@ const UDP_CHECKSUM_OFFSET = 6;
 export class UdpProber extends ProberBase {
   readonly #channel: RawChannel;
   readonly #holder: dgram.Socket;
+  /** Every datagram is written here, then sent from here. */
+  readonly #scratch = Buffer.allocUnsafe(65_536);
   readonly #ready: Promise<number>;
   #port = 0;
   /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. */
@@ -103,12 +106,30 @@ export class UdpProber extends ProberBase {
     }
     const sentNs = this.table.stamp();
     const data = dataBytes(target.data);
-    const payload = encodeProbePayload({ sourceid: this.sourceid, seq, sentNs, data });
-    const packet = encodeUdp({ srcPort: port, dstPort: target.port, payload }, addresses);
+    // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
+    const scratch = this.#scratch;
+    let length: number;
+    try {
+      const payloadEnd = writeProbePayload(scratch, UDP_HEADER_LENGTH, {
+        sourceid: this.sourceid,
+        seq,
+        sentNs,
+        data,
+      });
+      length = writeUdp(
+        scratch,
+        0,
+        { srcPort: port, dstPort: target.port },
+        addresses,
+        payloadEnd - UDP_HEADER_LENGTH,
+      );
+    } catch (err) {
+      return this.refuse(target, seq, port, (err as Error).message);
+    }
     return new Promise<ProbeOutcome>((resolve) => {
       const entry = new InFlight(key, this.protocol, address, target.port, seq, port, sentNs, data, resolve);
       this.#index(entry);
-      this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
+      this.launch(this.#channel, entry, scratch, target.ttl, target.timeout, length);
     });
   }
 

@@ -10,6 +10,7 @@ import {
   encodeIcmpv4Echo,
   encodeIcmpv6Echo,
   encodeProbePayload,
+  encodeUdp,
   ICMP_HEADER_LENGTH,
   PacketError,
   probeSentNs,
@@ -18,6 +19,7 @@ import {
   writeIcmpv4Echo,
   writeIcmpv6Echo,
   writeProbePayload,
+  writeUdp,
 } from '../../../agent/packets/index.js';
 import { hex } from './fixture.js';
 
@@ -54,6 +56,28 @@ describe('in-place echo encoders', () => {
       /icmp echo target/,
     );
     expect(() => writeIcmpv6Echo(Buffer.alloc(64), 0, { id: 70_000, seq: 1 })).toThrow(/icmp id/);
+  });
+});
+
+describe('in-place UDP encoder', () => {
+  const addresses = { src: Uint8Array.of(198, 18, 0, 2), dst: Uint8Array.of(198, 18, 2, 2) };
+
+  it('writes what encodeUdp writes, checksum included, with the payload given or already in place', () => {
+    const payload = encodeProbePayload(PROBE);
+    const expected = encodeUdp({ srcPort: 40_000, dstPort: 7, payload }, addresses);
+    const given = Buffer.alloc(100, 0xee);
+    const end = writeUdp(given, 5, { srcPort: 40_000, dstPort: 7, payload }, addresses);
+    expect(given.subarray(5, end)).toEqual(expected);
+    const inPlace = Buffer.alloc(100, 0xee);
+    const payloadEnd = writeProbePayload(inPlace, 8, PROBE);
+    const end2 = writeUdp(inPlace, 0, { srcPort: 40_000, dstPort: 7 }, addresses, payloadEnd - 8);
+    expect(inPlace.subarray(0, end2)).toEqual(expected);
+  });
+
+  it('refuses a target too small, naming it', () => {
+    expect(() => writeUdp(Buffer.alloc(12), 0, { srcPort: 1, dstPort: 2, payload: Buffer.alloc(8) })).toThrow(
+      /udp target/,
+    );
   });
 });
 
