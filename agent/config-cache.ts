@@ -47,14 +47,20 @@ export async function loadConfigCache(path: string, logger?: CacheLogger): Promi
   return parsed.output;
 }
 
-/** Replaces the cached config atomically. */
-export async function saveConfigCache(path: string, entry: Omit<CachedConfig, 'savedAt'>): Promise<void> {
+/**
+ * Replaces the cached config atomically, from the config's JSON text as the control plane sent it (already
+ * validated by the caller): with thousands of destinations, re-serialising the parsed config costs milliseconds of
+ * the event loop per change.
+ */
+export async function saveConfigCacheText(path: string, etag: string, configJson: string): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   const fh = await open(tmp, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o600);
   try {
-    await fh.writeFile(JSON.stringify({ ...entry, savedAt: new Date().toISOString() }));
+    await fh.writeFile(
+      `{"etag":${JSON.stringify(etag)},"savedAt":"${new Date().toISOString()}","config":${configJson}}`,
+    );
     await fh.sync();
   } finally {
     await fh.close();

@@ -128,7 +128,8 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     if (!options.sender) {
       // Open the sockets of every protocol now: a missing CAP_NET_RAW is a clear fatal error, not a stream of
       // error results.
-      const protocols = new Set<Protocol>(config.destinations.filter((d) => d.active).map((d) => d.protocol));
+      const protocols = new Set<Protocol>();
+      for (const d of config.destinations) if (d.active) protocols.add(d.protocol);
       engine ??= new ProbeEngine({ sourceid: sourceid! });
       for (const p of protocols) {
         try {
@@ -146,7 +147,9 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
         }
       }
     }
-    maxTimeout = Math.max(0, ...config.destinations.map((d) => d.timeout));
+    // A loop, not Math.max(...list): spreading a very large set overflows the call stack.
+    maxTimeout = 0;
+    for (const d of config.destinations) if (d.timeout > maxTimeout) maxTimeout = d.timeout;
     const summary = scheduler.apply(config.destinations);
     log.info(
       { origin, version: config.version, source: config.source.id, destinations: scheduler.size, ...summary },

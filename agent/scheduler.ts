@@ -192,7 +192,10 @@ export class Scheduler {
     }
     for (const destination of wanted.values()) {
       const state = this.#states.get(destination.id);
-      if (state === undefined) {
+      if (state?.destination === destination) {
+        // The same object: the config reader hands back a destination unchanged since the last config as is.
+        summary.unchanged++;
+      } else if (state === undefined) {
         const fresh: DestinationState = {
           destination,
           seq: 0,

@@ -7,11 +7,12 @@
  */
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
-import { type AgentConfig, AgentConfigSchema, ErrorBodySchema, flattenIssues } from '../contract/index.js';
+import { type AgentConfig, ErrorBodySchema } from '../contract/index.js';
 import { requestSignal } from './abort.js';
 import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
-import { loadConfigCache, saveConfigCache } from './config-cache.js';
+import { loadConfigCache, saveConfigCacheText } from './config-cache.js';
+import { ConfigReader } from './config-reader.js';
 import { endpointUrl } from './endpoint.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 
@@ -67,6 +68,11 @@ export class ConfigSync {
   #version: string | undefined;
   /** The last poll brought a new config. */
   #changed = false;
+  /** Validates only the destinations that changed since the last config. */
+  readonly #reader = new ConfigReader();
+  /** The cache write in progress, and the newest config still to write after it (older ones are skipped). */
+  #saving: Promise<void> | undefined;
+  #toSave: { etag: string; text: string } | undefined;
 
   constructor(options: SyncOptions) {
     this.#o = options;
@@ -95,6 +101,7 @@ export class ConfigSync {
         },
         '[agent:sync] probing from the cached config until the control plane answers',
       );
+      this.#reader.remember(cached.config);
       this.#apply(cached.config, cached.etag, 'cache');
     }
     let attempt = 0;
@@ -123,6 +130,8 @@ export class ConfigSync {
       attempt++;
       await this.#sleep(delay);
     }
+    // The newest config reaches the disk before the agent exits.
+    await this.#saving;
   }
 
   /** Ends the long-poll in flight and the loop. */
@@ -177,11 +186,9 @@ export class ConfigSync {
       );
     }
     if (status !== 200) return `HTTP ${status}: ${text.slice(0, 200)}`;
-    const parsed = v.safeParse(AgentConfigSchema, safeJson(text));
+    const parsed = this.#reader.read(safeJson(text));
     if (!parsed.success) {
-      const issues = flattenIssues(parsed.issues)
-        .slice(0, 3)
-        .map((i) => `${i.path}: ${i.message}`);
+      const issues = parsed.issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`);
       return `the config does not match the contract (${issues.join('; ')})`;
     }
     const header = res.headers.etag;
@@ -195,12 +202,25 @@ export class ConfigSync {
     this.#changed = true;
     this.#apply(parsed.output, etag, 'control-plane');
     this.#synced();
-    try {
-      await saveConfigCache(this.#o.cachePath, { etag, config: parsed.output });
-    } catch (err) {
-      this.#log.warn({ err, path: this.#o.cachePath }, '[agent:sync] cannot cache the config on disk');
-    }
+    // Off the poll's path: the next long-poll (the next change) need not wait for two fsyncs.
+    this.#save(etag, text);
     return undefined;
+  }
+
+  /** Caches the config as the control plane sent it (it passed the contract): no re-serialising of the set. */
+  #save(etag: string, text: string): void {
+    this.#toSave = { etag, text };
+    this.#saving ??= (async () => {
+      for (let next = this.#toSave; next !== undefined; next = this.#toSave) {
+        this.#toSave = undefined;
+        try {
+          await saveConfigCacheText(this.#o.cachePath, next.etag, next.text);
+        } catch (err) {
+          this.#log.warn({ err, path: this.#o.cachePath }, '[agent:sync] cannot cache the config on disk');
+        }
+      }
+      this.#saving = undefined;
+    })();
   }
 
   #apply(config: AgentConfig, etag: string, origin: 'cache' | 'control-plane'): void {
