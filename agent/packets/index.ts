@@ -125,11 +125,13 @@ export {
   encodeTcpSyn,
   TCP_FLAGS,
   TCP_MIN_HEADER_LENGTH,
+  TCP_SYN_LENGTH,
   type TcpFields,
   type TcpHeader,
   type TcpOptions,
   type TcpSynFields,
   tcpChecksumValid,
+  writeTcpSyn,
 } from './tcp.js';
 export {
   decodeUdp,

@@ -226,6 +226,47 @@ export function encodeTcpSyn(fields: TcpSynFields, addresses: PseudoAddresses): 
   );
 }
 
+/** Length of the SYN {@link writeTcpSyn} writes: the fixed header and the 4-byte MSS option. */
+export const TCP_SYN_LENGTH = TCP_MIN_HEADER_LENGTH + 4;
+
+/**
+ * Writes the same SYN as {@link encodeTcpSyn} into `target` at `offset`, for senders that reuse one buffer
+ * instead of allocating a segment per probe, and returns the offset just past it. Throws `bad-field` on
+ * out-of-range fields, `truncated` when `target` is too small.
+ */
+export function writeTcpSyn(
+  target: Uint8Array,
+  offset: number,
+  fields: TcpSynFields,
+  addresses: PseudoAddresses,
+): number {
+  checkUint('tcp srcPort', fields.srcPort, 0xffff);
+  checkUint('tcp dstPort', fields.dstPort, 0xffff);
+  checkUint('tcp seq', fields.seq, 0xffffffff);
+  const mss = fields.mss ?? 1460;
+  const window = fields.window ?? 64240;
+  checkUint('tcp option mss', mss, 0xffff);
+  checkUint('tcp window', window, 0xffff);
+  const end = offset + TCP_SYN_LENGTH;
+  checkWindow('tcp syn target', target, offset, Math.min(end, target.length));
+  needBytes('tcp syn target', offset, target.length, TCP_SYN_LENGTH);
+  put16(target, offset, fields.srcPort);
+  put16(target, offset + 2, fields.dstPort);
+  put32(target, offset + 4, fields.seq);
+  put32(target, offset + 8, 0);
+  target[offset + 12] = (TCP_SYN_LENGTH / 4) << 4;
+  target[offset + 13] = TCP_FLAGS.SYN;
+  put16(target, offset + 14, window);
+  put16(target, offset + 16, 0);
+  put16(target, offset + 18, 0);
+  target[offset + 20] = OPT_MSS;
+  target[offset + 21] = 4;
+  put16(target, offset + 22, mss);
+  const initial = pseudoHeaderSum(addresses.src, addresses.dst, IP_PROTOCOL.tcp, TCP_SYN_LENGTH);
+  put16(target, offset + 16, internetChecksum(target, offset, end, initial));
+  return end;
+}
+
 /**
  * Whether the TCP segment in `buf[offset, end)` carries a valid checksum for `addresses`. Segments captured
  * on loopback or received before checksum offload completes may fail this although nothing is wrong.

@@ -15,10 +15,11 @@ import { randomInt } from 'node:crypto';
 import {
   decodeIpv4Header,
   decodeTcp,
-  encodeTcpSyn,
   parseIpv4,
   type QuotedTcp,
   TCP_FLAGS,
+  TCP_SYN_LENGTH,
+  writeTcpSyn,
 } from '../packets/index.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
@@ -37,6 +38,8 @@ const ANY_V6 = new Uint8Array(16);
 /** The tcp or tcp6 prober of an engine. */
 export class TcpProber extends ProberBase {
   readonly #channel: RawChannel;
+  /** Every SYN is written here, then sent from here. */
+  readonly #scratch = Buffer.allocUnsafe(TCP_SYN_LENGTH);
   /**
    * Source port of every SYN (the `rid`). Not reserved with a socket (a listening one would be an open port on
    * the agent host); a collision with a local connection is harmless, since answers must acknowledge our
@@ -85,7 +88,13 @@ export class TcpProber extends ProberBase {
     let nonce = randomNonce();
     while (this.table.find(key, nonce) !== undefined) nonce = randomNonce();
     const isn = ((nonce << 16) | seq) >>> 0;
-    const packet = encodeTcpSyn({ srcPort: this.srcPort, dstPort: target.port, seq: isn }, addresses);
+    // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
+    const length = writeTcpSyn(
+      this.#scratch,
+      0,
+      { srcPort: this.srcPort, dstPort: target.port, seq: isn },
+      addresses,
+    );
     return new Promise<ProbeOutcome>((resolve) => {
       const entry = new InFlight(
         key,
@@ -98,7 +107,7 @@ export class TcpProber extends ProberBase {
         null,
         resolve,
       );
-      this.launch(this.#channel, entry, packet, target.ttl, target.timeout);
+      this.launch(this.#channel, entry, this.#scratch, target.ttl, target.timeout, length);
     });
   }
 

@@ -10,6 +10,7 @@ import {
   encodeIcmpv4Echo,
   encodeIcmpv6Echo,
   encodeProbePayload,
+  encodeTcpSyn,
   encodeUdp,
   ICMP_HEADER_LENGTH,
   PacketError,
@@ -19,6 +20,7 @@ import {
   writeIcmpv4Echo,
   writeIcmpv6Echo,
   writeProbePayload,
+  writeTcpSyn,
   writeUdp,
 } from '../../../agent/packets/index.js';
 import { hex } from './fixture.js';
@@ -78,6 +80,27 @@ describe('in-place UDP encoder', () => {
     expect(() => writeUdp(Buffer.alloc(12), 0, { srcPort: 1, dstPort: 2, payload: Buffer.alloc(8) })).toThrow(
       /udp target/,
     );
+  });
+});
+
+describe('in-place TCP SYN encoder', () => {
+  const addresses = { src: Uint8Array.of(198, 18, 0, 2), dst: Uint8Array.of(198, 18, 2, 2) };
+
+  it('writes what encodeTcpSyn writes, checksum included, at an offset over a dirty buffer', () => {
+    for (const fields of [
+      { srcPort: 40_000, dstPort: 8080, seq: 0xdead0001 },
+      { srcPort: 1, dstPort: 65_535, seq: 0, mss: 536, window: 1024 },
+    ]) {
+      const buf = Buffer.alloc(64, 0xee);
+      const end = writeTcpSyn(buf, 7, fields, addresses);
+      expect(buf.subarray(7, end)).toEqual(encodeTcpSyn(fields, addresses));
+    }
+  });
+
+  it('refuses a target too small or a seq out of range, naming it', () => {
+    const f = { srcPort: 1, dstPort: 2, seq: 3 };
+    expect(() => writeTcpSyn(Buffer.alloc(20), 0, f, addresses)).toThrow(/tcp syn target/);
+    expect(() => writeTcpSyn(Buffer.alloc(64), 0, { ...f, seq: 2 ** 32 }, addresses)).toThrow(/tcp seq/);
   });
 });
 
