@@ -22,20 +22,6 @@ import {
 /** The config without its destinations, which are checked one by one. */
 const EnvelopeSchema = v.object({ ...AgentConfigSchema.entries, destinations: v.array(v.unknown()) });
 
-/** What identifies a destination's probing, compared by value. */
-const FINGERPRINT = [
-  'id',
-  'updatedAt',
-  'active',
-  'address',
-  'protocol',
-  'port',
-  'interval',
-  'timeout',
-  'ttl',
-  'data',
-] as const;
-
 export type ReadConfig =
   | { success: true; output: AgentConfig; validated: number }
   | { success: false; issues: { path: string; message: string }[] };
@@ -87,7 +73,21 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/**
+ * Whether `d` probes exactly as the validated `known` and has the same `updatedAt`. Spelled out field by field:
+ * a loop over a list of keys makes every comparison a generic keyed lookup, several times slower at 10,000 a config.
+ */
 function same(known: Destination, d: Record<string, unknown>): boolean {
-  for (const f of FINGERPRINT) if (known[f] !== d[f]) return false;
-  return true;
+  return (
+    known.updatedAt === d.updatedAt &&
+    known.id === d.id &&
+    known.active === d.active &&
+    known.address === d.address &&
+    known.protocol === d.protocol &&
+    known.port === d.port &&
+    known.interval === d.interval &&
+    known.timeout === d.timeout &&
+    known.ttl === d.ttl &&
+    known.data === d.data
+  );
 }

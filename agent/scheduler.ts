@@ -134,7 +134,12 @@ export class Scheduler {
   readonly #log: SchedulerLogger;
   readonly #states = new Map<string, DestinationState>();
   readonly #heap = new TimerHeap<Tick>();
-  readonly #inflight = new Set<Promise<void>>();
+  /** Probes sent and not yet resolved; {@link stop} waits for this to reach 0 (through `#drained`). */
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+  /** prom-client children per label value: a labelled `inc()` hashes its labels on every call. */
+  readonly #sentBy = new Map<string, { inc(): void }>();
+  readonly #resultsBy = new Map<string, { inc(): void }>();
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -165,7 +170,7 @@ export class Scheduler {
 
   /** Probes sent, ticks skipped for lateness, probes in flight. */
   stats(): { sent: number; skipped: number; inflight: number } {
-    return { sent: this.#sent, skipped: this.#skipped, inflight: this.#inflight.size };
+    return { sent: this.#sent, skipped: this.#skipped, inflight: this.#inflight };
   }
 
   /** The next sequence number a destination will send, or undefined when it is not scheduled. */
@@ -235,14 +240,15 @@ export class Scheduler {
     this.#heap.clear();
     this.#states.clear();
     this.#metrics.destinations.set(0);
-    if (this.#inflight.size === 0) return { abandoned: 0 };
+    if (this.#inflight === 0) return { abandoned: 0 };
     let timer: TimerHandle | undefined;
-    const deadline = new Promise<void>((resolve) => {
+    await new Promise<void>((resolve) => {
+      this.#drained = resolve;
       timer = this.#clock.setTimer(resolve, drainMs);
     });
-    await Promise.race([Promise.allSettled([...this.#inflight]), deadline]);
+    this.#drained = undefined;
     if (timer !== undefined) this.#clock.clearTimer(timer);
-    const abandoned = this.#inflight.size;
+    const abandoned = this.#inflight;
     if (abandoned > 0)
       this.#log.warn({ abandoned, drainMs }, '[agent:scheduler] probes still in flight at stop');
     return { abandoned };
@@ -322,26 +328,44 @@ export class Scheduler {
     const seq = state.seq;
     state.seq = (seq + 1) & 0xffff;
     this.#sent++;
-    this.#metrics.probesSent.inc({ protocol: destination.protocol });
+    this.#counter(this.#sentBy, this.#metrics.probesSent, 'protocol', destination.protocol).inc();
+    this.#inflight++;
+    this.#metrics.inflight.set(this.#inflight);
     let outcome: Promise<ResultInput>;
     try {
       outcome = this.#send({ destination, seq });
     } catch (err) {
       outcome = Promise.reject(err);
     }
-    const done: Promise<void> = outcome
-      .catch((err: unknown) => this.#errorResult(destination, seq, err))
-      .then((result) => {
-        this.#metrics.results.inc({ status: result.status });
-        this.#onResult(result);
-      })
-      .catch((err: unknown) => this.#log.warn({ err }, '[agent:scheduler] result sink threw'))
-      .finally(() => {
-        this.#inflight.delete(done);
-        this.#metrics.inflight.set(this.#inflight.size);
-      });
-    this.#inflight.add(done);
-    this.#metrics.inflight.set(this.#inflight.size);
+    // One `then` per probe (10,000 a second): no promise chain, no per-probe bookkeeping object.
+    outcome.then(this.#settle, (err: unknown) => this.#settle(this.#errorResult(destination, seq, err)));
+  }
+
+  /** Every probe ends here exactly once, with its result or its error result. */
+  readonly #settle = (result: ResultInput): void => {
+    try {
+      this.#counter(this.#resultsBy, this.#metrics.results, 'status', result.status).inc();
+      this.#onResult(result);
+    } catch (err) {
+      this.#log.warn({ err }, '[agent:scheduler] result sink threw');
+    }
+    this.#inflight--;
+    this.#metrics.inflight.set(this.#inflight);
+    if (this.#inflight === 0) this.#drained?.();
+  };
+
+  #counter<L extends string>(
+    cache: Map<string, { inc(): void }>,
+    metric: { labels(labels: Partial<Record<L, string>>): { inc(): void } },
+    label: L,
+    value: string,
+  ): { inc(): void } {
+    let child = cache.get(value);
+    if (child === undefined) {
+      child = metric.labels({ [label]: value } as Partial<Record<L, string>>);
+      cache.set(value, child);
+    }
+    return child;
   }
 
   /** A prober failure is still a result, so the seq has no gap and the failure is countable. */

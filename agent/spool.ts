@@ -203,12 +203,12 @@ export class Spool {
   }
 
   /**
-   * Appends lines (each one JSON result, without newline) to the open segment, opening one if needed. On failure
-   * the file is truncated back to its last whole line and a {@link SpoolError} is thrown; nothing was appended.
+   * Appends `count` whole lines (`data`: one JSON result per line, each ending in a newline) to the open segment,
+   * opening one if needed, in one write. On failure the file is truncated back to its last whole line and a
+   * {@link SpoolError} is thrown; nothing was appended.
    */
-  async append(lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const data = Buffer.from(`${lines.join('\n')}\n`);
+  async append(data: Buffer, count: number): Promise<void> {
+    if (count === 0) return;
     const seg = this.#open ?? (await this.#openSegment());
     let written = 0;
     try {
@@ -228,7 +228,7 @@ export class Spool {
       });
     }
     seg.bytes += data.length;
-    seg.count += lines.length;
+    seg.count += count;
     seg.synced = false;
   }
 
@@ -300,7 +300,7 @@ export class Spool {
   /** The segment's lines as the JSON array body of `POST /v1/agent/results`. */
   async body(seg: Segment): Promise<string> {
     const text = await readFile(seg.path, 'utf8');
-    return `{"results":[${text.trimEnd().split('\n').join(',')}]}`;
+    return `{"results":[${text.trimEnd().replaceAll('\n', ',')}]}`;
   }
 
   /** Deletes a segment (confirmed by the control plane, or dropped to respect the byte bound). */
