@@ -3,6 +3,8 @@
  * fake clock in tests (no sleeping) and by the real one in production.
  */
 
+import { wallNs } from './probes/clock.js';
+
 /** An opaque timer handle, only ever handed back to the clock that made it. */
 export type TimerHandle = { readonly __timer: unique symbol };
 
@@ -16,15 +18,11 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
-// The wall clock in ns: the epoch at start-up in ms plus a monotonic ns offset, so that consecutive stamps never
-// go backwards within a process and carry sub-millisecond resolution.
-const wallBaseNs = BigInt(Date.now()) * 1_000_000n;
-const monoBaseNs = process.hrtime.bigint();
-
 /** The process clock: `performance.now()`, `process.hrtime.bigint()`, Node timers. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  wallNs: () => wallBaseNs + (process.hrtime.bigint() - monoBaseNs),
+  // The same monotonic-to-wall mapping as the probes' rtime, so every result of one agent shares one clock.
+  wallNs: () => wallNs(process.hrtime.bigint()),
   setTimer: (fn, ms) => setTimeout(fn, ms) as unknown as TimerHandle,
   clearTimer: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 };

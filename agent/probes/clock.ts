@@ -17,10 +17,15 @@ function refresh(now: bigint): void {
   refreshedAt = now;
 }
 
+/** Nanoseconds since the epoch at monotonic time `hr`. */
+export function wallNs(hr: bigint): bigint {
+  if (hr - refreshedAt > REFRESH_NS || hr < refreshedAt) refresh(hr);
+  return hr + offset;
+}
+
 /** Nanoseconds since the epoch at monotonic time `hr`, as the decimal string the contract carries. */
 export function wallNanos(hr: bigint): string {
-  if (hr - refreshedAt > REFRESH_NS || hr < refreshedAt) refresh(hr);
-  return (hr + offset).toString();
+  return wallNs(hr).toString();
 }
 
 /** Microseconds between two monotonic readings, with the nanoseconds as the fraction. */
