@@ -2,6 +2,11 @@
  * Host names to addresses, per family (A for v4 protocols, AAAA for v6), re-resolved when the DNS TTL says so.
  * Names the DNS does not know (from /etc/hosts, like `localhost`) fall back to the system resolver and are
  * cached for {@link FALLBACK_TTL_S}. IP literals pass through untouched.
+ *
+ * A failure is remembered for {@link RETRY_S}: a name that stopped resolving keeps its last address, and one that
+ * never resolved fails at once, until the next try. Without that, every probe of every such name during a DNS
+ * outage would start a lookup; the system resolver's lookups run on libuv's small thread pool, which the spool's
+ * file writes share, so an outage would stall delivery too.
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
@@ -10,16 +15,16 @@ import { isIP } from 'node:net';
 export const FALLBACK_TTL_S = 60;
 /** A floor on DNS TTLs, so that a TTL of 0 does not mean a query per probe. */
 const MIN_TTL_S = 5;
+/** How long a failed resolution stands before the name is tried again. */
+export const RETRY_S = 5;
 
 /** A name that does not resolve in the family asked for. */
 export class ResolveError extends Error {
   override name = 'ResolveError';
 }
 
-interface Entry {
-  address: string;
-  expires: number;
-}
+/** A resolved address, or the error of the last try when the name has none yet. */
+type Entry = { address: string; expires: number } | { error: ResolveError; expires: number };
 
 /** The resolver functions used (node:dns by default; injectable for tests). */
 export interface DnsFunctions {
@@ -51,7 +56,9 @@ export class Resolver {
     }
     const key = `${family}/${name.toLowerCase()}`;
     const hit = this.#cache.get(key);
-    if (hit && hit.expires > this.#now()) return Promise.resolve(hit.address);
+    if (hit && hit.expires > this.#now()) {
+      return 'address' in hit ? Promise.resolve(hit.address) : Promise.reject(hit.error);
+    }
     let pending = this.#inflight.get(key);
     if (!pending) {
       pending = this.#lookup(name, family).then(
@@ -60,10 +67,15 @@ export class Resolver {
           this.#inflight.delete(key);
           return address;
         },
-        (err) => {
+        (err: ResolveError) => {
           this.#inflight.delete(key);
+          const expires = this.#now() + RETRY_S * 1000;
           // A failed re-resolution keeps probing the last known address rather than stopping.
-          if (hit) return hit.address;
+          if (hit && 'address' in hit) {
+            this.#cache.set(key, { address: hit.address, expires });
+            return hit.address;
+          }
+          this.#cache.set(key, { error: err, expires });
           throw err;
         },
       );

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type DnsFunctions, FALLBACK_TTL_S, ResolveError, Resolver } from '../../../agent/resolve.js';
+import {
+  type DnsFunctions,
+  FALLBACK_TTL_S,
+  RETRY_S,
+  ResolveError,
+  Resolver,
+} from '../../../agent/resolve.js';
 
 /** A DNS that answers from a table and counts its queries. */
 function fakeDns(
@@ -82,5 +88,33 @@ describe('Resolver', () => {
     delete records['A flaky.example'];
     now = 60_000;
     expect(await r.resolve('flaky.example', 4)).toBe('198.18.0.20');
+  });
+
+  it('remembers a failure for RETRY_S: no query per probe while a name does not resolve', async () => {
+    let now = 0;
+    const records: Record<string, { address: string; ttl: number }[]> = {
+      'A gone.example': [{ address: '198.18.0.30', ttl: 10 }],
+    };
+    const { dns, calls } = fakeDns(records);
+    const r = new Resolver({ dns, now: () => now });
+    expect(await r.resolve('gone.example', 4)).toBe('198.18.0.30');
+    delete records['A gone.example'];
+    now = 10_001;
+    // The first probe after expiry tries again (A, then the system resolver) and keeps the last address...
+    expect(await r.resolve('gone.example', 4)).toBe('198.18.0.30');
+    const afterRetry = calls.length;
+    // ...and the probes during the next RETRY_S seconds ask nobody.
+    for (let i = 0; i < 100; i++) expect(await r.resolve('gone.example', 4)).toBe('198.18.0.30');
+    expect(calls).toHaveLength(afterRetry);
+
+    // A name that never resolved fails at once until RETRY_S has passed, then is tried again.
+    await expect(r.resolve('never.example', 4)).rejects.toBeInstanceOf(ResolveError);
+    const afterFailure = calls.length;
+    for (let i = 0; i < 100; i++)
+      await expect(r.resolve('never.example', 4)).rejects.toBeInstanceOf(ResolveError);
+    expect(calls).toHaveLength(afterFailure);
+    now += RETRY_S * 1000 + 1;
+    records['A never.example'] = [{ address: '198.18.0.31', ttl: 10 }];
+    expect(await r.resolve('never.example', 4)).toBe('198.18.0.31');
   });
 });
