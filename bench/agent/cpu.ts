@@ -8,6 +8,10 @@
  *   node --import tsx bench/agent/cpu.ts [--destinations 10000] [--interval-ms 1000] [--window-ms 15000]
  *     [--writes-ms 400]   a second window with a config change every 400 ms (the sync + apply cost)
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/agent/cpu.ts …   for the hot spots
+ *   node --expose-gc … adds the heap retained after a full GC (retainedHeapMB)
+ * RSS without the tsx loader (as the esbuild-bundled agent artifact runs):
+ *   npx esbuild bench/agent/cpu.ts --bundle --platform=node --format=esm --packages=external \
+ *     --outfile=dist/bench/cpu.mjs && node dist/bench/cpu.mjs --sink bench/agent/sink.ts
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -110,6 +114,10 @@ try {
     await (during ? Promise.all([sleep(WINDOW), during()]) : sleep(WINDOW));
     clearInterval(sampler);
     const [s1, l1, c1, t1] = [await sent(), await lateness(), process.cpuUsage(c0), performance.now()];
+    // With --expose-gc: what the heap retains once the young generation's garbage is gone.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const retained = gc ? process.memoryUsage().heapUsed : Number.NaN;
     const probes = s1 - s0;
     const per1k = (us: number) => (us / 1000 / probes) * 1000;
     const mb = (b: number) => (b / 1048576).toFixed(0);
@@ -123,6 +131,7 @@ try {
       rssMB: mb(rss),
       heapMB: mb(heap),
       externalMB: mb(external),
+      retainedHeapMB: mb(retained),
       latenessP50ms: Number((quantileBetween(l0, l1, 0.5) * 1000).toFixed(2)),
       latenessP99ms: Number((quantileBetween(l0, l1, 0.99) * 1000).toFixed(2)),
       loadavg1: loadavg()[0]!.toFixed(1),
