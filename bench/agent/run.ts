@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/agent/run.ts [--destinations 10000] [--windows 3] [--window-ms 15000]
  *                                        [--samples 50] [--no-fping] [--cpu-prof DIR] [--write]
+ *                                        [--agent-binary dist/agent/pinger-agent-linux-x64/pinger-agent]
  *
  * The lab (test/lab): agent ─ router ─ target namespaces; 198.18.64.0/18 is routed from the agent through the
  * router to the target, where a `local` route makes its kernel answer echo requests for every address in it, so
@@ -27,7 +28,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../../cli/client.js';
 import { createFailureLab } from '../../test/e2e/agent-failures/failure-lab.js';
@@ -36,6 +37,7 @@ import {
   metricsPortOf,
   scrape,
   scrapeText,
+  spawnCommand,
   spawnNode,
   startAgentIn,
   startServe,
@@ -57,6 +59,8 @@ const { values: args } = parseArgs({
     /** Write a V8 CPU profile of the agent into this directory (node --cpu-prof), for finding its hot spots. */
     'cpu-prof': { type: 'string' },
     write: { type: 'boolean', default: false },
+    /** Measure the built agent (npm run build:agent), as users run it, instead of `node bin/pinger.js agent`. */
+    'agent-binary': { type: 'string' },
   },
 });
 const N = Number(args.destinations);
@@ -136,7 +140,22 @@ try {
         { PINGER_TOKEN: source.token },
         lab.agent,
       )
-    : startAgentIn(lab.agent, serve.url, source.token, join(dir, 'spool'));
+    : args['agent-binary']
+      ? spawnCommand(
+          [
+            resolve(args['agent-binary']),
+            'agent',
+            '--url',
+            serve.url,
+            '--spool',
+            join(dir, 'spool'),
+            '--metrics-port',
+            '0',
+          ],
+          { PINGER_TOKEN: source.token },
+          lab.agent,
+        )
+      : startAgentIn(lab.agent, serve.url, source.token, join(dir, 'spool'));
   cleanup.push(() => agent.kill('SIGKILL'));
   const pid = agent.child.pid!;
   const port = await metricsPortOf(agent);

@@ -41,9 +41,13 @@ export function spawnPinger(args: string[], env: Record<string, string> = {}, ns
 
 /** Starts `node ...args` (in namespace `ns` when given) with a clean PINGER_* environment plus `env`. */
 export function spawnNode(args: string[], env: Record<string, string> = {}, ns?: string): Proc {
+  return spawnCommand([process.execPath, ...args], env, ns);
+}
+
+/** Starts the command `argv` (in namespace `ns` when given) with a clean PINGER_* environment plus `env`. */
+export function spawnCommand(argv: string[], env: Record<string, string> = {}, ns?: string): Proc {
   const base = { ...process.env };
   for (const key of Object.keys(base)) if (key.startsWith('PINGER_')) delete base[key];
-  const argv = [process.execPath, ...args];
   const child = ns
     ? spawn('ip', ['netns', 'exec', ns, ...argv], {
         env: { ...base, ...env },
