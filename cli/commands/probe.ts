@@ -24,7 +24,8 @@ import { CliError } from '../errors.js';
 import { outcomeLine, TargetStats } from '../probe-stats.js';
 
 interface ProbeCliOptions {
-  protocol: string;
+  /** Absent: icmp, or icmp6 for an IPv6 literal, chosen per target. */
+  protocol?: Protocol;
   port?: number;
   count: number;
   interval: number;
@@ -53,7 +54,10 @@ export function register(program: Command): void {
     .description('probe targets like ping/fping: icmp, udp or tcp over IPv4 or IPv6, microsecond RTTs')
     .argument('<target...>', 'IP addresses or host names (resolved per family, re-resolved on DNS TTL)')
     .addOption(
-      new Option('-p, --protocol <protocol>', 'probe protocol').choices(PROTOCOLS).default(DEFAULTS.protocol),
+      new Option(
+        '-p, --protocol <protocol>',
+        'probe protocol (default: icmp, or icmp6 for each IPv6 address)',
+      ).choices(PROTOCOLS),
     )
     .option('--port <n>', 'destination port (udp, tcp)', parseInteger)
     .option('-c, --count <n>', 'probes per target', parseInteger, 5)
@@ -77,8 +81,14 @@ export function register(program: Command): void {
     });
 }
 
-/** Validates everything up front: nothing is sent when any value is wrong. */
-function validate(targets: string[], o: ProbeCliOptions): { protocol: Protocol; sourceid: number } {
+/** The protocol for `address`: the one asked for, else ICMP of the literal's family (IPv4 for host names). */
+function protocolFor(address: string, o: ProbeCliOptions): Protocol {
+  if (o.protocol) return o.protocol;
+  return isIP(address) === 6 ? 'icmp6' : DEFAULTS.protocol;
+}
+
+/** Validates everything up front: nothing is sent when any value is wrong. Returns each target's protocol. */
+function validate(targets: string[], o: ProbeCliOptions): { protocols: Protocol[]; sourceid: number } {
   const check = (name: string, schema: ReturnType<typeof intRange>, value: unknown) => {
     const r = v.safeParse(schema, value);
     if (!r.success) throw new CliError(`${name}: ${r.issues[0].message}`);
@@ -86,11 +96,10 @@ function validate(targets: string[], o: ProbeCliOptions): { protocol: Protocol; 
   check('--count', intRange(CLI_LIMITS.count.min, CLI_LIMITS.count.max), o.count);
   check('--interval', intRange(CLI_LIMITS.intervalMs.min, CLI_LIMITS.intervalMs.max), o.interval);
   if (o.sourceid !== undefined) check('--sourceid', intRange(0, 65_535), o.sourceid);
-  let protocol: Protocol = DEFAULTS.protocol;
-  for (const address of targets) {
+  const protocols = targets.map((address) => {
     const r = v.safeParse(DestinationCreateSchema, {
       address,
-      protocol: o.protocol,
+      protocol: protocolFor(address, o),
       port: o.port ?? null,
       timeout: o.timeout,
       ttl: o.ttl,
@@ -103,34 +112,33 @@ function validate(targets: string[], o: ProbeCliOptions): { protocol: Protocol; 
         `${OPTION_OF[field] ?? field}${field === 'address' ? ` ${address}` : ''}: ${issue.message}`,
       );
     }
-    protocol = r.output.protocol;
-  }
-  return { protocol, sourceid: o.sourceid ?? Math.floor(Math.random() * 65_536) };
+    return r.output.protocol;
+  });
+  return { protocols, sourceid: o.sourceid ?? Math.floor(Math.random() * 65_536) };
 }
 
 async function probeCommand(targets: string[], options: ProbeCliOptions): Promise<number> {
-  const { protocol, sourceid } = validate(targets, options);
+  const { protocols, sourceid } = validate(targets, options);
   // Loaded here so that other commands never load the raw-socket addon.
   const { ProbeEngine } = await import('../../agent/probes/engine.js');
   const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
   const { Resolver } = await import('../../agent/resolve.js');
   const engine = new ProbeEngine({ sourceid });
-  let prober: ReturnType<typeof engine.prober>;
+  const probers = new Map<Protocol, ReturnType<typeof engine.prober>>();
   try {
-    // Literal addresses are known now; names resolve at their first probe.
-    prober = await engine.open(
-      protocol,
-      targets.filter((t) => isIP(t) !== 0),
-    );
+    // One prober per protocol used; literal addresses are known now, names resolve at their first probe.
+    for (const protocol of new Set(protocols)) {
+      const literals = targets.filter((t, i) => protocols[i] === protocol && isIP(t) !== 0);
+      probers.set(protocol, await engine.open(protocol, literals));
+    }
   } catch (err) {
     if (err instanceof RawSocketPermissionError)
       throw new CliError(err.message.replace(/^\[probes\] /, ''), 1);
     throw err;
   }
   const resolver = new Resolver();
-  const family = protocolFamily(protocol);
   const out = process.stdout;
-  const stats = targets.map((t) => new TargetStats(t, protocol));
+  const stats = targets.map((t, i) => new TargetStats(t, protocols[i]!));
   const pending = new Set<Promise<void>>();
   let stopping = false;
   const onSigint = () => {
@@ -147,8 +155,10 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
       targets.forEach((label, t) => {
         const seq = i & 0xffff;
         const tally = stats[t]!;
+        const protocol = protocols[t]!;
+        const prober = probers.get(protocol)!;
         const done: Promise<void> = resolver
-          .resolve(label, family)
+          .resolve(label, protocolFamily(protocol))
           .then(
             (address) =>
               prober.probe(
