@@ -39,7 +39,6 @@ import {
   scrapeText,
   spawnCommand,
   spawnNode,
-  startAgentIn,
   startServe,
   total,
   until,
@@ -122,40 +121,20 @@ try {
   );
   log(`${N} destinations created in ${Math.round(performance.now() - t)} ms`);
 
-  // --cpu-prof is not allowed in NODE_OPTIONS: with a profile wanted, run the same command with node's flag.
-  const agent = args['cpu-prof']
-    ? spawnNode(
-        [
-          '--cpu-prof',
-          `--cpu-prof-dir=${args['cpu-prof']}`,
-          join(import.meta.dirname, '..', '..', 'bin', 'pinger.js'),
-          'agent',
-          '--url',
-          serve.url,
-          '--spool',
-          join(dir, 'spool'),
-          '--metrics-port',
-          '0',
-        ],
-        { PINGER_TOKEN: source.token },
-        lab.agent,
-      )
-    : args['agent-binary']
-      ? spawnCommand(
-          [
-            resolve(args['agent-binary']),
-            'agent',
-            '--url',
-            serve.url,
-            '--spool',
-            join(dir, 'spool'),
-            '--metrics-port',
-            '0',
-          ],
-          { PINGER_TOKEN: source.token },
+  // The agent as users run it (--agent-binary), or from this clone through node: with node's --cpu-prof flag when
+  // a profile is wanted (it is not allowed in NODE_OPTIONS).
+  const agentArgs = ['agent', '--url', serve.url, '--spool', join(dir, 'spool'), '--metrics-port', '0'];
+  const agentEnv = { PINGER_TOKEN: source.token };
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'pinger.js');
+  const agent = args['agent-binary']
+    ? spawnCommand([resolve(args['agent-binary']), ...agentArgs], agentEnv, lab.agent)
+    : args['cpu-prof']
+      ? spawnNode(
+          ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, bin, ...agentArgs],
+          agentEnv,
           lab.agent,
         )
-      : startAgentIn(lab.agent, serve.url, source.token, join(dir, 'spool'));
+      : spawnNode([bin, ...agentArgs], agentEnv, lab.agent);
   cleanup.push(() => agent.kill('SIGKILL'));
   const pid = agent.child.pid!;
   const port = await metricsPortOf(agent);
