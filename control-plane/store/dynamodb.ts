@@ -58,6 +58,7 @@ import {
   ConflictError,
   NotFoundError,
   newId,
+  newSource,
   type Store,
   type TokenKind,
   type TokenRecord,
@@ -157,17 +158,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
           await assertSourceidFree(sourceid, undefined);
         }
         await assertTokenFree(tokenHash);
-        const created: Source = {
-          id: newId('src'),
-          name: input.name,
-          location: input.location,
-          host: input.host,
-          sourceid,
-          address: input.address,
-          labels: input.labels,
-          lastSeen: null,
-          createdAt: now().toISOString(),
-        };
+        const created = newSource(input, sourceid, now());
         const token: TokenRecord = {
           hash: tokenHash,
           kind: 'agent',

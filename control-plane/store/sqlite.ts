@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Destination, DestinationFields, Source } from '../../contract/index.js';
+import type { Destination, DestinationFields } from '../../contract/index.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { resultsTable } from './sqlite-results.js';
 import {
@@ -25,6 +25,7 @@ import {
   ConflictError,
   NotFoundError,
   newId,
+  newSource,
   type Store,
   StoreError,
   UnavailableError,
@@ -191,17 +192,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
             throw new ConflictError('[store:sqlite] all 65,536 sourceids are taken', 'sourceid');
           sourceid = free;
         }
-        const source: Source = {
-          id: newId('src'),
-          name: input.name,
-          location: input.location,
-          host: input.host,
-          sourceid,
-          address: input.address,
-          labels: input.labels,
-          lastSeen: null,
-          createdAt: now().toISOString(),
-        };
+        const source = newSource(input, sourceid, now());
         assertSourceidFree(sourceid, source.id);
         sql.insertSource.run({ ...source, labels: JSON.stringify(source.labels) });
         sql.addResultKey.run(source.id);

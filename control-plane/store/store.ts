@@ -151,6 +151,21 @@ export class UnavailableError extends StoreError {
   }
 }
 
+/** The record of a new source, before it is stored: no agent heard from yet. */
+export function newSource(input: SourceCreate, sourceid: number, createdAt: Date): Source {
+  return {
+    id: newId('src'),
+    name: input.name,
+    location: input.location,
+    host: input.host,
+    sourceid,
+    address: input.address,
+    labels: input.labels,
+    lastSeen: null,
+    createdAt: createdAt.toISOString(),
+  };
+}
+
 /** Makes a resource id: a prefix and 16 random base-32 characters (80 bits). Web Crypto, so runtime-free. */
 export function newId(prefix: 'src' | 'dst'): string {
   const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
