@@ -27,6 +27,7 @@ import type { Destination, ResultInput } from '../contract/index.js';
 import { addressKind, protocolFamily } from '../contract/index.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import { unsentOutcome } from './probes/types.js';
 import { type HeapEntry, TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -381,20 +382,10 @@ export class Scheduler {
         : protocolFamily(destination.protocol) === 6
           ? '::'
           : '0.0.0.0';
+    const rtime = this.#clock.wallNs().toString();
     return {
       destination: destination.id,
-      rtime: this.#clock.wallNs().toString(),
-      target,
-      protocol: destination.protocol,
-      address: null,
-      rtt: null,
-      rtype: null,
-      rcode: null,
-      rid: 0,
-      rseq: seq,
-      datamatch: null,
-      status: 'error',
-      ttl: null,
+      ...unsentOutcome({ rtime, target, protocol: destination.protocol, rseq: seq }),
     };
   }
 }

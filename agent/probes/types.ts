@@ -34,3 +34,23 @@ export interface Prober {
    */
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 }
+
+/** The outcome of a probe that never left: nothing answered, nothing timed; `detail` says why. */
+export function unsentOutcome(
+  fields: Pick<ProbeOutcome, 'rtime' | 'target' | 'protocol' | 'rseq'>,
+  detail?: string,
+): ProbeOutcome {
+  const outcome: ProbeOutcome = {
+    ...fields,
+    address: null,
+    rtt: null,
+    rtype: null,
+    rcode: null,
+    rid: 0,
+    datamatch: null,
+    status: 'error',
+    ttl: null,
+  };
+  if (detail !== undefined) outcome.detail = detail;
+  return outcome;
+}

@@ -10,6 +10,7 @@
 import { isIP } from 'node:net';
 import { type Command, Option } from 'commander';
 import * as v from 'valibot';
+import { unsentOutcome } from '../../agent/probes/types.js';
 import {
   DEFAULTS,
   DestinationCreateSchema,
@@ -198,19 +199,8 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
 
 /** The outcome of a probe that could not be sent because its host name did not resolve. */
 function unresolved(label: string, protocol: Protocol, seq: number, detail: string) {
-  return {
-    rtime: `${BigInt(Date.now()) * 1_000_000n}`,
-    target: label,
-    protocol,
-    address: null,
-    rtt: null,
-    rtype: null,
-    rcode: null,
-    rid: 0,
-    rseq: seq,
-    datamatch: null,
-    status: 'error' as const,
-    ttl: null,
+  return unsentOutcome(
+    { rtime: `${BigInt(Date.now()) * 1_000_000n}`, target: label, protocol, rseq: seq },
     detail,
-  };
+  );
 }
