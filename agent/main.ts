@@ -67,6 +67,20 @@ export interface AgentHandle {
   metricsPort: number | undefined;
 }
 
+/** Stops the agent gracefully on SIGTERM or SIGINT. Returns the function that removes the handlers. */
+export function stopOnSignals(handle: AgentHandle, logger: AgentLogger): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, '[agent] stopping');
+    void handle.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}
+
 /** Starts the agent daemon. Throws if the spool cannot be opened or the metrics port is taken. */
 export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const log = options.logger;

@@ -64,7 +64,7 @@ export function register(program: Command): void {
       }
       // Loaded here so that other commands never load the agent (raw sockets, undici).
       const { default: pino } = await import('pino');
-      const { startAgent, SyncAuthError } = await import('../../agent/main.js');
+      const { startAgent, stopOnSignals, SyncAuthError } = await import('../../agent/main.js');
       const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
       const logger = pino(
         { name: 'pinger-agent', level: process.env.PINGER_LOG_LEVEL ?? 'info' },
@@ -83,12 +83,7 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError(`cannot start the agent: ${(err as Error).message}`, 1, { cause: err });
       }
-      const onSignal = (signal: NodeJS.Signals) => {
-        logger.info({ signal }, '[agent] stopping');
-        void handle.stop();
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      const removeSignalHandlers = stopOnSignals(handle, logger);
       try {
         await handle.done;
       } catch (err) {
@@ -97,8 +92,7 @@ export function register(program: Command): void {
         }
         throw err;
       } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        removeSignalHandlers();
       }
     });
 }

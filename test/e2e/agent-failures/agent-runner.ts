@@ -6,17 +6,12 @@
  *   ip netns exec NS node --import tsx test/e2e/agent-failures/agent-runner.ts '<json AgentOptions subset>'
  */
 import pino from 'pino';
-import { type AgentOptions, startAgent } from '../../../agent/main.js';
+import { type AgentOptions, startAgent, stopOnSignals } from '../../../agent/main.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Omit<AgentOptions, 'logger'>;
 const logger = pino({ name: 'pinger-agent', level: 'info' }, pino.destination({ fd: 2, sync: true }));
 const handle = await startAgent({ ...options, logger });
-const onSignal = (signal: NodeJS.Signals) => {
-  logger.info({ signal }, '[agent] stopping');
-  void handle.stop();
-};
-process.once('SIGTERM', onSignal);
-process.once('SIGINT', onSignal);
+stopOnSignals(handle, logger);
 try {
   await handle.done;
 } catch (err) {

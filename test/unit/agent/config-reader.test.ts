@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigReader } from '../../../agent/config-reader.js';
+import { DESTINATION_DEFAULTS } from '../../helpers/factories.js';
 
 const at = '2026-11-22T06:00:00.000Z';
 const destination = (id: string, over: Record<string, unknown> = {}) => ({
   id,
-  active: true,
+  ...DESTINATION_DEFAULTS,
   address: '127.0.0.1',
-  protocol: 'icmp',
-  port: null,
-  interval: 1000,
-  timeout: 1000,
-  ttl: 64,
-  data: '',
   sources: [],
   labels: {},
   createdAt: at,
