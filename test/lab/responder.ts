@@ -20,6 +20,7 @@ import { internetChecksum } from '../../agent/packets/checksum.js';
 import { decodeIpv4Header } from '../../agent/packets/ipv4.js';
 import { decodeTcp, encodeTcp, TCP_FLAGS } from '../../agent/packets/tcp.js';
 import { RawChannel } from '../../agent/probes/raw-channel.js';
+import { DelayLine } from './delay-line.js';
 
 const V6_PLACEHOLDER = new Uint8Array(16);
 
@@ -32,23 +33,11 @@ const { values } = parseArgs({
     'syn-port': { type: 'string' },
   },
 });
-const delayNs = BigInt(Math.round(Number(values.delay) * 1e6));
 const corrupt = values.corrupt;
 
-/**
- * Runs `action` at least `--delay` ms after `since` (when the request was read). A plain timer, rounded up to
- * Node's whole milliseconds: the delay lands between N and N + 1 ms. Spinning for precision would take CPU from
- * the processes being measured, and the RTT tests compare against iputils ping crossing the same responder at
- * the same time, so the spread does not matter to them.
- */
-function after(since: bigint, action: () => void): void {
-  if (delayNs === 0n) {
-    action();
-    return;
-  }
-  const remainingMs = Number(since + delayNs - process.hrtime.bigint()) / 1e6;
-  setTimeout(action, Math.max(1, Math.ceil(remainingMs)));
-}
+/** Holds each answer `--delay` ms after its request was read (see delay-line.ts for why not a timer). */
+const delay = new DelayLine(Number(values.delay));
+const after = (since: bigint, action: () => void) => delay.after(since, action);
 
 function maybeCorrupt(message: Buffer, from: number): void {
   if (corrupt && message.length > from) message[message.length - 1]! ^= 0xff;
@@ -156,7 +145,7 @@ function stop(): void {
   icmp6.close();
   for (const c of synChannels) c.close();
   for (const s of sockets) s.close();
-  process.exit(0);
+  void delay.close().finally(() => process.exit(0));
 }
 process.on('SIGTERM', stop);
 process.stdin.on('end', stop);

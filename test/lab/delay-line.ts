@@ -1,0 +1,95 @@
+/**
+ * The responder's delay: runs each action a fixed time after the moment its packet was read, to within tens of
+ * microseconds, whatever the phase of the arrival.
+ *
+ * A Node timer cannot do that: it counts whole milliseconds of a loop clock that truncates CLOCK_MONOTONIC, so
+ * the delay it gives depends on where in its millisecond a packet arrives. The prober under test is a Node
+ * process too; its timers fire just after the same millisecond ticks, so its packets arrive at one phase and get
+ * a shorter delay on average than those of iputils ping, which arrive at any phase — a bias of a few hundred
+ * microseconds between two tools crossing the same responder, made by the lab, not by either tool.
+ *
+ * Here a worker thread sleeps until each deadline with `Atomics.wait` (a futex wait with a sub-millisecond
+ * timeout) and then posts the entry's id back; the main thread runs the action when the message arrives. The
+ * remaining error is the thread wake-up and the message hop, the same for every arrival phase. The delay is the
+ * same for every packet, so deadlines arrive in order and one FIFO ring carries them.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Entries in flight at most (a 20 ms delay at the lab's rates keeps a few hundred). */
+const CAPACITY = 1 << 14;
+
+// control: [0] entries written (the worker waits on it), [1] stop flag.
+const WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const control = new Int32Array(workerData.control);
+const deadlines = new Float64Array(workerData.deadlines);
+const capacity = deadlines.length;
+let read = 0;
+for (;;) {
+  const written = Atomics.load(control, 0);
+  if (Atomics.load(control, 1) === 1) break;
+  if (read === written) {
+    Atomics.wait(control, 0, written, 1000);
+    continue;
+  }
+  const deadline = deadlines[read & (capacity - 1)];
+  const remainingMs = (deadline - Number(process.hrtime.bigint())) / 1e6;
+  if (remainingMs > 0) {
+    Atomics.wait(control, 1, 0, remainingMs);
+    continue;
+  }
+  parentPort.postMessage(read);
+  read = (read + 1) | 0;
+}
+`;
+
+export class DelayLine {
+  readonly #delayNs: number;
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
+  readonly #deadlines = new Float64Array(new SharedArrayBuffer(CAPACITY * 8));
+  readonly #actions = new Map<number, () => void>();
+  readonly #worker: Worker | undefined;
+  #written = 0;
+
+  constructor(delayMs: number) {
+    this.#delayNs = Math.round(delayMs * 1e6);
+    if (this.#delayNs === 0) return;
+    this.#worker = new Worker(WORKER, {
+      eval: true,
+      workerData: { control: this.#control.buffer, deadlines: this.#deadlines.buffer },
+    });
+    this.#worker.on('message', (id: number) => {
+      const action = this.#actions.get(id);
+      this.#actions.delete(id);
+      action?.();
+    });
+    this.#worker.on('error', (err) => {
+      console.error(`delay line: ${err.message}`);
+      process.exit(1);
+    });
+  }
+
+  /** Runs `action` the delay after `since` (a `process.hrtime.bigint()` reading), or at once without a delay. */
+  after(since: bigint, action: () => void): void {
+    if (this.#worker === undefined) {
+      action();
+      return;
+    }
+    if (this.#actions.size >= CAPACITY)
+      throw new Error(`delay line: more than ${CAPACITY} entries in flight`);
+    const id = this.#written;
+    this.#deadlines[id & (CAPACITY - 1)] = Number(since) + this.#delayNs;
+    this.#actions.set(id, action);
+    this.#written = (id + 1) | 0;
+    Atomics.store(this.#control, 0, this.#written);
+    Atomics.notify(this.#control, 0);
+  }
+
+  /** Stops the worker; pending actions are dropped. */
+  async close(): Promise<void> {
+    Atomics.store(this.#control, 1, 1);
+    Atomics.notify(this.#control, 0);
+    Atomics.notify(this.#control, 1);
+    await this.#worker?.terminate();
+  }
+}
