@@ -5,9 +5,17 @@
  * event: at tens of thousands of probes a second that costs a loop turn per packet and blurs the send time. This
  * channel drives the native handle directly: a send is one synchronous `sendto` with the clock read just before
  * it (falling back to a queue only when the socket buffer is full), and a readable event drains the socket in a
- * bounded batch, reading the clock right after each `recvfrom`.
+ * bounded batch.
+ *
+ * Receive times come from the kernel: the channel turns SO_TIMESTAMPNS on and reads with `recvmsg` through the
+ * project's small addon (agent/native), so an RTT ends when the packet arrived, not when the process woke up to
+ * read it — on a busy machine those differ by tens to hundreds of microseconds. raw-socket does not expose its
+ * descriptor; the channel finds it as the one socket of its family and protocol that opening it added. Should
+ * that not be exactly one, the channel reads through raw-socket and reads the clock after each read
+ * (`timestamps` says which).
  */
 import raw from 'raw-socket';
+import native from '../native/index.cjs';
 import { RawSocketError, RawSocketPermissionError } from './errors.js';
 
 /** Which raw socket: the protocol family and the IP protocol it carries. */
@@ -20,6 +28,8 @@ export type PacketHandler = (packet: Buffer, source: string, receivedAt: bigint)
 export type SendDone = (error: Error | null, sentAt: bigint) => void;
 
 const PROTOCOL: Record<ChannelKind, number> = { icmp4: 1, icmp6: 58, udp4: 17, udp6: 17, tcp4: 6, tcp6: 6 };
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 // Linux socket option numbers that raw-socket does not name.
 const SOL_SOCKET = 1;
@@ -52,11 +62,20 @@ export class RawChannel {
   readonly #socket: ReturnType<typeof raw.createSocket>;
   readonly #buffer = Buffer.allocUnsafe(65_536);
   readonly #backlog: Backlogged[] = [];
+  /** The socket's descriptor when the kernel timestamps arrivals, else -1. */
+  readonly #fd: number;
+  /** Filled by each native read: [arrival in monotonic ns, bytes, kernel-stamped]. */
+  readonly #meta = new BigInt64Array(3);
   #ttl = -1;
   #closed = false;
   #failure: Error | undefined;
   /** Datagrams read, for the engine's counters. */
   received = 0;
+  /**
+   * Where receive times come from: `kernel` (SO_TIMESTAMPNS, the packet's arrival) or `process` (the clock read
+   * after the read returned).
+   */
+  readonly timestamps: 'kernel' | 'process';
 
   /**
    * Opens the socket. `icmpTypes` (ICMP channels only) is the set of ICMP types the kernel should deliver: it
@@ -65,6 +84,8 @@ export class RawChannel {
   constructor(kind: ChannelKind, onPacket: PacketHandler, icmpTypes?: readonly number[]) {
     this.kind = kind;
     this.family = kind.endsWith('6') ? 6 : 4;
+    const domain = this.family === 6 ? AF_INET6 : AF_INET;
+    const before = native.socketFds(domain, PROTOCOL[kind]);
     try {
       this.#socket = raw.createSocket({
         protocol: PROTOCOL[kind],
@@ -76,6 +97,10 @@ export class RawChannel {
       }
       throw new RawSocketError(`[probes] cannot open a raw ${kind} socket: ${String(err)}`, { cause: err });
     }
+    const opened = native.socketFds(domain, PROTOCOL[kind]).filter((fd) => !before.includes(fd));
+    this.#fd = opened.length === 1 ? opened[0]! : -1;
+    if (this.#fd >= 0) native.enableTimestamps(this.#fd);
+    this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
     const wrap = this.#socket.wrap;
     this.#setReceiveBuffer();
     if (icmpTypes) this.#setIcmpFilter(icmpTypes);
@@ -180,6 +205,28 @@ export class RawChannel {
   }
 
   #drain(onPacket: PacketHandler): void {
+    if (this.#fd >= 0) this.#drainStamped(onPacket);
+    else this.#drainUnstamped(onPacket);
+  }
+
+  #drainStamped(onPacket: PacketHandler): void {
+    const buffer = this.#buffer;
+    const meta = this.#meta;
+    for (let i = 0; i < DRAIN_BATCH; i++) {
+      let source: string | undefined;
+      try {
+        source = native.receive(this.#fd, buffer, meta);
+      } catch {
+        // Any receive error leaves nothing to read, as EAGAIN does.
+        return;
+      }
+      if (source === undefined) return;
+      this.received++;
+      onPacket(buffer.subarray(0, Number(meta[1])), source, meta[0]!);
+    }
+  }
+
+  #drainUnstamped(onPacket: PacketHandler): void {
     const buffer = this.#buffer;
     let bytes = -1;
     let source = '';

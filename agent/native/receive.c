@@ -1,0 +1,200 @@
+/*
+ * pinger_native: kernel receive timestamps for the probe engine's raw sockets.
+ *
+ * raw-socket opens and polls the sockets and sends on them, but reads with recvfrom(), which cannot return the
+ * time the kernel took the packet in (SO_TIMESTAMPNS needs recvmsg() and its control messages). Without it an
+ * RTT ends when the process wakes up, late by the scheduler's latency. This addon does only what raw-socket
+ * cannot: find the descriptor raw-socket opened, turn on SO_TIMESTAMPNS, and read datagrams with recvmsg(),
+ * returning each one's arrival on the CLOCK_MONOTONIC timeline that process.hrtime.bigint() reads.
+ *
+ * Hand-written because no maintained Node package does this; it is kept to these three calls.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define CHECK(env, call)                                                    \
+  do {                                                                      \
+    if ((call) != napi_ok) {                                                \
+      napi_throw_error((env), "ERR_PINGER_NATIVE", "N-API call failed: " #call); \
+      return NULL;                                                          \
+    }                                                                       \
+  } while (0)
+
+/* A kernel timestamp further in the past than this is not trusted (the wall clock was stepped meanwhile). */
+#define MAX_AGE_NS 10000000000LL
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char message[256];
+  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "ERR_PINGER_NATIVE", message);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");
+    return 0;
+  }
+  return 1;
+}
+
+static int get_int(napi_env env, napi_value value, const char *name, int32_t *out) {
+  if (napi_get_value_int32(env, value, out) != napi_ok) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a number", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return 0;
+  }
+  return 1;
+}
+
+static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+/* socketFds(domain, protocol): the open socket descriptors of this process with that domain and protocol. */
+static napi_value socket_fds(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t domain, protocol;
+  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "domain", &domain) ||
+      !get_int(env, argv[1], "protocol", &protocol))
+    return NULL;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return throw_errno(env, "opendir /proc/self/fd", errno);
+  napi_value result;
+  if (napi_create_array(env, &result) != napi_ok) {
+    closedir(dir);
+    napi_throw_error(env, "ERR_PINGER_NATIVE", "N-API call failed: napi_create_array");
+    return NULL;
+  }
+  uint32_t count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    char *end;
+    long fd = strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || end == entry->d_name || fd == dirfd(dir)) continue;
+    int value;
+    socklen_t length = sizeof value;
+    if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &value, &length) != 0 || value != domain) continue;
+    length = sizeof value;
+    if (getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &value, &length) != 0 || value != protocol) continue;
+    napi_value element;
+    if (napi_create_int32(env, (int32_t)fd, &element) != napi_ok ||
+        napi_set_element(env, result, count++, element) != napi_ok) {
+      closedir(dir);
+      napi_throw_error(env, "ERR_PINGER_NATIVE", "N-API call failed: building the descriptor list");
+      return NULL;
+    }
+  }
+  closedir(dir);
+  return result;
+}
+
+/* enableTimestamps(fd): SO_TIMESTAMPNS on, so that every datagram read carries its arrival time. */
+static napi_value enable_timestamps(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
+  int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0)
+    return throw_errno(env, "setsockopt SO_TIMESTAMPNS", errno);
+  return NULL;
+}
+
+/*
+ * receive(fd, buffer, meta): reads one datagram without blocking into `buffer`. Returns its source address, or
+ * undefined when the socket is empty. `meta` (a BigInt64Array of 3) receives [arrival on CLOCK_MONOTONIC in ns,
+ * bytes read, 1 if the kernel stamped the arrival or 0 if it is the time of this read].
+ */
+static napi_value receive(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t fd;
+  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
+  void *data;
+  size_t capacity;
+  if (napi_get_buffer_info(env, argv[1], &data, &capacity) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffer must be a Buffer");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *meta_data;
+  if (napi_get_typedarray_info(env, argv[2], &type, &length, &meta_data, NULL, NULL) != napi_ok ||
+      type != napi_bigint64_array || length < 3) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "meta must be a BigInt64Array of 3");
+    return NULL;
+  }
+  int64_t *meta = meta_data;
+
+  struct sockaddr_storage from;
+  struct iovec iov = {.iov_base = data, .iov_len = capacity};
+  union {
+    char bytes[CMSG_SPACE(sizeof(struct timespec)) * 2];
+    struct cmsghdr align;
+  } control;
+  struct msghdr message = {
+      .msg_name = &from,
+      .msg_namelen = sizeof from,
+      .msg_iov = &iov,
+      .msg_iovlen = 1,
+      .msg_control = control.bytes,
+      .msg_controllen = sizeof control.bytes,
+  };
+  ssize_t bytes;
+  do {
+    bytes = recvmsg(fd, &message, MSG_DONTWAIT);
+  } while (bytes < 0 && errno == EINTR);
+  if (bytes < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return NULL; /* undefined */
+    return throw_errno(env, "recvmsg", errno);
+  }
+
+  struct timespec now_real, now_mono;
+  clock_gettime(CLOCK_REALTIME, &now_real);
+  clock_gettime(CLOCK_MONOTONIC, &now_mono);
+  int64_t arrival = ns_of(&now_mono);
+  int64_t stamped = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    struct timespec at;
+    memcpy(&at, CMSG_DATA(c), sizeof at);
+    int64_t age = ns_of(&now_real) - ns_of(&at);
+    if (age >= 0 && age < MAX_AGE_NS) {
+      arrival -= age;
+      stamped = 1;
+    }
+  }
+  meta[0] = arrival;
+  meta[1] = bytes;
+  meta[2] = stamped;
+
+  char text[INET6_ADDRSTRLEN] = "";
+  if (from.ss_family == AF_INET)
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, text, sizeof text);
+  else if (from.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, text, sizeof text);
+  napi_value source;
+  CHECK(env, napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &source));
+  return source;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"socketFds", NULL, socket_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"enableTimestamps", NULL, enable_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"receive", NULL, receive, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
