@@ -1,0 +1,66 @@
+/**
+ * The raw channel's receive times come from the kernel (SO_TIMESTAMPNS through agent/native), not from the moment
+ * the process gets round to reading: a reply that arrives while the process is busy keeps its arrival time.
+ * Root: raw sockets, echoes to loopback only.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeIcmpv4Echo } from '../../../agent/packets/icmp.js';
+import { encodeIcmpv6Echo } from '../../../agent/packets/icmp6.js';
+import { type ChannelKind, RawChannel } from '../../../agent/probes/raw-channel.js';
+import { until } from '../../helpers/until.js';
+
+const BUSY_NS = 20_000_000n;
+
+describe('raw channel receive timestamps', () => {
+  it('come from the kernel on every kind of channel', () => {
+    for (const kind of ['icmp4', 'icmp6', 'udp4', 'udp6', 'tcp4', 'tcp6'] as ChannelKind[]) {
+      const channel = new RawChannel(kind, () => {});
+      try {
+        expect(channel.timestamps, kind).toBe('kernel');
+      } finally {
+        channel.close();
+      }
+    }
+  });
+
+  it.each([
+    ['icmp4', '127.0.0.1'],
+    ['icmp6', '::1'],
+  ] as const)('%s: a reply read 20 ms late keeps its arrival time', async (kind, address) => {
+    const id = (process.pid ^ 0x5a5a) & 0xffff;
+    const arrivals: { receivedAt: bigint; readAt: bigint }[] = [];
+    const isOurReply = (packet: Buffer) => {
+      const at = kind === 'icmp4' ? (packet[0]! & 0x0f) * 4 : 0;
+      return packet[at] === (kind === 'icmp4' ? 0 : 129) && packet.readUInt16BE(at + 4) === id;
+    };
+    const channel = new RawChannel(
+      kind,
+      (packet, _source, receivedAt) => {
+        if (isOurReply(packet)) arrivals.push({ receivedAt, readAt: process.hrtime.bigint() });
+      },
+      [kind === 'icmp4' ? 0 : 129],
+    );
+    try {
+      const request = kind === 'icmp4' ? encodeIcmpv4Echo({ id, seq: 1 }) : encodeIcmpv6Echo({ id, seq: 1 });
+      let sentAt = 0n;
+      channel.send(request, address, 64, (err, at) => {
+        expect(err).toBeNull();
+        sentAt = at;
+      });
+      // Keep the thread busy while the loopback reply arrives: only the kernel's stamp knows when it came.
+      const busyUntil = process.hrtime.bigint() + BUSY_NS;
+      while (process.hrtime.bigint() < busyUntil) {}
+      await until(`the ${kind} echo reply from ${address}`, () => arrivals.length > 0, 5_000);
+
+      const { receivedAt, readAt } = arrivals[0]!;
+      expect(sentAt).toBeGreaterThan(0n);
+      expect(readAt - sentAt).toBeGreaterThanOrEqual(BUSY_NS);
+      expect(receivedAt).toBeGreaterThan(sentAt);
+      // Loopback answers within microseconds; 5 ms leaves room for a loaded machine and is still 4× under the
+      // time the reply waited to be read.
+      expect(receivedAt - sentAt).toBeLessThan(5_000_000n);
+    } finally {
+      channel.close();
+    }
+  });
+});
