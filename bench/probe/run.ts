@@ -278,25 +278,34 @@ try {
     ? { rows: [], summary: {} as Record<string, number> }
     : await throughput(lab.agent, LAB.target.v4);
   const rtt = await rttError(lab);
+  const ratio = (run: { summary: Record<string, number> }) =>
+    (
+      Math.max(run.summary['pinger/256']!, run.summary['pinger/1024']!) /
+      Math.max(run.summary['net-ping/256']!, run.summary['net-ping/1024']!)
+    ).toFixed(2);
+  const table = ['| tool | window | probes/s | lost | CPU ms / 1,000 probes |', '|---|---|---|---|---|'];
+  const throughputSection = values['rtt-only']
+    ? []
+    : [
+        '**1. Sustained ICMP probes/s, one process** (median of runs; window = probes in flight; lost = worst run)',
+        '',
+        'Loopback (127.0.0.1):',
+        '',
+        ...table,
+        ...loop.rows,
+        '',
+        `Lab target (${LAB.target.v4}, one router hop, kernel echo):`,
+        '',
+        ...table,
+        ...labRun.rows,
+        '',
+        `Ratio pinger / net-ping (best window each): loopback ${ratio(loop)}×, lab ${ratio(labRun)}×`,
+        '',
+      ];
   out = [
-    `Run ${started} · \`node --import tsx bench/probe/run.ts --runs ${RUNS} --count ${COUNT}\` · ${os.cpus().length} CPUs (nproc), ${cpuModel} · Node ${process.version} · load average at start ${load}`,
+    `Run ${started} · \`node --import tsx bench/probe/run.ts --runs ${RUNS} --count ${COUNT}${values['rtt-only'] ? ' --rtt-only' : ''}\` · ${os.cpus().length} CPUs (nproc), ${cpuModel} · Node ${process.version} · load average at start ${load}`,
     '',
-    '**1. Sustained ICMP probes/s, one process** (median of runs; window = probes in flight; lost = worst run)',
-    '',
-    'Loopback (127.0.0.1):',
-    '',
-    '| tool | window | probes/s | lost | CPU ms / 1,000 probes |',
-    '|---|---|---|---|---|',
-    ...loop.rows,
-    '',
-    `Lab target (${LAB.target.v4}, one router hop, kernel echo):`,
-    '',
-    '| tool | window | probes/s | lost | CPU ms / 1,000 probes |',
-    '|---|---|---|---|---|',
-    ...labRun.rows,
-    '',
-    `Ratio pinger / net-ping (best window each): loopback ${(Math.max(loop.summary['pinger/256']!, loop.summary['pinger/1024']!) / Math.max(loop.summary['net-ping/256']!, loop.summary['net-ping/1024']!)).toFixed(2)}×, lab ${(Math.max(labRun.summary['pinger/256']!, labRun.summary['pinger/1024']!) / Math.max(labRun.summary['net-ping/256']!, labRun.summary['net-ping/1024']!)).toFixed(2)}×`,
-    '',
+    ...throughputSection,
     '**2. RTT error, 20 ms added delay (lab responder), 300 probes per run at 7 ms beside ping at 5 ms** (µs)',
     '',
     '| comparison | median | p99 |',
