@@ -386,8 +386,10 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
       await respond();
     }, 30_000);
 
-    // ping timestamps replies in the kernel; we read the clock when the process wakes up. On a loaded machine a
-    // wake-up can come late by more than the 0.2 ms allowed, so a failed comparison gets two more tries.
+    // Both tools take reply times from the kernel, and the responder's delay line holds every answer alike. What
+    // still differs: the responder reads UDP requests through Node's dgram socket and stamps them when it wakes
+    // up, so on a loaded machine a UDP answer can leave later than an echo answer; ping prints 0.1 ms steps. A
+    // failed comparison gets two more tries.
     it('measures a median RTT within 0.2 ms of iputils ping on the same path', { retry: 2 }, async () => {
       const COUNT = 300;
       // One protocol at a time beside ping of its family, both crossing the responder at the same time.
