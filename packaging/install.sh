@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Pinger agent from this directory (the unpacked pinger-agent-linux-x64 artifact):
-#   PREFIX/bin/pinger-agent and raw.node beside it, /etc/pinger/agent.env (URL and token, root-only),
+#   PREFIX/bin/pinger-agent with its native addons beside it, /etc/pinger/agent.env (URL and token, root-only),
 #   a systemd unit that runs the agent as an unprivileged user holding only CAP_NET_RAW.
 # Re-running it upgrades in place and keeps the env file unless --url or --token is given.
 set -euo pipefail
@@ -79,6 +79,8 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 bin_dir=$prefix/bin
+# The native addons pinger-agent loads from its own directory: raw sockets, and kernel receive timestamps.
+addons=(raw.node pinger_native.node)
 env_file=/etc/pinger/agent.env
 unit_file=/etc/systemd/system/pinger-agent.service
 state_dir=/var/lib/pinger
@@ -92,14 +94,15 @@ if [ "$uninstall" = yes ]; then
   if systemd_running; then
     systemctl disable --now pinger-agent.service 2>/dev/null || true
   fi
-  rm -f "$root$unit_file" "$root$bin_dir/pinger-agent" "$root$bin_dir/raw.node"
+  rm -f "$root$unit_file" "$root$bin_dir/pinger-agent"
+  for f in "${addons[@]}"; do rm -f "$root$bin_dir/$f"; done
   rmdir "$root$bin_dir" "$root$prefix" 2>/dev/null || true
   if systemd_running; then systemctl daemon-reload; fi
   echo "Removed the Pinger agent. Kept $env_file (token) and $state_dir (undelivered results); delete them by hand if unwanted."
   exit 0
 fi
 
-for f in pinger-agent raw.node pinger-agent.service; do
+for f in pinger-agent "${addons[@]}" pinger-agent.service; do
   [ -f "$here/$f" ] || die "$here/$f is missing: run install.sh from the unpacked pinger-agent archive"
 done
 
@@ -141,7 +144,7 @@ put() { # SOURCE TARGET MODE
 
 install -d -m 0755 "$root$bin_dir"
 put "$here/pinger-agent" "$root$bin_dir/pinger-agent" 0755
-put "$here/raw.node" "$root$bin_dir/raw.node" 0644
+for f in "${addons[@]}"; do put "$here/$f" "$root$bin_dir/$f" 0644; done
 
 install -d -m 0755 "$root/etc/pinger"
 env_tmp=$(mktemp "$root$env_file.XXXXXX") # mktemp creates it 0600: the token is never world-readable

@@ -1,6 +1,7 @@
 /**
  * `npm run build:agent [-- --out DIR]`: builds the installable agent for this machine's platform into DIR
- * (default dist/agent): the single executable, raw.node beside it, install.sh, the systemd unit, a tar.gz.
+ * (default dist/agent): the single executable, raw.node and pinger_native.node beside it, install.sh, the systemd
+ * unit, a tar.gz.
  */
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

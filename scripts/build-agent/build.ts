@@ -1,17 +1,16 @@
 /**
- * Builds the installable agent: bundle → single executable → a directory with the binary, the raw socket addon
- * beside it, the installer and the systemd unit → a tar.gz with its SHA-256.
+ * Builds the installable agent: bundle → single executable → a directory with the binary, its native addons
+ * beside it (raw.node, pinger_native.node), the installer and the systemd unit → a tar.gz with its SHA-256.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { AgentBuildError, bundleAgent } from './bundle.js';
+import { AgentBuildError, type Bundle, bundleAgent } from './bundle.js';
 import { writeLicenses } from './licenses.js';
-import { ADDON_FILE } from './raw-socket-addon.js';
+import { NATIVE_ADDONS } from './native-addons.js';
 import { makeSingleExecutable } from './sea.js';
 
 const run = promisify(execFile);
@@ -54,20 +53,19 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
   const work = await mkdtemp(join(tmpdir(), 'pinger-agent-build-'));
   try {
     const bundle = join(work, 'pinger-agent.cjs');
-    const metafile = await bundleAgent({ root: options.root, entry: 'agent/bin.ts', outfile: bundle });
+    const { metafile, addons } = await bundleAgent({
+      root: options.root,
+      entry: 'agent/bin.ts',
+      outfile: bundle,
+    });
 
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
+    // Before the single executable, which takes seconds: an addon that is not built fails the build at once.
+    await copyAddons(addons, dir);
     const binary = join(dir, 'pinger-agent');
     await makeSingleExecutable({ main: bundle, workDir: work, output: binary });
 
-    const addon = join(
-      dirname(createRequire(import.meta.url).resolve('raw-socket/package.json')),
-      'build',
-      'Release',
-      ADDON_FILE,
-    );
-    await copyInto(addon, join(dir, ADDON_FILE), 0o644, 'the raw-socket addon (is raw-socket built? npm ci)');
     for (const { file, mode } of PACKAGING) {
       await copyInto(join(options.root, 'packaging', file), join(dir, file), mode, `packaging/${file}`);
     }
@@ -102,6 +100,28 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
     };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Copies every addon of {@link NATIVE_ADDONS} into `dir`, from where the bundle found it. */
+async function copyAddons(resolved: Bundle['addons'], dir: string): Promise<void> {
+  for (const addon of NATIVE_ADDONS) {
+    const found = resolved.get(addon.file);
+    if (!found) {
+      // install.sh insists on every table file: a stale entry would make it ship and require a useless file.
+      throw new AgentBuildError(
+        `[build:agent] the agent bundle no longer loads ${addon.what} (${addon.file}): remove it from NATIVE_ADDONS and packaging/install.sh`,
+      );
+    }
+    try {
+      await access(found.path);
+    } catch (cause) {
+      throw new AgentBuildError(
+        `[build:agent] ${addon.what} is not built: ${found.path} is missing; run ${addon.build}`,
+        { cause },
+      );
+    }
+    await copyInto(found.path, join(dir, addon.file), 0o644, addon.what);
   }
 }
 

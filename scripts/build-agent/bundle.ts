@@ -1,10 +1,11 @@
 /**
  * Bundles the agent's entry into one CommonJS file for Node 20: the only shape a Node 20 single executable
- * runs. Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane).
+ * runs. Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane) and native addons it
+ * has no loader for.
  */
 import { relative, resolve, sep } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { rawSocketAddon } from './raw-socket-addon.js';
+import { nativeAddons, type ResolvedAddons } from './native-addons.js';
 
 /** Inputs that mean the agent bundle pulled in server-side code. */
 const FORBIDDEN: { pattern: RegExp; what: string }[] = [
@@ -26,9 +27,16 @@ export interface BundleOptions {
   outfile: string;
 }
 
-/** Writes the bundle and returns its metafile. */
-export async function bundleAgent(options: BundleOptions): Promise<Metafile> {
-  const result = await build({
+export interface Bundle {
+  metafile: Metafile;
+  /** The native addons the bundle loads from beside the executable, and where each was built. */
+  addons: ResolvedAddons;
+}
+
+/** Writes the bundle; returns its metafile and the native addons to ship beside it. */
+export async function bundleAgent(options: BundleOptions): Promise<Bundle> {
+  const addons: ResolvedAddons = new Map();
+  const bundling = build({
     absWorkingDir: options.root,
     entryPoints: [options.entry],
     outfile: options.outfile,
@@ -42,7 +50,13 @@ export async function bundleAgent(options: BundleOptions): Promise<Metafile> {
     // CommonJS has no import.meta; give code that asks for its own URL the bundle's file.
     banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     define: { 'import.meta.url': '__importMetaUrl' },
-    plugins: [rawSocketAddon()],
+    plugins: [nativeAddons(options.root, addons)],
+  });
+  const result = await bundling.catch((cause: unknown) => {
+    throw new AgentBuildError(
+      `[build:agent] esbuild could not bundle ${options.entry}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   });
   // Metafile paths are relative to the working directory, with forward slashes.
   const entryKey = relative(options.root, resolve(options.root, options.entry)).split(sep).join('/');
@@ -54,7 +68,7 @@ export async function bundleAgent(options: BundleOptions): Promise<Metafile> {
       );
     }
   }
-  return result.metafile;
+  return { metafile: result.metafile, addons };
 }
 
 /** The shortest import chain from `entry` to `target`, for an error that says where to cut. */

@@ -4,8 +4,8 @@
  * binary runs as an unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
 import { exec, execOk, type PingerProcess, pingerEnv, spawnPinger } from '../../helpers/pinger-process.js';
@@ -72,8 +72,19 @@ async function tree(dir: string): Promise<string[]> {
 /** A new empty directory to run the binary from. */
 const emptyDir = () => mkdtemp(join(built.work, 'cwd-'));
 
+/** The native addons the binary loads from its own directory. */
+const ADDONS = ['pinger_native.node', 'raw.node'];
+
+/** The binary alone in a new directory with only `addons` of the artifact beside it; returns its path. */
+async function binaryWith(addons: string[]): Promise<string> {
+  const dir = await emptyDir();
+  for (const file of ['pinger-agent', ...addons]) await copyFile(join(built.unpacked, file), join(dir, file));
+  await chmod(join(dir, 'pinger-agent'), 0o755);
+  return join(dir, 'pinger-agent');
+}
+
 describe('the artifact', () => {
-  it('unpacks to the binary with raw.node beside it, the installer and the unit; its checksum holds', async () => {
+  it('unpacks to the binary with its addons beside it, the installer and the unit; its checksum holds', async () => {
     expect((await readdir(built.unpacked)).sort()).toEqual(
       expect.arrayContaining([
         'LICENSE.node',
@@ -83,9 +94,11 @@ describe('the artifact', () => {
         'install.sh',
         'pinger-agent',
         'pinger-agent.service',
+        'pinger_native.node',
         'raw.node',
       ]),
     );
+    for (const addon of ADDONS) expect(await mode(join(built.unpacked, addon)), addon).toBe(0o644);
     expect(await mode(join(built.unpacked, 'pinger-agent'))).toBe(0o755);
     expect(await mode(join(built.unpacked, 'install.sh'))).toBe(0o755);
     const check = await exec('sha256sum', ['--check', `${ARTIFACT}.tar.gz.sha256`], { cwd: built.out });
@@ -138,21 +151,61 @@ describe('the artifact', () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 
-  it('without raw.node beside it, starts but refuses to probe, naming the missing file', async () => {
-    const alone = await emptyDir();
-    await copyFile(join(built.unpacked, 'pinger-agent'), join(alone, 'pinger-agent'));
-    await chmod(join(alone, 'pinger-agent'), 0o755);
-    const binary = join(alone, 'pinger-agent');
-    // The addon loads only when a command needs raw sockets.
-    expect((await exec(binary, ['--version'], { cwd: alone })).code).toBe(0);
-    const result = await exec(binary, ['probe', '127.0.0.1', '--count', '1'], {
-      cwd: alone,
-      timeoutMs: 20_000,
-    });
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(join(alone, 'raw.node'));
-    expect(result.stderr).toContain('must sit beside the pinger-agent binary');
+  it('reads replies with their kernel arrival time (SO_TIMESTAMPNS through recvmsg), not through raw-socket', async () => {
+    // What the binary does is what the kernel sees: strace records every call on the raw socket.
+    const trace = join(await emptyDir(), 'strace.log');
+    const result = await exec(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=setsockopt,recvmsg,recvfrom',
+        '-o',
+        trace,
+        join(built.unpacked, 'pinger-agent'),
+      ].concat(['probe', '127.0.0.1', '--count', '2', '--interval', '20', '--json']),
+      { cwd: await emptyDir(), timeoutMs: 30_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"received":2');
+    const calls = (await readFile(trace, 'utf8')).split('\n');
+    const enabled = calls
+      .map((line) => /setsockopt\((\d+), SOL_SOCKET, SO_TIMESTAMPNS(?:_OLD)?, \[1\], 4\) = 0/.exec(line)?.[1])
+      .filter((fd) => fd !== undefined);
+    expect(enabled).toHaveLength(1);
+    const onSocket = calls.filter((line) => new RegExp(`\\b(recvmsg|recvfrom)\\(${enabled[0]},`).test(line));
+    const stamped = onSocket.filter((line) =>
+      /^\d+ +recvmsg\(.*cmsg_level=SOL_SOCKET, cmsg_type=SO_TIMESTAMPNS(?:_OLD)?, .*\) = \d+$/.test(line),
+    );
+    // Both replies at least (the raw socket also sees the requests, and any other ICMP on loopback).
+    expect(stamped.length).toBeGreaterThanOrEqual(2);
+    // raw-socket reads with recvfrom, without the arrival time: the fallback path, which must not be taken.
+    expect(onSocket.filter((line) => line.includes('recvfrom('))).toEqual([]);
   });
+
+  it.each(ADDONS)(
+    'without %s beside it, starts but refuses to probe, naming the missing file',
+    async (missing) => {
+      const binary = await binaryWith(ADDONS.filter((file) => file !== missing));
+      const alone = dirname(binary);
+      // The addons load only when a command needs raw sockets.
+      expect((await exec(binary, ['--version'], { cwd: alone })).code).toBe(0);
+      const result = await exec(binary, ['probe', '127.0.0.1', '--count', '1'], {
+        cwd: alone,
+        timeoutMs: 20_000,
+      });
+      expect(result.code).not.toBe(0);
+      // One line for the operator (no stack): which addon, where it was looked for, and why it was not loaded.
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(/^pinger-agent: \[agent\] cannot load the .+ addon \(.+\) /),
+      ]);
+      expect(result.stderr).toContain(`${join(alone, missing)}: it must sit beside the pinger-agent binary`);
+      expect(result.stderr).toContain('No such file');
+      expect(result.stdout).toBe('');
+    },
+  );
 });
 
 describe('the binary as an agent', () => {
@@ -206,7 +259,7 @@ describe('the binary as an agent', () => {
 });
 
 describe('install.sh into a staging root', () => {
-  it('installs the binary with raw.node beside it, a root-only env file and the hardened unit', async () => {
+  it('installs the binary with its addons beside it, a root-only env file and the hardened unit', async () => {
     const root = await stagingRoot();
     const result = await install(typical(root));
     expect(result.stderr).toBe('');
@@ -215,10 +268,17 @@ describe('install.sh into a staging root', () => {
       'etc/pinger/agent.env',
       'etc/systemd/system/pinger-agent.service',
       'opt/pinger/bin/pinger-agent',
+      'opt/pinger/bin/pinger_native.node',
       'opt/pinger/bin/raw.node',
     ]);
     expect(await mode(join(root, 'opt/pinger/bin/pinger-agent'))).toBe(0o755);
-    expect(await mode(join(root, 'opt/pinger/bin/raw.node'))).toBe(0o644);
+    for (const addon of ADDONS) {
+      const installed = join(root, 'opt/pinger/bin', addon);
+      expect(await mode(installed), addon).toBe(0o644);
+      expect((await readFile(installed)).equals(await readFile(join(built.unpacked, addon))), addon).toBe(
+        true,
+      );
+    }
     expect(await mode(join(root, 'etc/pinger/agent.env'))).toBe(0o600);
     expect(await mode(join(root, 'etc/systemd/system/pinger-agent.service'))).toBe(0o644);
     expect(await readFile(join(root, 'etc/pinger/agent.env'), 'utf8')).toMatch(
@@ -307,6 +367,7 @@ describe('install.sh into a staging root', () => {
     expect(await tree(root)).toEqual([
       'etc/pinger/agent.env',
       'usr/local/pinger/bin/pinger-agent',
+      'usr/local/pinger/bin/pinger_native.node',
       'usr/local/pinger/bin/raw.node',
     ]);
     expect(await readFile(join(root, 'etc/pinger/agent.env'), 'utf8')).toContain(`PINGER_TOKEN=${TOKEN}\n`);
@@ -334,6 +395,21 @@ describe('install.sh into a staging root', () => {
     const result = await install(['--root', root, '--user', 'nobody', ...args]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(await tree(root)).toEqual([]);
+  });
+
+  it.each(ADDONS)('refuses an archive without %s, naming it, and writes nothing', async (missing) => {
+    const archive = await emptyDir();
+    for (const file of await readdir(built.unpacked)) {
+      if (file !== missing) await link(join(built.unpacked, file), join(archive, file));
+    }
+    const root = await stagingRoot();
+    const result = await exec('bash', [join(archive, 'install.sh'), ...typical(root)], {
+      cwd: built.work,
+      env: pingerEnv(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${join(archive, missing)} is missing`);
     expect(await tree(root)).toEqual([]);
   });
 

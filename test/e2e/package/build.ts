@@ -14,7 +14,7 @@ export interface BuiltArtifact {
   work: string;
   /** Build output: the artifact directory, the tarball and its .sha256. */
   out: string;
-  /** The tarball unpacked: `pinger-agent`, `raw.node`, `install.sh`, … */
+  /** The tarball unpacked: `pinger-agent`, `raw.node`, `pinger_native.node`, `install.sh`, … */
   unpacked: string;
   version: string;
   /** What the build script printed. */

@@ -33,11 +33,40 @@ it('refuses an entry that reaches SQLite, naming the import chain', async () => 
   );
 });
 
-it('bundles the agent entry itself', async () => {
-  const metafile = await bundleAgent({ root: ROOT, entry: 'agent/bin.ts', outfile: join(dir, 'agent.cjs') });
+it('bundles the agent entry itself, with a loader for each native addon and the addon files to ship', async () => {
+  const { metafile, addons } = await bundleAgent({
+    root: ROOT,
+    entry: 'agent/bin.ts',
+    outfile: join(dir, 'agent.cjs'),
+  });
   const inputs = Object.keys(metafile.inputs);
   expect(inputs).toContain('agent/main.ts');
   expect(inputs).toContain('node_modules/raw-socket/index.js');
-  // The addon is not bundled: the loader that finds it beside the binary is.
+  expect(inputs).toContain('agent/native/index.cjs');
+  // The addons are not bundled: the loaders that find them beside the binary are.
   expect(inputs).toContain('pinger-native-addon:raw.node');
+  expect(inputs).toContain('pinger-native-addon:pinger_native.node');
+  expect(inputs.filter((input) => input.endsWith('.node')).sort()).toEqual([
+    'pinger-native-addon:pinger_native.node',
+    'pinger-native-addon:raw.node',
+  ]);
+  // The build copies the files the bundle was resolved against: the ones `npm ci` built in this checkout.
+  expect(Object.fromEntries([...addons].map(([file, { path }]) => [file, path]))).toEqual({
+    'raw.node': join(ROOT, 'node_modules/raw-socket/build/Release/raw.node'),
+    'pinger_native.node': join(ROOT, 'agent/native/build/Release/pinger_native.node'),
+  });
+});
+
+it('refuses a native addon it has no loader for, naming it and its importer', async () => {
+  // Our own addon's request from another module: only agent/native/index.cjs may load it.
+  const entry = join(dir, 'stray.cjs');
+  await writeFile(
+    entry,
+    `module.exports = require(${JSON.stringify(join(ROOT, 'agent/native/build/Release/pinger_native.node'))});\n`,
+  );
+  const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'stray.out.cjs') });
+  await expect(bundling).rejects.toBeInstanceOf(AgentBuildError);
+  await expect(bundling).rejects.toThrow(
+    /native addon \S*pinger_native\.node \(from \S*stray\.cjs\) has no loader/,
+  );
 });
