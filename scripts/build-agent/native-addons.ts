@@ -50,7 +50,7 @@ const NAMESPACE = 'pinger-native-addon';
  * CommonJS, evaluated inside the bundle in place of the addon. `process.dlopen` is what `require` does for a
  * `.node` file; a single executable's `require` only reaches built-in modules, so it is called directly.
  */
-export function loaderSource(addon: NativeAddon): string {
+function loaderSource(addon: NativeAddon): string {
   return `
 const path = require('node:path');
 const { isSea } = require('node:sea');

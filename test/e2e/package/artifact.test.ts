@@ -164,7 +164,8 @@ describe('the artifact', () => {
         '-o',
         trace,
         join(built.unpacked, 'pinger-agent'),
-      ].concat(['probe', '127.0.0.1', '--count', '2', '--interval', '20', '--json']),
+        ...['probe', '127.0.0.1', '--count', '2', '--interval', '20', '--json'],
+      ],
       { cwd: await emptyDir(), timeoutMs: 30_000 },
     );
     expect(result.stderr).toBe('');
