@@ -198,6 +198,8 @@ async function rttError(lab: Lab) {
     const p99Err: number[] = [];
     const vsPingMedian: number[] = [];
     const vsPingP99: number[] = [];
+    const pingMedErr: number[] = [];
+    const pingP99Err: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'pinger-bench-'));
       const file = path.join(dir, 'cap.pcap');
@@ -233,16 +235,37 @@ async function rttError(lab: Lab) {
         }
         // Our id is the one whose wire RTTs line up with ours in count; ping uses its own id.
         let errors: number[] = [];
+        let oursSeries: number[] | undefined;
         for (const series of wireById.values()) {
           const e = oursBySeq.map((us, i) =>
             us === null || series[i] === undefined ? Number.NaN : us - series[i]!,
           );
           const ok = e.filter((x) => Number.isFinite(x));
-          if (ok.length > errors.length && median(ok.map(Math.abs)) < 5000) errors = ok;
+          if (ok.length > errors.length && median(ok.map(Math.abs)) < 5000) {
+            errors = ok;
+            oursSeries = series;
+          }
         }
         medErr.push(median(errors));
         p99Err.push(quantile(errors, 0.99));
-        const pingMs = [...ping.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+        // ping's own error against the same wire: its probe per icmp_seq against the other series.
+        const pingBySeq = new Map(
+          [...ping.stdout.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)].map((m) => [
+            Number(m[1]),
+            Number(m[2]) * 1000,
+          ]),
+        );
+        let pingErrors: number[] = [];
+        for (const series of wireById.values()) {
+          if (series === oursSeries) continue;
+          const e = [...pingBySeq].flatMap(([seq, us]) =>
+            series[seq] === undefined ? [] : [us - series[seq]!],
+          );
+          if (e.length > pingErrors.length) pingErrors = e;
+        }
+        pingMedErr.push(median(pingErrors));
+        pingP99Err.push(quantile(pingErrors, 0.99));
+        const pingMs = [...pingBySeq.values()];
         vsPingMedian.push(median(oursRtts) - median(pingMs));
         vsPingP99.push(quantile(oursRtts, 0.99) - quantile(pingMs, 0.99));
       } finally {
@@ -252,6 +275,9 @@ async function rttError(lab: Lab) {
     }
     rows.push(
       `| ours − wire (tcpdump on the agent's interface), per probe | ${median(medErr).toFixed(1)} | ${median(p99Err).toFixed(1)} |`,
+    );
+    rows.push(
+      `| iputils ping − wire, per probe (ping prints 0.1 ms steps: ±50 µs of rounding) | ${median(pingMedErr).toFixed(1)} | ${median(pingP99Err).toFixed(1)} |`,
     );
     rows.push(
       `| ours − iputils ping, distributions side by side | ${median(vsPingMedian).toFixed(1)} | ${median(vsPingP99).toFixed(1)} |`,
