@@ -61,8 +61,11 @@ static int get_int(napi_env env, napi_value value, const char *name, int32_t *ou
 
 static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
-/* socketFds(domain, protocol): the open socket descriptors of this process with that domain and protocol. */
-static napi_value socket_fds(napi_env env, napi_callback_info info) {
+/*
+ * rawSocketFds(domain, protocol): the open raw sockets of this process with that domain and protocol. Only raw
+ * ones: the resolver's UDP sockets, opened on libuv's threads at any time, must never be taken for a channel's.
+ */
+static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t domain, protocol;
   if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "domain", &domain) ||
@@ -84,6 +87,8 @@ static napi_value socket_fds(napi_env env, napi_callback_info info) {
     if (*end != '\0' || end == entry->d_name || fd == dirfd(dir)) continue;
     int value;
     socklen_t length = sizeof value;
+    if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &value, &length) != 0 || value != SOCK_RAW) continue;
+    length = sizeof value;
     if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &value, &length) != 0 || value != domain) continue;
     length = sizeof value;
     if (getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &value, &length) != 0 || value != protocol) continue;
@@ -189,7 +194,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
-      {"socketFds", NULL, socket_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rawSocketFds", NULL, raw_socket_fds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enableTimestamps", NULL, enable_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -10,7 +10,7 @@
  * Receive times come from the kernel: the channel turns SO_TIMESTAMPNS on and reads with `recvmsg` through the
  * project's small addon (agent/native), so an RTT ends when the packet arrived, not when the process woke up to
  * read it — on a busy machine those differ by tens to hundreds of microseconds. raw-socket does not expose its
- * descriptor; the channel finds it as the one socket of its family and protocol that opening it added. Should
+ * descriptor; the channel finds it as the one raw socket of its family and protocol that opening it added. Should
  * that not be exactly one, the channel reads through raw-socket and reads the clock after each read
  * (`timestamps` says which).
  */
@@ -85,7 +85,7 @@ export class RawChannel {
     this.kind = kind;
     this.family = kind.endsWith('6') ? 6 : 4;
     const domain = this.family === 6 ? AF_INET6 : AF_INET;
-    const before = native.socketFds(domain, PROTOCOL[kind]);
+    const before = native.rawSocketFds(domain, PROTOCOL[kind]);
     try {
       this.#socket = raw.createSocket({
         protocol: PROTOCOL[kind],
@@ -97,7 +97,7 @@ export class RawChannel {
       }
       throw new RawSocketError(`[probes] cannot open a raw ${kind} socket: ${String(err)}`, { cause: err });
     }
-    const opened = native.socketFds(domain, PROTOCOL[kind]).filter((fd) => !before.includes(fd));
+    const opened = native.rawSocketFds(domain, PROTOCOL[kind]).filter((fd) => !before.includes(fd));
     this.#fd = opened.length === 1 ? opened[0]! : -1;
     if (this.#fd >= 0) native.enableTimestamps(this.#fd);
     this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
