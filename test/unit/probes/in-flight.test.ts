@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type Answer, InFlight, InFlightTable } from '../../../agent/probes/in-flight.js';
 import type { ProbeOutcome } from '../../../agent/probes/types.js';
 
-/** A probe to 198.18.0.1 with `seq`, "sent" now, and the promise of its outcome. */
-function sent(table: InFlightTable, seq: number, timeoutMs: number, check: bigint = 0n) {
+/** A probe to 198.18.0.1 with `seq`, "sent" `ageNs` ago (default now), and the promise of its outcome. */
+function sent(table: InFlightTable, seq: number, timeoutMs: number, check: bigint = 0n, ageNs = 0n) {
   let resolve!: (o: ProbeOutcome) => void;
   const outcome = new Promise<ProbeOutcome>((r) => {
     resolve = r;
@@ -20,7 +20,7 @@ function sent(table: InFlightTable, seq: number, timeoutMs: number, check: bigin
     resolve,
   );
   table.add(entry);
-  entry.sentAt = process.hrtime.bigint();
+  entry.sentAt = process.hrtime.bigint() - ageNs;
   table.arm(entry, timeoutMs);
   return { entry, outcome };
 }
@@ -71,6 +71,28 @@ describe('InFlightTable', () => {
     const s = await slow.outcome;
     expect(s.status).toBe('timeout');
     expect(process.hrtime.bigint() - slow.entry.sentAt).toBeGreaterThanOrEqual(120_000_000n);
+    expect(table.size).toBe(0);
+  });
+
+  it('lets go of an answered probe at once, and still times out the unanswered ones after the queue is compacted', async () => {
+    const table = new InFlightTable();
+    // 6,000 probes due in ~1 ms, then 5,000 due in 200 ms in the same queue: the sweep of the first lot cuts them
+    // off the queue (past its 4,096-item threshold), so the positions the second lot recorded shift under it.
+    const old = Array.from({ length: 6000 }, (_, i) => sent(table, i, 200, 1n, 199_000_000n));
+    const young = Array.from({ length: 5000 }, (_, i) => sent(table, 6000 + i, 200, 1n));
+    const first = await Promise.all(old.map((p) => p.outcome));
+    expect(first.every((o) => o.status === 'timeout')).toBe(true);
+    const unanswered: Promise<ProbeOutcome>[] = [];
+    for (const [i, p] of young.entries()) {
+      if (i % 100 === 0) unanswered.push(p.outcome);
+      else {
+        table.settle(p.entry, reply(p.entry.sentAt + 1000n));
+        // Out of its deadline queue too: nothing keeps the probe (nor its outcome) reachable any more.
+        expect(p.entry.queue).toBeUndefined();
+      }
+    }
+    const last = await Promise.all(unanswered);
+    expect(last.map((o) => o.status)).toEqual(new Array(50).fill('timeout'));
     expect(table.size).toBe(0);
   });
 
