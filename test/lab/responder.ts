@@ -117,16 +117,23 @@ const opened = () => {
 if (values['udp-port']) {
   const port = Number(values['udp-port']);
   for (const type of ['udp4', 'udp6'] as const) {
+    // The bound socket takes the datagrams (no port unreachable) and sends the echoes; the request's arrival
+    // time comes from a raw UDP socket's copy of it, stamped by the kernel like the ICMP requests above, so that
+    // a late wake-up of this process does not lengthen the UDP delay.
     const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
-    socket.on('message', (message, remote) => {
-      const at = process.hrtime.bigint();
-      const reply = Buffer.from(message);
+    socket.on('message', () => {});
+    const copies: RawChannel = new RawChannel(type, (packet, source, at) => {
+      // IPv4 raw sockets deliver the IP header; IPv6 ones start at the UDP header.
+      const udp = type === 'udp4' ? (packet[0]! & 0x0f) * 4 : 0;
+      if (packet.length < udp + 8 || packet.readUInt16BE(udp + 2) !== port) return;
+      const sourcePort = packet.readUInt16BE(udp); // `packet` is only valid during this call
+      const reply = Buffer.from(packet.subarray(udp + 8));
       maybeCorrupt(reply, 0);
-      after(at, () => socket.send(reply, remote.port, remote.address));
+      after(at, () => socket.send(reply, sourcePort, source));
     });
     waiting++;
     socket.bind(port, type === 'udp4' ? '0.0.0.0' : '::', opened);
-    sockets.push(socket);
+    sockets.push(socket, copies);
   }
 }
 if (values['tcp-port']) {
