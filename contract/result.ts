@@ -95,7 +95,11 @@ export type Result = v.InferOutput<typeof ResultSchema>;
 
 /** `from`/`to`: ns since the epoch, or an ISO 8601 timestamp. Output: ns as bigint. */
 const TimeBoundSchema = v.pipe(
-  v.string(),
+  v.string('must be a string'),
+  v.check(
+    (s) => /^\d+$/.test(s) || !Number.isNaN(Date.parse(s)),
+    'must be an ISO 8601 time (2026-01-02T03:04:05Z) or nanoseconds since the epoch',
+  ),
   v.transform((s) =>
     /^\d+$/.test(s) ? s : Number.isNaN(Date.parse(s)) ? s : `${BigInt(Date.parse(s)) * 1_000_000n}`,
   ),

@@ -104,6 +104,11 @@ describe('GET /v1/results', () => {
       expect(res.status, query).toBe(400);
       expect((await errorOf(res)).issues?.[0]?.path, query).toBe(path);
     }
+    // A time that is neither form is told both forms.
+    const res = await f.request('GET', '/v1/results?from=yesterday');
+    expect((await errorOf(res)).issues?.[0]?.message).toBe(
+      'must be an ISO 8601 time (2026-01-02T03:04:05Z) or nanoseconds since the epoch',
+    );
   });
 
   it('is not open to agent tokens: an agent cannot read any source, its own included', async () => {
