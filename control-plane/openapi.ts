@@ -28,27 +28,42 @@ const json = (schema: object) => ({ 'application/json': { schema } });
 const ok = (description: string, schema?: object) =>
   schema ? { description, content: json(schema) } : { description };
 
-// Every operation can fail with the one error body.
-const errors = Object.fromEntries(
-  [
-    ['400', 'bad input: the issues name each field and rule'],
-    ['401', 'no valid bearer token'],
-    ['403', 'a token of the wrong kind'],
-    ['404', 'no such resource'],
-    ['409', 'a uniqueness rule (sourceid)'],
-    ['413', 'body too large'],
-    ['500', 'internal error'],
-  ].map(([status, description]) => [status, ok(description!, ref('ErrorBody'))]),
-);
+type ErrorCase = [status: string, description: string];
+
+/** The error answers an operation can give, each with the one error body; see `op`. */
+function errorsOf(guard: Guard | null, extra: OperationExtra): Record<string, object> {
+  const cases: ErrorCase[] = [];
+  if (extra.body || extra.query) cases.push(['400', 'bad input: the issues name each field and rule']);
+  if (guard) cases.push(['401', 'no valid bearer token'], ['403', 'a token of the wrong kind']);
+  if (extra.path) cases.push(['404', 'no such resource']);
+  if (extra.conflict) cases.push(['409', extra.conflict]);
+  if (extra.body) cases.push(['413', 'body too large']);
+  cases.push(['500', 'internal error']);
+  // A guarded operation reads the store for the token at least.
+  if (guard) cases.push(['503', 'the store is unavailable, retry later']);
+  return Object.fromEntries(
+    cases.map(([status, description]) => [status, ok(description, ref('ErrorBody'))]),
+  );
+}
+
+interface OperationExtra {
+  body?: object;
+  query?: Record<string, JsonSchema>;
+  path?: string[];
+  /** The uniqueness rule a 409 means, for operations that can break one. */
+  conflict?: string;
+}
 
 type Guard = 'admin' | 'reader' | 'agent';
+
+const SOURCEID_TAKEN = 'the sourceid is taken by another source (or, with none given, all 65,536 are)';
 const security = { admin: [{ admin: [] }], reader: [{ admin: [] }, { read: [] }], agent: [{ agent: [] }] };
 
 function op(
   guard: Guard | null,
   summary: string,
   success: Record<string, object>,
-  extra: { body?: object; query?: Record<string, JsonSchema>; path?: string[] } = {},
+  extra: OperationExtra = {},
 ) {
   const parameters = [
     ...(extra.path ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
@@ -64,7 +79,7 @@ function op(
     ...(guard ? { security: security[guard] } : { security: [] }),
     ...(parameters.length ? { parameters } : {}),
     ...(extra.body ? { requestBody: { required: true, content: json(extra.body) } } : {}),
-    responses: { ...success, ...errors },
+    responses: { ...success, ...errorsOf(guard, extra) },
   };
 }
 
@@ -135,7 +150,7 @@ export function openApiDocument(): object {
           {
             201: ok('created', ref('SourceWithToken')),
           },
-          { body: ref('SourceCreate') },
+          { body: ref('SourceCreate'), conflict: SOURCEID_TAKEN },
         ),
         get: op('reader', 'List sources', { 200: ok('sources', list('sources', 'Source')) }),
       },
@@ -145,10 +160,7 @@ export function openApiDocument(): object {
           'admin',
           'Change a source',
           { 200: ok('the source', ref('Source')) },
-          {
-            ...id,
-            body: ref('SourcePatch'),
-          },
+          { ...id, body: ref('SourcePatch'), conflict: SOURCEID_TAKEN },
         ),
         delete: op('admin', 'Delete a source and its tokens (results stay)', { 204: ok('deleted') }, id),
       },

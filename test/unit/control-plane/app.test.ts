@@ -35,6 +35,14 @@ describe('app', () => {
     // Ranges come from the schemas themselves.
     expect(doc.components.schemas.DestinationCreate?.properties?.ttl?.maximum).toBe(255);
     expect(doc.components.schemas.Source?.properties?.sourceid?.maximum).toBe(65_535);
+    // Each operation lists the errors it can give, not every error there is.
+    const errorCodes = (path: string, method: string) =>
+      Object.keys((doc.paths[path]![method] as { responses: object }).responses).filter((s) => s >= '400');
+    expect(errorCodes('/healthz', 'get')).toEqual(['500']);
+    expect(errorCodes('/v1/sources', 'get')).toEqual(['401', '403', '500', '503']);
+    expect(errorCodes('/v1/sources', 'post')).toEqual(['400', '401', '403', '409', '413', '500', '503']);
+    expect(errorCodes('/v1/destinations/{id}', 'delete')).toEqual(['401', '403', '404', '500', '503']);
+    expect(errorCodes('/v1/results', 'get')).toEqual(['400', '401', '403', '500', '503']);
   });
 
   it('answers an unknown route with 404 in the error body', async () => {
