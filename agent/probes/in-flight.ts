@@ -16,6 +16,7 @@
  * removes it.
  */
 import type { Protocol } from '../../contract/index.js';
+import { ChurnMap } from './churn-map.js';
 import { micros, wallNanos } from './clock.js';
 import type { ProbeOutcome } from './types.js';
 
@@ -129,8 +130,8 @@ interface DeadlineQueue {
  * a FIFO per timeout value, and the timer wakes for the earliest deadline.
  */
 export class InFlightTable {
-  /** Oldest probe of each (target, seq) bucket; younger ones hang off {@link InFlight.next}. */
-  readonly #buckets = new Map<string, InFlight>();
+  /** Oldest probe of each (target, seq) bucket; younger ones hang off {@link InFlight.next}. Not a Map: see churn-map.ts. */
+  readonly #buckets = new ChurnMap<InFlight>();
   readonly #queues = new Map<number, DeadlineQueue>();
   readonly #onRemove: ((entry: InFlight) => void) | undefined;
   #size = 0;

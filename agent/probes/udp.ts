@@ -26,6 +26,7 @@ import {
   writeProbePayload,
   writeUdp,
 } from '../packets/index.js';
+import { ChurnMap } from './churn-map.js';
 import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
@@ -46,8 +47,8 @@ export class UdpProber extends ProberBase {
   readonly #scratch = Buffer.allocUnsafe(65_536);
   readonly #ready: Promise<number>;
   #port = 0;
-  /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. */
-  readonly #byPort = new Map<string, Set<InFlight>>();
+  /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. Not a Map: see churn-map.ts. */
+  readonly #byPort = new ChurnMap<Set<InFlight>>();
 
   constructor(
     protocol: 'udp' | 'udp6',

@@ -1,0 +1,34 @@
+/**
+ * A string-keyed map for keys that come and go tens of thousands of times a second: one per probe in flight.
+ *
+ * Not a `Map`, on purpose. Under constant insert/delete churn a V8 `Map` keeps rehashing into new tables, and an
+ * obsolete table stays linked to its successor (for iterators still walking it). Once one dead table has been
+ * promoted to the old generation, it keeps the next one — and every entry it held — alive through the young
+ * generation's collections, which promote those in turn. Measured with the engine alone at 10,000 probes/s
+ * (`--trace-gc-nvp`): with a `Map`, ~2.8 MB survived each scavenge and was promoted (every probe's entry, promise
+ * and outcome), scavenges took 6–9 ms and the old space grew by ~6 MB/s; with this null-prototype object (which
+ * V8 keeps as a plain hash dictionary, no links between tables) ~0.1 MB survived, 0.3–0.7 ms per scavenge.
+ */
+export class ChurnMap<V> {
+  #entries: Record<string, V> = Object.create(null) as Record<string, V>;
+
+  get(key: string): V | undefined {
+    return this.#entries[key];
+  }
+
+  set(key: string, value: V): void {
+    this.#entries[key] = value;
+  }
+
+  delete(key: string): void {
+    delete this.#entries[key];
+  }
+
+  values(): V[] {
+    return Object.values(this.#entries);
+  }
+
+  clear(): void {
+    this.#entries = Object.create(null) as Record<string, V>;
+  }
+}
