@@ -20,6 +20,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import type { ResultInput } from '../contract/index.js';
 import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { LineBuffer } from './line-buffer.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 import type { Deliver, DeliveryOutcome } from './results-client.js';
 import { type Segment, Spool, SpoolError } from './spool.js';
@@ -86,8 +87,8 @@ export class Outbox {
   readonly #metrics: AgentMetrics;
   readonly #log: OutboxLogger;
   readonly #abort = new AbortController();
-  /** Serialised results not yet in the spool, oldest first. */
-  #memory: string[] = [];
+  /** Serialised results not yet in the spool, oldest first, as the bytes to write. */
+  readonly #memory = new LineBuffer();
   /** When the open segment received its first result (monotonic ms). */
   #openSince: number | undefined;
   #flushTimer: TimerHandle | undefined;
@@ -180,7 +181,7 @@ export class Outbox {
         '[agent:outbox] results could not be written to the spool before exit and are lost',
       );
       this.#drop(this.#memory.length, 'memory_full');
-      this.#memory = [];
+      this.#memory.clear();
     }
     return stats;
   }
@@ -203,8 +204,8 @@ export class Outbox {
     let chunk = this.#batchSize;
     while (this.#memory.length > 0) {
       const count = Math.min(chunk, this.#batchSize - spool.openCount, this.#memory.length);
-      // Serialised once into the bytes written (the lines are JSON already, from push()).
-      const data = Buffer.from(`${this.#memory.slice(0, count).join('\n')}\n`);
+      // The lines are the bytes to write already (JSON from push()).
+      const data = this.#memory.take(count);
       await this.#makeRoom(data.length);
       try {
         await spool.append(data, count);
@@ -218,7 +219,7 @@ export class Outbox {
         await this.#diskFailed(err);
         break;
       }
-      this.#memory.splice(0, count);
+      this.#memory.drop(count);
       this.#openSince ??= this.#clock.now();
       if (spool.openCount >= this.#batchSize) {
         spool.rotate();
@@ -288,7 +289,7 @@ export class Outbox {
       this.#memory.length,
       Math.max(this.#memory.length - this.#maxMemory, Math.ceil(this.#maxMemory / 100)),
     );
-    this.#memory.splice(0, excess);
+    this.#memory.drop(excess);
     this.#drop(excess, 'memory_full', `more than ${this.#maxMemory} results waiting for the spool`);
   }
 
