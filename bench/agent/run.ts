@@ -5,6 +5,7 @@
  *   node --import tsx bench/agent/run.ts [--destinations 10000] [--windows 3] [--window-ms 15000]
  *                                        [--samples 50] [--no-fping] [--cpu-prof DIR] [--write]
  *                                        [--agent-binary dist/agent/pinger-agent-linux-x64/pinger-agent]
+ *                                        [--node-flags="--max-semi-space-size=8 …"]
  *
  * The lab (test/lab): agent ─ router ─ target namespaces; 198.18.64.0/18 is routed from the agent through the
  * router to the target, where a `local` route makes its kernel answer echo requests for every address in it, so
@@ -60,6 +61,8 @@ const { values: args } = parseArgs({
     write: { type: 'boolean', default: false },
     /** Measure the built agent (npm run build:agent), as users run it, instead of `node bin/pinger.js agent`. */
     'agent-binary': { type: 'string' },
+    /** Extra node/V8 flags for the agent run through node (e.g. "--max-semi-space-size=8"), space-separated. */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const N = Number(args.destinations);
@@ -126,15 +129,13 @@ try {
   const agentArgs = ['agent', '--url', serve.url, '--spool', join(dir, 'spool'), '--metrics-port', '0'];
   const agentEnv = { PINGER_TOKEN: source.token };
   const bin = join(import.meta.dirname, '..', '..', 'bin', 'pinger.js');
+  const nodeFlags = [
+    ...args['node-flags'].split(' ').filter((f) => f !== ''),
+    ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : []),
+  ];
   const agent = args['agent-binary']
     ? spawnCommand([resolve(args['agent-binary']), ...agentArgs], agentEnv, lab.agent)
-    : args['cpu-prof']
-      ? spawnNode(
-          ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, bin, ...agentArgs],
-          agentEnv,
-          lab.agent,
-        )
-      : spawnNode([bin, ...agentArgs], agentEnv, lab.agent);
+    : spawnNode([...nodeFlags, bin, ...agentArgs], agentEnv, lab.agent);
   cleanup.push(() => agent.kill('SIGKILL'));
   const pid = agent.child.pid!;
   const port = await metricsPortOf(agent);
