@@ -212,7 +212,9 @@ export class RawChannel {
   #drainStamped(onPacket: PacketHandler): void {
     const buffer = this.#buffer;
     const meta = this.#meta;
-    for (let i = 0; i < DRAIN_BATCH; i++) {
+    // A handler may close the channel; its descriptor number can then be reused at once (by a socket the
+    // handler opens, or by any libuv thread), and reading on would take that socket's packets.
+    for (let i = 0; i < DRAIN_BATCH && !this.#closed; i++) {
       let source: string | undefined;
       try {
         source = native.receive(this.#fd, buffer, meta);
@@ -239,7 +241,8 @@ export class RawChannel {
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      for (let i = 0; i < DRAIN_BATCH; i++) {
+      // raw-socket's recv on a closed socket opens a new one: stop as soon as a handler closes the channel.
+      for (let i = 0; i < DRAIN_BATCH && !this.#closed; i++) {
         try {
           this.#socket.wrap.recv(buffer, take);
         } catch {

@@ -63,4 +63,42 @@ describe('raw channel receive timestamps', () => {
       channel.close();
     }
   });
+
+  it('a channel closed by its own handler reads nothing more, not even from a socket that took its descriptor', async () => {
+    const id = (process.pid ^ 0x3c3c) & 0xffff;
+    const ours = (packet: Buffer, seq?: number) => {
+      const at = (packet[0]! & 0x0f) * 4;
+      return packet.readUInt16BE(at + 4) === id && (seq === undefined || packet.readUInt16BE(at + 6) === seq);
+    };
+    let closed = false;
+    let readAfterClose = 0;
+    let next: RawChannel | undefined;
+    let nextRead = 0;
+    const channel = new RawChannel('icmp4', (packet) => {
+      if (closed) readAfterClose++;
+      if (closed || !ours(packet)) return;
+      closed = true;
+      channel.close();
+      // The lowest free descriptor is the one just closed: the new socket takes it, and loopback puts its
+      // echo (request and reply) in that socket before send returns.
+      next = new RawChannel('icmp4', (p) => {
+        if (ours(p, 9)) nextRead++;
+      });
+      next.send(encodeIcmpv4Echo({ id, seq: 9 }), '127.0.0.1', 64, () => {});
+    });
+    try {
+      // Two echoes queue four packets: the handler closes the channel on the first.
+      for (const seq of [1, 2]) channel.send(encodeIcmpv4Echo({ id, seq }), '127.0.0.1', 64, () => {});
+      await until(
+        'the new socket or the closed channel to read the new echo',
+        () => nextRead >= 2 || readAfterClose > 0,
+        5_000,
+      );
+      expect(readAfterClose).toBe(0);
+      expect(nextRead).toBe(2);
+    } finally {
+      channel.close();
+      next?.close();
+    }
+  });
 });
