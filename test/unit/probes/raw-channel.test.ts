@@ -28,31 +28,42 @@ describe('raw channel receive timestamps', () => {
     ['icmp6', '::1'],
   ] as const)('%s: a reply read 20 ms late keeps its arrival time', async (kind, address) => {
     const id = (process.pid ^ 0x5a5a) & 0xffff;
-    const arrivals: { receivedAt: bigint; readAt: bigint }[] = [];
-    const isOurReply = (packet: Buffer) => {
-      const at = kind === 'icmp4' ? (packet[0]! & 0x0f) * 4 : 0;
-      return packet[at] === (kind === 'icmp4' ? 0 : 129) && packet.readUInt16BE(at + 4) === id;
-    };
+    const arrivals = new Map<number, { receivedAt: bigint; readAt: bigint }>();
     const channel = new RawChannel(
       kind,
       (packet, _source, receivedAt) => {
-        if (isOurReply(packet)) arrivals.push({ receivedAt, readAt: process.hrtime.bigint() });
+        const at = kind === 'icmp4' ? (packet[0]! & 0x0f) * 4 : 0;
+        if (packet[at] === (kind === 'icmp4' ? 0 : 129) && packet.readUInt16BE(at + 4) === id) {
+          arrivals.set(packet.readUInt16BE(at + 6), { receivedAt, readAt: process.hrtime.bigint() });
+        }
       },
       [kind === 'icmp4' ? 0 : 129],
     );
-    try {
-      const request = kind === 'icmp4' ? encodeIcmpv4Echo({ id, seq: 1 }) : encodeIcmpv6Echo({ id, seq: 1 });
+    /** One echo, the thread kept busy for `busyNs` after the send: only the kernel's stamp knows when it came. */
+    const echo = async (seq: number, busyNs: bigint) => {
+      const request = kind === 'icmp4' ? encodeIcmpv4Echo({ id, seq }) : encodeIcmpv6Echo({ id, seq });
       let sentAt = 0n;
       channel.send(request, address, 64, (err, at) => {
         expect(err).toBeNull();
         sentAt = at;
       });
-      // Keep the thread busy while the loopback reply arrives: only the kernel's stamp knows when it came.
-      const busyUntil = process.hrtime.bigint() + BUSY_NS;
+      const busyUntil = process.hrtime.bigint() + busyNs;
       while (process.hrtime.bigint() < busyUntil) {}
-      await until(`the ${kind} echo reply from ${address}`, () => arrivals.length > 0, 5_000);
+      await until(`the ${kind} echo reply ${seq} from ${address}`, () => arrivals.has(seq), 5_000);
+      return { sentAt, ...arrivals.get(seq)! };
+    };
+    try {
+      // Linux turns receive timestamps on for the whole system lazily, from a workqueue, when the first socket
+      // asks: a packet that arrives before then is stamped when read. Wait for stamps to come in before measuring
+      // (a machine where nothing else holds them on, and the channel is opened just before the echo, is exactly
+      // that case).
+      let seq = 0;
+      await until('the kernel to stamp arrivals', async () => {
+        const { sentAt, receivedAt } = await echo(++seq, 2_000_000n);
+        return receivedAt - sentAt < 1_000_000n;
+      });
 
-      const { receivedAt, readAt } = arrivals[0]!;
+      const { sentAt, receivedAt, readAt } = await echo(++seq, BUSY_NS);
       expect(sentAt).toBeGreaterThan(0n);
       expect(readAt - sentAt).toBeGreaterThanOrEqual(BUSY_NS);
       expect(receivedAt).toBeGreaterThan(sentAt);
