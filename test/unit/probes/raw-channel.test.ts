@@ -3,6 +3,10 @@
  * the process gets round to reading: a reply that arrives while the process is busy keeps its arrival time.
  * Root: raw sockets, echoes to loopback only.
  */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeIcmpv4Echo } from '../../../agent/packets/icmp.js';
 import { encodeIcmpv6Echo } from '../../../agent/packets/icmp6.js';
@@ -110,6 +114,29 @@ describe('raw channel receive timestamps', () => {
     } finally {
       channel.close();
       next?.close();
+    }
+  });
+});
+
+describe('the native addon in a checkout where it was not built', () => {
+  it('fails to load with one message naming the file and the command that builds it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pinger-native-'));
+    try {
+      const loader = join(dir, 'index.cjs');
+      await copyFile(new URL('../../../agent/native/index.cjs', import.meta.url), loader);
+      let error: unknown;
+      try {
+        createRequire(import.meta.url)(loader);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).name).toBe('AddonLoadError');
+      expect((error as Error).message).toContain(join(dir, 'build/Release/pinger_native.node'));
+      expect((error as Error).message).toContain('`npm run install`');
+      expect((error as Error).message).toContain('Cannot find module');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
