@@ -50,6 +50,7 @@ export class DelayLine {
   readonly #actions = new Map<number, () => void>();
   readonly #worker: Worker | undefined;
   #written = 0;
+  #closed = false;
 
   constructor(delayMs: number) {
     this.#delayNs = Math.round(delayMs * 1e6);
@@ -71,6 +72,7 @@ export class DelayLine {
 
   /** Runs `action` the delay after `since` (a `process.hrtime.bigint()` reading), or at once without a delay. */
   after(since: bigint, action: () => void): void {
+    if (this.#closed) throw new Error('delay line: closed');
     if (this.#worker === undefined) {
       action();
       return;
@@ -85,8 +87,13 @@ export class DelayLine {
     Atomics.notify(this.#control, 0);
   }
 
-  /** Stops the worker; pending actions are dropped. */
+  /**
+   * Stops the worker; pending actions are dropped at once, before this returns: a message the worker already
+   * posted would otherwise still run its action after the caller closed the sockets it answers on.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#actions.clear();
     Atomics.store(this.#control, 1, 1);
     Atomics.notify(this.#control, 0);
     Atomics.notify(this.#control, 1);
