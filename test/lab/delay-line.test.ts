@@ -1,6 +1,6 @@
 /**
- * The lab responder's delay line (delay-line.ts): actions run in order, and nothing runs once it is closed.
- * No root needed: a worker thread and the clock.
+ * The lab responder's delay line (delay-line.ts): each action runs the delay after its own `since`, whatever order
+ * the entries came in, and nothing runs once it is closed. No root needed: a worker thread and the clock.
  */
 import { afterEach, expect, it } from 'vitest';
 import { until } from '../helpers/until.js';
@@ -12,6 +12,23 @@ let line: DelayLine | undefined;
 afterEach(async () => {
   await line?.close();
   line = undefined;
+});
+
+it('runs an entry at its own deadline even when one queued before it is due later', async () => {
+  // The responder's `since` is a kernel stamp; sockets are drained one after the other, so an entry can come in
+  // after one that arrived later and must not wait behind it.
+  line = new DelayLine(200);
+  const ran: { name: string; at: bigint }[] = [];
+  const now = process.hrtime.bigint();
+  line.after(now, () => ran.push({ name: 'later', at: process.hrtime.bigint() }));
+  line.after(now - 150n * MS, () => ran.push({ name: 'earlier', at: process.hrtime.bigint() }));
+  await until('both actions to run', () => ran.length === 2, 5_000);
+
+  expect(ran.map((r) => r.name)).toEqual(['earlier', 'later']);
+  // Due 50 ms after `now`; the later one 200 ms after. Generous bounds for a loaded machine, still far apart.
+  expect(ran[0]!.at - now).toBeGreaterThanOrEqual(50n * MS);
+  expect(ran[0]!.at - now).toBeLessThan(150n * MS);
+  expect(ran[1]!.at - now).toBeGreaterThanOrEqual(200n * MS);
 });
 
 it('keeps the order of entries due at the same time', async () => {

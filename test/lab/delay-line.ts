@@ -10,8 +10,10 @@
  *
  * Here a worker thread sleeps until each deadline with `Atomics.wait` (a futex wait with a sub-millisecond
  * timeout) and then posts the entry's id back; the main thread runs the action when the message arrives. The
- * remaining error is the thread wake-up and the message hop, the same for every arrival phase. The delay is the
- * same for every packet, so deadlines arrive in order and one FIFO ring carries them.
+ * remaining error is the thread wake-up and the message hop, the same for every arrival phase. Entries reach the
+ * worker through a ring in the order they were added, but not in deadline order: `since` is the kernel's arrival
+ * stamp, and the responder drains its sockets one after the other, so a packet read later may have arrived
+ * earlier. The worker keeps them in a heap, so that none waits behind a later one.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -23,23 +25,47 @@ const WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const control = new Int32Array(workerData.control);
 const deadlines = new Float64Array(workerData.deadlines);
-const capacity = deadlines.length;
+const mask = deadlines.length - 1;
+// Entries taken from the ring, earliest deadline first (ties: first written first): a binary min-heap.
+const heap = [];
+const before = (a, b) => a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+function push(entry) {
+  let i = heap.push(entry) - 1;
+  while (i > 0 && before(entry, heap[(i - 1) >> 1])) {
+    heap[i] = heap[(i - 1) >> 1];
+    i = (i - 1) >> 1;
+  }
+  heap[i] = entry;
+}
+function pop() {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length > 0) {
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= heap.length) break;
+      if (child + 1 < heap.length && before(heap[child + 1], heap[child])) child++;
+      if (!before(heap[child], last)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+  }
+  return top;
+}
 let read = 0;
-for (;;) {
+let seq = 0;
+while (Atomics.load(control, 1) === 0) {
   const written = Atomics.load(control, 0);
-  if (Atomics.load(control, 1) === 1) break;
-  if (read === written) {
-    Atomics.wait(control, 0, written, 1000);
+  for (; read !== written; read = (read + 1) | 0) push({ deadline: deadlines[read & mask], id: read, seq: seq++ });
+  const now = Number(process.hrtime.bigint());
+  if (heap.length > 0 && heap[0].deadline <= now) {
+    parentPort.postMessage(pop().id);
     continue;
   }
-  const deadline = deadlines[read & (capacity - 1)];
-  const remainingMs = (deadline - Number(process.hrtime.bigint())) / 1e6;
-  if (remainingMs > 0) {
-    Atomics.wait(control, 1, 0, remainingMs);
-    continue;
-  }
-  parentPort.postMessage(read);
-  read = (read + 1) | 0;
+  // Until the earliest deadline, or a new entry (which may be due sooner), or stop: all notify index 0.
+  Atomics.wait(control, 0, written, heap.length > 0 ? (heap[0].deadline - now) / 1e6 : 1000);
 }
 `;
 
@@ -77,6 +103,8 @@ export class DelayLine {
       action();
       return;
     }
+    // An entry not yet run is in #actions, and the worker copies entries out of the ring before it runs any:
+    // below CAPACITY in flight, a slot is never rewritten before the worker took it.
     if (this.#actions.size >= CAPACITY)
       throw new Error(`delay line: more than ${CAPACITY} entries in flight`);
     const id = this.#written;
@@ -96,7 +124,6 @@ export class DelayLine {
     this.#actions.clear();
     Atomics.store(this.#control, 1, 1);
     Atomics.notify(this.#control, 0);
-    Atomics.notify(this.#control, 1);
     await this.#worker?.terminate();
   }
 }
