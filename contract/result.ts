@@ -93,11 +93,18 @@ export const ResultSchema = v.object({
 });
 export type Result = v.InferOutput<typeof ResultSchema>;
 
-/** `from`/`to`: ns since the epoch, or an ISO 8601 timestamp. Output: ns as bigint. */
+/**
+ * ISO 8601 as `from`/`to` take it: a date (midnight UTC), or a date and time with its offset. `Date.parse` alone
+ * would also take "March 7" or "12/31/2025", and read a time without an offset in the server's own time zone:
+ * the same query would mean different times on different servers.
+ */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `from`/`to`: ns since the epoch, or an ISO 8601 timestamp. Output: ns as a decimal string. */
 const TimeBoundSchema = v.pipe(
   v.string('must be a string'),
   v.check(
-    (s) => /^\d+$/.test(s) || !Number.isNaN(Date.parse(s)),
+    (s) => /^\d+$/.test(s) || (ISO_TIME.test(s) && !Number.isNaN(Date.parse(s))),
     'must be an ISO 8601 time (2026-01-02T03:04:05Z) or nanoseconds since the epoch',
   ),
   v.transform((s) =>
