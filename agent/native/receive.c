@@ -30,7 +30,11 @@
     }                                                                       \
   } while (0)
 
-/* A kernel timestamp further in the past than this is not trusted (the wall clock was stepped meanwhile). */
+/*
+ * The kernel stamps arrivals on CLOCK_REALTIME, which a step of the wall clock moves. An age outside
+ * [0, MAX_AGE_NS) can only come from such a step between the arrival and the read, so the read time is used
+ * instead. A smaller step forward goes unnoticed and makes that arrival earlier by the step.
+ */
 #define MAX_AGE_NS 10000000000LL
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -163,6 +167,10 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     return throw_errno(env, "recvmsg", errno);
   }
 
+  /*
+   * The arrival on the monotonic clock is now minus the stamp's age on the wall clock. Wall clock first: a
+   * preemption between the two reads then makes the arrival later, never earlier than the send it answers.
+   */
   struct timespec now_real, now_mono;
   clock_gettime(CLOCK_REALTIME, &now_real);
   clock_gettime(CLOCK_MONOTONIC, &now_mono);
@@ -177,6 +185,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
       arrival -= age;
       stamped = 1;
     }
+    break; /* one stamp per datagram */
   }
   meta[0] = arrival;
   meta[1] = bytes;
