@@ -11,8 +11,8 @@
  * project's small addon (agent/native), so an RTT ends when the packet arrived, not when the process woke up to
  * read it — on a busy machine those differ by tens to hundreds of microseconds. raw-socket does not expose its
  * descriptor; the channel finds it as the one raw socket of its family and protocol that opening it added. Should
- * that not be exactly one, the channel reads through raw-socket and reads the clock after each read
- * (`timestamps` says which).
+ * that not be exactly one, or /proc/self/fd not be readable, the channel reads through raw-socket and reads the
+ * clock after each read (`timestamps` says which).
  */
 import raw from 'raw-socket';
 import native from '../native/index.cjs';
@@ -85,7 +85,7 @@ export class RawChannel {
     this.kind = kind;
     this.family = kind.endsWith('6') ? 6 : 4;
     const domain = this.family === 6 ? AF_INET6 : AF_INET;
-    const before = native.rawSocketFds(domain, PROTOCOL[kind]);
+    const before = rawSocketFds(domain, PROTOCOL[kind]);
     try {
       this.#socket = raw.createSocket({
         protocol: PROTOCOL[kind],
@@ -97,9 +97,7 @@ export class RawChannel {
       }
       throw new RawSocketError(`[probes] cannot open a raw ${kind} socket: ${String(err)}`, { cause: err });
     }
-    const opened = native.rawSocketFds(domain, PROTOCOL[kind]).filter((fd) => !before.includes(fd));
-    this.#fd = opened.length === 1 ? opened[0]! : -1;
-    if (this.#fd >= 0) native.enableTimestamps(this.#fd);
+    this.#fd = before ? timestampedFd(domain, PROTOCOL[kind], before) : -1;
     this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
     const wrap = this.#socket.wrap;
     this.#setReceiveBuffer();
@@ -272,3 +270,24 @@ export class RawChannel {
 }
 
 function noop(): void {}
+
+/** The process's raw sockets of that domain and protocol, or undefined when /proc cannot tell (see below). */
+function rawSocketFds(domain: number, protocol: number): number[] | undefined {
+  try {
+    return native.rawSocketFds(domain, protocol);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The one raw socket of that domain and protocol not in `before`, with SO_TIMESTAMPNS turned on; -1 when there
+ * is not exactly one, or when /proc/self/fd cannot be read (out of descriptors, /proc not mounted): the channel
+ * then reads through raw-socket rather than fail to open.
+ */
+function timestampedFd(domain: number, protocol: number, before: readonly number[]): number {
+  const opened = rawSocketFds(domain, protocol)?.filter((fd) => !before.includes(fd));
+  if (opened?.length !== 1) return -1;
+  native.enableTimestamps(opened[0]!);
+  return opened[0]!;
+}
