@@ -3,7 +3,7 @@
     {
       "target_name": "pinger_native",
       "sources": ["receive.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -145,6 +145,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   int64_t *meta = meta_data;
 
   struct sockaddr_storage from;
+  memset(&from, 0, sizeof from); /* an address the kernel did not fill reads as "" */
   struct iovec iov = {.iov_base = data, .iov_len = capacity};
   union {
     char bytes[CMSG_SPACE(sizeof(struct timespec)) * 2];
