@@ -97,11 +97,19 @@ export class RawChannel {
       }
       throw new RawSocketError(`[probes] cannot open a raw ${kind} socket: ${String(err)}`, { cause: err });
     }
-    this.#fd = before ? timestampedFd(domain, PROTOCOL[kind], before) : -1;
+    try {
+      this.#fd = before ? timestampedFd(domain, PROTOCOL[kind], before) : -1;
+      this.#setReceiveBuffer();
+      if (icmpTypes) this.#setIcmpFilter(icmpTypes);
+    } catch (err) {
+      // A socket that cannot be set up as the channel needs is closed here, not left to the garbage collector.
+      this.#socket.close();
+      throw new RawSocketError(`[probes] cannot set up the raw ${kind} socket: ${String(err)}`, {
+        cause: err,
+      });
+    }
     this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
     const wrap = this.#socket.wrap;
-    this.#setReceiveBuffer();
-    if (icmpTypes) this.#setIcmpFilter(icmpTypes);
     // Take the native events over from raw-socket's queueing Socket (see the module comment).
     wrap.removeAllListeners('recvReady');
     wrap.removeAllListeners('sendReady');
