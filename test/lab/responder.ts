@@ -147,7 +147,11 @@ if (values['tcp-port']) {
 }
 opened();
 
+let stopping = false;
 function stop(): void {
+  // SIGTERM and the end of stdin can both come; a second close of a dgram socket would throw.
+  if (stopping) return;
+  stopping = true;
   icmp4.close();
   icmp6.close();
   for (const c of synChannels) c.close();
