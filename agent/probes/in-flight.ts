@@ -275,6 +275,10 @@ export class InFlightTable {
    */
   settle(entry: InFlight, answer: Answer): void {
     if (!entry.live) return;
+    // Kernel stamps are wall-clock times moved onto the monotonic clock (raw-channel.ts): a wall-clock step while
+    // the reply waited can put one before its own send. Then the time it is handled is the bound left; an RTT is
+    // never negative.
+    if (answer.receivedAt <= entry.sentAt) answer.receivedAt = process.hrtime.bigint();
     if (answer.receivedAt > entry.deadline) {
       this.#expire(entry);
       return;

@@ -38,6 +38,17 @@ function reply(at: bigint): Answer {
 }
 
 describe('InFlightTable', () => {
+  it('never gives a negative RTT: an arrival stamped before the send (a wall-clock step) counts when handled', async () => {
+    const table = new InFlightTable();
+    const { entry, outcome } = sent(table, 1, 1000, 0n, 2_000_000n);
+    table.settle(entry, reply(entry.sentAt - 5_000_000n));
+    const o = await outcome;
+    expect(o.status).toBe('reply');
+    // Sent 2 ms ago, handled now: the RTT is the 2 ms, not -5 ms.
+    expect(o.rtt).toBeGreaterThanOrEqual(2000);
+    expect(o.rtt).toBeLessThan(1_000_000);
+  });
+
   it('settles an answered probe with the RTT in µs from its send time, and forgets it', async () => {
     const table = new InFlightTable();
     const { entry, outcome } = sent(table, 1, 1000);
