@@ -114,7 +114,7 @@ export class IcmpProber extends ProberBase {
     } else if (id === this.sourceid) {
       // A router that quotes only 8 bytes (RFC 792): id and seq are all there is, so of several probes with
       // this seq to this target (several destinations to one address), the oldest is the best guess.
-      entry = this.table.oldest(InFlightTable.key(error.quotedDst, seq));
+      entry = this.table.oldest(error.quotedDst, seq);
     }
     if (entry) this.settleError(entry, error);
   }
@@ -122,6 +122,6 @@ export class IcmpProber extends ProberBase {
   /** The probe in flight the payload in `buf[start, end)` (echoed or quoted) names, if ours and this exact send. */
   #match(target: string, buf: Uint8Array, start: number, end: number): InFlight | undefined {
     if (!isProbePayload(buf, start, end) || probeSourceid(buf, start) !== this.sourceid) return undefined;
-    return this.table.find(InFlightTable.key(target, probeSeq(buf, start)), probeSentNs(buf, start));
+    return this.table.find(target, probeSeq(buf, start), probeSentNs(buf, start));
   }
 }

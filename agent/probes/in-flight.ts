@@ -49,7 +49,8 @@ export class InFlight {
   slot = 0;
 
   constructor(
-    readonly key: string,
+    /** Its bucket, {@link InFlightTable.key}. */
+    readonly key: number,
     readonly protocol: Protocol,
     readonly target: string,
     readonly port: number | null,
@@ -130,8 +131,8 @@ interface DeadlineQueue {
  * a FIFO per timeout value, and the timer wakes for the earliest deadline.
  */
 export class InFlightTable {
-  /** Oldest probe of each (target, seq) bucket; younger ones hang off {@link InFlight.next}. Not a Map: see churn-map.ts. */
-  readonly #buckets = new ChurnMap<InFlight>();
+  /** Oldest probe of each bucket; younger ones hang off {@link InFlight.next}. Not a Map: see churn-map.ts. */
+  readonly #buckets = new ChurnMap<number, InFlight>();
   readonly #queues = new Map<number, DeadlineQueue>();
   readonly #onRemove: ((entry: InFlight) => void) | undefined;
   #size = 0;
@@ -144,9 +145,21 @@ export class InFlightTable {
     this.#onRemove = onRemove;
   }
 
-  /** Bucket key of a probe: the address it went to (as the answer will name it) and its seq. */
-  static key(target: string, seq: number): string {
-    return `${target}#${seq}`;
+  /**
+   * Bucket of a probe: a 31-bit hash of the address it went to (as the answer will name it) and its seq. An
+   * integer, not a `target#seq` string, for the table's sake (see churn-map.ts); probes of other (target, seq)
+   * pairs may share a bucket, so lookups compare both.
+   */
+  static key(target: string, seq: number): number {
+    // FNV-1a over the address, then the seq.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < target.length; i++) {
+      h ^= target.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= seq;
+    h = Math.imul(h, 0x01000193);
+    return h >>> 1;
   }
 
   get size(): number {
@@ -164,15 +177,20 @@ export class InFlightTable {
     return now;
   }
 
-  /** The probe of bucket `key` whose check value is `check`, if in flight. */
-  find(key: string, check: bigint | number): InFlight | undefined {
-    for (let e = this.#buckets.get(key); e !== undefined; e = e.next) if (e.check === check) return e;
+  /** The probe in flight to `target` with `seq` whose check value is `check`, if any. */
+  find(target: string, seq: number, check: bigint | number): InFlight | undefined {
+    for (let e = this.#buckets.get(InFlightTable.key(target, seq)); e !== undefined; e = e.next) {
+      if (e.check === check && e.seq === seq && e.target === target) return e;
+    }
     return undefined;
   }
 
-  /** The oldest probe of bucket `key` (for answers that carry no check value, e.g. an 8-byte quote). */
-  oldest(key: string): InFlight | undefined {
-    return this.#buckets.get(key);
+  /** The oldest probe in flight to `target` with `seq` (for answers that carry no check value, e.g. an 8-byte quote). */
+  oldest(target: string, seq: number): InFlight | undefined {
+    for (let e = this.#buckets.get(InFlightTable.key(target, seq)); e !== undefined; e = e.next) {
+      if (e.seq === seq && e.target === target) return e;
+    }
+    return undefined;
   }
 
   /** Registers a probe about to be sent; its check value must be unique in its bucket (see the module comment). */

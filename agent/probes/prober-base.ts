@@ -70,7 +70,7 @@ export abstract class ProberBase implements Prober {
   /** An outcome for a probe that could not even be built (bad target): status `error`, nothing sent. */
   protected refuse(target: ProbeTarget, seq: number, rid: number, detail: string): Promise<ProbeOutcome> {
     const entry = new InFlight(
-      '',
+      0,
       this.protocol,
       target.address,
       target.port,

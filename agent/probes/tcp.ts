@@ -86,7 +86,7 @@ export class TcpProber extends ProberBase {
     // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
     // their answers apart, so it must be unique among them.
     let nonce = randomNonce();
-    while (this.table.find(key, nonce) !== undefined) nonce = randomNonce();
+    while (this.table.find(address, seq, nonce) !== undefined) nonce = randomNonce();
     const isn = ((nonce << 16) | seq) >>> 0;
     // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
     const length = writeTcpSyn(
@@ -156,7 +156,7 @@ export class TcpProber extends ProberBase {
   }
 
   #match(target: string, port: number, isn: number): InFlight | undefined {
-    const entry = this.table.find(InFlightTable.key(target, isn & 0xffff), isn >>> 16);
+    const entry = this.table.find(target, isn & 0xffff, isn >>> 16);
     return entry !== undefined && entry.port === port ? entry : undefined;
   }
 

@@ -48,7 +48,7 @@ export class UdpProber extends ProberBase {
   readonly #ready: Promise<number>;
   #port = 0;
   /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. Not a Map: see churn-map.ts. */
-  readonly #byPort = new ChurnMap<Set<InFlight>>();
+  readonly #byPort = new ChurnMap<string, Set<InFlight>>();
 
   constructor(
     protocol: 'udp' | 'udp6',
@@ -202,7 +202,7 @@ export class UdpProber extends ProberBase {
   /** The probe a payload names (exactly, by seq and send time) or, without our payload, the oldest to `port`. */
   #match(target: string, port: number, payload: Uint8Array): InFlight | undefined {
     if (this.#ours(payload)) {
-      return this.table.find(InFlightTable.key(target, probeSeq(payload, 0)), probeSentNs(payload, 0));
+      return this.table.find(target, probeSeq(payload, 0), probeSentNs(payload, 0));
     }
     const set = this.#byPort.get(`${target}#${port}`);
     if (set === undefined) return undefined;

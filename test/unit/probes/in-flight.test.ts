@@ -119,23 +119,62 @@ describe('InFlightTable', () => {
     const a = sent(table, 9, 1000, 1n);
     const b = sent(table, 9, 1000, 2n);
     const c = sent(table, 9, 1000, 3n);
-    const key = InFlightTable.key('198.18.0.1', 9);
+    const at = ['198.18.0.1', 9] as const;
     expect(table.size).toBe(3);
-    expect(table.find(key, 2n)).toBe(b.entry);
-    expect(table.find(key, 4n)).toBeUndefined();
-    expect(table.oldest(key)).toBe(a.entry);
+    expect(table.find(...at, 2n)).toBe(b.entry);
+    expect(table.find(...at, 4n)).toBeUndefined();
+    expect(table.oldest(...at)).toBe(a.entry);
     // Settling the middle one leaves the others findable, in order.
     table.settle(b.entry, reply(b.entry.sentAt + 1000n));
     expect((await b.outcome).status).toBe('reply');
-    expect(table.find(key, 2n)).toBeUndefined();
-    expect(table.find(key, 3n)).toBe(c.entry);
+    expect(table.find(...at, 2n)).toBeUndefined();
+    expect(table.find(...at, 3n)).toBe(c.entry);
     table.settle(a.entry, reply(a.entry.sentAt + 1000n));
-    expect(table.oldest(key)).toBe(c.entry);
+    expect(table.oldest(...at)).toBe(c.entry);
     expect(() => table.add(c.entry)).toThrow(/added twice/);
     table.failAll('closing');
     expect(await c.outcome).toMatchObject({ status: 'error', detail: 'closing' });
     expect(table.size).toBe(0);
-    expect(table.oldest(key)).toBeUndefined();
+    expect(table.oldest(...at)).toBeUndefined();
+  });
+
+  it('tells apart probes of different (target, seq) that share a bucket', () => {
+    // Two (target, seq) pairs whose bucket hashes collide (found by the birthday bound, a few tens of thousands).
+    const seen = new Map<number, [string, number]>();
+    let pair: [[string, number], [string, number]] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const at: [string, number] = [`198.18.${(i >> 8) & 0xff}.${i & 0xff}`, i % 65_536];
+      const key = InFlightTable.key(...at);
+      const other = seen.get(key);
+      if (other) pair = [other, at];
+      else seen.set(key, at);
+    }
+    const [[ta, sa], [tb, sb]] = pair;
+    const table = new InFlightTable();
+    const probe = (target: string, seq: number) => {
+      const entry = new InFlight(
+        InFlightTable.key(target, seq),
+        'icmp',
+        target,
+        null,
+        seq,
+        7,
+        5n,
+        null,
+        () => {},
+      );
+      table.add(entry);
+      return entry;
+    };
+    const a = probe(ta, sa);
+    const b = probe(tb, sb);
+    expect(a.key).toBe(b.key);
+    expect(table.find(tb, sb, 5n)).toBe(b);
+    expect(table.find(ta, sa, 5n)).toBe(a);
+    expect(table.oldest(tb, sb)).toBe(b);
+    table.fail(a, 'done');
+    expect(table.oldest(ta, sa)).toBeUndefined();
+    expect(table.find(tb, sb, 5n)).toBe(b);
   });
 
   it('stamps strictly increasing send times, also within one clock tick', () => {
