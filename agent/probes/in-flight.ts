@@ -236,6 +236,9 @@ export class InFlightTable {
 
   /** Starts the probe's deadline once it is sent: `timeoutMs` after `entry.sentAt` it settles as a timeout. */
   arm(entry: InFlight, timeoutMs: number): void {
+    // Settled while its packet waited for room in the socket (engine closing, an error matched by seq alone):
+    // queued, the sweep would remove it a second time.
+    if (!entry.live) return;
     let queue = this.#queues.get(timeoutMs);
     if (!queue) {
       queue = { timeoutNs: BigInt(timeoutMs) * 1_000_000n, items: [], head: 0, base: 0 };

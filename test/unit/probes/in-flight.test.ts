@@ -177,6 +177,37 @@ describe('InFlightTable', () => {
     expect(table.find(tb, sb, 5n)).toBe(b);
   });
 
+  it('leaves a probe settled before its send completed out of the deadline queue: removed once, never twice', async () => {
+    // A packet waiting in the channel's backlog can be settled (engine closing, an 8-byte-quote error) before its
+    // send completes and arms it; the sweep must not then remove it again (size, secondary index).
+    const removed: InFlight[] = [];
+    const table = new InFlightTable((e) => removed.push(e));
+    let outcomes = 0;
+    const entry = new InFlight(
+      InFlightTable.key('198.18.0.1', 4),
+      'icmp',
+      '198.18.0.1',
+      null,
+      4,
+      7,
+      1n,
+      null,
+      () => outcomes++,
+    );
+    table.add(entry);
+    table.fail(entry, 'closing');
+    entry.sentAt = process.hrtime.bigint();
+    table.arm(entry, 1);
+    // A probe armed after it, due later: once it times out, the sweep has passed the settled one's deadline.
+    const after = sent(table, 5, 5);
+    expect((await after.outcome).status).toBe('timeout');
+    expect(removed.length).toBe(2);
+    expect(removed[0]).toBe(entry);
+    expect(removed[1]).toBe(after.entry);
+    expect(outcomes).toBe(1);
+    expect(table.size).toBe(0);
+  });
+
   it('stamps strictly increasing send times, also within one clock tick', () => {
     const table = new InFlightTable();
     let last = 0n;
