@@ -185,10 +185,13 @@ export class InFlightTable {
     return undefined;
   }
 
-  /** The oldest probe in flight to `target` with `seq` (for answers that carry no check value, e.g. an 8-byte quote). */
+  /**
+   * The oldest probe sent to `target` with `seq` (for answers that carry no check value, e.g. an 8-byte quote).
+   * One still waiting for room in the socket is not sent: no answer can be about it.
+   */
   oldest(target: string, seq: number): InFlight | undefined {
     for (let e = this.#buckets.get(InFlightTable.key(target, seq)); e !== undefined; e = e.next) {
-      if (e.seq === seq && e.target === target) return e;
+      if (e.seq === seq && e.target === target && e.sentAt !== 0n) return e;
     }
     return undefined;
   }

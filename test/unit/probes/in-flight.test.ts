@@ -164,6 +164,7 @@ describe('InFlightTable', () => {
         () => {},
       );
       table.add(entry);
+      entry.sentAt = process.hrtime.bigint();
       return entry;
     };
     const a = probe(ta, sa);
@@ -206,6 +207,28 @@ describe('InFlightTable', () => {
     expect(removed[1]).toBe(after.entry);
     expect(outcomes).toBe(1);
     expect(table.size).toBe(0);
+  });
+
+  it('never names a probe not yet sent as the oldest: an error quoting only (target, seq) is about a sent one', async () => {
+    const table = new InFlightTable();
+    const a = sent(table, 3, 1000, 1n);
+    // Same (target, seq), still waiting in the channel's backlog: added, not sent.
+    const waiting = new InFlight(
+      InFlightTable.key('198.18.0.1', 3),
+      'icmp',
+      '198.18.0.1',
+      null,
+      3,
+      7,
+      2n,
+      null,
+      () => {},
+    );
+    table.add(waiting);
+    expect(table.oldest('198.18.0.1', 3)).toBe(a.entry);
+    table.settle(a.entry, reply(a.entry.sentAt + 1000n));
+    expect(table.oldest('198.18.0.1', 3)).toBeUndefined();
+    table.failAll('done');
   });
 
   it('stamps strictly increasing send times, also within one clock tick', () => {
