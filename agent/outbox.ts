@@ -89,6 +89,12 @@ export class Outbox {
   readonly #abort = new AbortController();
   /** Serialised results not yet in the spool, oldest first, as the bytes to write. */
   readonly #memory = new LineBuffer();
+  /**
+   * Lines at the front of `#memory` being appended right now, and how many more of that append a memory trim
+   * already cut off (still written: they are counted dropped only if the append fails).
+   */
+  #writing = 0;
+  #trimmedWhileWriting = 0;
   /** When the open segment received its first result (monotonic ms). */
   #openSince: number | undefined;
   #flushTimer: TimerHandle | undefined;
@@ -206,10 +212,20 @@ export class Outbox {
       const count = Math.min(chunk, this.#batchSize - spool.openCount, this.#memory.length);
       // The lines are the bytes to write already (JSON from push()).
       const data = this.#memory.take(count);
+      this.#writing = count;
+      this.#trimmedWhileWriting = 0;
       await this.#makeRoom(data.length);
       try {
         await spool.append(data, count);
       } catch (err) {
+        this.#writing = 0;
+        if (this.#trimmedWhileWriting > 0) {
+          this.#drop(
+            this.#trimmedWhileWriting,
+            'memory_full',
+            `more than ${this.#maxMemory} results waiting for the spool`,
+          );
+        }
         // A failed append writes nothing: without the smaller retry, a backlog of one batch or more on a disk with
         // less free space than a batch would never be written again (every flush retries the same whole batch).
         if (count > 1 && err instanceof SpoolError && err.code === 'ENOSPC') {
@@ -219,7 +235,9 @@ export class Outbox {
         await this.#diskFailed(err);
         break;
       }
-      this.#memory.drop(count);
+      // Only what a trim left of the lines written: dropping `count` would take unwritten lines with them.
+      this.#memory.drop(this.#writing);
+      this.#writing = 0;
       this.#openSince ??= this.#clock.now();
       if (spool.openCount >= this.#batchSize) {
         spool.rotate();
@@ -290,7 +308,17 @@ export class Outbox {
       Math.max(this.#memory.length - this.#maxMemory, Math.ceil(this.#maxMemory / 100)),
     );
     this.#memory.drop(excess);
-    this.#drop(excess, 'memory_full', `more than ${this.#maxMemory} results waiting for the spool`);
+    // The oldest lines may be the ones an append is writing: they are not lost unless it fails (see #flushNow).
+    const writing = Math.min(excess, this.#writing);
+    this.#writing -= writing;
+    this.#trimmedWhileWriting += writing;
+    if (excess > writing) {
+      this.#drop(
+        excess - writing,
+        'memory_full',
+        `more than ${this.#maxMemory} results waiting for the spool`,
+      );
+    }
   }
 
   #lastDropLog = 0;

@@ -438,6 +438,19 @@ describe('outbox', () => {
     expect(await spoolLines()).toEqual([]);
   });
 
+  it('a memory trim while a batch is being written neither loses the next results nor counts written ones dropped', async () => {
+    const outbox = await open({ batchSize: 10, maxMemoryResults: 20, batchAgeMs: 60_000, flushMs: 60_000 });
+    // A full batch: the flush starts on the next turn of the loop, takes 0-9 and waits for the disk.
+    for (let i = 0; i < 10; i++) outbox.push(result('d', i));
+    await new Promise((r) => setImmediate(r));
+    // Meanwhile 11 more: 21 held, one over the bound, so the oldest goes: 0, which is being written anyway.
+    for (let i = 10; i < 21; i++) outbox.push(result('d', i));
+    const stats = await outbox.close(2000);
+    expect(seqs(server.stored)).toEqual(range(21));
+    expect(stats.delivered).toBe(21);
+    expect(stats.dropped).toBe(0);
+  });
+
   it('close() with the control plane stalled leaves the batch in the spool for the next start', async () => {
     server.answer = () => 'stall';
     const outbox = await open({ batchSize: 1000, batchAgeMs: 60_000 });
