@@ -311,7 +311,8 @@ export class Spool {
    */
   async body(seg: Segment): Promise<Buffer> {
     const lines = await readFile(seg.path);
-    let end = lines.length;
+    // Only the bytes the segment holds: an append that failed and could not truncate back leaves a torn tail.
+    let end = Math.min(lines.length, seg.bytes);
     while (end > 0 && isTrailingSpace(lines[end - 1]!)) end--;
     for (let i = lines.indexOf(NEWLINE); i >= 0 && i < end; i = lines.indexOf(NEWLINE, i + 1))
       lines[i] = COMMA;
