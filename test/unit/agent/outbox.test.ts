@@ -325,17 +325,20 @@ describe('outbox', () => {
   });
 
   it('a segment that cannot be read (EISDIR, EIO…) is retried with backoff, never dropped', async () => {
-    server.answer = () => ({ status: 503 });
+    // The first POST stalls: while the outbox waits for its answer it reads nothing, so the file can be swapped
+    // without the outbox seeing the moment between rm and mkdir (no file at all: a vanished segment, lost).
+    server.answer = () => 'stall';
     const logger = memoryLogger();
     const outbox = await open({ logger });
     for (let i = 0; i < 10; i++) outbox.push(result('d', i));
-    await until('sent once', () => server.requests.length >= 1);
+    await until('a POST in flight', () => server.requests.length >= 1);
     const [name] = await readdir(join(dir, 'segments'));
     const path = join(dir, 'segments', name!);
     const content = await readFile(path, 'utf8');
     // The file turns into something unreadable as a file.
     await rm(path);
     await mkdir(path);
+    server.answer = () => ({ status: 503 });
     const retries = outbox.stats().retries;
     await until('read failures retried', () => outbox.stats().retries >= retries + 3);
     expect(outbox.stats()).toMatchObject({ dropped: 0, pending: 10 });
