@@ -142,15 +142,8 @@ export function decodeIcmpv4(
  */
 export function decodeEchoFields(buf: Uint8Array, offset: number, end: number): IcmpEcho {
   checkWindow('icmp echo', buf, offset, end);
-  needBytes('icmp echo header', offset, end, ICMP_HEADER_LENGTH);
-  return {
-    type: buf[offset]!,
-    code: buf[offset + 1]!,
-    checksum: u16(buf, offset + 2),
-    id: u16(buf, offset + 4),
-    seq: u16(buf, offset + 6),
-    payload: buf.subarray(offset + ICMP_HEADER_LENGTH, end),
-  };
+  const { kind: _kind, ...fields } = decodeEcho('echo', buf, offset, end);
+  return fields;
 }
 
 /** An echo with its kind, built in one object literal (a stable shape for the hot receive path). */
