@@ -35,6 +35,28 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * Answers like the control plane when a batch holds results of the destination `deleted`: 400 naming the first of
+ * them (with `code`), 200 otherwise.
+ */
+function refuseDeleted(code: string): ResultsServer['answer'] {
+  return (rs) => {
+    const i = rs.findIndex((r) => r.destination === 'deleted');
+    return i < 0
+      ? { status: 200 }
+      : {
+          status: 400,
+          body: {
+            error: {
+              code,
+              message: 'unknown destination',
+              issues: [{ path: `results.${i}.destination`, message: 'no destination deleted' }],
+            },
+          },
+        };
+  };
+}
+
 async function open(options: Partial<OutboxOptions> = {}) {
   const outbox = await Outbox.open({
     spoolDir: dir,
@@ -225,21 +247,7 @@ describe('outbox', () => {
 
   it('on a 400 naming one result, moves only the results of that destination to rejected/ and resends the rest', async () => {
     // Like the control plane: the first result of an unknown destination is named.
-    server.answer = (rs) => {
-      const i = rs.findIndex((r) => r.destination === 'deleted');
-      return i < 0
-        ? { status: 200 }
-        : {
-            status: 400,
-            body: {
-              error: {
-                code: 'not_found',
-                message: 'unknown destination',
-                issues: [{ path: `results.${i}.destination`, message: 'no destination deleted' }],
-              },
-            },
-          };
-    };
+    server.answer = refuseDeleted('not_found');
     const logger = memoryLogger();
     const outbox = await open({ logger });
     for (let i = 0; i < 10; i++) outbox.push(result(i % 2 ? 'deleted' : 'kept', i));
@@ -256,21 +264,7 @@ describe('outbox', () => {
   });
 
   it('when a refused batch cannot be moved to rejected/, keeps it queued whole (good results too) and retries', async () => {
-    server.answer = (rs) => {
-      const i = rs.findIndex((r) => r.destination === 'deleted');
-      return i < 0
-        ? { status: 200 }
-        : {
-            status: 400,
-            body: {
-              error: {
-                code: 'bad_request',
-                message: 'unknown destination',
-                issues: [{ path: `results.${i}.destination`, message: 'no destination deleted' }],
-              },
-            },
-          };
-    };
+    server.answer = refuseDeleted('bad_request');
     const logger = memoryLogger();
     const outbox = await open({ logger });
     // rejected/ is not a directory: every write into it fails (ENOTDIR), as a full disk would (ENOSPC).
