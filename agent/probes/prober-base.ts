@@ -9,7 +9,7 @@ import type { Protocol } from '../../contract/index.js';
 import { formatIpv6, parseIpv6 } from '../packets/index.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import type { RawChannel } from './raw-channel.js';
-import type { ProbeOutcome, Prober, ProbeTarget } from './types.js';
+import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from './types.js';
 
 /** An ICMP error that quoted one of our probes, as the engine hands it to the prober that sent it. */
 export interface IcmpError {
@@ -38,6 +38,11 @@ export abstract class ProberBase implements Prober {
   }
 
   abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
+
+  // TODO(prober callback API): the probers implement send() and probe() becomes the wrapper.
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
+    this.probe(target, seq).then(done);
+  }
 
   /** A probe left the table (settled): a prober drops it from any index of its own here. */
   protected forget(_entry: InFlight): void {}

@@ -25,13 +25,20 @@ export interface ProbeTarget {
  */
 export type ProbeOutcome = Omit<ResultInput, 'destination'> & { detail?: string };
 
+/** Receives a probe's outcome, exactly once. */
+export type OutcomeCallback = (outcome: ProbeOutcome) => void;
+
 /** One protocol's prober. Any number of probes may be in flight at once, also to one target. */
 export interface Prober {
   readonly protocol: Protocol;
   /**
    * Sends one probe with sequence number `seq` (16 bits; the caller counts per destination and lets it wrap) and
-   * resolves with its outcome: never rejects — a failed send is status `error`.
+   * calls `done` exactly once with its outcome — synchronously when the probe is refused before it leaves (a bad
+   * target), later otherwise. Never throws for a probe that fails: a failed send is status `error`. This is the
+   * agent's per-probe path (tens of thousands a second), so it allocates no promise.
    */
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void;
+  /** {@link send} as a promise: resolves with the outcome, never rejects. */
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 }
 
