@@ -31,12 +31,21 @@ export interface Usage {
   systemPercent: number;
   rssMaxBytes: number;
   rssLastBytes: number;
+  /** CPU % of one core used by the `others` processes over the same window (e.g. the lab's kernel threads). */
+  othersPercent: number;
 }
 
-/** Measures `pid` over `ms` of wall time (bounded: exactly one window). */
-export async function measure(pid: number, ms: number): Promise<Usage> {
+const sum = (pids: readonly number[]) =>
+  pids.reduce((total, p) => {
+    const c = cpuTimes(p);
+    return total + c.user + c.system;
+  }, 0);
+
+/** Measures `pid`, and the CPU of `others` together, over `ms` of wall time (bounded: exactly one window). */
+export async function measure(pid: number, ms: number, others: readonly number[] = []): Promise<Usage> {
   const t0 = performance.now();
   const c0 = cpuTimes(pid);
+  const o0 = sum(others);
   let rssMax = rssBytes(pid);
   let rssLast = rssMax;
   while (performance.now() - t0 < ms) {
@@ -46,10 +55,12 @@ export async function measure(pid: number, ms: number): Promise<Usage> {
   }
   const elapsed = (performance.now() - t0) / 1000;
   const c1 = cpuTimes(pid);
+  const o1 = sum(others);
   return {
     cpuPercent: (100 * (c1.user + c1.system - c0.user - c0.system)) / elapsed,
     systemPercent: (100 * (c1.system - c0.system)) / elapsed,
     rssMaxBytes: rssMax,
     rssLastBytes: rssLast,
+    othersPercent: (100 * (o1 - o0)) / elapsed,
   };
 }

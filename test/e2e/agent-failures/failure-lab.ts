@@ -20,6 +20,8 @@ export interface FailureLab {
   controlHost: string;
   /** Addresses on the target, one per destination. */
   targets: string[];
+  /** The control link's two ends: `link` in the root namespace, `c0` in the agent's. */
+  controlLink: { root: string; agent: 'c0' };
   destroy(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export async function createFailureLab(targets: number): Promise<FailureLab> {
     await run(['ip', 'link', 'set', link, 'up']);
     await run(['ip', '-n', lab.agent, 'addr', 'add', `${agentSide}/30`, 'dev', 'c0']);
     await run(['ip', '-n', lab.agent, 'link', 'set', 'c0', 'up']);
-    return { lab, controlHost, targets: addresses, destroy };
+    return { lab, controlHost, targets: addresses, controlLink: { root: link, agent: 'c0' }, destroy };
   } catch (err) {
     await destroy();
     throw err;
