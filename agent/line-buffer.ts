@@ -5,11 +5,20 @@
  * Why not an array of strings: at 10,000 results a second, every result's JSON string stayed on the V8 heap until
  * the next spool write (up to 200 ms), so each young-generation collection found thousands of them alive and
  * copied (or promoted) them; and each write joined them into one ~250 kB string, which V8 allocates in its
- * large-object space, freed only by a full collection. Here a line is copied into off-heap memory as it comes, and
- * its string dies young.
+ * large-object space, freed only by a full collection. Here a line goes into off-heap memory as it comes: copied
+ * from its string, which dies young, or written in place by an encoder, with no string at all.
  */
 
 const NEWLINE = 0x0a;
+
+/**
+ * Writes one line's bytes (no newline) for `value` into `bytes` from `at`, using no byte at or past `limit`;
+ * returns the offset after its last byte, or -1 when it needed more room than that.
+ */
+export type LineEncoder<T> = (value: T, bytes: Buffer, at: number, limit: number) => number;
+
+/** Room offered to an encoder at first: a result takes a few hundred bytes. */
+const ENCODE_ROOM = 1024;
 
 /** Newline-terminated lines in one buffer; see the module comment. */
 export class LineBuffer {
@@ -42,6 +51,27 @@ export class LineBuffer {
     this.#bytes[this.#end + written] = NEWLINE;
     this.#end += written + 1;
     this.#ends.push(this.#end);
+  }
+
+  /**
+   * Appends the line `encode` writes for `value` straight into the buffer, and its newline: no string of it is
+   * made. An encoder that runs out of room is called again with more (at least twice as much).
+   */
+  pushEncoded<T>(value: T, encode: LineEncoder<T>): void {
+    let room = ENCODE_ROOM;
+    for (;;) {
+      this.#reserve(room + 1);
+      // All the room there is, up to one byte for the newline.
+      const limit = this.#bytes.length - 1;
+      const end = encode(value, this.#bytes, this.#end, limit);
+      if (end >= 0) {
+        this.#bytes[end] = NEWLINE;
+        this.#end = end + 1;
+        this.#ends.push(this.#end);
+        return;
+      }
+      room = 2 * (limit - this.#end);
+    }
   }
 
   /** A copy of the oldest `count` lines (each with its newline), to write while more lines arrive. */

@@ -22,6 +22,7 @@ import { fullJitterDelay } from './backoff.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { LineBuffer } from './line-buffer.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import { writeResultJson } from './result-line.js';
 import type { Deliver, DeliveryOutcome } from './results-client.js';
 import { type Segment, Spool, SpoolError } from './spool.js';
 
@@ -141,7 +142,8 @@ export class Outbox {
       this.#drop(1, 'memory_full', 'outbox already closed');
       return;
     }
-    this.#memory.push(JSON.stringify(result));
+    // The JSON.stringify bytes, written in place: no string per result (see result-line.ts).
+    this.#memory.pushEncoded(result, writeResultJson);
     if (this.#memory.length > this.#maxMemory) this.#trimMemory();
     if (this.#memory.length >= this.#batchSize && !this.#flushSoon) {
       // A full batch waits for no timer; the flush itself runs off this call stack.
