@@ -3,10 +3,12 @@
  * namespace of its own, brings its loopback up (127.0.0.0/8 is all local there, so 10,000 distinct targets
  * answer from the kernel without leaving the namespace), runs `many-worker.ts` in it, prints the worker's JSON
  * line, and always deletes the namespace. Needs root. Pass `--cpu-prof` to profile the worker (the profile's
- * directory is printed on stderr), `--silent` to have nothing answer (echo ignored, UDP/TCP dropped: every probe times out).
+ * directory is printed on stderr), `--perf` to record it with `perf record -g` and node's `--perf-basic-prof`
+ * (native frames too: the addon, libc, the kernel; the perf.data path is printed on stderr), `--silent` to have
+ * nothing answer (echo ignored, UDP/TCP dropped: every probe times out).
  *
  *   node --import tsx bench/probe/many.ts [--count 10000] [--interval 1000] [--seconds 10] [--protocol icmp]
- *     [--silent] [--cpu-prof]
+ *     [--silent] [--cpu-prof | --perf]
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     protocol: { type: 'string', default: 'icmp' },
     'cpu-prof': { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     silent: { type: 'boolean', default: false },
   },
 });
@@ -47,6 +50,10 @@ try {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pinger-many-prof-'));
     process.stderr.write(`cpu profile in ${dir}\n`);
     argv = [argv[0]!, '--cpu-prof', `--cpu-prof-dir=${dir}`, ...argv.slice(1)];
+  } else if (values.perf) {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pinger-many-perf-')), 'perf.data');
+    process.stderr.write(`perf data in ${file} (perf report -i ${file} --no-children)\n`);
+    argv = ['perf', 'record', '-g', '-o', file, '--', argv[0]!, '--perf-basic-prof', ...argv.slice(1)];
   }
   const { code, stdout, stderr } = await runToEnd(ns, argv, (job.seconds + 60) * 1000);
   if (code !== 0) throw new Error(`[bench] many-worker failed (${code}): ${stderr}`);

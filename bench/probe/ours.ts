@@ -56,7 +56,7 @@ await new Promise<void>((resolve) => {
   };
   const launch = () => {
     const seq = sent++ & 0xffff;
-    prober.probe(target, seq).then(settle);
+    prober.send(target, seq, settle);
   };
   if (job.interval) {
     const start = performance.now();
@@ -79,6 +79,7 @@ process.stdout.write(
     received,
     seconds: Number(elapsedNs) / 1e9,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    userMs: cpu.user / 1000,
     ...(job.rtts ? { rtts: Array.from(rtts, (x) => x ?? null) } : {}),
   })}\n`,
 );
