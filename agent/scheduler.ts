@@ -85,8 +85,9 @@ interface DestinationState {
   tick: Tick;
 }
 
+/** A destination's pending tick; keyed in the heap by its slot. Retiming cancels it and makes a new one. */
 interface Tick extends HeapEntry {
-  /** The slot this tick belongs to (monotonic ms); `at` may be later while it waits for the pps budget. */
+  /** The slot this tick belongs to (monotonic ms); the probe may leave later while it waits for the pps budget. */
   slot: number;
   /** The early first probe of a new destination (see the module comment). */
   first: boolean;
@@ -256,17 +257,17 @@ export class Scheduler {
   }
 
   #schedule(state: DestinationState, slot: number, first = false): void {
-    const tick: Tick = { at: slot, slot, first, live: true, state };
+    const tick: Tick = { slot, first, live: true, state };
     state.tick = tick;
-    this.#heap.push(tick);
+    this.#heap.push(tick, slot);
   }
 
   /** Arms the one native timer for the earliest tick (or for the pps budget, whichever is later). */
   #arm(notBefore = 0): void {
     if (this.#stopped) return;
-    const top = this.#heap.peek();
-    if (top === undefined) return;
-    const at = Math.max(top.at, notBefore);
+    const top = this.#heap.peekAt();
+    if (top === Number.POSITIVE_INFINITY) return;
+    const at = Math.max(top, notBefore);
     if (this.#timer !== undefined) {
       if (this.#timerAt <= at) return;
       this.#clock.clearTimer(this.#timer);
@@ -283,7 +284,7 @@ export class Scheduler {
       const tick = this.#heap.peek();
       if (tick === undefined) break;
       const now = this.#clock.now();
-      if (tick.at > now + this.#earlyMs) break;
+      if (tick.slot > now + this.#earlyMs) break;
       const { state } = tick;
       const interval = state.destination.interval;
       let late = now - tick.slot;
@@ -301,15 +302,14 @@ export class Scheduler {
         budgetAt = now + this.#bucket.waitMs(now);
         break;
       }
-      this.#heap.pop();
-      this.#metrics.lateness.observe(Math.max(0, late) / 1000);
-      this.#fire(state);
+      // Rescheduled before the send, so the heap is consistent whatever the sender does.
       tick.slot = tick.first
         ? nextSlot(tick.slot + interval / 2, interval, state.phase)
         : tick.slot + interval;
       tick.first = false;
-      tick.at = tick.slot;
-      this.#heap.push(tick);
+      this.#heap.retimeTop(tick.slot);
+      this.#metrics.lateness.observe(Math.max(0, late) / 1000);
+      this.#fire(state);
     }
     this.#arm(budgetAt);
   };
