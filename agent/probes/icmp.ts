@@ -22,7 +22,7 @@ import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import type { RawChannel } from './raw-channel.js';
-import type { ProbeOutcome, ProbeTarget } from './types.js';
+import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 /** The icmp or icmp6 prober of an engine. */
 export class IcmpProber extends ProberBase {
@@ -37,10 +37,11 @@ export class IcmpProber extends ProberBase {
     super(protocol);
   }
 
-  probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
     const address = this.canonical(target.address);
     if (address === undefined) {
-      return this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`);
+      this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`, done);
+      return;
     }
     const data = dataBytes(target.data);
     const sentNs = this.table.stamp();
@@ -61,23 +62,12 @@ export class IcmpProber extends ProberBase {
           ? writeIcmpv4Echo(scratch, 0, fields, inPlace)
           : writeIcmpv6Echo(scratch, 0, fields, inPlace);
     } catch (err) {
-      return this.refuse(target, seq, this.sourceid, (err as Error).message);
+      this.refuse(target, seq, this.sourceid, (err as Error).message, done);
+      return;
     }
     const key = InFlightTable.key(address, seq);
-    return new Promise<ProbeOutcome>((resolve) => {
-      const entry = new InFlight(
-        key,
-        this.protocol,
-        address,
-        null,
-        seq,
-        this.sourceid,
-        sentNs,
-        data,
-        resolve,
-      );
-      this.launch(this.channel, entry, scratch, target.ttl, target.timeout, length);
-    });
+    const entry = new InFlight(key, this.protocol, address, null, seq, this.sourceid, sentNs, data, done);
+    this.launch(this.channel, entry, scratch, target.ttl, target.timeout, length);
   }
 
   /**

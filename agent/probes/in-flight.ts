@@ -18,7 +18,7 @@
 import type { Protocol } from '../../contract/index.js';
 import { ChurnMap } from './churn-map.js';
 import { micros, wallNanos } from './clock.js';
-import type { ProbeOutcome } from './types.js';
+import type { OutcomeCallback, ProbeOutcome } from './types.js';
 
 const NEVER = 2n ** 63n;
 
@@ -63,7 +63,8 @@ export class InFlight {
      * for `datamatch`; null when nothing is echoed.
      */
     readonly sent: Uint8Array | null,
-    readonly resolve: (outcome: ProbeOutcome) => void,
+    /** Receives the outcome; the table calls it once, when the probe leaves it (see {@link InFlight.live}). */
+    readonly done: OutcomeCallback,
   ) {}
 
   // Object literals written out in full (no spread): these run once per probe, tens of thousands a second.
@@ -112,7 +113,7 @@ export class InFlight {
 /**
  * Probes sent with one timeout value, in send order: their deadlines only grow, so a FIFO keeps them sorted. A
  * probe that settles early leaves a hole (its item is cleared), so that the queue never keeps an answered probe —
- * and the outcome its promise resolved with — alive until its deadline: at 10,000 probes a second with a 1 s
+ * and whatever its callback holds — alive until its deadline: at 10,000 probes a second with a 1 s
  * timeout, that kept ~10,000 answered probes reachable at any time, which survived the young generation's
  * collections and filled the old space by several MB a second.
  */
@@ -234,7 +235,7 @@ export class InFlightTable {
 
   #expire(entry: InFlight): void {
     this.#remove(entry);
-    entry.resolve(entry.timedOut());
+    entry.done(entry.timedOut());
   }
 
   /** Starts the probe's deadline once it is sent: `timeoutMs` after `entry.sentAt` it settles as a timeout. */
@@ -308,14 +309,14 @@ export class InFlightTable {
       return;
     }
     this.#remove(entry);
-    entry.resolve(entry.answered(answer));
+    entry.done(entry.answered(answer));
   }
 
   /** Settles a probe whose send failed and removes it. */
   fail(entry: InFlight, detail: string): void {
     if (!entry.live) return;
     this.#remove(entry);
-    entry.resolve(entry.failed(detail));
+    entry.done(entry.failed(detail));
   }
 
   /** Settles everything still in flight as failed and stops the timer (engine closing). */

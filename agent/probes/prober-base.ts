@@ -37,18 +37,17 @@ export abstract class ProberBase implements Prober {
     this.family = protocol.endsWith('6') ? 6 : 4;
   }
 
-  abstract probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
+  abstract send(target: ProbeTarget, seq: number, done: OutcomeCallback): void;
 
-  // TODO(prober callback API): the probers implement send() and probe() becomes the wrapper.
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
-    this.probe(target, seq).then(done);
+  probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
+    return new Promise((resolve) => this.send(target, seq, resolve));
   }
 
   /** A probe left the table (settled): a prober drops it from any index of its own here. */
   protected forget(_entry: InFlight): void {}
 
   /**
-   * Resolves once a probe to each of `addresses` can go out synchronously from {@link probe}: sockets open and
+   * Resolves once a probe to each of `addresses` can go out synchronously from {@link send}: sockets open and
    * bound, and (UDP/TCP over IPv4) the source address towards each target known.
    */
   ready(_addresses: readonly string[] = []): Promise<void> {
@@ -72,8 +71,14 @@ export abstract class ProberBase implements Prober {
     return c;
   }
 
-  /** An outcome for a probe that could not even be built (bad target): status `error`, nothing sent. */
-  protected refuse(target: ProbeTarget, seq: number, rid: number, detail: string): Promise<ProbeOutcome> {
+  /** Settles a probe that could not even be built (bad target) at once: status `error`, nothing sent. */
+  protected refuse(
+    target: ProbeTarget,
+    seq: number,
+    rid: number,
+    detail: string,
+    done: OutcomeCallback,
+  ): void {
     const entry = new InFlight(
       0,
       this.protocol,
@@ -83,9 +88,9 @@ export abstract class ProberBase implements Prober {
       rid,
       0,
       null,
-      () => {},
+      done,
     );
-    return Promise.resolve(entry.failed(detail));
+    done(entry.failed(detail));
   }
 
   /** Registers `entry`, sends `packet[0, length)` and arms its deadline at the send time. */

@@ -25,15 +25,16 @@ import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
-import type { ProbeOutcome, ProbeTarget } from './types.js';
+import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 const IPPROTO_IPV6 = 41;
 const IPV6_CHECKSUM = 7;
 /** Offset of the checksum in a TCP header, for the kernel to fill in on IPv6 (IPV6_CHECKSUM). */
 const TCP_CHECKSUM_OFFSET = 16;
 const SYN_ACK = TCP_FLAGS.SYN | TCP_FLAGS.ACK;
-/** On IPv6 the kernel computes the checksum: the pseudo-header source here is a placeholder. */
+/** On IPv6 the kernel computes the checksum: the pseudo-header addresses here are placeholders. */
 const ANY_V6 = new Uint8Array(16);
+const V6_ADDRESSES = { src: ANY_V6, dst: ANY_V6 };
 
 /** The tcp or tcp6 prober of an engine. */
 export class TcpProber extends ProberBase {
@@ -61,54 +62,64 @@ export class TcpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
     const address = this.canonical(target.address);
     if (address === undefined) {
-      return this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`);
+      this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`, done);
+      return;
     }
-    if (target.port === null) return this.refuse(target, seq, this.srcPort, 'tcp needs a destination port');
-    const key = InFlightTable.key(address, seq);
-    let addresses: { src: Uint8Array; dst: Uint8Array };
-    if (this.family === 4) {
-      let src = this.routes.cached(address);
-      if (!src) {
-        try {
-          src = await this.routes.lookup(address, 4);
-        } catch (err) {
-          return this.refuse(target, seq, this.srcPort, `no route to ${address}: ${(err as Error).message}`);
-        }
-      }
-      addresses = { src, dst: parseIpv4(address) };
-    } else {
-      addresses = { src: ANY_V6, dst: ANY_V6 };
+    const dstPort = target.port;
+    if (dstPort === null) {
+      this.refuse(target, seq, this.srcPort, 'tcp needs a destination port', done);
+      return;
     }
-    // No await from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
+    // The seq becomes the low half of the SYN's sequence number: one out of range would corrupt the nonce.
+    if ((seq & 0xffff) !== seq) {
+      this.refuse(target, seq, this.srcPort, `seq must be an integer 0–65535, got ${seq}`, done);
+      return;
+    }
+    if (this.family === 6) {
+      this.#send(target, seq, done, address, dstPort, V6_ADDRESSES);
+      return;
+    }
+    // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
+    const src = this.routes.cached(address);
+    if (src !== undefined) {
+      this.#send(target, seq, done, address, dstPort, { src, dst: parseIpv4(address) });
+      return;
+    }
+    this.routes.lookup(address, 4).then(
+      (found) => this.#send(target, seq, done, address, dstPort, { src: found, dst: parseIpv4(address) }),
+      (err: Error) => this.refuse(target, seq, this.srcPort, `no route to ${address}: ${err.message}`, done),
+    );
+  }
+
+  /** Builds and sends a SYN whose target checked out. */
+  #send(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    address: string,
+    dstPort: number,
+    addresses: { src: Uint8Array; dst: Uint8Array },
+  ): void {
+    // Synchronous from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
     // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
     // their answers apart, so it must be unique among them.
     let nonce = randomNonce();
     while (this.table.find(address, seq, nonce) !== undefined) nonce = randomNonce();
     const isn = ((nonce << 16) | seq) >>> 0;
     // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
-    const length = writeTcpSyn(
-      this.#scratch,
-      0,
-      { srcPort: this.srcPort, dstPort: target.port, seq: isn },
-      addresses,
-    );
-    return new Promise<ProbeOutcome>((resolve) => {
-      const entry = new InFlight(
-        key,
-        this.protocol,
-        address,
-        target.port,
-        seq,
-        this.srcPort,
-        nonce,
-        null,
-        resolve,
-      );
-      this.launch(this.#channel, entry, this.#scratch, target.ttl, target.timeout, length);
-    });
+    let length: number;
+    try {
+      length = writeTcpSyn(this.#scratch, 0, { srcPort: this.srcPort, dstPort, seq: isn }, addresses);
+    } catch (err) {
+      this.refuse(target, seq, this.srcPort, (err as Error).message, done);
+      return;
+    }
+    const key = InFlightTable.key(address, seq);
+    const entry = new InFlight(key, this.protocol, address, dstPort, seq, this.srcPort, nonce, null, done);
+    this.launch(this.#channel, entry, this.#scratch, target.ttl, target.timeout, length);
   }
 
   #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {

@@ -33,9 +33,10 @@ export interface Prober {
   readonly protocol: Protocol;
   /**
    * Sends one probe with sequence number `seq` (16 bits; the caller counts per destination and lets it wrap) and
-   * calls `done` exactly once with its outcome — synchronously when the probe is refused before it leaves (a bad
-   * target), later otherwise. Never throws for a probe that fails: a failed send is status `error`. This is the
-   * agent's per-probe path (tens of thousands a second), so it allocates no promise.
+   * calls `done` exactly once with its outcome — synchronously when the probe cannot leave (a bad target, a
+   * `sendto` that fails at once), later otherwise (an answer, the timeout, the engine closing). Never throws for a
+   * probe that fails: a failed send is status `error`. `done` must not throw: it runs inside the engine's packet
+   * and timer handlers. This is the agent's per-probe path (tens of thousands a second), so it allocates no promise.
    */
   send(target: ProbeTarget, seq: number, done: OutcomeCallback): void;
   /** {@link send} as a promise: resolves with the outcome, never rejects. */

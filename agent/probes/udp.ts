@@ -32,7 +32,7 @@ import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
-import type { ProbeOutcome, ProbeTarget } from './types.js';
+import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 const IPPROTO_IPV6 = 41;
 const IPV6_CHECKSUM = 7;
@@ -84,27 +84,54 @@ export class UdpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  async probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
-    const port = this.#port || (await this.#ready);
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
+    const port = this.#port;
+    if (port === 0) {
+      // Before the source port is bound (a probe sent without awaiting ready()): wait for it, once.
+      this.#ready.then(
+        () => this.send(target, seq, done),
+        (err: Error) =>
+          this.refuse(target, seq, 0, `[probes] cannot bind a UDP source port: ${err.message}`, done),
+      );
+      return;
+    }
     const address = this.canonical(target.address);
     if (address === undefined) {
-      return this.refuse(target, seq, port, `not an IPv${this.family} address: ${target.address}`);
+      this.refuse(target, seq, port, `not an IPv${this.family} address: ${target.address}`, done);
+      return;
     }
-    if (target.port === null) return this.refuse(target, seq, port, 'udp needs a destination port');
-    const key = InFlightTable.key(address, seq);
+    const dstPort = target.port;
+    if (dstPort === null) {
+      this.refuse(target, seq, port, 'udp needs a destination port', done);
+      return;
+    }
+    if (this.family === 6) {
+      this.#send(target, seq, done, address, port, dstPort, undefined);
+      return;
+    }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
-    let addresses: { src: Uint8Array; dst: Uint8Array } | undefined;
-    if (this.family === 4) {
-      let src = this.routes.cached(address);
-      if (!src) {
-        try {
-          src = await this.routes.lookup(address, 4);
-        } catch (err) {
-          return this.refuse(target, seq, port, `no route to ${address}: ${(err as Error).message}`);
-        }
-      }
-      addresses = { src, dst: parseIpv4(address) };
+    const src = this.routes.cached(address);
+    if (src !== undefined) {
+      this.#send(target, seq, done, address, port, dstPort, src);
+      return;
     }
+    this.routes.lookup(address, 4).then(
+      (found) => this.#send(target, seq, done, address, port, dstPort, found),
+      (err: Error) => this.refuse(target, seq, port, `no route to ${address}: ${err.message}`, done),
+    );
+  }
+
+  /** Builds and sends a probe whose target checked out; `src` is the IPv4 source (undefined on IPv6). */
+  #send(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    address: string,
+    port: number,
+    dstPort: number,
+    src: Uint8Array | undefined,
+  ): void {
+    const addresses = src === undefined ? undefined : { src, dst: parseIpv4(address) };
     const sentNs = this.table.stamp();
     const data = dataBytes(target.data);
     // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
@@ -117,21 +144,15 @@ export class UdpProber extends ProberBase {
         sentNs,
         data,
       });
-      length = writeUdp(
-        scratch,
-        0,
-        { srcPort: port, dstPort: target.port },
-        addresses,
-        payloadEnd - UDP_HEADER_LENGTH,
-      );
+      length = writeUdp(scratch, 0, { srcPort: port, dstPort }, addresses, payloadEnd - UDP_HEADER_LENGTH);
     } catch (err) {
-      return this.refuse(target, seq, port, (err as Error).message);
+      this.refuse(target, seq, port, (err as Error).message, done);
+      return;
     }
-    return new Promise<ProbeOutcome>((resolve) => {
-      const entry = new InFlight(key, this.protocol, address, target.port, seq, port, sentNs, data, resolve);
-      this.#index(entry);
-      this.launch(this.#channel, entry, scratch, target.ttl, target.timeout, length);
-    });
+    const key = InFlightTable.key(address, seq);
+    const entry = new InFlight(key, this.protocol, address, dstPort, seq, port, sentNs, data, done);
+    this.#index(entry);
+    this.launch(this.#channel, entry, scratch, target.ttl, target.timeout, length);
   }
 
   #index(entry: InFlight): void {

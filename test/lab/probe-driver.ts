@@ -5,7 +5,8 @@
  *
  *   ip netns exec NS node --import tsx test/lab/probe-driver.ts '<JSON array of Plan>'
  *
- * Prints one JSON line per plan: `{"name": …, "outcomes": [ProbeOutcome…]}` in seq order.
+ * Prints one JSON line per plan: `{"name": …, "outcomes": [ProbeOutcome…]}` in seq order. Probes go through
+ * `Prober.send`, the agent's path; a probe called back twice makes the driver fail.
  */
 import { ProbeEngine } from '../../agent/probes/engine.js';
 import type { ProbeOutcome, ProbeTarget } from '../../agent/probes/types.js';
@@ -26,7 +27,9 @@ const plans = JSON.parse(process.argv[2] ?? '[]') as Plan[];
 const engine = new ProbeEngine({ sourceid: 4242 });
 const results = plans.map((p) => new Array<ProbeOutcome>(p.count));
 const sent = plans.map(() => 0);
-const inFlight: Promise<void>[] = [];
+/** Probes sent and not yet called back; the outcomes are printed once every plan is sent and this is 0. */
+let pending = 0;
+let finished = false;
 let t0 = 0;
 
 /** Sends every probe that is due, then sleeps until the next one: catches up if the loop was late. */
@@ -37,23 +40,24 @@ function tick(): void {
     while (sent[i]! < plan.count && (plan.start ?? 0) + sent[i]! * plan.interval <= now) {
       const n = sent[i]!++;
       const seq = ((plan.seq ?? 0) + n) & 0xffff;
-      inFlight.push(
-        engine
-          .prober(plan.protocol)
-          .probe(plan, seq)
-          .then((o) => {
-            results[i]![n] = o;
-          }),
-      );
+      pending++;
+      engine.prober(plan.protocol).send(plan, seq, (o) => {
+        // Exactly once: a second call fails the lab test that ran this driver.
+        if (results[i]![n] !== undefined) throw new Error(`[lab] ${plan.name} probe ${n} called back twice`);
+        results[i]![n] = o;
+        if (--pending === 0 && finished) finish();
+      });
     }
     if (sent[i]! < plan.count) next = Math.min(next, (plan.start ?? 0) + sent[i]! * plan.interval);
   });
   if (Number.isFinite(next)) setTimeout(tick, Math.max(0, next - (performance.now() - t0)));
-  else void finish();
+  else {
+    finished = true;
+    if (pending === 0) finish();
+  }
 }
 
-async function finish(): Promise<void> {
-  await Promise.all(inFlight);
+function finish(): void {
   engine.close();
   for (const [i, plan] of plans.entries()) {
     process.stdout.write(`${JSON.stringify({ name: plan.name, outcomes: results[i] })}\n`);
