@@ -66,6 +66,24 @@ static int get_int(napi_env env, napi_value value, const char *name, int32_t *ou
 static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
 /*
+ * Writes the dotted quad of the IPv4 address `a` (network order) to `out` (room for INET_ADDRSTRLEN) and
+ * returns its length. By hand: glibc's inet_ntop formats IPv4 through sprintf, which showed as ~1 % of the
+ * agent's CPU at 10,000 replies a second (vfprintf and strchr under every receive).
+ */
+static size_t format_ipv4(const uint8_t a[4], char *out) {
+  char *p = out;
+  for (int i = 0; i < 4; i++) {
+    unsigned v = a[i];
+    if (i > 0) *p++ = '.';
+    if (v >= 100) *p++ = (char)('0' + v / 100);
+    if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
+    *p++ = (char)('0' + v % 10);
+  }
+  *p = '\0';
+  return (size_t)(p - out);
+}
+
+/*
  * rawSocketFds(domain, protocol): the open raw sockets of this process with that domain and protocol. Only raw
  * ones: the resolver's UDP sockets, opened on libuv's threads at any time, must never be taken for a channel's.
  */
@@ -193,12 +211,15 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   meta[2] = stamped;
 
   char text[INET6_ADDRSTRLEN] = "";
-  if (from.ss_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, text, sizeof text);
-  else if (from.ss_family == AF_INET6)
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, text, sizeof text);
+  size_t text_length = 0;
+  if (from.ss_family == AF_INET) {
+    text_length = format_ipv4((const uint8_t *)&((struct sockaddr_in *)&from)->sin_addr, text);
+  } else if (from.ss_family == AF_INET6 &&
+             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, text, sizeof text) != NULL) {
+    text_length = strlen(text);
+  }
   napi_value source;
-  CHECK(env, napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &source));
+  CHECK(env, napi_create_string_latin1(env, text, text_length, &source));
   return source;
 }
 
