@@ -34,7 +34,7 @@ const channel = new RawChannel('icmp4', () => {}, [0]);
 const fds = native.rawSocketFds(AF_INET, IPPROTO_ICMP);
 if (fds.length !== 1 || channel.timestamps !== 'kernel') throw new Error('[bench] cannot find the socket');
 const fd = fds[0]!;
-const out = raw.createSocket({ protocol: 255 });
+const out = raw.createSocket({ protocol: 255, addressFamily: raw.AddressFamily.IPv4 });
 const id = process.pid & 0xffff;
 
 const packets = Array.from({ length: BATCH }, (_, i) => {

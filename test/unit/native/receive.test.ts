@@ -49,7 +49,7 @@ describe.skipIf(!isRoot)('native receive (root, loopback)', () => {
       },
       [0],
     );
-    const out = raw.createSocket({ protocol: IPPROTO_RAW });
+    const out = raw.createSocket({ protocol: IPPROTO_RAW, addressFamily: raw.AddressFamily.IPv4 });
     try {
       // Read through the addon, not raw-socket's fallback.
       expect(channel.timestamps).toBe('kernel');
