@@ -111,7 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   let fatal: Error | undefined;
 
   const scheduler = new Scheduler({
-    send: (request) => sender!(request),
+    send: (target, seq, done) => sender!(target, seq, done),
     onResult: (result) => outbox.push(result),
     metrics,
     logger: log,

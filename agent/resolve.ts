@@ -45,6 +45,19 @@ export class Resolver {
     this.#dns = options.dns ?? dns;
   }
 
+  /**
+   * The address to probe for `name` in `family` when it is known without waiting: `name` itself when it is an IP
+   * literal of that family, else the cached address while its TTL lasts. Undefined when only {@link resolve} can
+   * tell (a name not yet resolved, or due again; a failure; a literal of the other family). The agent's per-probe
+   * path: no promise for the common case.
+   */
+  cached(name: string, family: 4 | 6): string | undefined {
+    const literal = isIP(name);
+    if (literal !== 0) return literal === family ? name : undefined;
+    const hit = this.#cache.get(`${family}/${name.toLowerCase()}`);
+    return hit !== undefined && 'address' in hit && hit.expires > this.#now() ? hit.address : undefined;
+  }
+
   /** The address to probe for `name` in `family`: from cache while its TTL lasts, else resolved afresh. */
   resolve(name: string, family: 4 | 6): Promise<string> {
     const literal = isIP(name);

@@ -24,21 +24,33 @@
  *   inactive ones stop — and their in-flight probes still finish and are recorded.
  */
 import type { Destination, ResultInput } from '../contract/index.js';
-import { addressKind, protocolFamily } from '../contract/index.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { errorResult } from './error-result.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
-import { unsentOutcome } from './probes/types.js';
 import { type HeapEntry, TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** One probe to send: the destination as configured at send time and its sequence number. */
-export interface ProbeRequest {
-  destination: Destination;
-  seq: number;
+/** A scheduled destination as the sender sees it: the same object for every probe of that destination. */
+export interface ScheduledDestination {
+  /** The destination as configured now; replaced (never mutated) when its configuration changes. */
+  readonly destination: Destination;
+  /**
+   * The sender's own memo for this destination (what it derives from `destination` once rather than per probe).
+   * The scheduler never reads it and resets it to undefined whenever `destination` is replaced.
+   */
+  memo: unknown;
 }
 
-/** Sends one probe and resolves with its outcome (reply, timeout, …). Must not own a timer loop. */
-export type SendProbe = (request: ProbeRequest) => Promise<ResultInput>;
+/** Receives a probe's result, exactly once. */
+export type ResultCallback = (result: ResultInput) => void;
+
+/**
+ * Sends probe `seq` to `target.destination` and calls `done` exactly once with its result (reply, timeout, …, or
+ * an `error` result when it could not be sent), possibly before returning. Throwing instead means the probe was not
+ * sent and `done` will not be called: the scheduler records the error result. Called per probe (tens of thousands
+ * a second), so a sender allocates no promise on its common path; it must not own a timer loop.
+ */
+export type SendProbe = (target: ScheduledDestination, seq: number, done: ResultCallback) => void;
 
 /** Minimal logger surface (pino's). */
 export interface SchedulerLogger {
@@ -76,7 +88,7 @@ export interface ApplySummary {
   unchanged: number;
 }
 
-interface DestinationState {
+interface DestinationState extends ScheduledDestination {
   destination: Destination;
   /** Next sequence number to send. */
   seq: number;
@@ -205,6 +217,7 @@ export class Scheduler {
       } else if (state === undefined) {
         const fresh: DestinationState = {
           destination,
+          memo: undefined,
           seq: 0,
           phase: phaseOf(destination.id),
           tick: undefined as unknown as Tick,
@@ -215,6 +228,7 @@ export class Scheduler {
         summary.added++;
       } else if (state.destination.interval !== destination.interval) {
         state.destination = destination;
+        state.memo = undefined;
         state.tick.live = false;
         this.#schedule(state, nextSlot(now, destination.interval, state.phase));
         summary.retimed++;
@@ -222,6 +236,7 @@ export class Scheduler {
         // Takes effect on the next tick; the schedule (and the other destinations) stay as they are.
         const changed = PROBE_FIELDS.some((f) => state.destination[f] !== destination[f]);
         state.destination = destination;
+        state.memo = undefined;
         if (changed) summary.reconfigured++;
         else summary.unchanged++;
       }
@@ -325,21 +340,22 @@ export class Scheduler {
   }
 
   #fire(state: DestinationState): void {
-    const { destination } = state;
     const seq = state.seq;
     state.seq = (seq + 1) & 0xffff;
     this.#sent++;
-    this.#counter(this.#sentBy, this.#metrics.probesSent, 'protocol', destination.protocol).inc();
+    this.#counter(this.#sentBy, this.#metrics.probesSent, 'protocol', state.destination.protocol).inc();
     this.#inflight++;
     this.#metrics.inflight.set(this.#inflight);
-    let outcome: Promise<ResultInput>;
     try {
-      outcome = this.#send({ destination, seq });
+      // One shared callback for every probe: the result names its destination and seq, so nothing per probe.
+      this.#send(state, seq, this.#settle);
     } catch (err) {
-      outcome = Promise.reject(err);
+      this.#log.debug(
+        { err, destination: state.destination.id, seq },
+        '[agent:scheduler] probe failed; recorded as error',
+      );
+      this.#settle(errorResult(state.destination, seq, this.#clock.wallNs().toString()));
     }
-    // One `then` per probe (10,000 a second): no promise chain, no per-probe bookkeeping object.
-    outcome.then(this.#settle, (err: unknown) => this.#settle(this.#errorResult(destination, seq, err)));
   }
 
   /** Every probe ends here exactly once, with its result or its error result. */
@@ -367,25 +383,5 @@ export class Scheduler {
       cache.set(value, child);
     }
     return child;
-  }
-
-  /** A prober failure is still a result, so the seq has no gap and the failure is countable. */
-  #errorResult(destination: Destination, seq: number, err: unknown): ResultInput {
-    this.#log.debug(
-      { err, destination: destination.id, seq },
-      '[agent:scheduler] probe failed; recorded as error',
-    );
-    const kind = addressKind(destination.address);
-    const target =
-      kind === 4 || kind === 6
-        ? destination.address
-        : protocolFamily(destination.protocol) === 6
-          ? '::'
-          : '0.0.0.0';
-    const rtime = this.#clock.wallNs().toString();
-    return {
-      destination: destination.id,
-      ...unsentOutcome({ rtime, target, protocol: destination.protocol, rseq: seq }),
-    };
   }
 }

@@ -20,8 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../../agent/main.js';
-import type { ProbeRequest, SendProbe } from '../../agent/scheduler.js';
-import type { ResultInput } from '../../contract/index.js';
+import type { SendProbe } from '../../agent/scheduler.js';
 import { quantileBetween } from './histogram.js';
 
 const { values: args } = parseArgs({
@@ -41,11 +40,14 @@ const WINDOW = Number(args['window-ms']);
 const log = (msg: string) => process.stderr.write(`[bench:agent:cpu] ${msg}\n`);
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Answers at once with a reply shaped like the engine's (a fresh object per probe, as the engine makes). */
+/**
+ * Answers at once (before returning) with a reply shaped like the engine's (a fresh object per probe, as the engine
+ * makes): the cheapest prober there can be, so the figure is the agent's own cost.
+ */
 const fakeSender =
   (sourceid: number): SendProbe =>
-  ({ destination: d, seq }: ProbeRequest) =>
-    Promise.resolve<ResultInput>({
+  ({ destination: d }, seq, done) =>
+    done({
       destination: d.id,
       rtime: `${BigInt(Date.now()) * 1_000_000n}`,
       target: d.address,

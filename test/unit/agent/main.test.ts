@@ -35,12 +35,17 @@ afterEach(async () => {
 const sent: { destination: string; seq: number }[] = [];
 const answering =
   (): SendProbe =>
-  async ({ destination: d, seq }) => {
+  ({ destination: d }, seq, done) => {
     sent.push({ destination: d.id, seq });
-    return result(d.id, seq, {
-      rtime: `${BigInt(Date.now()) * 1_000_000n + BigInt(seq)}`,
-      target: '127.0.0.1',
-    });
+    // From a later turn of the event loop, as a socket's answer comes.
+    setImmediate(() =>
+      done(
+        result(d.id, seq, {
+          rtime: `${BigInt(Date.now()) * 1_000_000n + BigInt(seq)}`,
+          target: '127.0.0.1',
+        }),
+      ),
+    );
   };
 
 async function agent(url: string, token: string) {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
-import { nextSlot, type ProbeRequest, phaseOf, Scheduler } from '../../../agent/scheduler.js';
+import {
+  nextSlot,
+  phaseOf,
+  type ResultCallback,
+  Scheduler,
+  type SendProbe,
+} from '../../../agent/scheduler.js';
 import type { Destination, ResultInput } from '../../../contract/index.js';
 import { FakeClock } from './fake-clock.js';
 import { destination, result } from './fixtures.js';
@@ -17,13 +23,12 @@ interface Sent {
 /** A prober that answers at once (or holds answers when `hold` is set), recording what it was asked to send. */
 function fakeProber(clock: FakeClock, hold = false) {
   const sent: Sent[] = [];
-  const pending: { request: ProbeRequest; resolve: (r: ResultInput) => void }[] = [];
-  const send = (request: ProbeRequest): Promise<ResultInput> => {
-    const { destination: d, seq } = request;
+  const pending: { id: string; seq: number; resolve: ResultCallback }[] = [];
+  const send: SendProbe = ({ destination: d }, seq, done) => {
     sent.push({ at: clock.now(), id: d.id, seq, ttl: d.ttl, data: d.data });
     const r = result(d.id, seq, { rtime: clock.wallNs().toString() });
-    if (!hold) return Promise.resolve(r);
-    return new Promise((resolve) => pending.push({ request, resolve: () => resolve(r) }));
+    if (!hold) done(r);
+    else pending.push({ id: d.id, seq, resolve: done });
   };
   return { sent, pending, send };
 }
@@ -157,7 +162,7 @@ describe('scheduler', () => {
     const { clock, prober, results, scheduler } = setup({ hold: true });
     scheduler.apply([destination('a', { interval: 100 }), destination('b', { interval: 100 })]);
     clock.advance(250);
-    const inflightA = prober.pending.filter((p) => p.request.destination.id === 'a');
+    const inflightA = prober.pending.filter((p) => p.id === 'a');
     expect(inflightA.length).toBeGreaterThanOrEqual(2);
     const summary = scheduler.apply([destination('b', { interval: 100, active: false })]);
     expect(summary).toMatchObject({ removed: 2 });
@@ -165,11 +170,11 @@ describe('scheduler', () => {
     clock.advance(1000);
     expect(prober.sent.length).toBe(sentBefore);
     expect(scheduler.size).toBe(0);
-    for (const p of prober.pending) p.resolve(result(p.request.destination.id, p.request.seq));
+    for (const p of prober.pending) p.resolve(result(p.id, p.seq));
     await flush();
     expect(results).toHaveLength(sentBefore);
     expect(results.filter((r) => r.destination === 'a').map((r) => r.rseq)).toEqual(
-      inflightA.map((p) => p.request.seq),
+      inflightA.map((p) => p.seq),
     );
   });
 
@@ -219,31 +224,78 @@ describe('scheduler', () => {
     expect(scheduler.stats().skipped).toBeGreaterThan(0);
   });
 
-  it('turns a prober failure into an error result with the same seq', async () => {
+  it('turns a sender that throws into an error result with the same seq, once per probe', async () => {
     const clock = new FakeClock();
     const results: ResultInput[] = [];
+    const metrics = createAgentMetrics();
     let n = 0;
     const scheduler = new Scheduler({
       clock,
-      send: ({ destination: d, seq }) => {
+      metrics,
+      send: ({ destination: d }, seq, done) => {
         n++;
-        if (n === 2) throw new Error('socket gone');
-        if (n === 3) return Promise.reject(new Error('send failed'));
-        return Promise.resolve(result(d.id, seq));
+        if (n === 2 || n === 4) throw new Error('socket gone');
+        // Before returning (a probe refused at once) or from a later turn (an answer).
+        if (n === 3) done(result(d.id, seq, { status: 'error' }));
+        else setImmediate(() => done(result(d.id, seq)));
       },
       onResult: (r) => results.push(r),
     });
     const d: Destination = destination('h', { address: 'example.invalid', interval: 100 });
     scheduler.apply([d]);
-    clock.advance(400);
+    clock.advance(450);
     await flush();
-    expect(results.map((r) => [r.rseq, r.status])).toEqual([
+    expect(results.map((r) => [r.rseq, r.status]).sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([
       [0, 'reply'],
       [1, 'error'],
       [2, 'error'],
-      [3, 'reply'],
+      [3, 'error'],
+      [4, 'reply'],
     ]);
-    expect(results[1]).toMatchObject({ target: '0.0.0.0', address: null, rtt: null, destination: 'h' });
+    expect(results.find((r) => r.rseq === 1)).toMatchObject({
+      target: '0.0.0.0',
+      address: null,
+      rtt: null,
+      destination: 'h',
+      rtime: expect.any(String),
+    });
+    expect(scheduler.stats()).toMatchObject({ sent: 5, inflight: 0 });
+    expect(await metricValue(metrics.inflight)).toBe(0);
+    expect(await metricValue(metrics.results, { status: 'error' })).toBe(3);
+  });
+
+  it('hands the sender one object per destination, its memo reset when the destination changes', () => {
+    const clock = new FakeClock();
+    const seen: { target: object; memo: unknown; ttl: number }[] = [];
+    const scheduler = new Scheduler({
+      clock,
+      send: (target, seq, done) => {
+        seen.push({ target, memo: target.memo, ttl: target.destination.ttl });
+        target.memo ??= { builtFor: target.destination };
+        done(result(target.destination.id, seq));
+      },
+      onResult: () => {},
+    });
+    const a = destination('a', { interval: 100 });
+    scheduler.apply([a]);
+    clock.advance(250);
+    scheduler.apply([a]); // the same object: unchanged
+    clock.advance(100);
+    scheduler.apply([{ ...a, ttl: 9 }]); // reconfigured
+    clock.advance(100);
+    scheduler.apply([{ ...a, ttl: 9, interval: 50 }]); // retimed
+    clock.advance(50);
+    expect(new Set(seen.map((s) => s.target)).size).toBe(1);
+    // Undefined at the first probe and after each change; the sender's own memo otherwise.
+    expect(seen.map((s) => (s.memo === undefined ? 'fresh' : 'memo'))).toEqual([
+      'fresh',
+      'memo',
+      'memo',
+      'memo',
+      'fresh',
+      'fresh',
+    ]);
+    expect(seen.map((s) => s.ttl)).toEqual([64, 64, 64, 64, 9, 9]);
   });
 
   it('stop() waits for in-flight probes up to a deadline and reports the abandoned ones', async () => {
@@ -267,9 +319,9 @@ describe('scheduler', () => {
     const metrics = createAgentMetrics();
     const scheduler = new Scheduler({
       metrics,
-      send: ({ destination: d, seq }) => {
+      send: ({ destination: d }, seq, done) => {
         sent.push({ id: d.id, seq, at: performance.now() });
-        return Promise.resolve(result(d.id, seq));
+        done(result(d.id, seq));
       },
       onResult: (r) => results.push(r),
     });

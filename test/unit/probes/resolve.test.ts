@@ -117,4 +117,32 @@ describe('Resolver', () => {
     records['A never.example'] = [{ address: '198.18.0.31', ttl: 10 }];
     expect(await r.resolve('never.example', 4)).toBe('198.18.0.31');
   });
+
+  it('cached() answers without a query: a literal of the family, or an address while its TTL lasts', async () => {
+    let now = 0;
+    const records: Record<string, { address: string; ttl: number }[]> = {
+      'A Probe.Example': [{ address: '198.18.0.40', ttl: 10 }],
+    };
+    const { dns, calls } = fakeDns(records);
+    const r = new Resolver({ dns, now: () => now });
+    expect(r.cached('198.18.0.1', 4)).toBe('198.18.0.1');
+    expect(r.cached('fd00:198:18::1', 6)).toBe('fd00:198:18::1');
+    expect(r.cached('198.18.0.1', 6)).toBeUndefined();
+    // Not resolved yet: only resolve() can tell, and cached() starts no query.
+    expect(r.cached('Probe.Example', 4)).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(await r.resolve('Probe.Example', 4)).toBe('198.18.0.40');
+    expect(r.cached('probe.example', 4)).toBe('198.18.0.40');
+    expect(r.cached('probe.example', 6)).toBeUndefined();
+    // Due again: undefined until resolve() has re-resolved it.
+    now = 10_001;
+    expect(r.cached('probe.example', 4)).toBeUndefined();
+    records['A Probe.Example'] = [{ address: '198.18.0.41', ttl: 10 }];
+    expect(await r.resolve('Probe.Example', 4)).toBe('198.18.0.41');
+    expect(r.cached('probe.example', 4)).toBe('198.18.0.41');
+    // A remembered failure is not an address.
+    await expect(r.resolve('never.example', 4)).rejects.toBeInstanceOf(ResolveError);
+    expect(r.cached('never.example', 4)).toBeUndefined();
+    expect(calls).toHaveLength(1 + 1 + 2);
+  });
 });

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../../agent/probes/types.js';
+import { type DnsFunctions, Resolver } from '../../../agent/resolve.js';
+import type { ScheduledDestination } from '../../../agent/scheduler.js';
+import { engineSender } from '../../../agent/send-probe.js';
+import type { Destination, ResultInput } from '../../../contract/index.js';
+import { FakeClock } from './fake-clock.js';
+import { destination } from './fixtures.js';
+
+/** A prober that records each send and answers it when the test says (or at once with `sync`). */
+function fakeProber(sync = false) {
+  const sends: { target: ProbeTarget; seq: number; done: OutcomeCallback }[] = [];
+  const outcome = (target: ProbeTarget, seq: number): ProbeOutcome => ({
+    rtime: '1700000000000000000',
+    target: target.address,
+    protocol: target.protocol,
+    address: target.address,
+    rtt: 1.5,
+    rtype: 0,
+    rcode: 0,
+    rid: 7,
+    rseq: seq,
+    datamatch: null,
+    status: 'reply',
+    ttl: 64,
+    detail: 'for logs only',
+  });
+  const prober: Prober = {
+    protocol: 'icmp',
+    send(target, seq, done) {
+      sends.push({ target, seq, done });
+      if (sync) done(outcome(target, seq));
+    },
+    probe: () => Promise.reject(new Error('the agent uses send()')),
+  };
+  const answer = (i: number) => sends[i]!.done(outcome(sends[i]!.target, sends[i]!.seq));
+  return { prober, sends, answer };
+}
+
+/** A DNS that answers from a table (never the network) and counts its queries. */
+function fakeDns(records: Record<string, string>) {
+  const queries: string[] = [];
+  const dns: DnsFunctions = {
+    async resolve4(name) {
+      queries.push(name);
+      const address = records[name];
+      if (address === undefined) throw Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+      return [{ address, ttl: 60 }];
+    },
+    resolve6: () => Promise.reject(new Error('ENODATA')),
+    lookup: () => Promise.reject(new Error('ENOTFOUND')),
+  };
+  return { dns, queries };
+}
+
+const scheduled = (d: Destination): ScheduledDestination => ({ destination: d, memo: undefined });
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('engineSender', () => {
+  it('sends to a literal at once, with no promise, and hands on the outcome stamped with the destination', () => {
+    const { prober, sends } = fakeProber(true);
+    const { dns, queries } = fakeDns({});
+    const send = engineSender(() => ({ prober: () => prober }), new Resolver({ dns }));
+    const d = scheduled(destination('dst_a', { address: '198.18.0.1', ttl: 9, data: 'xy', timeout: 700 }));
+    const results: ResultInput[] = [];
+    send(d, 41, (r) => results.push(r));
+    // Answered before send() returned: the whole path ran synchronously.
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({
+      destination: 'dst_a',
+      rseq: 41,
+      status: 'reply',
+      address: '198.18.0.1',
+    });
+    expect(results[0]).not.toHaveProperty('detail');
+    expect(sends[0]!.target).toEqual({
+      protocol: 'icmp',
+      address: '198.18.0.1',
+      port: null,
+      ttl: 9,
+      timeout: 700,
+      data: 'xy',
+    });
+    expect(queries).toEqual([]);
+  });
+
+  it('keeps one ProbeTarget per destination and builds a new one when the destination changes', () => {
+    const { prober, sends } = fakeProber(true);
+    const send = engineSender(() => ({ prober: () => prober }), new Resolver({ dns: fakeDns({}).dns }));
+    const d = scheduled(destination('dst_a', { address: '198.18.0.1' }));
+    for (let seq = 0; seq < 3; seq++) send(d, seq, () => {});
+    expect(sends[1]!.target).toBe(sends[0]!.target);
+    expect(sends[2]!.target).toBe(sends[0]!.target);
+    // The scheduler replaces the destination object on a change (and resets the memo).
+    const changed = { destination: { ...d.destination, ttl: 3 }, memo: undefined };
+    send(changed, 3, () => {});
+    expect(sends[3]!.target).not.toBe(sends[0]!.target);
+    expect(sends[3]!.target.ttl).toBe(3);
+  });
+
+  it('waits for the resolver for a name due for resolution, then sends from the cache without waiting', async () => {
+    const { prober, sends, answer } = fakeProber();
+    const { dns, queries } = fakeDns({ 'probe.example': '198.18.0.7' });
+    const send = engineSender(() => ({ prober: () => prober }), new Resolver({ dns }));
+    const d = scheduled(destination('dst_n', { address: 'probe.example' }));
+    const results: ResultInput[] = [];
+    send(d, 0, (r) => results.push(r));
+    expect(sends).toHaveLength(0);
+    await flush();
+    expect(sends).toHaveLength(1);
+    expect(sends[0]!.target.address).toBe('198.18.0.7');
+    // Now cached: the next probe leaves before send() returns.
+    send(d, 1, (r) => results.push(r));
+    expect(sends).toHaveLength(2);
+    expect(sends[1]!.target).toBe(sends[0]!.target);
+    answer(1);
+    answer(0);
+    expect(results.map((r) => [r.destination, r.rseq])).toEqual([
+      ['dst_n', 1],
+      ['dst_n', 0],
+    ]);
+    expect(queries).toEqual(['probe.example']);
+  });
+
+  it('turns a name that does not resolve, or a prober that throws after the wait, into one error result', async () => {
+    const clock = new FakeClock(5000);
+    const { dns } = fakeDns({ 'late.example': '198.18.0.8' });
+    let closed = false;
+    const engine = () => ({
+      prober: (): Prober => {
+        if (closed) throw new Error('[probes] the engine is closed');
+        return fakeProber(true).prober;
+      },
+    });
+    const send = engineSender(engine, new Resolver({ dns }), clock);
+    const results: ResultInput[] = [];
+    send(scheduled(destination('dst_x', { address: 'nowhere.example' })), 5, (r) => results.push(r));
+    send(scheduled(destination('dst_6', { address: 'nowhere.example', protocol: 'icmp6' })), 6, (r) =>
+      results.push(r),
+    );
+    // The engine closes while the name resolves.
+    send(scheduled(destination('dst_l', { address: 'late.example' })), 7, (r) => results.push(r));
+    closed = true;
+    for (let i = 0; i < 5; i++) await flush();
+    expect(results).toHaveLength(3);
+    const byId = Object.fromEntries(results.map((r) => [r.destination, r]));
+    expect(byId.dst_x).toMatchObject({
+      rseq: 5,
+      status: 'error',
+      target: '0.0.0.0',
+      protocol: 'icmp',
+      address: null,
+      rtt: null,
+      rtime: clock.wallNs().toString(),
+    });
+    expect(byId.dst_6).toMatchObject({ rseq: 6, status: 'error', target: '::', protocol: 'icmp6' });
+    expect(byId.dst_l).toMatchObject({ rseq: 7, status: 'error' });
+    // On the synchronous path the throw reaches the caller (the scheduler records it as the error result).
+    expect(() => send(scheduled(destination('dst_y', { address: '198.18.0.1' })), 0, () => {})).toThrow(
+      /engine is closed/,
+    );
+  });
+});
