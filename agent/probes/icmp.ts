@@ -18,7 +18,6 @@ import {
   writeIcmpv6Echo,
   writeProbePayload,
 } from '../packets/index.js';
-import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import type { RawChannel } from './raw-channel.js';
@@ -38,12 +37,12 @@ export class IcmpProber extends ProberBase {
   }
 
   send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
-    const address = this.canonical(target.address);
-    if (address === undefined) {
+    const prepared = this.prepared(target);
+    if (prepared === undefined) {
       this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`, done);
       return;
     }
-    const data = dataBytes(target.data);
+    const data = prepared.bytes;
     const sentNs = this.table.stamp();
     const scratch = this.#scratch;
     let length: number;
@@ -65,8 +64,18 @@ export class IcmpProber extends ProberBase {
       this.refuse(target, seq, this.sourceid, (err as Error).message, done);
       return;
     }
-    const key = InFlightTable.key(address, seq);
-    const entry = new InFlight(key, this.protocol, address, null, seq, this.sourceid, sentNs, data, done);
+    const key = InFlightTable.keyOf(prepared.addressHash, seq);
+    const entry = new InFlight(
+      key,
+      this.protocol,
+      prepared.canonical,
+      null,
+      seq,
+      this.sourceid,
+      sentNs,
+      data,
+      done,
+    );
     this.launch(this.channel, entry, scratch, target.ttl, target.timeout, length);
   }
 

@@ -152,15 +152,22 @@ export class InFlightTable {
    * pairs may share a bucket, so lookups compare both.
    */
   static key(target: string, seq: number): number {
-    // FNV-1a over the address, then the seq.
+    return InFlightTable.keyOf(InFlightTable.addressHash(target), seq);
+  }
+
+  /** The address's part of {@link key}, which a sender may keep per target (FNV-1a over its characters). */
+  static addressHash(target: string): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < target.length; i++) {
       h ^= target.charCodeAt(i);
       h = Math.imul(h, 0x01000193);
     }
-    h ^= seq;
-    h = Math.imul(h, 0x01000193);
-    return h >>> 1;
+    return h;
+  }
+
+  /** {@link key} from the address's {@link addressHash}: the seq folded in. */
+  static keyOf(addressHash: number, seq: number): number {
+    return Math.imul(addressHash ^ seq, 0x01000193) >>> 1;
   }
 
   get size(): number {
@@ -178,9 +185,17 @@ export class InFlightTable {
     return now;
   }
 
-  /** The probe in flight to `target` with `seq` whose check value is `check`, if any. */
-  find(target: string, seq: number, check: bigint | number): InFlight | undefined {
-    for (let e = this.#buckets.get(InFlightTable.key(target, seq)); e !== undefined; e = e.next) {
+  /**
+   * The probe in flight to `target` with `seq` whose check value is `check`, if any. `key` is their
+   * {@link InFlightTable.key}, when the caller has it already.
+   */
+  find(
+    target: string,
+    seq: number,
+    check: bigint | number,
+    key = InFlightTable.key(target, seq),
+  ): InFlight | undefined {
+    for (let e = this.#buckets.get(key); e !== undefined; e = e.next) {
       if (e.check === check && e.seq === seq && e.target === target) return e;
     }
     return undefined;

@@ -7,7 +7,9 @@
 import { isIP } from 'node:net';
 import type { Protocol } from '../../contract/index.js';
 import { formatIpv6, parseIpv6 } from '../packets/index.js';
+import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
+import { type PreparedTarget, prepare, preparedOf } from './prepared-target.js';
 import type { RawChannel } from './raw-channel.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from './types.js';
 
@@ -69,6 +71,19 @@ export abstract class ProberBase implements Prober {
       cache.set(address, c);
     }
     return c;
+  }
+
+  /**
+   * What this prober needs of `target` (canonical address, data bytes, key hash), kept on the target between
+   * probes (see prepared-target.ts), or undefined when its address is not one of this prober's family.
+   */
+  protected prepared(target: ProbeTarget): PreparedTarget | undefined {
+    const kept = preparedOf(target, this.family);
+    if (kept !== undefined) return kept;
+    const canonical = this.canonical(target.address);
+    return canonical === undefined
+      ? undefined
+      : prepare(target, this.family, canonical, dataBytes(target.data));
   }
 
   /** Settles a probe that could not even be built (bad target) at once: status `error`, nothing sent. */

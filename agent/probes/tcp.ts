@@ -15,13 +15,13 @@ import { randomInt } from 'node:crypto';
 import {
   decodeIpv4Header,
   decodeTcp,
-  parseIpv4,
   type QuotedTcp,
   TCP_FLAGS,
   TCP_SYN_LENGTH,
   writeTcpSyn,
 } from '../packets/index.js';
 import { InFlight, InFlightTable } from './in-flight.js';
+import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
@@ -63,8 +63,8 @@ export class TcpProber extends ProberBase {
   }
 
   send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
-    const address = this.canonical(target.address);
-    if (address === undefined) {
+    const prepared = this.prepared(target);
+    if (prepared === undefined) {
       this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`, done);
       return;
     }
@@ -79,17 +79,18 @@ export class TcpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, address, dstPort, V6_ADDRESSES);
+      this.#send(target, seq, done, prepared, dstPort, V6_ADDRESSES);
       return;
     }
     // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
+    const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, address, dstPort, { src, dst: parseIpv4(address) });
+      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src));
       return;
     }
     this.routes.lookup(address, 4).then(
-      (found) => this.#send(target, seq, done, address, dstPort, { src: found, dst: parseIpv4(address) }),
+      (found) => this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(found)),
       (err: Error) => this.refuse(target, seq, this.srcPort, `no route to ${address}: ${err.message}`, done),
     );
   }
@@ -99,25 +100,26 @@ export class TcpProber extends ProberBase {
     target: ProbeTarget,
     seq: number,
     done: OutcomeCallback,
-    address: string,
+    prepared: PreparedTarget,
     dstPort: number,
-    addresses: { src: Uint8Array; dst: Uint8Array },
+    pseudo: { src: Uint8Array; dst: Uint8Array },
   ): void {
     // Synchronous from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
     // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
     // their answers apart, so it must be unique among them.
+    const address = prepared.canonical;
+    const key = InFlightTable.keyOf(prepared.addressHash, seq);
     let nonce = randomNonce();
-    while (this.table.find(address, seq, nonce) !== undefined) nonce = randomNonce();
+    while (this.table.find(address, seq, nonce, key) !== undefined) nonce = randomNonce();
     const isn = ((nonce << 16) | seq) >>> 0;
     // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
     let length: number;
     try {
-      length = writeTcpSyn(this.#scratch, 0, { srcPort: this.srcPort, dstPort, seq: isn }, addresses);
+      length = writeTcpSyn(this.#scratch, 0, { srcPort: this.srcPort, dstPort, seq: isn }, pseudo);
     } catch (err) {
       this.refuse(target, seq, this.srcPort, (err as Error).message, done);
       return;
     }
-    const key = InFlightTable.key(address, seq);
     const entry = new InFlight(key, this.protocol, address, dstPort, seq, this.srcPort, nonce, null, done);
     this.launch(this.#channel, entry, this.#scratch, target.ttl, target.timeout, length);
   }

@@ -17,7 +17,6 @@ import {
   decodeUdp,
   echoesData,
   isProbePayload,
-  parseIpv4,
   probeSentNs,
   probeSeq,
   probeSourceid,
@@ -27,8 +26,8 @@ import {
   writeUdp,
 } from '../packets/index.js';
 import { ChurnMap } from './churn-map.js';
-import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
+import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
@@ -95,8 +94,8 @@ export class UdpProber extends ProberBase {
       );
       return;
     }
-    const address = this.canonical(target.address);
-    if (address === undefined) {
+    const prepared = this.prepared(target);
+    if (prepared === undefined) {
       this.refuse(target, seq, port, `not an IPv${this.family} address: ${target.address}`, done);
       return;
     }
@@ -106,34 +105,34 @@ export class UdpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, address, port, dstPort, undefined);
+      this.#send(target, seq, done, prepared, port, dstPort, undefined);
       return;
     }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
+    const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, address, port, dstPort, src);
+      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src));
       return;
     }
     this.routes.lookup(address, 4).then(
-      (found) => this.#send(target, seq, done, address, port, dstPort, found),
+      (found) => this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(found)),
       (err: Error) => this.refuse(target, seq, port, `no route to ${address}: ${err.message}`, done),
     );
   }
 
-  /** Builds and sends a probe whose target checked out; `src` is the IPv4 source (undefined on IPv6). */
+  /** Builds and sends a probe whose target checked out; `pseudo` is the IPv4 checksum's (undefined on IPv6). */
   #send(
     target: ProbeTarget,
     seq: number,
     done: OutcomeCallback,
-    address: string,
+    prepared: PreparedTarget,
     port: number,
     dstPort: number,
-    src: Uint8Array | undefined,
+    pseudo: { src: Uint8Array; dst: Uint8Array } | undefined,
   ): void {
-    const addresses = src === undefined ? undefined : { src, dst: parseIpv4(address) };
     const sentNs = this.table.stamp();
-    const data = dataBytes(target.data);
+    const data = prepared.bytes;
     // Written into the scratch buffer in place (no Buffer per probe; the channel copies only a packet that waits).
     const scratch = this.#scratch;
     let length: number;
@@ -144,13 +143,23 @@ export class UdpProber extends ProberBase {
         sentNs,
         data,
       });
-      length = writeUdp(scratch, 0, { srcPort: port, dstPort }, addresses, payloadEnd - UDP_HEADER_LENGTH);
+      length = writeUdp(scratch, 0, { srcPort: port, dstPort }, pseudo, payloadEnd - UDP_HEADER_LENGTH);
     } catch (err) {
       this.refuse(target, seq, port, (err as Error).message, done);
       return;
     }
-    const key = InFlightTable.key(address, seq);
-    const entry = new InFlight(key, this.protocol, address, dstPort, seq, port, sentNs, data, done);
+    const key = InFlightTable.keyOf(prepared.addressHash, seq);
+    const entry = new InFlight(
+      key,
+      this.protocol,
+      prepared.canonical,
+      dstPort,
+      seq,
+      port,
+      sentNs,
+      data,
+      done,
+    );
     this.#index(entry);
     this.launch(this.#channel, entry, scratch, target.ttl, target.timeout, length);
   }

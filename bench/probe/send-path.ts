@@ -12,7 +12,7 @@
  *
  *   node --import tsx bench/probe/send-path.ts [--count 10000] [--rounds 40] [--batch 1000] [--fresh]
  *
- * `--fresh` passes a new ProbeTarget object per probe (as `pinger probe` and tests do). Prints one JSON line:
+ * `--fresh` passes a new ProbeTarget object literal per probe (as `pinger probe` does). Prints one JSON line:
  * ns per probe (median and best round, after a warm-up of a quarter of the rounds) and the outcomes' statuses.
  */
 import { parseArgs } from 'node:util';
@@ -102,7 +102,10 @@ for (let round = 0; round < ROUNDS; round++) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < COUNT; i++) {
     currentFrom = sources[i]!;
-    const t = values.fresh ? { ...stable[i]! } : stable[i]!;
+    const s = stable[i]!;
+    const t = values.fresh
+      ? { protocol: s.protocol, address: s.address, port: s.port, ttl: s.ttl, timeout: s.timeout, data: s.data }
+      : s;
     prober.send(t, seqs[i]!++, done);
     if (copied === BATCH) await answer();
   }
