@@ -104,7 +104,14 @@ for (let round = 0; round < ROUNDS; round++) {
     currentFrom = sources[i]!;
     const s = stable[i]!;
     const t = values.fresh
-      ? { protocol: s.protocol, address: s.address, port: s.port, ttl: s.ttl, timeout: s.timeout, data: s.data }
+      ? {
+          protocol: s.protocol,
+          address: s.address,
+          port: s.port,
+          ttl: s.ttl,
+          timeout: s.timeout,
+          data: s.data,
+        }
       : s;
     prober.send(t, seqs[i]!++, done);
     if (copied === BATCH) await answer();
