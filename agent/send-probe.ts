@@ -2,23 +2,63 @@
  * Adapts the probe engine to the scheduler's {@link SendProbe}: resolve the destination's address for its
  * protocol's family (cached per DNS TTL), send one probe on the shared raw sockets, stamp the destination id.
  *
- * This runs once per probe (tens of thousands a second with many destinations), so it allocates little and
- * never a promise when the address is known at once (an IP literal, or a name fresh in the resolver's cache):
- * the prober is called synchronously with a callback. Only a name due for resolution waits for the resolver.
- * The ProbeTarget is kept per destination object (the scheduler replaces a destination's object when its
- * configuration changes, never mutates it) and rebuilt only when the resolved address changes, and the engine's
- * fresh outcome object is stamped and handed on instead of copied.
+ * This runs once per probe (tens of thousands a second with many destinations), so its common path allocates
+ * nothing and looks nothing up by hash: what it derives from a destination (the family, whether the address is
+ * an IP literal, the ProbeTarget, the callback that stamps outcomes) sits in a {@link Memo} in the scheduler's
+ * per-destination memo slot, built again when the destination object changes (the scheduler replaces it on a
+ * configuration change, never mutates it). An IP literal goes straight to the prober; a name asks the resolver's
+ * cache, synchronously; only a name due for resolution waits for the resolver. The engine's fresh outcome object
+ * is stamped and handed on, not copied.
  */
+import { isIP } from 'node:net';
 import { type Destination, type Protocol, protocolFamily } from '../contract/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { errorResult } from './error-result.js';
-import type { ProbeOutcome, Prober, ProbeTarget } from './probes/types.js';
+import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from './probes/types.js';
 import type { Resolver } from './resolve.js';
-import type { ResultCallback, SendProbe } from './scheduler.js';
+import type { ResultCallback, ScheduledDestination, SendProbe } from './scheduler.js';
 
 /** Where the sender gets a protocol's prober from: the probe engine (which throws once closed). */
 export interface ProberSource {
   prober(protocol: Protocol): Prober;
+}
+
+/** Hands the engine's outcome on as a result of `destination`, through `done`. */
+function stamper(destination: Destination, done: ResultCallback): OutcomeCallback {
+  const id = destination.id;
+  return (outcome: ProbeOutcome & { destination?: string }) => {
+    // `detail` (why a probe could not be sent) is for logs, not part of a result.
+    if (outcome.detail !== undefined) delete outcome.detail;
+    outcome.destination = id;
+    done(outcome as ProbeOutcome & { destination: string });
+  };
+}
+
+function targetOf(d: Destination, address: string): ProbeTarget {
+  return { protocol: d.protocol, address, port: d.port, ttl: d.ttl, timeout: d.timeout, data: d.data };
+}
+
+/** What one sender derives from one destination object, once. */
+class Memo {
+  readonly family: 4 | 6;
+  /** The address is an IP literal of the protocol's family: no resolver at all. */
+  readonly literal: boolean;
+  /** The target for the address last resolved (from the start for a literal). */
+  target: ProbeTarget | undefined;
+  /** The outcome callback for `done`; the scheduler passes the same `done` for every probe. */
+  readonly stamp: OutcomeCallback;
+
+  constructor(
+    /** The sender that made it: another sender's memo (one over a new engine) is not reused. */
+    readonly owner: object,
+    readonly destination: Destination,
+    readonly done: ResultCallback,
+  ) {
+    this.family = protocolFamily(destination.protocol);
+    this.literal = isIP(destination.address) === this.family;
+    this.target = this.literal ? targetOf(destination, destination.address) : undefined;
+    this.stamp = stamper(destination, done);
+  }
 }
 
 /**
@@ -31,36 +71,43 @@ export function engineSender(
   resolver: Resolver,
   clock: Pick<Clock, 'wallNs'> = systemClock,
 ): SendProbe {
-  const targets = new WeakMap<Destination, ProbeTarget>();
+  const owner = {};
 
-  const sendTo = (d: Destination, address: string, seq: number, done: ResultCallback): void => {
-    let target = targets.get(d);
+  /** Sends to `address`, from the cache or once the resolver has answered. */
+  const sendTo = (memo: Memo, address: string, seq: number, done: ResultCallback): void => {
+    const d = memo.destination;
+    let target = memo.target;
     if (target === undefined || target.address !== address) {
-      target = { protocol: d.protocol, address, port: d.port, ttl: d.ttl, timeout: d.timeout, data: d.data };
-      targets.set(d, target);
+      target = targetOf(d, address);
+      memo.target = target;
     }
     engine()
       .prober(d.protocol)
-      .send(target, seq, (outcome: ProbeOutcome & { destination?: string }) => {
-        // `detail` (why a probe could not be sent) is for logs, not part of a result.
-        if (outcome.detail !== undefined) delete outcome.detail;
-        outcome.destination = d.id;
-        done(outcome as ProbeOutcome & { destination: string });
-      });
+      .send(target, seq, done === memo.done ? memo.stamp : stamper(d, done));
   };
 
-  return ({ destination: d }, seq, done) => {
-    const family = protocolFamily(d.protocol);
-    const address = resolver.cached(d.address, family);
+  const memoOf = (scheduled: ScheduledDestination, done: ResultCallback): Memo => {
+    const memo = scheduled.memo;
+    if (memo instanceof Memo && memo.owner === owner && memo.destination === scheduled.destination)
+      return memo;
+    const fresh = new Memo(owner, scheduled.destination, done);
+    scheduled.memo = fresh;
+    return fresh;
+  };
+
+  return (scheduled: ScheduledDestination, seq: number, done: ResultCallback): void => {
+    const m = memoOf(scheduled, done);
+    const d = m.destination;
+    const address = m.literal ? d.address : resolver.cached(d.address, m.family);
     if (address !== undefined) {
-      sendTo(d, address, seq, done);
+      sendTo(m, address, seq, done);
       return;
     }
     // A name due for resolution (or one that does not resolve): the probe leaves once the resolver answers.
     const failed = () => done(errorResult(d, seq, clock.wallNs().toString()));
-    resolver.resolve(d.address, family).then((resolved) => {
+    resolver.resolve(d.address, m.family).then((resolved) => {
       try {
-        sendTo(d, resolved, seq, done);
+        sendTo(m, resolved, seq, done);
       } catch {
         failed();
       }

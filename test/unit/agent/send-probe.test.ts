@@ -84,18 +84,35 @@ describe('engineSender', () => {
     expect(queries).toEqual([]);
   });
 
-  it('keeps one ProbeTarget per destination and builds a new one when the destination changes', () => {
+  it('keeps one ProbeTarget and outcome callback per destination in its memo, rebuilt when the destination changes', () => {
     const { prober, sends } = fakeProber(true);
-    const send = engineSender(() => ({ prober: () => prober }), new Resolver({ dns: fakeDns({}).dns }));
+    const dns = fakeDns({}).dns;
+    const send = engineSender(() => ({ prober: () => prober }), new Resolver({ dns }));
     const d = scheduled(destination('dst_a', { address: '198.18.0.1' }));
-    for (let seq = 0; seq < 3; seq++) send(d, seq, () => {});
-    expect(sends[1]!.target).toBe(sends[0]!.target);
-    expect(sends[2]!.target).toBe(sends[0]!.target);
-    // The scheduler replaces the destination object on a change (and resets the memo).
-    const changed = { destination: { ...d.destination, ttl: 3 }, memo: undefined };
-    send(changed, 3, () => {});
-    expect(sends[3]!.target).not.toBe(sends[0]!.target);
-    expect(sends[3]!.target.ttl).toBe(3);
+    const results: ResultInput[] = [];
+    const done = (r: ResultInput) => results.push(r);
+    for (let seq = 0; seq < 3; seq++) send(d, seq, done);
+    expect(d.memo).toBeDefined();
+    expect(new Set(sends.map((s) => s.target)).size).toBe(1);
+    // The same `done` (the scheduler's): one outcome callback for every probe, nothing made per probe.
+    expect(new Set(sends.map((s) => s.done)).size).toBe(1);
+    // Another `done` still gets its own result.
+    const other: ResultInput[] = [];
+    send(d, 3, (r) => other.push(r));
+    expect(results.map((r) => r.rseq)).toEqual([0, 1, 2]);
+    expect(other.map((r) => [r.destination, r.rseq])).toEqual([['dst_a', 3]]);
+    // The scheduler replaces the destination object on a change; the memo follows even if it was not reset.
+    const changed = { destination: { ...d.destination, ttl: 3 }, memo: d.memo };
+    send(changed, 4, done);
+    expect(sends[4]!.target).not.toBe(sends[0]!.target);
+    expect(sends[4]!.target.ttl).toBe(3);
+    expect(changed.memo).not.toBe(d.memo);
+    // A sender over a new engine never reuses another sender's memo (its outcome callback).
+    const { prober: prober2, sends: sends2 } = fakeProber(true);
+    const send2 = engineSender(() => ({ prober: () => prober2 }), new Resolver({ dns }));
+    send2(d, 5, done);
+    expect(sends2[0]!.done).not.toBe(sends[0]!.done);
+    expect(results.map((r) => r.rseq)).toEqual([0, 1, 2, 4, 5]);
   });
 
   it('waits for the resolver for a name due for resolution, then sends from the cache without waiting', async () => {
