@@ -16,8 +16,8 @@
  * removes it.
  */
 import type { Protocol } from '../../contract/index.js';
-import { ChurnMap } from './churn-map.js';
 import { micros, wallNanos } from './clock.js';
+import { IntMap } from './int-map.js';
 import type { OutcomeCallback, ProbeOutcome } from './types.js';
 
 const NEVER = 2n ** 63n;
@@ -132,8 +132,8 @@ interface DeadlineQueue {
  * a FIFO per timeout value, and the timer wakes for the earliest deadline.
  */
 export class InFlightTable {
-  /** Oldest probe of each bucket; younger ones hang off {@link InFlight.next}. Not a Map: see churn-map.ts. */
-  readonly #buckets = new ChurnMap<number, InFlight>();
+  /** Oldest probe of each bucket; younger ones hang off {@link InFlight.next}. Not a Map: see int-map.ts. */
+  readonly #buckets = new IntMap<InFlight>();
   readonly #queues = new Map<number, DeadlineQueue>();
   readonly #onRemove: ((entry: InFlight) => void) | undefined;
   #size = 0;
@@ -148,7 +148,7 @@ export class InFlightTable {
 
   /**
    * Bucket of a probe: a 31-bit hash of the address it went to (as the answer will name it) and its seq. An
-   * integer, not a `target#seq` string, for the table's sake (see churn-map.ts); probes of other (target, seq)
+   * integer, not a `target#seq` string, for the table's sake (see int-map.ts); probes of other (target, seq)
    * pairs may share a bucket, so lookups compare both.
    */
   static key(target: string, seq: number): number {
