@@ -7,7 +7,8 @@
  * a flat object of strings, numbers, booleans and nulls whose strings are almost always plain ASCII (ids,
  * decimal nanoseconds, addresses, enum words), so each is copied a UTF-16 unit to a byte, and only a string that
  * needs escaping goes through `JSON.stringify` (its own escapes: `\"`, `\\`, `\n`, `\u001f`, lone surrogates as
- * `\udXXX`), then UTF-8.
+ * `\udXXX`), then UTF-8. Numbers likewise: whole ones and rtts (whole nanoseconds / 1000) are written digit by
+ * digit, as `String(n)` would spell them; only other numbers pay for `String(n)`.
  *
  * Exactly `JSON.stringify`'s output for a flat object, in the object's own key order (the probe engine builds
  * results in its order and adds `destination` last; valibot's output follows the schema's): a property whose value
@@ -23,6 +24,7 @@ const COLON = 0x3a;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const ZERO = 0x30;
+const DOT = 0x2e;
 /** Worst case for one UTF-16 unit of a string, escaped: `\u001f` or a lone surrogate's `\udXXX`. */
 const MAX_BYTES_PER_UNIT = 6;
 /** Longest `String(n)` of a number: `-2.2250738585072014e-308`. */
@@ -105,21 +107,45 @@ function writeString(s: string, bytes: Uint8Array, at: number): number {
 
 /** Writes a number as JSON.stringify does; room for {@link MAX_NUMBER_BYTES} was made. */
 function writeNumber(n: number, bytes: Uint8Array, at: number): number {
-  // Whole numbers 0 … 2^32-1 (every field of a result but rtt), digit by digit. -0 passes as 0, which is what
-  // JSON.stringify writes for it.
-  if (n >>> 0 === n) {
-    let digits = 1;
-    for (let rest = n; rest >= 10; rest = (rest / 10) >>> 0) digits++;
-    let p = at + digits;
-    let rest = n;
-    do {
-      const next = (rest / 10) >>> 0;
-      bytes[--p] = ZERO + rest - next * 10;
-      rest = next;
-    } while (rest > 0);
-    return at + digits;
+  // Whole numbers 0 … 2^32-1 (every field of a result but rtt). -0 passes as 0, which is what JSON.stringify
+  // writes for it.
+  if (n >>> 0 === n) return writeWhole(n, bytes, at);
+  // An rtt: microseconds with the nanoseconds as the fraction, i.e. the double nearest to k/1000 for a whole k.
+  // Below 1e12 doubles are less than 2^-13 apart, so k/1000 is the only multiple of 0.001 that rounds to n, and no
+  // decimal of as few digits but not such a multiple is as near: String(n), the shortest decimal that rounds to
+  // n, is k/1000 without trailing zeros (and in plain notation, from 1e-6 up). String(n) itself costs a
+  // shortest-digits search, several times this.
+  if (n > 0 && n < 1e12) {
+    const k = Math.round(n * 1000);
+    if (k / 1000 === n) {
+      const whole = Math.floor(k / 1000);
+      let p = writeWhole(whole, bytes, at);
+      let frac = k - whole * 1000;
+      if (frac === 0) return p;
+      bytes[p++] = DOT;
+      for (let unit = 100; frac > 0; unit /= 10) {
+        const digit = Math.floor(frac / unit);
+        bytes[p++] = ZERO + digit;
+        frac -= digit * unit;
+      }
+      return p;
+    }
   }
   return writeAscii(Number.isFinite(n) ? String(n) : 'null', bytes, at);
+}
+
+/** Writes a whole number below 2^53 in decimal digits. */
+function writeWhole(n: number, bytes: Uint8Array, at: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let p = at + digits;
+  let rest = n;
+  do {
+    const next = Math.floor(rest / 10);
+    bytes[--p] = ZERO + rest - next * 10;
+    rest = next;
+  } while (rest > 0);
+  return at + digits;
 }
 
 /** Writes a string known to be ASCII with nothing to escape (a number's or a literal's text). */

@@ -47,7 +47,8 @@ function engineResult(i: number): ResultInput {
           rid: 4321,
           rseq: i & 0xffff,
           address: address as string | null,
-          rtt: 180 + (i % 997) / 1000 + 0.000123,
+          // As micros() makes it: whole nanoseconds / 1000.
+          rtt: (180_000 + ((i * 7919) % 900_000)) / 1000,
           rtype: 0 as number | null,
           rcode: 0 as number | null,
           datamatch: true as boolean | null,

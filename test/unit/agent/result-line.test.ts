@@ -81,12 +81,16 @@ const NASTY_NUMBERS = [
 ];
 
 function randomNumber(): number {
-  switch (int(4)) {
+  switch (int(5)) {
     case 0:
       return pick(NASTY_NUMBERS);
     case 1:
       return int(65_536);
     case 2:
+      // An rtt as the engine makes it, whole nanoseconds / 1000, from 1 ns to past 1e12 µs (where the encoder's
+      // shortcut for such numbers ends); now and then a hundredth or a ten-thousandth instead.
+      return Math.floor(random() * 10 ** int(17)) / pick([1000, 1000, 1000, 100, 10_000]);
+    case 3:
       return random() * 10 ** (int(40) - 20) * (random() < 0.2 ? -1 : 1);
     default:
       // Any double at all, from random bits.
@@ -210,6 +214,19 @@ describe('writeResultJson', () => {
     for (const r of samples) {
       expect(v.is(ResultInputSchema, r)).toBe(true);
       expect(encode(r).toString('utf8')).toBe(JSON.stringify(r));
+    }
+  });
+
+  it('writes every rtt the engine can make (whole ns / 1000, up to an hour) as String(rtt) does', () => {
+    const ks: number[] = [];
+    for (let k = 0; k <= 20_000; k++) ks.push(k);
+    for (let e = 3; e <= 16; e++) for (let d = -3; d <= 3; d++) ks.push(10 ** e + d);
+    for (let i = 0; i < 100_000; i++) ks.push(Math.floor(random() * 10 ** (1 + int(13))));
+    for (const k of ks) {
+      const r = { rtt: k / 1000 } as unknown as ResultInput;
+      const got = encode(r).toString('latin1');
+      if (got !== JSON.stringify(r))
+        expect.fail(`${replay}: rtt ${k}/1000 written ${got}, not ${JSON.stringify(r)}`);
     }
   });
 
