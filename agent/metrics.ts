@@ -7,29 +7,79 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { PROTOCOLS, type Protocol, STATUSES, type Status } from '../contract/index.js';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /** Why results were dropped (never silently): spool over its byte bound, memory over its bound, or a refused batch. */
 export type DropReason = 'spool_full' | 'memory_full' | 'rejected';
 
+/**
+ * What the scheduler counts per probe (tens of thousands of updates a second), as plain numbers: a prom-client
+ * counter or gauge update costs ~40–100 ns and a label hash each. The metrics read them at scrape time, through
+ * their `collect()` hook, so /metrics shows the same series and values as if they were updated per probe.
+ */
+export interface ProbeCounts {
+  /** Probes handed to the prober, by protocol. */
+  readonly sent: Record<Protocol, number>;
+  /** Results, by status. */
+  readonly results: Record<Status, number>;
+  /** Probes sent and not yet resolved. */
+  inflight: number;
+}
+
+/** One 0 per label value, so that every key exists from the start (a fast object, no missing-key check). */
+function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = 0;
+  return out;
+}
+
+/**
+ * A `collect()` hook that brings a labelled counter up to the plain counts: it adds what was counted since the
+ * last scrape, so increments made on the counter itself still add up.
+ */
+function exportCounts<K extends string, L extends string>(
+  counts: Record<K, number>,
+  label: L,
+): (this: Counter<L>) => void {
+  const keys = Object.keys(counts) as K[];
+  const exported = zeros(keys);
+  return function collect() {
+    for (const key of keys) {
+      const delta = counts[key] - exported[key];
+      if (delta <= 0) continue;
+      const labels: Partial<Record<L, string>> = {};
+      labels[label] = key;
+      this.inc(labels, delta);
+      exported[key] = counts[key];
+    }
+  };
+}
+
 export function createAgentMetrics() {
   const registry = new Registry();
   const registers = [registry];
+  const probeCounts: ProbeCounts = { sent: zeros(PROTOCOLS), results: zeros(STATUSES), inflight: 0 };
   return {
     registry,
+    /** Written by the scheduler per probe; exported by probesSent, results and inflight when scraped. */
+    probeCounts,
     probesSent: new Counter({
       name: 'pinger_agent_probes_sent_total',
       help: 'Probes handed to the prober, by protocol.',
       labelNames: ['protocol'] as const,
       registers,
+      collect: exportCounts(probeCounts.sent, 'protocol'),
     }),
     results: new Counter({
       name: 'pinger_agent_results_total',
       help: 'Probe outcomes, by status (reply, timeout, ttl-exceeded, unreachable, reset, error).',
       labelNames: ['status'] as const,
       registers,
+      collect: exportCounts(probeCounts.results, 'status'),
     }),
-    lateness: new Histogram({
+    lateness: new BucketHistogram({
       name: 'pinger_agent_schedule_lateness_seconds',
       help: 'How late a probe left compared with its slot (timer delay plus pps budget wait).',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
@@ -49,6 +99,9 @@ export function createAgentMetrics() {
       name: 'pinger_agent_inflight_probes',
       help: 'Probes sent and not yet resolved.',
       registers,
+      collect() {
+        this.set(probeCounts.inflight);
+      },
     }),
     spoolBytes: new Gauge({
       name: 'pinger_agent_spool_bytes',

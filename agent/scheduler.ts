@@ -26,7 +26,7 @@
 import type { Destination, ResultInput } from '../contract/index.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { errorResult } from './error-result.js';
-import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import { type AgentMetrics, createAgentMetrics, type ProbeCounts } from './metrics.js';
 import { type HeapEntry, TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -151,9 +151,8 @@ export class Scheduler {
   /** Probes sent and not yet resolved; {@link stop} waits for this to reach 0 (through `#drained`). */
   #inflight = 0;
   #drained: (() => void) | undefined;
-  /** prom-client children per label value: a labelled `inc()` hashes its labels on every call. */
-  readonly #sentBy = new Map<string, { inc(): void }>();
-  readonly #resultsBy = new Map<string, { inc(): void }>();
+  /** Per-probe counts as plain numbers; the metrics export them when scraped. */
+  readonly #counts: ProbeCounts;
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -174,6 +173,7 @@ export class Scheduler {
     this.#earlyMs = options.earlyMs ?? 0.5;
     this.#startSpreadMs = options.startSpreadMs ?? 500;
     this.#metrics = options.metrics ?? createAgentMetrics();
+    this.#counts = this.#metrics.probeCounts;
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -343,9 +343,8 @@ export class Scheduler {
     const seq = state.seq;
     state.seq = (seq + 1) & 0xffff;
     this.#sent++;
-    this.#counter(this.#sentBy, this.#metrics.probesSent, 'protocol', state.destination.protocol).inc();
-    this.#inflight++;
-    this.#metrics.inflight.set(this.#inflight);
+    this.#counts.sent[state.destination.protocol]++;
+    this.#counts.inflight = ++this.#inflight;
     try {
       // One shared callback for every probe: the result names its destination and seq, so nothing per probe.
       this.#send(state, seq, this.#settle);
@@ -361,27 +360,12 @@ export class Scheduler {
   /** Every probe ends here exactly once, with its result or its error result. */
   readonly #settle = (result: ResultInput): void => {
     try {
-      this.#counter(this.#resultsBy, this.#metrics.results, 'status', result.status).inc();
+      this.#counts.results[result.status]++;
       this.#onResult(result);
     } catch (err) {
       this.#log.warn({ err }, '[agent:scheduler] result sink threw');
     }
-    this.#inflight--;
-    this.#metrics.inflight.set(this.#inflight);
+    this.#counts.inflight = --this.#inflight;
     if (this.#inflight === 0) this.#drained?.();
   };
-
-  #counter<L extends string>(
-    cache: Map<string, { inc(): void }>,
-    metric: { labels(labels: Partial<Record<L, string>>): { inc(): void } },
-    label: L,
-    value: string,
-  ): { inc(): void } {
-    let child = cache.get(value);
-    if (child === undefined) {
-      child = metric.labels({ [label]: value } as Partial<Record<L, string>>);
-      cache.set(value, child);
-    }
-    return child;
-  }
 }
