@@ -14,3 +14,9 @@ export function enableTimestamps(fd: number): void;
  * stamped the arrival or 0 if it is the time of this read]. Throws on any other receive error.
  */
 export function receive(fd: number, buffer: Buffer, meta: BigInt64Array): string | undefined;
+
+/**
+ * Sends `buffer[0, length)` from `fd` without blocking to `address` (4 or 16 bytes, network order). Returns true
+ * when sent, false when the socket buffer is full (EAGAIN); throws on any other error (message `sendto: …`).
+ */
+export function sendTo(fd: number, buffer: Buffer, length: number, address: Uint8Array): boolean;

@@ -1,5 +1,5 @@
 /*
- * pinger_native: kernel receive timestamps for the probe engine's raw sockets.
+ * pinger_native: kernel receive timestamps for the probe engine's raw sockets, and a lean send.
  *
  * raw-socket opens and polls the sockets and sends on them, but reads with recvfrom(), which cannot return the
  * time the kernel took the packet in (SO_TIMESTAMPNS needs recvmsg() and its control messages). Without it an
@@ -7,7 +7,10 @@
  * cannot: find the descriptor raw-socket opened, turn on SO_TIMESTAMPNS, and read datagrams with recvmsg(),
  * returning each one's arrival on the CLOCK_MONOTONIC timeline that process.hrtime.bigint() reads.
  *
- * Hand-written because no maintained Node package does this; it is kept to these three calls.
+ * It also sends (sendTo): raw-socket's send costs a string conversion, an inet_pton and a persistent handle per
+ * packet, which the probers' per-probe path can do without.
+ *
+ * Hand-written because no maintained Node package does this; it is kept to these four calls.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -223,11 +226,71 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   return source;
 }
 
+/*
+ * sendTo(fd, buffer, length, address): sends buffer[0, length) without blocking to `address`, the 4 or 16 bytes
+ * of an IPv4 or IPv6 address (network order). Returns true when sent, false when the socket buffer is full
+ * (EAGAIN: the caller queues the packet until the socket is writable); throws on any other error. raw-socket's
+ * send takes the address as a string (a UTF-8 copy and inet_pton per packet) and calls a JS callback through a
+ * new persistent handle per packet; the probers keep each target's address as bytes, so this does neither.
+ */
+static napi_value send_to(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t fd, length;
+  if (!get_args(env, info, 4, argv) || !get_int(env, argv[0], "fd", &fd) ||
+      !get_int(env, argv[2], "length", &length))
+    return NULL;
+  void *data;
+  size_t capacity;
+  if (napi_get_buffer_info(env, argv[1], &data, &capacity) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffer must be a Buffer");
+    return NULL;
+  }
+  if (length < 0 || (size_t)length > capacity) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "length must be within the buffer");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t address_length;
+  void *address;
+  if (napi_get_typedarray_info(env, argv[3], &type, &address_length, &address, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array || (address_length != 4 && address_length != 16)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "address must be a Uint8Array of 4 or 16 bytes");
+    return NULL;
+  }
+  struct sockaddr_storage to;
+  socklen_t to_length;
+  memset(&to, 0, sizeof to);
+  if (address_length == 4) {
+    struct sockaddr_in *in = (struct sockaddr_in *)&to;
+    in->sin_family = AF_INET;
+    memcpy(&in->sin_addr, address, 4);
+    to_length = sizeof *in;
+  } else {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&to;
+    in6->sin6_family = AF_INET6;
+    memcpy(&in6->sin6_addr, address, 16);
+    to_length = sizeof *in6;
+  }
+  ssize_t sent;
+  do {
+    sent = sendto(fd, data, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&to, to_length);
+  } while (sent < 0 && errno == EINTR);
+  napi_value result;
+  if (sent < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, "sendto", errno);
+    CHECK(env, napi_get_boolean(env, false, &result));
+    return result;
+  }
+  CHECK(env, napi_get_boolean(env, true, &result));
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"rawSocketFds", NULL, raw_socket_fds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enableTimestamps", NULL, enable_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

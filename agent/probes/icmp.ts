@@ -76,7 +76,7 @@ export class IcmpProber extends ProberBase {
       data,
       done,
     );
-    this.launch(this.channel, entry, scratch, target.ttl, target.timeout, length);
+    this.launch(this.channel, entry, prepared.addressBytes, scratch, target.ttl, target.timeout, length);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * What a prober derives from a target's address and data — the canonical address, the data's bytes, the
- * address's part of the in-flight key, and (UDP/TCP over IPv4) the checksum pseudo-header — kept on the
+ * What a prober derives from a target's address and data — the canonical address and its bytes, the data's
+ * bytes, the address's part of the in-flight key, and (UDP/TCP over IPv4) the checksum pseudo-header — kept on the
  * ProbeTarget object itself, so that a destination probed every second pays for it once, not per probe.
  *
  * The agent hands the probers one target object per destination and resolved address, so the common case is a
@@ -11,7 +11,7 @@
  * (the property is not enumerable, so a spread does not carry it), or passed fresh per probe (`pinger probe`,
  * tests) is always prepared afresh, never served stale. A frozen target is prepared per probe, not marked.
  */
-import { parseIpv4 } from '../packets/index.js';
+import { parseIpv4, parseIpv6 } from '../packets/index.js';
 import { InFlightTable } from './in-flight.js';
 import type { ProbeTarget } from './types.js';
 
@@ -26,7 +26,7 @@ export class PreparedTarget {
   pseudoFrom(src: Uint8Array): { src: Uint8Array; dst: Uint8Array } {
     let p = this.pseudo;
     if (p === undefined || p.src !== src) {
-      p = { src, dst: parseIpv4(this.canonical) };
+      p = { src, dst: this.addressBytes };
       this.pseudo = p;
     }
     return p;
@@ -43,6 +43,8 @@ export class PreparedTarget {
     readonly bytes: Uint8Array,
     /** {@link InFlightTable.addressHash} of the canonical address. */
     readonly addressHash: number,
+    /** The address's 4 or 16 bytes, network order: what the socket sends to. */
+    readonly addressBytes: Uint8Array,
   ) {}
 }
 
@@ -70,6 +72,7 @@ export function prepare(
     canonical,
     bytes,
     InFlightTable.addressHash(canonical),
+    family === 4 ? parseIpv4(canonical) : parseIpv6(canonical),
   );
   // A plain assignment, not a non-enumerable defineProperty: that cost ~1.5 µs a call, which a caller passing a
   // fresh object per probe would pay every time. Symbol keys stay out of JSON and Object.keys all the same.

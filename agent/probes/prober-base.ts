@@ -108,10 +108,14 @@ export abstract class ProberBase implements Prober {
     done(entry.failed(detail));
   }
 
-  /** Registers `entry`, sends `packet[0, length)` and arms its deadline at the send time. */
+  /**
+   * Registers `entry`, sends `packet[0, length)` to `to` (the target's address bytes, see PreparedTarget) and
+   * arms its deadline at the send time.
+   */
   protected launch(
     channel: RawChannel,
     entry: InFlight,
+    to: Uint8Array,
     packet: Buffer,
     ttl: number,
     timeoutMs: number,
@@ -131,6 +135,7 @@ export abstract class ProberBase implements Prober {
         this.table.arm(entry, timeoutMs);
       },
       length,
+      to,
     );
   }
 

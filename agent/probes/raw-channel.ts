@@ -12,7 +12,8 @@
  * read it — on a busy machine those differ by tens to hundreds of microseconds. raw-socket does not expose its
  * descriptor; the channel finds it as the one raw socket of its family and protocol that opening it added. Should
  * that not be exactly one, or /proc/self/fd not be readable, the channel reads through raw-socket and reads the
- * clock after each read (`timestamps` says which).
+ * clock after each read (`timestamps` says which). With the descriptor known, sends whose address comes as bytes
+ * go through the addon too (no per-packet address parsing or callback handle, as raw-socket's send has).
  */
 import raw from 'raw-socket';
 import native from '../native/index.cjs';
@@ -49,6 +50,7 @@ interface Backlogged {
   address: string;
   ttl: number;
   done: SendDone;
+  to: Uint8Array | undefined;
 }
 
 function isWouldBlock(err: unknown): boolean {
@@ -160,9 +162,17 @@ export class RawChannel {
    * Sends `packet` (the IP payload: the kernel writes the IP header) to `address` with TTL / hop limit `ttl`.
    * `done` runs synchronously when the socket takes the packet at once, later when it had to wait for room.
    * Only `packet[0, length)` is sent, and the caller may reuse `packet` as soon as this returns (one that must
-   * wait is copied): probers write every packet into one scratch buffer.
+   * wait is copied): probers write every packet into one scratch buffer. `to`, the address's 4 or 16 bytes,
+   * lets the packet go out through the addon's sendTo (no per-packet address parsing; see receive.c).
    */
-  send(packet: Buffer, address: string, ttl: number, done: SendDone, length = packet.length): void {
+  send(
+    packet: Buffer,
+    address: string,
+    ttl: number,
+    done: SendDone,
+    length = packet.length,
+    to: Uint8Array | undefined = undefined,
+  ): void {
     if (this.#closed) {
       const why = this.#failure ? ` after an error: ${this.#failure.message}` : '';
       done(
@@ -171,14 +181,21 @@ export class RawChannel {
       );
       return;
     }
-    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done)) {
+    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done, to)) {
       if (this.#backlog.length === 0) this.#socket.wrap.pause(false, false);
-      this.#backlog.push({ packet: Buffer.from(packet.subarray(0, length)), address, ttl, done });
+      this.#backlog.push({ packet: Buffer.from(packet.subarray(0, length)), address, ttl, done, to });
     }
   }
 
   /** One `sendto`; false when the socket buffer is full and the packet should wait. */
-  #trySend(packet: Buffer, length: number, address: string, ttl: number, done: SendDone): boolean {
+  #trySend(
+    packet: Buffer,
+    length: number,
+    address: string,
+    ttl: number,
+    done: SendDone,
+    to: Uint8Array | undefined,
+  ): boolean {
     let sentAt = 0n;
     try {
       if (ttl !== this.#ttl) {
@@ -188,7 +205,12 @@ export class RawChannel {
         this.#ttl = ttl;
       }
       sentAt = process.hrtime.bigint();
-      this.#socket.wrap.send(packet, 0, length, address, noop);
+      // The addon's send needs the descriptor, which the channel knows when it found its socket (see above).
+      if (to !== undefined && this.#fd >= 0) {
+        if (!native.sendTo(this.#fd, packet, length, to)) return false;
+      } else {
+        this.#socket.wrap.send(packet, 0, length, address, noop);
+      }
     } catch (err) {
       if (isWouldBlock(err)) return false;
       done(
@@ -204,7 +226,7 @@ export class RawChannel {
   #flush(): void {
     while (this.#backlog.length > 0) {
       const next = this.#backlog[0]!;
-      if (!this.#trySend(next.packet, next.packet.length, next.address, next.ttl, next.done)) return;
+      if (!this.#trySend(next.packet, next.packet.length, next.address, next.ttl, next.done, next.to)) return;
       this.#backlog.shift();
     }
     if (!this.#closed) this.#socket.wrap.pause(false, true);

@@ -121,7 +121,15 @@ export class TcpProber extends ProberBase {
       return;
     }
     const entry = new InFlight(key, this.protocol, address, dstPort, seq, this.srcPort, nonce, null, done);
-    this.launch(this.#channel, entry, this.#scratch, target.ttl, target.timeout, length);
+    this.launch(
+      this.#channel,
+      entry,
+      prepared.addressBytes,
+      this.#scratch,
+      target.ttl,
+      target.timeout,
+      length,
+    );
   }
 
   #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {

@@ -161,7 +161,7 @@ export class UdpProber extends ProberBase {
       done,
     );
     this.#index(entry);
-    this.launch(this.#channel, entry, scratch, target.ttl, target.timeout, length);
+    this.launch(this.#channel, entry, prepared.addressBytes, scratch, target.ttl, target.timeout, length);
   }
 
   #index(entry: InFlight): void {

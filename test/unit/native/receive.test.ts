@@ -6,6 +6,8 @@
  */
 import raw from 'raw-socket';
 import { describe, expect, it } from 'vitest';
+import native from '../../../agent/native/index.cjs';
+import { encodeIcmpv4Echo } from '../../../agent/packets/icmp.js';
 import { RawChannel } from '../../../agent/probes/raw-channel.js';
 import { until } from '../../helpers/until.js';
 
@@ -89,6 +91,38 @@ describe.skipIf(!isRoot)('native receive (root, loopback)', () => {
       channel.send(request, '::1', 64, () => {});
       await until('the echo reply from ::1', () => source !== undefined, 5_000);
       expect(source).toBe('::1');
+    } finally {
+      channel.close();
+    }
+  });
+
+  it('sendTo sends to address bytes, and refuses what it cannot send, naming why', async () => {
+    const AF_INET = 2;
+    const IPPROTO_ICMP = 1;
+    const id = (process.pid ^ 0x3f3f) & 0xffff;
+    let replies = 0;
+    const channel = new RawChannel(
+      'icmp4',
+      (packet) => {
+        if (packet[20] === 0 && packet.readUInt16BE(24) === id) replies++;
+      },
+      [0],
+    );
+    try {
+      // The channel's socket is the process's one raw ICMP socket (this file opens no other at the same time).
+      const [fd] = native.rawSocketFds(AF_INET, IPPROTO_ICMP);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      const request = encodeIcmpv4Echo({ id, seq: 1 });
+      expect(native.sendTo(fd!, request, request.length, new Uint8Array([127, 0, 0, 1]))).toBe(true);
+      await until('the echo reply to a sendTo', () => replies === 1, 5_000);
+      expect(() => native.sendTo(fd!, request, request.length, new Uint8Array(3))).toThrow(/4 or 16 bytes/);
+      expect(() => native.sendTo(fd!, request, request.length + 1, new Uint8Array(4))).toThrow(
+        /within the buffer/,
+      );
+      const huge = Buffer.alloc(70_000);
+      expect(() => native.sendTo(fd!, huge, huge.length, new Uint8Array([127, 0, 0, 1]))).toThrow(
+        /^sendto: /,
+      );
     } finally {
       channel.close();
     }
