@@ -306,17 +306,33 @@ export class Spool {
 
   /**
    * The segment's lines as the JSON array body of `POST /v1/agent/results`, built on the bytes read: a newline
-   * only ever separates two lines (JSON escapes it inside strings), so each becomes a comma in place. No string
-   * of the whole batch is made (V8 would put it in its large-object space, freed only by a full collection).
+   * only ever separates two lines (JSON escapes it inside strings), so each becomes a comma in place. The file is
+   * read straight into the body's buffer, between its head and tail: no string of the whole batch (V8 would put
+   * it in its large-object space, freed only by a full collection), no second copy of it, no stat (the segment's
+   * size is known).
    */
   async body(seg: Segment): Promise<Buffer> {
-    const lines = await readFile(seg.path);
+    const at = BODY_HEAD.length;
+    const body = Buffer.allocUnsafe(at + seg.bytes + BODY_TAIL.length);
+    BODY_HEAD.copy(body, 0);
     // Only the bytes the segment holds: an append that failed and could not truncate back leaves a torn tail.
-    let end = Math.min(lines.length, seg.bytes);
-    while (end > 0 && isTrailingSpace(lines[end - 1]!)) end--;
-    for (let i = lines.indexOf(NEWLINE); i >= 0 && i < end; i = lines.indexOf(NEWLINE, i + 1))
-      lines[i] = COMMA;
-    return Buffer.concat([BODY_HEAD, lines.subarray(0, end), BODY_TAIL]);
+    let read = 0;
+    const fh = await open(seg.path, constants.O_RDONLY);
+    try {
+      while (read < seg.bytes) {
+        const { bytesRead } = await fh.read(body, at + read, seg.bytes - read, read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    let end = at + read;
+    while (end > at && isTrailingSpace(body[end - 1]!)) end--;
+    for (let i = body.indexOf(NEWLINE, at); i >= 0 && i < end; i = body.indexOf(NEWLINE, i + 1))
+      body[i] = COMMA;
+    BODY_TAIL.copy(body, end);
+    return body.subarray(0, end + BODY_TAIL.length);
   }
 
   /** Deletes a segment (confirmed by the control plane, or dropped to respect the byte bound). */
