@@ -4,9 +4,9 @@
  *
  * This runs once per probe (tens of thousands a second with many destinations), so its common path allocates
  * nothing and looks nothing up by hash: what it derives from a destination (the family, whether the address is
- * an IP literal, the ProbeTarget, the callback that stamps outcomes) sits in a {@link Memo} in the scheduler's
- * per-destination memo slot, built again when the destination object changes (the scheduler replaces it on a
- * configuration change, never mutates it). An IP literal goes straight to the prober; a name asks the resolver's
+ * an IP literal, the callback that stamps outcomes) sits in a {@link Memo} in the scheduler's per-destination memo
+ * slot, and the memo is the ProbeTarget itself, so a probe reads one object of the sender's. It is built again
+ * when the destination object changes (the scheduler replaces it on a configuration change, never mutates it). An IP literal goes straight to the prober; a name asks the resolver's
  * cache, synchronously; only a name due for resolution waits for the resolver. The engine's fresh outcome object
  * is stamped and handed on, not copied.
  */
@@ -34,30 +34,40 @@ function stamper(destination: Destination, done: ResultCallback): OutcomeCallbac
   };
 }
 
-function targetOf(d: Destination, address: string): ProbeTarget {
-  return { protocol: d.protocol, address, port: d.port, ttl: d.ttl, timeout: d.timeout, data: d.data };
-}
-
-/** What one sender derives from one destination object, once. */
-class Memo {
-  readonly family: 4 | 6;
-  /** The address is an IP literal of the protocol's family: no resolver at all. */
-  readonly literal: boolean;
-  /** The target for the address last resolved (from the start for a literal). */
-  target: ProbeTarget | undefined;
-  /** The outcome callback for `done`; the scheduler passes the same `done` for every probe. */
-  readonly stamp: OutcomeCallback;
+/**
+ * What one sender derives from one destination object, once: the ProbeTarget itself (so a probe reads one object,
+ * not a memo and then a target), and the rest. Immutable: a name that resolves to another address gets a new one.
+ */
+class Memo implements ProbeTarget {
+  readonly protocol: Protocol;
+  readonly port: number | null;
+  readonly ttl: number;
+  readonly timeout: number;
+  readonly data: string;
 
   constructor(
     /** The sender that made it: another sender's memo (one over a new engine) is not reused. */
     readonly owner: object,
     readonly destination: Destination,
+    readonly family: 4 | 6,
+    /** The address is an IP literal of the protocol's family: no resolver at all. */
+    readonly literal: boolean,
+    /** The address probed: the literal, or the name's address when this memo was made ('' before any). */
+    readonly address: string,
+    /** The `done` that {@link stamp} calls; the scheduler passes the same one for every probe. */
     readonly done: ResultCallback,
+    readonly stamp: OutcomeCallback,
   ) {
-    this.family = protocolFamily(destination.protocol);
-    this.literal = isIP(destination.address) === this.family;
-    this.target = this.literal ? targetOf(destination, destination.address) : undefined;
-    this.stamp = stamper(destination, done);
+    this.protocol = destination.protocol;
+    this.port = destination.port;
+    this.ttl = destination.ttl;
+    this.timeout = destination.timeout;
+    this.data = destination.data;
+  }
+
+  /** This memo for another address of its (host name) destination. */
+  at(address: string): Memo {
+    return new Memo(this.owner, this.destination, this.family, false, address, this.done, this.stamp);
   }
 }
 
@@ -73,41 +83,58 @@ export function engineSender(
 ): SendProbe {
   const owner = {};
 
-  /** Sends to `address`, from the cache or once the resolver has answered. */
-  const sendTo = (memo: Memo, address: string, seq: number, done: ResultCallback): void => {
-    const d = memo.destination;
-    let target = memo.target;
-    if (target === undefined || target.address !== address) {
-      target = targetOf(d, address);
-      memo.target = target;
-    }
-    engine()
-      .prober(d.protocol)
-      .send(target, seq, done === memo.done ? memo.stamp : stamper(d, done));
-  };
-
   const memoOf = (scheduled: ScheduledDestination, done: ResultCallback): Memo => {
     const memo = scheduled.memo;
     if (memo instanceof Memo && memo.owner === owner && memo.destination === scheduled.destination)
       return memo;
-    const fresh = new Memo(owner, scheduled.destination, done);
+    const d = scheduled.destination;
+    const family = protocolFamily(d.protocol);
+    const literal = isIP(d.address) === family;
+    const fresh = new Memo(owner, d, family, literal, literal ? d.address : '', done, stamper(d, done));
     scheduled.memo = fresh;
     return fresh;
   };
 
+  /** Sends to `address` (from the resolver) with the memo for it, kept for the next probe. */
+  const sendTo = (
+    scheduled: ScheduledDestination,
+    memo: Memo,
+    address: string,
+    seq: number,
+    done: ResultCallback,
+  ) => {
+    let target = memo;
+    if (address !== memo.address) {
+      target = memo.at(address);
+      // Unless the destination changed meanwhile (a probe that waited for the resolver).
+      if (scheduled.memo === memo) scheduled.memo = target;
+    }
+    send(target, seq, done);
+  };
+
+  const send = (memo: Memo, seq: number, done: ResultCallback): void => {
+    engine()
+      .prober(memo.protocol)
+      .send(memo, seq, done === memo.done ? memo.stamp : stamper(memo.destination, done));
+  };
+
   return (scheduled: ScheduledDestination, seq: number, done: ResultCallback): void => {
-    const m = memoOf(scheduled, done);
-    const d = m.destination;
-    const address = m.literal ? d.address : resolver.cached(d.address, m.family);
+    const memo = memoOf(scheduled, done);
+    if (memo.literal) {
+      send(memo, seq, done);
+      return;
+    }
+    const d = memo.destination;
+    const address = resolver.cached(d.address, memo.family);
     if (address !== undefined) {
-      sendTo(m, address, seq, done);
+      sendTo(scheduled, memo, address, seq, done);
       return;
     }
     // A name due for resolution (or one that does not resolve): the probe leaves once the resolver answers.
     const failed = () => done(errorResult(d, seq, clock.wallNs().toString()));
-    resolver.resolve(d.address, m.family).then((resolved) => {
+    resolver.resolve(d.address, memo.family).then((resolved) => {
       try {
-        sendTo(m, resolved, seq, done);
+        sendTo(scheduled, memo, resolved, seq, done);
       } catch {
         failed();
       }

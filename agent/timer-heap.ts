@@ -7,17 +7,24 @@
  * 80 kB of contiguous doubles for 10,000 entries instead of dereferencing an object scattered over the heap per
  * comparison (a cache miss each), and it moves entry pointers without reading them.
  *
- * Removal is lazy: an entry marked `live = false` is dropped when it reaches the top, so retiming or removing a
- * destination is O(1) and never reorders the others.
+ * Cancelling is lazy and needs no object per timer: the heap records an entry's generation when it is pushed, and
+ * a slot whose entry has moved on to another generation since is stale and dropped when it reaches the top. So
+ * one object per destination serves all its timers, and retiming or removing a destination is O(1) and never
+ * reorders the others.
  */
 
 export interface HeapEntry {
-  /** False once the entry was cancelled; the heap discards it when it surfaces. */
-  live: boolean;
+  /**
+   * The entry's generation. Its owner increases it to cancel the entry's pending time (then pushes the entry again
+   * to retime it); slots pushed under an older generation are stale.
+   */
+  gen: number;
 }
 
 export class TimerHeap<T extends HeapEntry> {
   #keys = new Float64Array(64);
+  /** The generation each slot was pushed under (a double: exact for any count of retimes). */
+  #gens = new Float64Array(64);
   readonly #items: (T | undefined)[] = [];
   #size = 0;
 
@@ -26,22 +33,25 @@ export class TimerHeap<T extends HeapEntry> {
     return this.#size;
   }
 
-  /** Adds `entry` to run at `at`. */
+  /** Adds `entry` to run at `at`, under its current generation. */
   push(entry: T, at: number): void {
     const i = this.#size++;
     if (i === this.#keys.length) {
       const keys = new Float64Array(i * 2);
       keys.set(this.#keys);
       this.#keys = keys;
+      const gens = new Float64Array(i * 2);
+      gens.set(this.#gens);
+      this.#gens = gens;
     }
     this.#items.push(undefined);
-    this.#siftUp(i, entry, at);
+    this.#siftUp(i, entry, at, entry.gen);
   }
 
-  /** The earliest live entry, discarding cancelled ones on the way. */
+  /** The earliest entry still of the generation it was pushed under, discarding stale slots on the way. */
   peek(): T | undefined {
     const items = this.#items;
-    while (this.#size > 0 && !items[0]!.live) this.#removeTop();
+    while (this.#size > 0 && items[0]!.gen !== this.#gens[0]) this.#removeTop();
     return this.#size > 0 ? items[0] : undefined;
   }
 
@@ -63,7 +73,7 @@ export class TimerHeap<T extends HeapEntry> {
    */
   retimeTop(at: number): void {
     if (this.#size === 0) throw new RangeError('[agent:timer-heap] retimeTop() on an empty heap');
-    this.#siftDown(0, this.#items[0]!, at);
+    this.#siftDown(0, this.#items[0]!, at, this.#gens[0]!);
   }
 
   clear(): void {
@@ -75,28 +85,38 @@ export class TimerHeap<T extends HeapEntry> {
     const n = --this.#size;
     const last = this.#items[n]!;
     const at = this.#keys[n]!;
+    const gen = this.#gens[n]!;
     this.#items.pop();
-    if (n > 0) this.#siftDown(0, last, at);
+    if (n > 0) this.#siftDown(0, last, at, gen);
   }
 
-  /** Places `entry` keyed `at` at or above hole `i`. */
-  #siftUp(i: number, entry: T, at: number): void {
+  /** Places `entry` (keyed `at`, pushed under `gen`) at or above hole `i`. */
+  #siftUp(i: number, entry: T, at: number, gen: number): void {
     const keys = this.#keys;
+    const gens = this.#gens;
     const items = this.#items;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (keys[parent]! <= at) break;
       keys[i] = keys[parent]!;
+      gens[i] = gens[parent]!;
       items[i] = items[parent];
       i = parent;
     }
     keys[i] = at;
+    gens[i] = gen;
     items[i] = entry;
   }
 
-  /** Places `entry` keyed `at` at or below hole `i`. */
-  #siftDown(i: number, entry: T, at: number): void {
+  /**
+   * Places `entry` (keyed `at`, pushed under `gen`) at or below hole `i`. Bottom-up (Floyd): the hole first goes
+   * down to a leaf along the smaller children, one comparison a level, then the entry climbs back from there. A
+   * retimed tick usually belongs near the bottom (its next slot is an interval later than most), so this takes
+   * about half the comparisons of the textbook sift, which also compares against the entry at every level.
+   */
+  #siftDown(i: number, entry: T, at: number, gen: number): void {
     const keys = this.#keys;
+    const gens = this.#gens;
     const items = this.#items;
     const n = this.#size;
     for (;;) {
@@ -104,12 +124,11 @@ export class TimerHeap<T extends HeapEntry> {
       if (l >= n) break;
       const r = l + 1;
       const child = r < n && keys[r]! < keys[l]! ? r : l;
-      if (keys[child]! >= at) break;
       keys[i] = keys[child]!;
+      gens[i] = gens[child]!;
       items[i] = items[child];
       i = child;
     }
-    keys[i] = at;
-    items[i] = entry;
+    this.#siftUp(i, entry, at, gen);
   }
 }

@@ -73,7 +73,7 @@ describe('engineSender', () => {
       address: '198.18.0.1',
     });
     expect(results[0]).not.toHaveProperty('detail');
-    expect(sends[0]!.target).toEqual({
+    expect(sends[0]!.target).toMatchObject({
       protocol: 'icmp',
       address: '198.18.0.1',
       port: null,
