@@ -42,6 +42,8 @@ export class InFlight {
   deadline = NEVER;
   /** The next (younger) probe of the same bucket. */
   next: InFlight | undefined = undefined;
+  /** The next (younger) probe of the same group in a prober's own index (UDP: by target and port). */
+  nextInIndex: InFlight | undefined = undefined;
   /** In the table: not yet settled. */
   live = false;
   /** The deadline queue holding this probe, and its absolute position there (see {@link InFlightTable.arm}). */

@@ -25,8 +25,8 @@ import {
   writeProbePayload,
   writeUdp,
 } from '../packets/index.js';
-import { ChurnMap } from './churn-map.js';
 import { InFlight, InFlightTable } from './in-flight.js';
+import { IntMap } from './int-map.js';
 import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
@@ -46,8 +46,12 @@ export class UdpProber extends ProberBase {
   readonly #scratch = Buffer.allocUnsafe(65_536);
   readonly #ready: Promise<number>;
   #port = 0;
-  /** Probes in flight per (target, port), oldest first: for replies that do not carry our payload. Not a Map: see churn-map.ts. */
-  readonly #byPort = new ChurnMap<string, Set<InFlight>>();
+  /**
+   * Probes in flight per (target, port), oldest first, for replies that do not carry our payload: a list through
+   * {@link InFlight.nextInIndex} from the head kept here under an integer hash of the pair (see int-map.ts; a
+   * `target#port` string key cost a string and its internalization per probe). Pairs may share a hash: compare.
+   */
+  readonly #byPort = new IntMap<InFlight>();
 
   constructor(
     protocol: 'udp' | 'udp6',
@@ -160,26 +164,34 @@ export class UdpProber extends ProberBase {
       data,
       done,
     );
-    this.#index(entry);
+    this.#index(entry, prepared.addressHash);
     this.launch(this.#channel, entry, prepared.addressBytes, scratch, target.ttl, target.timeout, length);
   }
 
-  #index(entry: InFlight): void {
-    const k = `${entry.target}#${entry.port}`;
-    let set = this.#byPort.get(k);
-    if (set === undefined) {
-      set = new Set();
-      this.#byPort.set(k, set);
+  #index(entry: InFlight, addressHash: number): void {
+    const k = InFlightTable.keyOf(addressHash, entry.port!);
+    const head = this.#byPort.get(k);
+    if (head === undefined) {
+      this.#byPort.set(k, entry);
+      return;
     }
-    set.add(entry);
+    let tail = head;
+    while (tail.nextInIndex !== undefined) tail = tail.nextInIndex;
+    tail.nextInIndex = entry;
   }
 
   protected override forget(entry: InFlight): void {
-    const k = `${entry.target}#${entry.port}`;
-    const set = this.#byPort.get(k);
-    if (set === undefined) return;
-    set.delete(entry);
-    if (set.size === 0) this.#byPort.delete(k);
+    const k = InFlightTable.key(entry.target, entry.port!);
+    const head = this.#byPort.get(k);
+    if (head === entry) {
+      if (entry.nextInIndex === undefined) this.#byPort.delete(k);
+      else this.#byPort.set(k, entry.nextInIndex);
+    } else {
+      let prev = head;
+      while (prev !== undefined && prev.nextInIndex !== entry) prev = prev.nextInIndex;
+      if (prev !== undefined) prev.nextInIndex = entry.nextInIndex;
+    }
+    entry.nextInIndex = undefined;
   }
 
   /** Every UDP datagram to this host passes here: only those to our port are looked at. */
@@ -234,9 +246,9 @@ export class UdpProber extends ProberBase {
     if (this.#ours(payload)) {
       return this.table.find(target, probeSeq(payload, 0), probeSentNs(payload, 0));
     }
-    const set = this.#byPort.get(`${target}#${port}`);
-    if (set === undefined) return undefined;
-    for (const entry of set) if (entry.sentAt !== 0n) return entry;
+    for (let e = this.#byPort.get(InFlightTable.key(target, port)); e !== undefined; e = e.nextInIndex) {
+      if (e.sentAt !== 0n && e.target === target && e.port === port) return e;
+    }
     return undefined;
   }
 

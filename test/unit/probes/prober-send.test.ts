@@ -245,4 +245,27 @@ describe.skipIf(!isRoot)('Prober.send settles every probe exactly once (root, lo
     // Nothing listens on 127.0.0.2 at that port: the kernel resets.
     expect(probes[1]!.calls[0]).toMatchObject({ status: 'reset', address: '127.0.0.2' });
   });
+
+  it('a UDP reply without our payload settles the oldest probe to that address and port, each once', async () => {
+    // Services that answer with bytes of their own, on two ports of one address: the index is per (address, port).
+    const servers = await Promise.all(
+      ['pong-a', 'pong-b'].map(async (answer) => {
+        const socket = dgram.createSocket('udp4');
+        socket.on('message', (_msg, from) => socket.send(answer, from.port, from.address));
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+        closers.push(() => socket.close());
+        return socket;
+      }),
+    );
+    const udp = await engine.open('udp', ['127.0.0.1']);
+    const probes: Tracked[] = [];
+    for (let seq = 0; seq < 6; seq++) {
+      const port = servers[seq % 2]!.address().port;
+      probes.push(track(udp, target('udp', '127.0.0.1', { port, timeout: 500 }), seq));
+    }
+    await settleAll(probes, 500);
+    for (const [seq, p] of probes.entries()) {
+      expect(p.calls[0], `seq ${seq}`).toMatchObject({ status: 'reply', rseq: seq, datamatch: false });
+    }
+  });
 });
