@@ -27,8 +27,8 @@ const ZERO = 0x30;
 const DOT = 0x2e;
 /** Worst case for one UTF-16 unit of a string, escaped: `\u001f` or a lone surrogate's `\udXXX`. */
 const MAX_BYTES_PER_UNIT = 6;
-/** Longest `String(n)` of a number: `-2.2250738585072014e-308`. */
-const MAX_NUMBER_BYTES = 24;
+/** Longest `String(n)` of a number: 17 digits in plain notation just above 1e-6, `-0.0000012345678901234567`. */
+const MAX_NUMBER_BYTES = 25;
 
 const encoder = new TextEncoder();
 

@@ -42,6 +42,7 @@ function randomString(): string {
 }
 
 const NASTY_NUMBERS = [
+  -0.0000012345678901234567, // the longest String(n) there is
   0,
   -0,
   1,
@@ -245,6 +246,18 @@ describe('writeResultJson', () => {
       '{"destination":"d","nested":{"a":[1,"x\\"y",null],"b":"1970-01-01T00:00:00.000Z"},"protocol":"icmp"}',
     );
     expect(encode({} as ResultInput).toString('utf8')).toBe('{}');
+  });
+
+  it('makes room for the longest number, after the shortest key and a comma', () => {
+    // The value of `a` is long enough that its own room check is not the tighter one.
+    const r = { a: 10, '': -0.0000012345678901234567 } as unknown as ResultInput;
+    const want = expected(r);
+    for (let room = want.length - 8; room <= want.length + 8; room++) {
+      const bytes = Buffer.alloc(room + 64, 0xee);
+      const end = writeResultJson(r, bytes, 0, room);
+      if (end >= 0) expect(bytes.subarray(0, end).equals(want)).toBe(true);
+      expect(bytes.subarray(room).every((b) => b === 0xee)).toBe(true);
+    }
   });
 
   it('writes nothing at or past the limit, and says so when the room is too small', () => {
