@@ -9,10 +9,15 @@
  * {@link threadLabKernel} gives each veth its own receive thread (threaded NAPI: GRO on, which turns on the veth's
  * NAPI; TSO off on the peer, or veth bypasses NAPI for such packets; then `threaded`), so each tool is charged for
  * its own syscalls only and the lab's work shows as the `napi/<dev>-<id>` kernel threads, which the benchmark
- * measures and reports beside the tools. The threads run at normal priority: on a loaded machine they wait behind
- * busy processes and a veth's 256-packet ring can overflow, so the lab loses probes that a real network would
- * not; {@link labDrops} counts them, to tell such timeouts from the agent's. (SCHED_FIFO threads were tried: they
- * wake per packet instead of batching and took 2–3 times the CPU.) Needs ethtool.
+ * measures and reports beside the tools.
+ *
+ * The threads run SCHED_BATCH: a sender's `sendto` wakes the receiving veth's thread, and a normal thread would
+ * preempt the sender on its own CPU at once — the agent would wait, mid-tick, for the router's work, which on a real
+ * network happens elsewhere. A batch thread never preempts at wake-up; it runs on the other CPU or when the sender
+ * sleeps. (SCHED_FIFO threads were tried: they wake per packet instead of batching and took 2–3 times the CPU.) On
+ * a loaded machine the threads can still wait long enough for a veth's 256-packet ring to overflow, so the lab
+ * loses probes that a real network would not; {@link labDrops} counts them, to tell such timeouts from the agent's.
+ * Needs ethtool and chrt.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { run } from '../../test/lab/shell.js';
@@ -53,6 +58,7 @@ export async function threadLabKernel(devices: readonly LabDevice[]): Promise<nu
       ([pid, comm]) => !before.has(pid) && comm.startsWith(`napi/${dev}-`),
     );
     if (added.length === 0) throw new Error(`[bench:lab-kernel] no NAPI thread appeared for ${dev}`);
+    for (const [pid] of added) await run(['chrt', '--batch', '--pid', '0', String(pid)]);
     pids.push(...added.map(([pid]) => pid));
   }
   return pids;
