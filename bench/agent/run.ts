@@ -29,8 +29,9 @@
  * Peer: fping 5 (`fping -l -q -p 1000 -i 0.1`, one process, the same 10,000 addresses once a second, in the same
  * namespace), CPU % and RSS over the same windows, measured after the agent has stopped.
  *
- * `--write` replaces the "## Agent (issue 4)" section of BENCHMARKS.md with the figures. Every phase is bounded in
- * time; all traffic stays inside the namespaces this script creates, which it deletes at the end.
+ * `--write` puts the figures in a "### Last `--write` run" subsection of BENCHMARKS.md's "## Agent (issue 4)",
+ * replaced on each write; the hand-written history around it stays. Every phase is bounded in time; all traffic
+ * stays inside the namespaces this script creates, which it deletes at the end.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -372,7 +373,9 @@ function writeSection(f: {
   destinations: number;
   windows: number;
   windowMs: number;
+  labKernel: string;
   cpuPercent: number;
+  labKernelPercent: number;
   rssMb: number;
   latenessP50Ms: number;
   latenessP99Ms: number;
@@ -383,6 +386,7 @@ function writeSection(f: {
   propagationP99Ms: number;
   propagationSamples: number;
   fpingCpuPercent: number;
+  fpingLabKernelPercent: number;
   fpingRssMb: number;
 }): void {
   const path = join(import.meta.dirname, '..', '..', 'BENCHMARKS.md');
@@ -390,34 +394,32 @@ function writeSection(f: {
   const cpu = cpus()[0]?.model ?? 'unknown';
   const ok = (value: number, goal: number) => (value <= goal ? 'met' : '**missed**');
   const ratio = (a: number, b: number) => (Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
-  const section = `## Agent (issue 4)
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  // One subsection of its own, replaced by the next --write: the hand-written history around it stays.
+  const section = `### Last \`--write\` run (${when} UTC)
 
-\`node --import tsx bench/agent/run.ts --write\` (as root: it builds network namespaces) — ${new Date().toISOString().slice(0, 10)},
-${cpus().length} × ${cpu}, Node ${process.version}, shared 2-core machine (other sessions' tests ran at the same time:
-expect noise of several points of CPU).
-
-One \`pinger agent\` probes ${f.destinations.toLocaleString('en')} distinct addresses (ICMP, every 1 s) across the lab's router to a
-target namespace whose kernel answers the whole 198.18.64.0/18; a real \`pinger serve\` (SQLite) stores every result.
-Medians of ${f.windows} windows of ${f.windowMs / 1000} s after a 5 s warm-up. The peer, fping 5.1
-(\`fping -l -q -p 1000 -i 0.1\` over the same addresses, same namespace), runs after the agent has stopped, over
-the same windows.
+\`node --import tsx bench/agent/run.ts --write\` (root), ${cpus().length} × ${cpu}, Node ${process.version}, one invocation;
+${f.destinations.toLocaleString('en')} ICMP destinations at 1 s, lab kernel \`${f.labKernel}\`, medians of ${f.windows} windows of ${f.windowMs / 1000} s.
 
 | | pinger agent | goal | | fping | agent / fping |
 |---|---|---|---|---|---|
 | CPU, % of one core | ${f.cpuPercent.toFixed(1)} | ≤ 25 | ${ok(f.cpuPercent, 25)} | ${f.fpingCpuPercent.toFixed(1)} | ${ratio(f.cpuPercent, f.fpingCpuPercent)} |
+| the lab's NAPI threads meanwhile, % of one core | ${f.labKernelPercent.toFixed(1)} | | | ${f.fpingLabKernelPercent.toFixed(1)} | |
 | RSS, MB (max in window) | ${f.rssMb.toFixed(1)} | ≤ 150 | ${ok(f.rssMb, 150)} | ${f.fpingRssMb.toFixed(1)} | ${ratio(f.rssMb, f.fpingRssMb)} |
 | send lateness p50, ms | ${f.latenessP50Ms.toFixed(3)} | | | | |
 | send lateness p99, ms | ${f.latenessP99Ms.toFixed(3)} | ≤ 2 | ${ok(f.latenessP99Ms, 2)} | | |
 | propagation API write → first probe, p50 / p99 ms (${f.propagationSamples} writes) | ${f.propagationP50Ms.toFixed(0)} / ${f.propagationP99Ms.toFixed(0)} | p99 ≤ 1000 | ${ok(f.propagationP99Ms, 1000)} | | |
 
-Probes sent per second: ${Math.round(f.probesPerSecond).toLocaleString('en')}; answered: ${(100 * f.replyRatio).toFixed(1)} %. The control plane
-ingesting them used ${f.serveCpuPercent.toFixed(1)} % of a core (not part of the agent's figure). Lateness comes from the
-agent's histogram (buckets 0.5, 1, 2, 5 ms…, interpolated within a bucket), so sub-millisecond figures are
-estimates. Propagation is the kernel timestamp of the first echo request to the new address on the target's
-interface (tcpdump in the target namespace) minus the wall time the API request started, one clock. fping does less per probe than the agent (no result records, no
-delivery): the ratio is the price of durable, per-probe results.
+Probes sent per second: ${Math.round(f.probesPerSecond).toLocaleString('en')}; answered: ${(100 * f.replyRatio).toFixed(1)} %; the control plane
+ingesting them used ${f.serveCpuPercent.toFixed(1)} % of a core. One invocation on a shared machine: compare with the
+medians of several invocations below before concluding anything.
 `;
-  const re = /## Agent \(issue 4\)\n[\s\S]*?(?=\n## |$)/;
-  writeFileSync(path, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`);
+  const heading = '## Agent (issue 4)\n';
+  const last = /### Last `--write` run[\s\S]*?(?=\n### |\n## |$)/;
+  let out: string;
+  if (last.test(text)) out = text.replace(last, section.trimEnd());
+  else if (text.includes(heading)) out = text.replace(heading, `${heading}\n${section}`);
+  else out = `${text.trimEnd()}\n\n${heading}\n${section}`;
+  writeFileSync(path, out);
   log('BENCHMARKS.md updated');
 }
