@@ -36,8 +36,7 @@ typedef struct pinger_timer {
   uv_poll_t poll; /* poll.data points back here */
   napi_env env;
   int fd;         /* -1 once closed */
-  int armed;
-  int polling;    /* the poll handle is started */
+  int armed;     /* armed ⇔ the poll handle is ref'd (it is started from creation to close) */
   /* Owners of this memory: the JS object (until finalised) and the poll handle (until its close callback). */
   int owners;
   napi_ref callback;
@@ -65,18 +64,10 @@ static napi_value throw_uv(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-/* Stops watching without touching the JS side (safe during teardown and from the finaliser). */
-static void stop_polling(pinger_timer *t) {
-  if (t->polling) {
-    uv_poll_stop(&t->poll); /* cannot fail on a valid handle */
-    t->polling = 0;
-  }
-}
-
 /* Releases the descriptor and the poll handle; the memory goes when both owners have let go. Idempotent. */
 static void close_native(pinger_timer *t) {
   if (t->fd < 0) return;
-  stop_polling(t);
+  uv_poll_stop(&t->poll); /* cannot fail on a valid handle */
   uv_close((uv_handle_t *)&t->poll, on_poll_closed);
   close(t->fd);
   t->fd = -1;
@@ -112,9 +103,9 @@ static void finalize(napi_env env, void *data, void *hint) {
 
 /* Drops the keep-alive of an armed timer (loop and object). */
 static napi_status disarm_state(napi_env env, pinger_timer *t) {
-  stop_polling(t);
   if (!t->armed) return napi_ok;
   t->armed = 0;
+  uv_unref((uv_handle_t *)&t->poll);
   uint32_t count;
   return napi_reference_unref(env, t->self, &count);
 }
@@ -123,12 +114,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   pinger_timer *t = handle->data;
   napi_env env = t->env;
-  if (env == NULL || t->fd < 0 || !t->armed) return;
+  if (env == NULL || t->fd < 0) return;
   uint64_t expirations;
   if (status == 0 && read(t->fd, &expirations, sizeof expirations) < 0) {
     if (errno == EAGAIN || errno == EINTR) return; /* re-armed since it became readable: not expired yet */
     status = uv_translate_sys_error(errno);
   }
+  if (!t->armed && status == 0) return; /* cannot happen: disarming clears a pending expiry */
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value self = NULL, callback = NULL, error = NULL;
@@ -139,7 +131,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       disarm_state(env, t) != napi_ok) {
     napi_throw_error(env, "ERR_PINGER_NATIVE", "[agent:timer] cannot reach the timer's callback");
   } else if (status < 0) {
-    /* The poll failed (not expected of a timerfd): surface it as an uncaught error, like a throwing callback. */
+    /* Not expected of a timerfd; a level-triggered error would spin the loop, so the timer closes, and the error
+     * surfaces as an uncaught exception (as a throwing callback's would). */
+    close_js(env, t);
     char message[256];
     snprintf(message, sizeof message, "[agent:timer] poll: %s", uv_strerror(status));
     napi_throw_error(env, "ERR_PINGER_NATIVE", message);
@@ -199,6 +193,18 @@ static napi_value timer_new(napi_env env, napi_callback_info info) {
   }
   t->poll.data = t;
   t->owners = 2;
+  /* Watched from now to close() and unref'd while unarmed: re-arming is then a timerfd_settime and a uv_ref, with
+   * no epoll_ctl (a stopped-and-restarted poll is re-registered with epoll on every arming). A disarmed timerfd
+   * never becomes readable, and a fired one is read at once, so an unarmed timer costs the loop nothing. */
+  rc = uv_poll_start(&t->poll, UV_READABLE, on_readable);
+  if (rc < 0) {
+    uv_close((uv_handle_t *)&t->poll, on_poll_closed);
+    close(t->fd);
+    t->fd = -1;
+    release(t);
+    return throw_uv(env, "uv_poll_start", rc);
+  }
+  uv_unref((uv_handle_t *)&t->poll);
   napi_value name;
   napi_status s = napi_create_string_utf8(env, "PingerTimer", NAPI_AUTO_LENGTH, &name);
   if (s == napi_ok) s = napi_async_init(env, self, name, &t->async_context);
@@ -240,14 +246,10 @@ static napi_value timer_arm(napi_env env, napi_callback_info info) {
                             .it_value = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000}};
   /* Setting the timer also discards an expiry not read yet, so a re-armed timer fires only at its new time. */
   if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0) return throw_errno(env, "timerfd_settime", errno);
-  if (!t->polling) {
-    int rc = uv_poll_start(&t->poll, UV_READABLE, on_readable);
-    if (rc < 0) return throw_uv(env, "uv_poll_start", rc);
-    t->polling = 1;
-  }
   if (!t->armed) {
     uint32_t count;
     CHECK(env, napi_reference_ref(env, t->self, &count));
+    uv_ref((uv_handle_t *)&t->poll);
     t->armed = 1;
   }
   return NULL;
