@@ -84,6 +84,7 @@ export class RawChannel {
    * drops the rest before they reach the process (ICMP_FILTER / ICMP6_FILTER).
    */
   constructor(kind: ChannelKind, onPacket: PacketHandler, icmpTypes?: readonly number[]) {
+    checkAddon();
     this.kind = kind;
     this.family = kind.endsWith('6') ? 6 : 4;
     const domain = this.family === 6 ? AF_INET6 : AF_INET;
@@ -300,6 +301,30 @@ export class RawChannel {
 }
 
 function noop(): void {}
+
+/** What the channel calls on the addon: one built from an older agent/native/receive.c lacks some of them. */
+const ADDON_FUNCTIONS = ['rawSocketFds', 'enableTimestamps', 'receive', 'sendTo'] as const;
+
+/** The functions of {@link ADDON_FUNCTIONS} that `addon` lacks. */
+export function missingAddonFunctions(addon: object): string[] {
+  return ADDON_FUNCTIONS.filter((f) => typeof (addon as Record<string, unknown>)[f] !== 'function');
+}
+
+/**
+ * Refuses a stale addon at the first channel, by name: otherwise a missing `sendTo` would fail every probe with
+ * status `error` and nothing in the logs.
+ */
+function checkAddon(): void {
+  const missing = missingAddonFunctions(native);
+  if (missing.length === 0) return;
+  const err = new Error(
+    `[probes] the agent's addon (pinger_native.node) has no ${missing.join(', ')}: it was built from an older ` +
+      'agent/native/receive.c. Rebuild it with `npm run install` (a checkout), or install the one built with ' +
+      'this agent (the binary)',
+  );
+  err.name = 'AddonLoadError';
+  throw err;
+}
 
 /** The process's raw sockets of that domain and protocol, or undefined when /proc cannot tell (see below). */
 function rawSocketFds(domain: number, protocol: number): number[] | undefined {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeIcmpv4Echo } from '../../../agent/packets/icmp.js';
 import { encodeIcmpv6Echo } from '../../../agent/packets/icmp6.js';
-import { type ChannelKind, RawChannel } from '../../../agent/probes/raw-channel.js';
+import { type ChannelKind, missingAddonFunctions, RawChannel } from '../../../agent/probes/raw-channel.js';
 import { until } from '../../helpers/until.js';
 
 const BUSY_NS = 20_000_000n;
@@ -138,5 +138,14 @@ describe('the native addon in a checkout where it was not built', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('raw channel addon check', () => {
+  it('names the functions a stale addon lacks', () => {
+    const current = createRequire(import.meta.url)('../../../agent/native/index.cjs') as object;
+    expect(missingAddonFunctions(current)).toEqual([]);
+    const { sendTo: _gone, ...older } = current as Record<string, unknown>;
+    expect(missingAddonFunctions(older)).toEqual(['sendTo']);
   });
 });
