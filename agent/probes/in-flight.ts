@@ -251,6 +251,9 @@ export class InFlightTable {
   }
 
   #expire(entry: InFlight): void {
+    // `done` runs synchronously: one that closes the engine mid-sweep fails the rest of the queue (failAll)
+    // before the sweep reaches them.
+    if (!entry.live) return;
     this.#remove(entry);
     entry.done(entry.timedOut());
   }

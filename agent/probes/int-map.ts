@@ -50,6 +50,8 @@ export class IntMap<V> {
   }
 
   get(key: number): V | undefined {
+    // A negative key would match an empty slot (EMPTY is −1): no such key is ever stored.
+    if (key < 0) return undefined;
     const keys = this.#keys;
     for (let i = this.#home(key); ; i = (i + 1) & this.#mask) {
       const k = keys[i]!;
@@ -79,6 +81,7 @@ export class IntMap<V> {
   }
 
   delete(key: number): void {
+    if (key < 0) return;
     const keys = this.#keys;
     const values = this.#values;
     const mask = this.#mask;

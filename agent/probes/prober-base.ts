@@ -86,6 +86,23 @@ export abstract class ProberBase implements Prober {
       : prepare(target, this.family, canonical, dataBytes(target.data));
   }
 
+  /**
+   * Continues a probe once `pending` settles (its source port bound, its route found): `next` gets the value and
+   * a `done` to end in. A rejection, or a throw from `next` before it called `done`, refuses the probe with
+   * `why` and the reason — so a probe that waited still yields exactly one outcome, never an unhandled rejection.
+   */
+  protected after<T>(
+    pending: Promise<T>,
+    next: (value: T, done: OutcomeCallback) => void,
+    target: ProbeTarget,
+    seq: number,
+    rid: number,
+    why: string,
+    done: OutcomeCallback,
+  ): void {
+    continueAfter(pending, next, (reason) => this.refuse(target, seq, rid, `${why}: ${reason}`, done), done);
+  }
+
   /** Settles a probe that could not even be built (bad target) at once: status `error`, nothing sent. */
   protected refuse(
     target: ProbeTarget,
@@ -151,4 +168,26 @@ export abstract class ProberBase implements Prober {
       ttl: e.ttl,
     });
   }
+}
+
+/**
+ * `next(value, done)` once `pending` fulfils; `refuse(reason)` instead when it rejects, or when `next` throws before
+ * it called `done` (a throw after that is `done`'s own and is not retried). See {@link ProberBase.after}.
+ */
+export function continueAfter<T>(
+  pending: Promise<T>,
+  next: (value: T, done: OutcomeCallback) => void,
+  refuse: (reason: string) => void,
+  done: OutcomeCallback,
+): void {
+  let called = false;
+  const once: OutcomeCallback = (outcome) => {
+    called = true;
+    done(outcome);
+  };
+  pending
+    .then((value) => next(value, once))
+    .catch((err: unknown) => {
+      if (!called) refuse(err instanceof Error ? err.message : String(err));
+    });
 }

@@ -89,9 +89,14 @@ export class TcpProber extends ProberBase {
       this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src));
       return;
     }
-    this.routes.lookup(address, 4).then(
-      (found) => this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(found)),
-      (err: Error) => this.refuse(target, seq, this.srcPort, `no route to ${address}: ${err.message}`, done),
+    this.after(
+      this.routes.lookup(address, 4),
+      (found, then) => this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found)),
+      target,
+      seq,
+      this.srcPort,
+      `no route to ${address}`,
+      done,
     );
   }
 

@@ -91,10 +91,14 @@ export class UdpProber extends ProberBase {
     const port = this.#port;
     if (port === 0) {
       // Before the source port is bound (a probe sent without awaiting ready()): wait for it, once.
-      this.#ready.then(
-        () => this.send(target, seq, done),
-        (err: Error) =>
-          this.refuse(target, seq, 0, `[probes] cannot bind a UDP source port: ${err.message}`, done),
+      this.after(
+        this.#ready,
+        (_port, then) => this.send(target, seq, then),
+        target,
+        seq,
+        0,
+        '[probes] cannot bind a UDP source port',
+        done,
       );
       return;
     }
@@ -119,9 +123,14 @@ export class UdpProber extends ProberBase {
       this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src));
       return;
     }
-    this.routes.lookup(address, 4).then(
-      (found) => this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(found)),
-      (err: Error) => this.refuse(target, seq, port, `no route to ${address}: ${err.message}`, done),
+    this.after(
+      this.routes.lookup(address, 4),
+      (found, then) => this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found)),
+      target,
+      seq,
+      port,
+      `no route to ${address}`,
+      done,
     );
   }
 

@@ -65,4 +65,13 @@ describe('IntMap', () => {
       expect(() => map.set(bad, 0)).toThrow(/IntMap key must be an integer 0 … 2\^31 − 1/);
     }
   });
+
+  it('finds and deletes nothing under a negative key (the empty-slot marker is −1)', () => {
+    const map = new IntMap<number>(16);
+    map.set(7, 70);
+    expect(map.get(-1)).toBeUndefined();
+    map.delete(-1);
+    expect(map.size).toBe(1);
+    expect(map.get(7)).toBe(70);
+  });
 });
