@@ -6,9 +6,9 @@
  * nothing and looks nothing up by hash: what it derives from a destination (the family, whether the address is
  * an IP literal, the callback that stamps outcomes) sits in a {@link Memo} in the scheduler's per-destination memo
  * slot, and the memo is the ProbeTarget itself, so a probe reads one object of the sender's. It is built again
- * when the destination object changes (the scheduler replaces it on a configuration change, never mutates it). An IP literal goes straight to the prober; a name asks the resolver's
- * cache, synchronously; only a name due for resolution waits for the resolver. The engine's fresh outcome object
- * is stamped and handed on, not copied.
+ * when the destination object changes (the scheduler replaces it on a configuration change, never mutates it).
+ * An IP literal goes straight to the prober; a name asks the resolver's cache, synchronously; only a name due for
+ * resolution waits for the resolver. The engine's fresh outcome object is stamped and handed on, not copied.
  */
 import { isIP } from 'node:net';
 import { type Destination, type Protocol, protocolFamily } from '../contract/index.js';

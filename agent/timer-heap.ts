@@ -9,8 +9,8 @@
  *
  * Cancelling is lazy and needs no object per timer: the heap records an entry's generation when it is pushed, and
  * a slot whose entry has moved on to another generation since is stale and dropped when it reaches the top. So
- * one object per destination serves all its timers, and retiming or removing a destination is O(1) and never
- * reorders the others.
+ * one object per destination serves all its timers: removing a destination is O(1), retiming it one push
+ * (O(log n)), and neither reorders the others.
  */
 
 export interface HeapEntry {

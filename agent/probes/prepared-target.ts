@@ -7,9 +7,10 @@
  * property read and two string comparisons (equal strings are usually the same string, compared by pointer).
  * Without it, each probe paid two Map lookups (canonical form, data bytes) and a hash over the address string;
  * a WeakMap keyed by the target would be one more hash lookup. The entry is checked against the target's
- * current address, data and family on every use, so an object that is reused with other fields, or copied
- * (the property is not enumerable, so a spread does not carry it), or passed fresh per probe (`pinger probe`,
- * tests) is always prepared afresh, never served stale. A frozen target is prepared per probe, not marked.
+ * current address, data and family on every use, so an object that is reused with other fields, or copied (a
+ * spread or Object.assign copies the property, an enumerable symbol, along with the fields it was made from), or
+ * passed fresh per probe (`pinger probe`, tests) is prepared afresh whenever those differ, never served stale. A
+ * frozen target is prepared per probe, not marked.
  */
 import { parseIpv4, parseIpv6 } from '../packets/index.js';
 import { InFlightTable } from './in-flight.js';
