@@ -64,13 +64,13 @@ export async function threadLabKernel(devices: readonly LabDevice[]): Promise<nu
   return pids;
 }
 
-/** Packets the devices dropped so far (receive and transmit, e.g. a full veth ring), summed. */
-export async function labDrops(devices: readonly LabDevice[]): Promise<number> {
-  let total = 0;
+/** Packets each device dropped so far (receive plus transmit, e.g. a full veth ring), by device name. */
+export async function labDrops(devices: readonly LabDevice[]): Promise<Record<string, number>> {
+  const drops: Record<string, number> = {};
   for (const { ns, dev } of devices) {
     const argv = ['ip', ...(ns === undefined ? [] : ['-n', ns]), '-s', '-j', 'link', 'show', 'dev', dev];
     const [link] = JSON.parse(await run(argv)) as { stats64: Record<'rx' | 'tx', { dropped: number }> }[];
-    total += (link?.stats64.rx.dropped ?? 0) + (link?.stats64.tx.dropped ?? 0);
+    drops[dev] = (link?.stats64.rx.dropped ?? 0) + (link?.stats64.tx.dropped ?? 0);
   }
-  return total;
+  return drops;
 }

@@ -176,6 +176,7 @@ try {
   // Warm-up: a few full rounds (JIT, socket buffers, the outbox's steady state).
   t = performance.now();
   await until('warm-up', () => performance.now() - t > 5000, 10_000, 250);
+  log(`packets the lab's veths dropped before the windows: ${JSON.stringify(await labDrops(labDevices))}`);
 
   const agentWindows: (Usage & {
     p50: number;
@@ -218,6 +219,7 @@ try {
         `spool ${mb(window.spoolBytes).toFixed(1)} MB`,
     );
   }
+  log(`packets the lab's veths dropped after the windows: ${JSON.stringify(await labDrops(labDevices))}`);
   const serveCpu = await measure(serve.proc.child.pid!, 5000);
 
   // Propagation: API write → the destination's first echo request on the target's wire, captured by tcpdump in
@@ -284,7 +286,7 @@ try {
   ]);
   const stopped = agent.logs.find((l) => l.msg === '[agent] stopped');
   log(`agent stopped: ${JSON.stringify(exited)} ${JSON.stringify(stopped ?? {})}`);
-  log(`packets the lab's veths dropped so far: ${await labDrops(labDevices)}`);
+  log(`packets the lab's veths dropped so far: ${JSON.stringify(await labDrops(labDevices))}`);
   // Warnings and errors the agent logged, one line per kind with its count and first occurrence.
   const notable = new Map<string, { n: number; first: Record<string, unknown> }>();
   for (const l of agent.logs) {
@@ -332,7 +334,7 @@ try {
       );
     }
     fping.kill('SIGINT');
-    log(`packets the lab's veths dropped, in all: ${await labDrops(labDevices)}`);
+    log(`packets the lab's veths dropped, in all: ${JSON.stringify(await labDrops(labDevices))}`);
   }
 
   const med = (xs: number[]) => median(xs);
