@@ -160,6 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
           );
         }
       }
+      reportTimestamps(engine.receiveTimestamps());
     }
     // A loop, not Math.max(...list): spreading a very large set overflows the call stack.
     maxTimeout = 0;
@@ -169,6 +170,27 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       { origin, version: config.version, source: config.source.id, destinations: scheduler.size, ...summary },
       '[agent] destination set applied',
     );
+  };
+
+  /** Says once per socket where its arrival times come from: an RTT read in the process is longer by its wake-up. */
+  const reported = new Set<string>();
+  const reportTimestamps = (sources: Partial<Record<string, 'kernel' | 'process'>>) => {
+    const fresh = Object.entries(sources).filter(([socket]) => !reported.has(socket));
+    if (fresh.length === 0) return;
+    for (const [socket, source] of fresh) {
+      reported.add(socket);
+      metrics.receiveTimestamps.labels({ socket, source: source! }).set(1);
+    }
+    const byProcess = fresh.filter(([, source]) => source === 'process').map(([socket]) => socket);
+    if (byProcess.length > 0) {
+      log.warn(
+        { sockets: byProcess },
+        '[agent] these sockets read arrival times in the process, not from the kernel: their RTTs include the ' +
+          "process's wake-up delay (the addon could not find the socket's descriptor)",
+      );
+    } else {
+      log.info({ sockets: fresh.map(([socket]) => socket) }, '[agent] arrival times come from the kernel');
+    }
   };
 
   const sync = new ConfigSync({

@@ -106,6 +106,12 @@ export function createAgentMetrics() {
         this.set(probeCounts.inflight);
       },
     }),
+    receiveTimestamps: new Gauge({
+      name: 'pinger_agent_receive_timestamps',
+      help: 'Open raw sockets by where their arrival times come from: kernel (SO_TIMESTAMPNS) or process (the read).',
+      labelNames: ['socket', 'source'] as const,
+      registers,
+    }),
     spoolBytes: new Gauge({
       name: 'pinger_agent_spool_bytes',
       help: 'Bytes of results in the disk spool awaiting confirmation.',

@@ -18,7 +18,7 @@ import {
 import { ProbeInputError } from './errors.js';
 import { IcmpProber } from './icmp.js';
 import type { IcmpError } from './prober-base.js';
-import { RawChannel } from './raw-channel.js';
+import { type ChannelKind, RawChannel } from './raw-channel.js';
 import { SourceRoutes } from './source-route.js';
 import { TcpProber } from './tcp.js';
 import type { Prober } from './types.js';
@@ -233,6 +233,20 @@ export class ProbeEngine {
   }
 
   /** Probes in flight across all protocols. */
+  /**
+   * Where each open raw socket's arrival times come from: `kernel` (SO_TIMESTAMPNS: when the packet arrived) or
+   * `process` (when the process read it, later by its wake-up delay; see raw-channel.ts), by socket.
+   */
+  receiveTimestamps(): Partial<Record<ChannelKind, RawChannel['timestamps']>> {
+    const sources: Partial<Record<ChannelKind, RawChannel['timestamps']>> = {};
+    for (const channel of this.#icmp.values()) sources[channel.kind] = channel.timestamps;
+    for (const [protocol, prober] of this.#probers) {
+      if (prober instanceof UdpProber) sources[protocol === 'udp' ? 'udp4' : 'udp6'] = prober.timestamps;
+      else if (prober instanceof TcpProber) sources[protocol === 'tcp' ? 'tcp4' : 'tcp6'] = prober.timestamps;
+    }
+    return sources;
+  }
+
   inFlight(): number {
     let n = 0;
     for (const p of this.#probers.values()) n += p.table.size;

@@ -39,6 +39,10 @@ const V6_ADDRESSES = { src: ANY_V6, dst: ANY_V6 };
 /** The tcp or tcp6 prober of an engine. */
 export class TcpProber extends ProberBase {
   readonly #channel: RawChannel;
+  /** Where this prober's answers' arrival times come from (see RawChannel.timestamps). */
+  get timestamps(): RawChannel['timestamps'] {
+    return this.#channel.timestamps;
+  }
   /** Every SYN is written here, then sent from here. */
   readonly #scratch = Buffer.allocUnsafe(TCP_SYN_LENGTH);
   /**

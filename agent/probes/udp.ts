@@ -41,6 +41,10 @@ const UDP_CHECKSUM_OFFSET = 6;
 /** The udp or udp6 prober of an engine. */
 export class UdpProber extends ProberBase {
   readonly #channel: RawChannel;
+  /** Where this prober's answers' arrival times come from (see RawChannel.timestamps). */
+  get timestamps(): RawChannel['timestamps'] {
+    return this.#channel.timestamps;
+  }
   readonly #holder: dgram.Socket;
   /** Every datagram is written here, then sent from here. */
   readonly #scratch = Buffer.allocUnsafe(65_536);

@@ -144,6 +144,10 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${started.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/pinger_agent_probes_sent_total\{protocol="udp"\} \d+/);
     expect(metrics).toMatch(/pinger_agent_last_sync_timestamp_seconds \d/);
+    // Arrival times come from the kernel on every socket the agent opened, and it says so.
+    for (const socket of ['icmp6', 'udp4', 'icmp4'])
+      expect(metrics).toContain(`pinger_agent_receive_timestamps{socket="${socket}",source="kernel"} 1`);
+    expect(agent.logs().some((l) => l.msg === '[agent] arrival times come from the kernel')).toBe(true);
 
     // SIGTERM: in-flight probes finish, the spool flushes, the final send delivers, exit 0.
     agent.kill('SIGTERM');
