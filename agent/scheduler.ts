@@ -12,11 +12,6 @@
  *   changes of other destinations. A new destination's first probe comes sooner, at the same phase within
  *   `startSpreadMs` (default 500 ms), so that an API write shows on the wire within a second even for long
  *   intervals; its second probe then joins the regular slots at least half an interval later.
- * - **Precise wake-ups, small batches.** The timer (a timerfd through {@link Clock.setTimer}) wakes the loop at the
- *   earliest slot, not up to a millisecond after it as setTimeout would; each wake-up serves every tick due within
- *   the batching window `earlyMs` ({@link DEFAULT_EARLY_MS}), so a probe leaves at most that long before its slot
- *   and 10,000 ticks a second cost a few thousand wake-ups, not 10,000. The lateness metric counts only how late
- *   after its slot a probe left (one sent early counts as 0).
  * - **Slots, not sleeps.** The next slot is the previous slot plus the interval (never "now plus interval"), so the
  *   schedule does not drift. A tick that runs late is sent late and its lateness observed; a tick more than one
  *   interval late is skipped and counted, so a stalled event loop never produces a burst of catch-up probes.
@@ -78,9 +73,8 @@ export interface SchedulerOptions {
   /** Largest burst the budget allows. Default pps/20 (50 ms worth), at least 1. */
   burst?: number;
   /**
-   * The batching window: a wake-up also serves the ticks whose slots fall within this many ms after now, so a
-   * probe leaves at most this early (default {@link DEFAULT_EARLY_MS}). 0 sends nothing early, at one wake-up per
-   * distinct slot.
+   * A tick may run up to this many ms before its slot (default 0.5): Node timers have millisecond granularity and
+   * never fire early, so serving ticks that are within half a millisecond halves the mean lateness.
    */
   earlyMs?: number;
   /** A new destination's first probe leaves within this many ms (at its phase); default 500. */
@@ -116,26 +110,6 @@ interface DestinationState extends ScheduledDestination, HeapEntry {
   /** The pending tick is the early first probe of a new destination (see the module comment). */
   first: boolean;
 }
-
-/**
- * The default batching window (ms). The clock's timers wake the loop within ~0.05 ms of a deadline (a timerfd, see
- * agent/clock.ts), so the window no longer has to make up for millisecond timers (it was 0.5 ms over setTimeout,
- * whose wake-ups came 0–1 ms late): it only bounds the wake-ups. The earliest tick of each wake-up leaves at or
- * after its slot; the others within the window leave up to this much before theirs. Measured with
- * bench/agent/wakeups.ts (10,000 destinations at 1 s = 10,000 ticks/s, a near-idle 2-core machine, 5 s windows):
- *
- *   window (earlyMs)       0.1     0.2     0.25    0.3     0.5     1.0   | setTimeout, 0.5 (before)
- *   wake-ups per second    4,650   3,060   2,650   2,330   1,560   880   |   900
- *   CPU, % of a core       8.4     8.0     7.0     7.2     5.7     3.7   |   3.9–4.5
- *   offset from slot p50   +0.01   -0.04   -0.06   -0.08   -0.19   -0.43 |  +0.05 ms (p99 +3.0, min -0.5)
- *
- * Each wake-up costs ~15–20 µs of loop iteration, timerfd read and re-arm, and napi callback scope, so the window
- * trades CPU against how early a probe may leave; 0.25 ms keeps every probe within a quarter millisecond of its
- * slot (half the old 0.5 ms early and with no millisecond lateness after it) for ~2 % of a core more than
- * setTimeout's ~900 wake-ups/s at this load. At lower rates the window rarely matters: ticks more than 0.25 ms apart
- * each get their own wake-up, on their slot.
- */
-export const DEFAULT_EARLY_MS = 0.25;
 
 /** Fields whose change alters the probes a destination sends (labels and timestamps do not). */
 const PROBE_FIELDS = ['address', 'protocol', 'port', 'timeout', 'ttl', 'data'] as const;
@@ -201,7 +175,7 @@ export class Scheduler {
       options.burst ?? Math.max(1, Math.floor(pps / 20)),
       this.#clock.now(),
     );
-    this.#earlyMs = options.earlyMs ?? DEFAULT_EARLY_MS;
+    this.#earlyMs = options.earlyMs ?? 0.5;
     this.#startSpreadMs = options.startSpreadMs ?? 500;
     this.#metrics = options.metrics ?? createAgentMetrics();
     this.#counts = this.#metrics.probeCounts;
@@ -364,7 +338,6 @@ export class Scheduler {
         : state.slot + interval;
       state.first = false;
       this.#heap.retimeTop(state.slot);
-      // Early sends (within the batching window) count as on time: the metric is lateness after the slot.
       this.#metrics.lateness.observe(Math.max(0, late) / 1000);
       this.#fire(state);
     }

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "pinger_native",
-      "sources": ["receive.c", "timer.c"],
+      "sources": ["receive.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

@@ -10,8 +10,7 @@
  * It also sends (sendTo): raw-socket's send costs a string conversion, an inet_pton and a persistent handle per
  * packet, which the probers' per-probe path can do without.
  *
- * Hand-written because no maintained Node package does this; it is kept to these four calls. timer.c adds a
- * sub-millisecond timer for the scheduler (registered below).
+ * Hand-written because no maintained Node package does this; it is kept to these four calls.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,8 +24,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-
-#include "timer.h"
 
 #define CHECK(env, call)                                                    \
   do {                                                                      \
@@ -296,7 +293,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
-  CHECK(env, timer_register(env, exports));
   return exports;
 }
 

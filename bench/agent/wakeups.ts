@@ -4,7 +4,7 @@
  * sender answers at once and does nothing else, so the figures are the scheduler's and its timer's.
  *
  *   node --import tsx bench/agent/wakeups.ts [--destinations 10000] [--interval-ms 1000] [--window-ms 10000]
- *     [--early-ms 0.2,0.5]   one window per value of the scheduler's earlyMs, in this order
+ *     [--early-ms 0.25,0.5]   one window per value of the scheduler's earlyMs, in this order (default 0.5)
  */
 import { parseArgs } from 'node:util';
 import { createAgentMetrics } from '../../agent/metrics.js';
@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     'interval-ms': { type: 'string', default: '1000' },
     'window-ms': { type: 'string', default: '10000' },
     'warmup-ms': { type: 'string', default: '2000' },
-    'early-ms': { type: 'string', default: '0.2' },
+    'early-ms': { type: 'string', default: '0.5' },
   },
 });
 const N = Number(args.destinations);
@@ -46,7 +46,7 @@ const destinations: Destination[] = Array.from(
 
 /**
  * Wake-ups, counted from the sender: each one is its own macrotask, and the microtask queued at its first send runs
- * when it ends (for setTimeout and for the native timer alike), so the same count works on older trees.
+ * when it ends, whatever the timer.
  */
 let wakeups = 0;
 let inWakeup = false;

@@ -31,9 +31,8 @@ export class FakeClock implements Clock {
 
   setTimer(fn: () => void, ms: number): TimerHandle {
     const id = this.#nextId++;
-    // Like the system clock's timers (a timerfd, agent/clock.ts): never before the delay, and no rounding up to
-    // whole milliseconds as Node's setTimeout does.
-    this.#timers.set(id, { id, at: this.#now + Math.max(0, ms), fn });
+    // Like Node: a timer never fires before its delay, and a delay below 1 ms is 1 ms.
+    this.#timers.set(id, { id, at: this.#now + Math.max(1, ms), fn });
     return id as unknown as TimerHandle;
   }
 
