@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { TimerHeap } from '../../../agent/timer-heap.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 interface Entry {
   id: number;
   gen: number;
-}
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 describe('TimerHeap', () => {
@@ -47,7 +36,7 @@ describe('TimerHeap', () => {
 
   it('agrees with a sorted reference under random push, cancel, re-push, retimeTop and pop (ties, growth)', () => {
     for (const seed of [1, 2, 3, 42, 1234]) {
-      const rnd = random(seed);
+      const rnd = mulberry32(seed); // seeded, so a failure replays
       const heap = new TimerHeap<Entry>();
       // The reference: every live entry with its key.
       const ref = new Map<Entry, number>();
