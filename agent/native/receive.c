@@ -66,6 +66,14 @@ static int get_int(napi_env env, napi_value value, const char *name, int32_t *ou
   return 1;
 }
 
+static int get_buffer(napi_env env, napi_value value, void **data, size_t *capacity) {
+  if (napi_get_buffer_info(env, value, data, capacity) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffer must be a Buffer");
+    return 0;
+  }
+  return 1;
+}
+
 static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
 /*
@@ -151,10 +159,7 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
   void *data;
   size_t capacity;
-  if (napi_get_buffer_info(env, argv[1], &data, &capacity) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffer must be a Buffer");
-    return NULL;
-  }
+  if (!get_buffer(env, argv[1], &data, &capacity)) return NULL;
   napi_typedarray_type type;
   size_t length;
   void *meta_data;
@@ -241,10 +246,7 @@ static napi_value send_to(napi_env env, napi_callback_info info) {
     return NULL;
   void *data;
   size_t capacity;
-  if (napi_get_buffer_info(env, argv[1], &data, &capacity) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffer must be a Buffer");
-    return NULL;
-  }
+  if (!get_buffer(env, argv[1], &data, &capacity)) return NULL;
   if (length < 0 || (size_t)length > capacity) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "length must be within the buffer");
     return NULL;
