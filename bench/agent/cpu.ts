@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../../agent/main.js';
 import type { SendProbe } from '../../agent/scheduler.js';
-import { quantileBetween } from './histogram.js';
+import { bucketsOf, quantileBetween } from './histogram.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -85,14 +85,7 @@ try {
   });
   const { metrics } = agent;
   const sent = async () => (await metrics.probesSent.get()).values.reduce((n, v) => n + v.value, 0);
-  const lateness = async () => {
-    const out = new Map<number, number>();
-    for (const v of (await metrics.lateness.get()).values) {
-      if (v.metricName?.endsWith('_bucket'))
-        out.set(Number(v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : v.labels.le), v.value);
-    }
-    return out;
-  };
+  const lateness = () => bucketsOf(metrics.lateness);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const deadline = performance.now() + 30_000;
   while ((await metrics.destinations.get()).values[0]?.value !== N) {

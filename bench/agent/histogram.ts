@@ -14,6 +14,18 @@ export function buckets(metricsText: string, name: string): Map<number, number> 
   return out;
 }
 
+/** Cumulative `le` → count of a histogram read in-process (prom-client's `get()`, or the agent's own). */
+export async function bucketsOf(histogram: {
+  get(): Promise<{ values: { metricName?: string; labels: { le?: number | string }; value: number }[] }>;
+}): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const v of (await histogram.get()).values) {
+    if (v.metricName?.endsWith('_bucket'))
+      out.set(Number(v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : v.labels.le), v.value);
+  }
+  return out;
+}
+
 /** The q-quantile (0–1) of the observations made between `before` and `after`, or NaN when there were none. */
 export function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
   const les = [...after.keys()].sort((a, b) => a - b);

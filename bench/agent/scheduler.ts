@@ -20,7 +20,7 @@ import { Resolver } from '../../agent/resolve.js';
 import { Scheduler } from '../../agent/scheduler.js';
 import { engineSender } from '../../agent/send-probe.js';
 import type { Destination, Protocol } from '../../contract/index.js';
-import { quantileBetween } from './histogram.js';
+import { bucketsOf, quantileBetween } from './histogram.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -181,14 +181,7 @@ const destinations: Destination[] = Array.from({ length: N }, (_, i) => ({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Lets `ms` of (real or virtual) time pass. */
 const pass = (ms: number) => (clock ? clock.run(ms) : sleep(ms));
-const lateness = async () => {
-  const out = new Map<number, number>();
-  for (const v of (await metrics.lateness.get()).values) {
-    if (v.metricName?.endsWith('_bucket'))
-      out.set(Number(v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : v.labels.le), v.value);
-  }
-  return out;
-};
+const lateness = () => bucketsOf(metrics.lateness);
 const sample = async (cpu?: NodeJS.CpuUsage) => ({
   sent: scheduler.stats().sent,
   results,
