@@ -10,15 +10,15 @@
 import { join } from 'node:path';
 import { Agent as UndiciAgent } from 'undici';
 import type { AgentConfig, Protocol } from '../contract/index.js';
-import { type AgentMetrics, createAgentMetrics, serveMetrics } from './metrics.js';
-import { Outbox, type OutboxOptions } from './outbox.js';
+import { ConfigSync, SyncAuthError } from './config/sync.js';
+import { Outbox, type OutboxOptions } from './delivery/outbox.js';
+import { resultsClient } from './delivery/results-client.js';
+import { type AgentMetrics, createAgentMetrics, serveMetrics } from './metrics/metrics.js';
 import { ProbeEngine } from './probes/engine.js';
 import { RawSocketPermissionError } from './probes/errors.js';
-import { Resolver } from './resolve.js';
-import { resultsClient } from './results-client.js';
-import { Scheduler, type SendProbe } from './scheduler.js';
-import { engineSender } from './send-probe.js';
-import { ConfigSync, SyncAuthError } from './sync.js';
+import { Resolver } from './schedule/resolve.js';
+import { Scheduler, type SendProbe } from './schedule/scheduler.js';
+import { engineSender } from './schedule/send-probe.js';
 
 export { SyncAuthError };
 

@@ -1,6 +1,6 @@
 /**
  * Runs a commander program and turns its outcome into an exit code. Shared by `pinger` (cli/main.ts) and the
- * installable agent (agent/bin.ts), which register different command sets but must fail the same way.
+ * installable agent (cli/agent-bin.ts), which register different command sets but must fail the same way.
  */
 import { type Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';

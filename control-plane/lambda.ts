@@ -14,7 +14,7 @@ import { Resource } from 'sst/resource';
 import { createApp } from './app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
 import { LAMBDA_MAX_WAIT_SECONDS, LAMBDA_POLL_INTERVAL_MS } from './lambda-limits.js';
-import { createDynamoStore } from './store/dynamodb.js';
+import { createDynamoStore } from './store/dynamodb/dynamodb.js';
 
 /** The Lambda could not start: a link or setting is missing. Thrown at init, so it shows in the function's logs. */
 export class LambdaConfigError extends Error {

@@ -11,7 +11,7 @@ import { createApp } from './app.js';
 import { ensureAdminToken, hashToken, MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
 import { createBatchWorkerPool } from './batch-worker-pool.js';
 import type { Logger } from './deps.js';
-import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite.js';
+import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite/sqlite.js';
 
 export interface ServeOptions {
   host?: string;

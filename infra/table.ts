@@ -2,7 +2,7 @@
  * The DynamoDB table: on-demand, TTL on `expireAt`, keys and indexes exactly as `dynamodb-schema.ts` defines them
  * for the store. In production it is protected from deletion and backed up continuously.
  */
-import { PINGER_TABLE } from '../control-plane/store/dynamodb-schema.js';
+import { PINGER_TABLE } from '../control-plane/store/dynamodb/schema.js';
 
 const production = $app.stage === 'production';
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../../agent/main.js';
-import type { SendProbe } from '../../agent/scheduler.js';
+import type { SendProbe } from '../../agent/schedule/scheduler.js';
 import { bucketsOf, quantileBetween } from './histogram.js';
 
 const { values: args } = parseArgs({

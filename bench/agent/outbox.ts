@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Agent as UndiciAgent } from 'undici';
-import { Outbox } from '../../agent/outbox.js';
-import { resultsClient } from '../../agent/results-client.js';
+import { Outbox } from '../../agent/delivery/outbox.js';
+import { resultsClient } from '../../agent/delivery/results-client.js';
 import type { ResultInput } from '../../contract/index.js';
 
 const { values: args } = parseArgs({
@@ -30,7 +30,7 @@ const WINDOW = Number(args['window-ms']);
 const WARMUP = Number(args['warmup-ms']);
 const TICK_MS = 10;
 
-/** As agent/probes/in-flight.ts builds an outcome and agent/send-probe.ts stamps it: a fresh object per probe. */
+/** As agent/probes/in-flight.ts builds an outcome and agent/schedule/send-probe.ts stamps it: a fresh object per probe. */
 function engineResult(n: number): ResultInput {
   const i = n % 10_000;
   const address = `198.18.${64 + (i >> 8)}.${i & 255}`;

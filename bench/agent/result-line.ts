@@ -8,8 +8,8 @@
  *   node --import tsx bench/agent/result-line.ts [--results 200000] [--rounds 7]
  */
 import { parseArgs } from 'node:util';
-import { LineBuffer } from '../../agent/line-buffer.js';
-import { writeResultJson } from '../../agent/result-line.js';
+import { LineBuffer } from '../../agent/delivery/line-buffer.js';
+import { writeResultJson } from '../../agent/delivery/result-line.js';
 import type { ResultInput } from '../../contract/index.js';
 
 const { values: args } = parseArgs({
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
 const N = Number(args.results);
 const ROUNDS = Number(args.rounds);
 
-/** As agent/probes/in-flight.ts builds an outcome and agent/send-probe.ts stamps it. */
+/** As agent/probes/in-flight.ts builds an outcome and agent/schedule/send-probe.ts stamps it. */
 function engineResult(i: number): ResultInput {
   const address = `198.18.${(i >> 8) & 0xff}.${i & 0xff}`;
   const outcome =

@@ -12,13 +12,13 @@
  *                   probes per second of CPU, so the figure is steadier on a busy machine; lateness is then moot.
  */
 import { parseArgs } from 'node:util';
-import type { Clock, TimerHandle } from '../../agent/clock.js';
-import { createAgentMetrics } from '../../agent/metrics.js';
+import { createAgentMetrics } from '../../agent/metrics/metrics.js';
 import type { ProbeEngine } from '../../agent/probes/engine.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../agent/probes/types.js';
-import { Resolver } from '../../agent/resolve.js';
-import { Scheduler } from '../../agent/scheduler.js';
-import { engineSender } from '../../agent/send-probe.js';
+import type { Clock, TimerHandle } from '../../agent/schedule/clock.js';
+import { Resolver } from '../../agent/schedule/resolve.js';
+import { Scheduler } from '../../agent/schedule/scheduler.js';
+import { engineSender } from '../../agent/schedule/send-probe.js';
 import type { Destination, Protocol } from '../../contract/index.js';
 import { bucketsOf, quantileBetween } from './histogram.js';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Spool } from '../../agent/spool.js';
+import { Spool } from '../../agent/delivery/spool.js';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '9' }, bodies: { type: 'string', default: '300' } },

@@ -7,8 +7,8 @@
  *     [--early-ms 0.25,0.5]   one window per value of the scheduler's earlyMs, in this order (default 0.5)
  */
 import { parseArgs } from 'node:util';
-import { createAgentMetrics } from '../../agent/metrics.js';
-import { Scheduler, type SendProbe } from '../../agent/scheduler.js';
+import { createAgentMetrics } from '../../agent/metrics/metrics.js';
+import { Scheduler, type SendProbe } from '../../agent/schedule/scheduler.js';
 import type { Destination } from '../../contract/index.js';
 
 const { values: args } = parseArgs({

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import type { ResultInput } from '../../contract/index.js';
 import { MAX_WAIT_SECONDS } from '../../contract/index.js';
 import { LAMBDA_MAX_WAIT_SECONDS } from '../../control-plane/lambda-limits.js';
-import { createDynamoStore } from '../../control-plane/store/dynamodb.js';
+import { createDynamoStore } from '../../control-plane/store/dynamodb/dynamodb.js';
 import { startDynalite } from '../../test/helpers/dynalite.js';
 import { bootLambda } from '../../test/helpers/lambda-boot.js';
 import {

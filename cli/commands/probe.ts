@@ -123,7 +123,7 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
   // Loaded here so that other commands never load the raw-socket addon.
   const { ProbeEngine } = await import('../../agent/probes/engine.js');
   const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
-  const { Resolver } = await import('../../agent/resolve.js');
+  const { Resolver } = await import('../../agent/schedule/resolve.js');
   const engine = new ProbeEngine({ sourceid });
   const probers = new Map<Protocol, ReturnType<typeof engine.prober>>();
   try {

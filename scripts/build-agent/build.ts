@@ -55,7 +55,7 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
     const bundle = join(work, 'pinger-agent.cjs');
     const { metafile, addons } = await bundleAgent({
       root: options.root,
-      entry: 'agent/bin.ts',
+      entry: 'cli/agent-bin.ts',
       outfile: bundle,
     });
 

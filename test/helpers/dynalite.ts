@@ -7,7 +7,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PINGER_TABLE } from '../../control-plane/store/dynamodb-schema.js';
+import { PINGER_TABLE } from '../../control-plane/store/dynamodb/schema.js';
 
 type DynaliteFactory = (options: {
   createTableMs: number;

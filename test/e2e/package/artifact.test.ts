@@ -110,7 +110,7 @@ describe('the artifact', () => {
     const binary = await readFile(join(built.unpacked, 'pinger-agent'));
     // esbuild marks each bundled module with its path: the bundle is searchable, as the raw-socket hit shows.
     expect(binary.includes('node_modules/raw-socket/')).toBe(true);
-    expect(binary.includes('agent/scheduler.ts')).toBe(true);
+    expect(binary.includes('agent/schedule/scheduler.ts')).toBe(true);
     for (const absent of ['node_modules/better-sqlite3/', 'node_modules/@aws-sdk/', 'control-plane/']) {
       expect(binary.includes(absent), absent).toBe(false);
     }

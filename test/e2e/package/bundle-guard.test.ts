@@ -23,7 +23,7 @@ it('refuses an entry that reaches SQLite, naming the import chain', async () => 
   const entry = join(dir, 'entry.ts');
   await writeFile(
     entry,
-    `import { createSqliteStore } from ${JSON.stringify(join(ROOT, 'control-plane/store/sqlite.ts'))};\n` +
+    `import { createSqliteStore } from ${JSON.stringify(join(ROOT, 'control-plane/store/sqlite/sqlite.ts'))};\n` +
       'console.log(createSqliteStore);\n',
   );
   const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'out.cjs') });
@@ -36,7 +36,7 @@ it('refuses an entry that reaches SQLite, naming the import chain', async () => 
 it('bundles the agent entry itself, with a loader for each native addon and the addon files to ship', async () => {
   const { metafile, addons } = await bundleAgent({
     root: ROOT,
-    entry: 'agent/bin.ts',
+    entry: 'cli/agent-bin.ts',
     outfile: join(dir, 'agent.cjs'),
   });
   const inputs = Object.keys(metafile.inputs);

@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requestSignal } from '../../../agent/abort.js';
-import { resultsClient } from '../../../agent/results-client.js';
+import { resultsClient } from '../../../agent/delivery/results-client.js';
+import { requestSignal } from '../../../agent/http/abort.js';
 import { result } from './fixtures.js';
 import { type ResultsServer, startResultsServer, until } from './results-server.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigReader } from '../../../agent/config-reader.js';
+import { ConfigReader } from '../../../agent/config/config-reader.js';
 import { DESTINATION_DEFAULTS } from '../../helpers/factories.js';
 
 const at = '2026-11-22T06:00:00.000Z';

@@ -2,7 +2,7 @@
  * A deterministic {@link Clock} for tests: time moves only when the test calls {@link FakeClock.advance}, which
  * runs every timer due on the way in time order (timers set by timers included).
  */
-import type { Clock, TimerHandle } from '../../../agent/clock.js';
+import type { Clock, TimerHandle } from '../../../agent/schedule/clock.js';
 
 interface FakeTimer {
   id: number;

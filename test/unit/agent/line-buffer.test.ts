@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineBuffer } from '../../../agent/line-buffer.js';
+import { LineBuffer } from '../../../agent/delivery/line-buffer.js';
 
 describe('LineBuffer', () => {
   it('hands out the oldest lines as the bytes to write, each with its newline, in UTF-8', () => {

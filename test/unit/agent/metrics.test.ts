@@ -1,7 +1,7 @@
 import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BucketHistogram } from '../../../agent/bucket-histogram.js';
-import { createAgentMetrics, metricValue, serveMetrics } from '../../../agent/metrics.js';
+import { BucketHistogram } from '../../../agent/metrics/bucket-histogram.js';
+import { createAgentMetrics, metricValue, serveMetrics } from '../../../agent/metrics/metrics.js';
 
 describe('agent metrics', () => {
   it('serves the Prometheus text format on 127.0.0.1, /metrics only', async () => {

@@ -13,10 +13,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
-import { Outbox, type OutboxOptions } from '../../../agent/outbox.js';
-import { type Deliver, resultsClient } from '../../../agent/results-client.js';
-import { Spool } from '../../../agent/spool.js';
+import { Outbox, type OutboxOptions } from '../../../agent/delivery/outbox.js';
+import { type Deliver, resultsClient } from '../../../agent/delivery/results-client.js';
+import { Spool } from '../../../agent/delivery/spool.js';
+import { createAgentMetrics, metricValue } from '../../../agent/metrics/metrics.js';
 import { result } from './fixtures.js';
 import { memoryLogger, type ResultsServer, startResultsServer, until } from './results-server.js';
 

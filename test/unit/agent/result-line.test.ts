@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { LineBuffer } from '../../../agent/line-buffer.js';
-import { writeResultJson } from '../../../agent/result-line.js';
+import { LineBuffer } from '../../../agent/delivery/line-buffer.js';
+import { writeResultJson } from '../../../agent/delivery/result-line.js';
 import { PROTOCOLS, type ResultInput, ResultInputSchema, STATUSES } from '../../../contract/index.js';
 import { mulberry32 } from '../../helpers/prng.js';
 import { result } from './fixtures.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resultsClient } from '../../../agent/results-client.js';
+import { resultsClient } from '../../../agent/delivery/results-client.js';
 import type { ResultInput } from '../../../contract/index.js';
 import { startControlPlane, type TestControlPlane } from './control-plane.js';
 import { result } from './fixtures.js';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createAgentMetrics, metricValue } from '../../../agent/metrics.js';
+import { createAgentMetrics, metricValue } from '../../../agent/metrics/metrics.js';
 import {
   nextSlot,
   phaseOf,
   type ResultCallback,
   Scheduler,
   type SendProbe,
-} from '../../../agent/scheduler.js';
+} from '../../../agent/schedule/scheduler.js';
 import type { Destination, ResultInput } from '../../../contract/index.js';
 import { FakeClock } from './fake-clock.js';
 import { destination, result } from './fixtures.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../../agent/probes/types.js';
-import { type DnsFunctions, Resolver } from '../../../agent/resolve.js';
-import type { ScheduledDestination } from '../../../agent/scheduler.js';
-import { engineSender } from '../../../agent/send-probe.js';
+import { type DnsFunctions, Resolver } from '../../../agent/schedule/resolve.js';
+import type { ScheduledDestination } from '../../../agent/schedule/scheduler.js';
+import { engineSender } from '../../../agent/schedule/send-probe.js';
 import type { Destination, ResultInput } from '../../../contract/index.js';
 import { FakeClock } from './fake-clock.js';
 import { destination } from './fixtures.js';

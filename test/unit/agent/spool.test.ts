@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Spool } from '../../../agent/spool.js';
+import { Spool } from '../../../agent/delivery/spool.js';
 import { result } from './fixtures.js';
 
 let dir: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TimerHeap } from '../../../agent/timer-heap.js';
+import { TimerHeap } from '../../../agent/schedule/timer-heap.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 interface Entry {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppOptions, createApp } from '../../../control-plane/app.js';
 import { generateToken } from '../../../control-plane/auth.js';
-import { createSqliteStore } from '../../../control-plane/store/sqlite.js';
+import { createSqliteStore } from '../../../control-plane/store/sqlite/sqlite.js';
 import type { Store } from '../../../control-plane/store/store.js';
 import { resultInput } from '../../helpers/factories.js';
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDynamoStore } from '../../../control-plane/store/dynamodb.js';
-import { PINGER_TABLE } from '../../../control-plane/store/dynamodb-schema.js';
+import { createDynamoStore } from '../../../control-plane/store/dynamodb/dynamodb.js';
+import { PINGER_TABLE } from '../../../control-plane/store/dynamodb/schema.js';
 import { type DynaliteServer, startDynalite, type TableDefinition } from '../../helpers/dynalite.js';
 import { destinationInput, resultInput, sourceInput, TIMED_OUT } from '../../helpers/factories.js';
 import { type LambdaResult, lambdaContext, lambdaEvent, resultBody } from '../../helpers/lambda-events.js';
@@ -231,7 +231,7 @@ describe('sst.config.ts', () => {
     };
     const out = await build({ ...options, entryPoints: [join(root, file)] });
     const inputs = Object.keys(out.metafile.inputs);
-    expect(inputs.some((i) => i.includes('control-plane/store/dynamodb.ts'))).toBe(true);
+    expect(inputs.some((i) => i.includes('control-plane/store/dynamodb/dynamodb.ts'))).toBe(true);
     const hostOnly =
       /(^|\/)node_modules\/(better-sqlite3|raw-socket)\/|^control-plane\/store\/sqlite|^agent\//;
     expect(inputs.filter((i) => hostOnly.test(i))).toEqual([]);

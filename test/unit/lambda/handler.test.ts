@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../../control-plane/app.js';
 import { generateToken } from '../../../control-plane/auth.js';
-import { createSqliteStore } from '../../../control-plane/store/sqlite.js';
+import { createSqliteStore } from '../../../control-plane/store/sqlite/sqlite.js';
 import { type DynaliteServer, startDynalite } from '../../helpers/dynalite.js';
 import { resultInput } from '../../helpers/factories.js';
 import { type BootedLambda, bootLambda } from '../../helpers/lambda-boot.js';

@@ -5,7 +5,7 @@ import {
   RETRY_S,
   ResolveError,
   Resolver,
-} from '../../../agent/resolve.js';
+} from '../../../agent/schedule/resolve.js';
 
 /** A DNS that answers from a table and counts its queries. */
 function fakeDns(

@@ -2,8 +2,8 @@
  * The result of a probe that failed before it could be sent (its address did not resolve, the prober threw): still
  * a result, so the destination's seqs have no gap and the failure is countable.
  */
-import { addressKind, type Destination, protocolFamily, type ResultInput } from '../contract/index.js';
-import { unsentOutcome } from './probes/types.js';
+import { addressKind, type Destination, protocolFamily, type ResultInput } from '../../contract/index.js';
+import { unsentOutcome } from '../probes/types.js';
 
 /**
  * An `error` result for probe `seq` of `destination`, received at `rtime` (wall clock, ns since the epoch, as a

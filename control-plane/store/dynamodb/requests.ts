@@ -15,8 +15,8 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Item, Key } from './dynamodb-items.js';
-import { UnavailableError } from './store.js';
+import { UnavailableError } from '../store.js';
+import type { Item, Key } from './items.js';
 
 /** How hard to retry what DynamoDB left unprocessed before telling the caller "not stored". */
 export interface RetryPolicy {

@@ -4,10 +4,10 @@
  * nor the AWS SDK nor the control plane; the build fails if either slips in.
  */
 import { Command } from 'commander';
-import { register as registerAgent } from '../cli/commands/agent.js';
-import { register as registerProbe } from '../cli/commands/probe.js';
-import { runProgram } from '../cli/run.js';
 import pkg from '../package.json' with { type: 'json' };
+import { register as registerAgent } from './commands/agent.js';
+import { register as registerProbe } from './commands/probe.js';
+import { runProgram } from './run.js';
 
 /** The `pinger-agent` program: the same `agent` and `probe` commands as `pinger`, nothing else. */
 export function buildAgentProgram(): Command {

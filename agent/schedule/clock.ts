@@ -3,7 +3,7 @@
  * fake clock in tests (no sleeping) and by the real one in production.
  */
 
-import { wallNs } from './probes/clock.js';
+import { wallNs } from '../probes/clock.js';
 
 /** An opaque timer handle, only ever handed back to the clock that made it. */
 export type TimerHandle = { readonly __timer: unique symbol };

@@ -16,9 +16,9 @@
  */
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
-import { BatchReceiptSchema, type ErrorBody, ErrorBodySchema } from '../contract/index.js';
-import { requestSignal } from './abort.js';
-import { endpointUrl } from './endpoint.js';
+import { BatchReceiptSchema, type ErrorBody, ErrorBodySchema } from '../../contract/index.js';
+import { requestSignal } from '../http/abort.js';
+import { endpointUrl } from '../http/endpoint.js';
 
 export type DeliveryOutcome =
   | { kind: 'stored'; stored: number; duplicates: number }

@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as v from 'valibot';
-import { AgentConfigSchema } from '../contract/index.js';
+import { AgentConfigSchema } from '../../contract/index.js';
 
 const CachedConfigSchema = v.object({
   /** The ETag the control plane sent with this config, for If-None-Match after a restart. */

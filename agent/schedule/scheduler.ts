@@ -27,10 +27,10 @@
  *   shared result callback — no promise, no closure, no hash lookup — and counts in plain numbers that the
  *   metrics export when scraped.
  */
-import type { Destination, Protocol, ResultInput } from '../contract/index.js';
+import type { Destination, Protocol, ResultInput } from '../../contract/index.js';
+import { type AgentMetrics, createAgentMetrics, type ProbeCounts } from '../metrics/metrics.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { errorResult } from './error-result.js';
-import { type AgentMetrics, createAgentMetrics, type ProbeCounts } from './metrics.js';
 import { type HeapEntry, TimerHeap } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 

@@ -2,9 +2,9 @@
  * Pure mappers between SQLite rows and domain objects, and the results cursor. Nothing else touches column
  * names, 0/1 booleans, JSON text columns or the cursor's shape.
  */
-import type { Destination, DestinationFields, Result, Source, Status } from '../../contract/index.js';
-import type { TokenKind, TokenRecord } from './store.js';
-import { StoreError } from './store.js';
+import type { Destination, DestinationFields, Result, Source, Status } from '../../../contract/index.js';
+import type { TokenKind, TokenRecord } from '../store.js';
+import { StoreError } from '../store.js';
 
 export interface SourceRow {
   id: string;

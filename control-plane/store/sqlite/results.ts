@@ -4,9 +4,9 @@
  * newest first by keyset pagination on the primary key.
  */
 import type Database from 'better-sqlite3';
-import type { ResultInput, ResultPage } from '../../contract/index.js';
-import { decodeCursor, encodeCursor, type ResultRow, toResult } from './sqlite-rows.js';
-import { NotFoundError, type ResultFilter, type ResultOwner } from './store.js';
+import type { ResultInput, ResultPage } from '../../../contract/index.js';
+import { NotFoundError, type ResultFilter, type ResultOwner } from '../store.js';
+import { decodeCursor, encodeCursor, type ResultRow, toResult } from './rows.js';
 
 const COLUMNS =
   '(rtime, source, destination, rseq, target, protocol, address, rtt, rtype, rcode, rid, datamatch, status, ttl, rsite, rhost)';

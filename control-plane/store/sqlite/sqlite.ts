@@ -8,18 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Destination, DestinationFields } from '../../contract/index.js';
-import { MIGRATIONS } from './sqlite-migrations.js';
-import { resultsTable } from './sqlite-results.js';
-import {
-  type DestinationRow,
-  destinationParams,
-  type SourceRow,
-  type TokenRow,
-  toDestination,
-  toSource,
-  toToken,
-} from './sqlite-rows.js';
+import type { Destination, DestinationFields } from '../../../contract/index.js';
 import {
   type ChangeListener,
   ConflictError,
@@ -29,7 +18,18 @@ import {
   type Store,
   StoreError,
   UnavailableError,
-} from './store.js';
+} from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+import { resultsTable } from './results.js';
+import {
+  type DestinationRow,
+  destinationParams,
+  type SourceRow,
+  type TokenRow,
+  toDestination,
+  toSource,
+  toToken,
+} from './rows.js';
 
 /** Where `pinger serve` keeps its data unless told otherwise (`--db`, `PINGER_DB`). */
 export const DEFAULT_DB_PATH = './data/pinger.db';

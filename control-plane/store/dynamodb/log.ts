@@ -26,10 +26,11 @@
  * Limit: a change travels in the META item (400 KB), so it holds at most a few thousand ops — deleting a source
  * named by more destinations than that fails with a ValidationException and changes nothing.
  */
-import { type Item, isLive, type Key, META_KEY, setClause } from './dynamodb-items.js';
-import { backoffMs, type Requests } from './dynamodb-requests.js';
-import { TTL_ATTRIBUTE } from './dynamodb-schema.js';
-import { UnavailableError } from './store.js';
+
+import { UnavailableError } from '../store.js';
+import { type Item, isLive, type Key, META_KEY, setClause } from './items.js';
+import { backoffMs, type Requests } from './requests.js';
+import { TTL_ATTRIBUTE } from './schema.js';
 
 /** How long a tombstone outlives the item it replaced; far longer than any op can take to apply. */
 export const TOMBSTONE_DAYS = 7;

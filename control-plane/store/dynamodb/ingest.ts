@@ -20,7 +20,8 @@
  * whole batches) stores correctly but counts the overlap as stored, where SQLite counts it as duplicates; and a
  * rewritten identity takes the newer copy's fields (SQLite keeps the first).
  */
-import type { ResultInput } from '../../contract/index.js';
+import type { ResultInput } from '../../../contract/index.js';
+import { NotFoundError, type ResultOwner } from '../store.js';
 import {
   destinationKey,
   type Item,
@@ -30,10 +31,9 @@ import {
   PART,
   resultItem,
   resultPartition,
-} from './dynamodb-items.js';
-import { BATCH_WRITE_MAX, type Requests } from './dynamodb-requests.js';
-import { TTL_ATTRIBUTE } from './dynamodb-schema.js';
-import { NotFoundError, type ResultOwner } from './store.js';
+} from './items.js';
+import { BATCH_WRITE_MAX, type Requests } from './requests.js';
+import { TTL_ATTRIBUTE } from './schema.js';
 
 /** Result groups written at once: parallel enough to be quick, few enough not to burst the table. */
 const WRITE_CONCURRENCY = 4;

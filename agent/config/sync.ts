@@ -7,14 +7,14 @@
  */
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
-import { type AgentConfig, ErrorBodySchema } from '../contract/index.js';
-import { requestSignal } from './abort.js';
-import { fullJitterDelay } from './backoff.js';
-import { type Clock, systemClock } from './clock.js';
+import { type AgentConfig, ErrorBodySchema } from '../../contract/index.js';
+import { requestSignal } from '../http/abort.js';
+import { fullJitterDelay } from '../http/backoff.js';
+import { endpointUrl } from '../http/endpoint.js';
+import { type AgentMetrics, createAgentMetrics } from '../metrics/metrics.js';
+import { type Clock, systemClock } from '../schedule/clock.js';
 import { loadConfigCache, saveConfigCacheText } from './config-cache.js';
 import { ConfigReader } from './config-reader.js';
-import { endpointUrl } from './endpoint.js';
-import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 
 /** The control plane refused the agent's token (401/403): fatal, the operator must fix the token. */
 export class SyncAuthError extends Error {

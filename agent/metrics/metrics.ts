@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { PROTOCOLS, type Protocol, STATUSES, type Status } from '../contract/index.js';
+import { PROTOCOLS, type Protocol, STATUSES, type Status } from '../../contract/index.js';
 import { BucketHistogram } from './bucket-histogram.js';
 
 /** Why results were dropped (never silently): spool over its byte bound, memory over its bound, or a refused batch. */

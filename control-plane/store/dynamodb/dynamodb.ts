@@ -30,8 +30,17 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Destination, DestinationFields, Source } from '../../contract/index.js';
-import { putResultBatch } from './dynamodb-ingest.js';
+import type { Destination, DestinationFields, Source } from '../../../contract/index.js';
+import {
+  ConflictError,
+  NotFoundError,
+  newId,
+  newSource,
+  type Store,
+  type TokenKind,
+  type TokenRecord,
+} from '../store.js';
+import { putResultBatch } from './ingest.js';
 import {
   destinationFields,
   destinationKey,
@@ -49,20 +58,11 @@ import {
   tokenKey,
   toSource,
   toToken,
-} from './dynamodb-items.js';
-import { listResults } from './dynamodb-list.js';
-import { ConfigLog, type Op, type Plan } from './dynamodb-log.js';
-import { DEFAULT_RETRY, Requests, type RetryPolicy } from './dynamodb-requests.js';
-import { TTL_ATTRIBUTE } from './dynamodb-schema.js';
-import {
-  ConflictError,
-  NotFoundError,
-  newId,
-  newSource,
-  type Store,
-  type TokenKind,
-  type TokenRecord,
-} from './store.js';
+} from './items.js';
+import { listResults } from './list.js';
+import { ConfigLog, type Op, type Plan } from './log.js';
+import { DEFAULT_RETRY, Requests, type RetryPolicy } from './requests.js';
+import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface DynamoStoreOptions {
   /** The table (see `dynamodb-schema.ts`); on Lambda, the linked resource's name. */

@@ -4,9 +4,9 @@
  *
  * Runtime-free: no SDK import (items are the plain objects lib-dynamodb marshals).
  */
-import type { Destination, DestinationFields, Result, ResultInput, Source } from '../../contract/index.js';
-import { TIME_SHARDS } from './dynamodb-schema.js';
-import { type ResultOwner, StoreError, type TokenKind, type TokenRecord } from './store.js';
+import type { Destination, DestinationFields, Result, ResultInput, Source } from '../../../contract/index.js';
+import { type ResultOwner, StoreError, type TokenKind, type TokenRecord } from '../store.js';
+import { TIME_SHARDS } from './schema.js';
 
 export type Item = Record<string, unknown>;
 export interface Key {

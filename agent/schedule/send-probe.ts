@@ -11,10 +11,10 @@
  * resolution waits for the resolver. The engine's fresh outcome object is stamped and handed on, not copied.
  */
 import { isIP } from 'node:net';
-import { type Destination, type Protocol, protocolFamily } from '../contract/index.js';
+import { type Destination, type Protocol, protocolFamily } from '../../contract/index.js';
+import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../probes/types.js';
 import { type Clock, systemClock } from './clock.js';
 import { errorResult } from './error-result.js';
-import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from './probes/types.js';
 import type { Resolver } from './resolve.js';
 import type { ResultCallback, ScheduledDestination, SendProbe } from './scheduler.js';
 

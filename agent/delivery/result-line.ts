@@ -15,7 +15,7 @@
  * is undefined, a function or a symbol is left out, a non-finite number is `null`, -0 is `0`, other numbers are
  * their own `String(n)`; a nested object or array (no result has one) is written by `JSON.stringify` whole.
  */
-import type { ResultInput } from '../contract/index.js';
+import type { ResultInput } from '../../contract/index.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

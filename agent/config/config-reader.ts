@@ -17,7 +17,7 @@ import {
   type Destination,
   DestinationSchema,
   flattenIssues,
-} from '../contract/index.js';
+} from '../../contract/index.js';
 
 /** The config without its destinations, which are checked one by one. */
 const EnvelopeSchema = v.object({ ...AgentConfigSchema.entries, destinations: v.array(v.unknown()) });

@@ -8,7 +8,8 @@
  * shows in the by-destination listing at once and in the by-source and unfiltered ones typically within a
  * second. dynalite updates indexes synchronously, so the tests cannot see that lag.
  */
-import type { ResultPage } from '../../contract/index.js';
+import type { ResultPage } from '../../../contract/index.js';
+import type { ResultFilter } from '../store.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -19,10 +20,9 @@ import {
   sourcePartition,
   timePartition,
   toResult,
-} from './dynamodb-items.js';
-import type { Requests } from './dynamodb-requests.js';
-import { TIME_SHARDS, TTL_ATTRIBUTE } from './dynamodb-schema.js';
-import type { ResultFilter } from './store.js';
+} from './items.js';
+import type { Requests } from './requests.js';
+import { TIME_SHARDS, TTL_ATTRIBUTE } from './schema.js';
 
 /** Where a listing reads: the table by destination, or an index by source, or every time shard. */
 function partitionsFor(filter: ResultFilter): { index?: string; name: string; value: string }[] {

@@ -17,11 +17,11 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { ResultInput } from '../contract/index.js';
-import { fullJitterDelay } from './backoff.js';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import type { ResultInput } from '../../contract/index.js';
+import { fullJitterDelay } from '../http/backoff.js';
+import { type AgentMetrics, createAgentMetrics } from '../metrics/metrics.js';
+import { type Clock, systemClock, type TimerHandle } from '../schedule/clock.js';
 import { LineBuffer } from './line-buffer.js';
-import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 import { writeResultJson } from './result-line.js';
 import type { Deliver, DeliveryOutcome } from './results-client.js';
 import { type Segment, Spool, SpoolError } from './spool.js';
