@@ -10,6 +10,13 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { CliError } from '../errors.js';
+import {
+  createCliLogger,
+  LOG_ENVIRONMENT_HELP,
+  type LogFormat,
+  logFormatOption,
+  resolveLogFormat,
+} from '../log.js';
 
 function intIn(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -32,6 +39,7 @@ interface AgentCliOptions {
   spool?: string;
   metricsPort?: number;
   pps?: number;
+  logFormat?: LogFormat;
 }
 
 export function register(program: Command): void {
@@ -43,12 +51,13 @@ export function register(program: Command): void {
     .option('--spool <dir>', 'spool directory (default /var/lib/pinger/spool as root, else ./data/spool)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics on 127.0.0.1:<n>', intIn(0, 65_535, 'a port'))
     .option('--pps <n>', 'global packets-per-second budget (default 20000)', intIn(1, 10_000_000, 'a rate'))
+    .addOption(logFormatOption())
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
-        '  PINGER_URL        control plane URL, if --url is not given\n' +
-        '  PINGER_TOKEN      agent token, if --token is not given\n' +
-        '  PINGER_LOG_LEVEL  pino log level on stderr (default info)\n' +
+        '  PINGER_URL          control plane URL, if --url is not given\n' +
+        '  PINGER_TOKEN        agent token, if --token is not given\n' +
+        `${LOG_ENVIRONMENT_HELP}\n` +
         '\nNeeds CAP_NET_RAW (or root) for raw sockets.',
     )
     .action(async (options: AgentCliOptions) => {
@@ -63,13 +72,12 @@ export function register(program: Command): void {
         throw new CliError(`--url must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
       }
       // Loaded here so that other commands never load the agent (raw sockets, undici).
-      const { default: pino } = await import('pino');
       const { startAgent, stopOnSignals, SyncAuthError } = await import('../../agent/main.js');
       const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
-      const logger = pino(
-        { name: 'pinger-agent', level: process.env.PINGER_LOG_LEVEL ?? 'info' },
-        pino.destination({ fd: 2, sync: true }),
-      );
+      const logger = await createCliLogger({
+        name: 'pinger-agent',
+        format: resolveLogFormat(options.logFormat),
+      });
       let handle: Awaited<ReturnType<typeof startAgent>>;
       try {
         handle = await startAgent({

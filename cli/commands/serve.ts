@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { createCliLogger, LOG_ENVIRONMENT_HELP, resolveLogFormat } from '../log.js';
 import { addServerOptions, type ServerCliOptions } from '../server-options.js';
 
 export function register(program: Command): void {
@@ -16,12 +17,12 @@ export function register(program: Command): void {
       '\nEnvironment:\n' +
         '  PINGER_DB           database file, if --db is not given\n' +
         '  PINGER_ADMIN_TOKEN  admin token (32+ characters); without it one is generated on first start\n' +
-        '  PINGER_LOG_LEVEL    pino log level on stderr (default info)',
+        LOG_ENVIRONMENT_HELP,
     )
     .action(async (options: ServerCliOptions) => {
       // Loaded here so that other commands never open SQLite.
-      const { serve, closeOnSignals, createLogger, ServeError } = await import('../../control-plane/node.js');
-      const logger = createLogger();
+      const { serve, closeOnSignals, ServeError } = await import('../../control-plane/node.js');
+      const logger = await createCliLogger({ name: 'pinger', format: resolveLogFormat(options.logFormat) });
       let handle: Awaited<ReturnType<typeof serve>>;
       try {
         handle = await serve({

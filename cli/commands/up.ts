@@ -13,6 +13,7 @@ import type { AgentHandle } from '../../agent/main.js';
 import type { ServerHandle } from '../../control-plane/node.js';
 import { ApiClient, DEFAULT_URL } from '../client.js';
 import { CliError } from '../errors.js';
+import { createCliLogger, LOG_ENVIRONMENT_HELP, resolveLogFormat } from '../log.js';
 import { addServerOptions, type ServerCliOptions } from '../server-options.js';
 import { ensureLocalSource, type LocalSource, seedDestinations, tokenSource } from '../up/local-setup.js';
 import { readSecret, writeSecret } from '../up/secret-file.js';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       '\nBeside the database it keeps admin.token and local-agent.token (mode 0600) and the agent spool.\n' +
         '\nEnvironment:\n' +
         '  PINGER_ADMIN_TOKEN  admin token to use instead of the generated one\n' +
-        '  PINGER_LOG_LEVEL    pino log level on stderr (default info)\n' +
+        `${LOG_ENVIRONMENT_HELP}\n` +
         '\nThe agent needs CAP_NET_RAW (or root) for raw sockets.',
     )
     .action(async (options: ServerCliOptions) => {
@@ -43,8 +44,8 @@ export function register(program: Command): void {
 
 async function up(options: ServerCliOptions): Promise<void> {
   // Loaded here so that other commands never open SQLite or raw sockets.
-  const [{ default: pino }, node, agentMain] = await Promise.all([
-    import('pino'),
+  const [log, node, agentMain] = await Promise.all([
+    createCliLogger({ name: 'pinger', format: resolveLogFormat(options.logFormat) }),
     import('../../control-plane/node.js'),
     import('../../agent/main.js'),
   ]);
@@ -55,10 +56,6 @@ async function up(options: ServerCliOptions): Promise<void> {
     agent: join(dataDir, 'local-agent.token'),
     spool: join(dataDir, 'spool'),
   };
-  const log = pino(
-    { name: 'pinger', level: process.env.PINGER_LOG_LEVEL ?? 'info' },
-    pino.destination({ fd: 2, sync: true }),
-  );
   const envAdminToken = process.env.PINGER_ADMIN_TOKEN || undefined;
 
   let server: ServerHandle;
