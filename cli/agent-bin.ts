@@ -13,7 +13,8 @@ import { runProgram } from './run.js';
 export function buildAgentProgram(): Command {
   const program = new Command('pinger-agent')
     .description('Pinger agent: probes the destinations its control plane assigns and delivers every result')
-    .version(pkg.version)
+    // The Node inside the single executable, not the one that built it: what an operator needs for a security notice.
+    .version(`pinger-agent ${pkg.version} (node ${process.version})`)
     .showHelpAfterError()
     .exitOverride();
   registerAgent(program);

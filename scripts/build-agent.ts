@@ -1,7 +1,7 @@
 /**
  * `npm run build:agent [-- --out DIR]`: builds the installable agent for this machine's platform into DIR
- * (default dist/agent): the single executable, raw.node and pinger_native.node beside it, install.sh, the systemd
- * unit, a tar.gz.
+ * (default dist/agent): the single executable on the pinned Node (scripts/build-agent/runtime), raw.node and
+ * pinger_native.node beside it, install.sh, the systemd unit, a tar.gz.
  */
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,6 @@ const started = performance.now();
 const built = await buildAgent({ root, outDir: resolve(values.out) });
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const show = (path: string) => relative(process.cwd(), path) || '.';
-console.log(`built ${show(built.dir)}/ in ${((performance.now() - started) / 1000).toFixed(1)} s
+console.log(`built ${show(built.dir)}/ on node ${built.node} in ${((performance.now() - started) / 1000).toFixed(1)} s
   ${show(built.binary)}  ${mb(built.binaryBytes)}
   ${show(built.tarball)}  ${mb(built.tarballBytes)}  sha256 ${built.sha256}`);

@@ -1,16 +1,18 @@
 /**
- * Builds the installable agent: bundle → single executable → a directory with the binary, its native addons
- * beside it (raw.node, pinger_native.node), the installer and the systemd unit → a tar.gz with its SHA-256.
+ * Builds the installable agent on the Node it embeds (node-runtime.ts): bundle → native addons compiled for that
+ * Node → single executable → a directory with the binary, its addons beside it (raw.node, pinger_native.node),
+ * the installer and the systemd unit → a tar.gz with its SHA-256.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { AgentBuildError, type Bundle, bundleAgent } from './bundle.js';
+import { AgentBuildError, bundleAgent } from './bundle.js';
+import { compileAddons } from './compile-addons.js';
 import { writeLicenses } from './licenses.js';
-import { NATIVE_ADDONS } from './native-addons.js';
+import { findNodeRuntime } from './node-runtime.js';
 import { makeSingleExecutable } from './sea.js';
 
 const run = promisify(execFile);
@@ -21,12 +23,6 @@ const PACKAGING: { file: string; mode: number }[] = [
   { file: 'pinger-agent.service', mode: 0o644 },
   { file: 'agent.env.example', mode: 0o644 },
   { file: 'README.md', mode: 0o644 },
-];
-
-// Where Node's own license may be: the official tarball layout, then Debian/NodeSource packages.
-const NODE_LICENSE_CANDIDATES = [
-  join(dirname(process.execPath), '..', 'share', 'doc', 'node', 'LICENSE'),
-  '/usr/share/doc/nodejs/LICENSE',
 ];
 
 export interface BuildOptions {
@@ -42,13 +38,16 @@ export interface BuiltAgent {
   binary: string;
   tarball: string;
   sha256: string;
+  /** The embedded Node's version, e.g. `v24.22.3`. */
+  node: string;
   binaryBytes: number;
   tarballBytes: number;
 }
 
-/** Builds the artifact for the platform this runs on (Linux; the name says the architecture). */
+/** Builds the artifact for the platform this runs on, which must be one the embedded Node is pinned for. */
 export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
-  const name = `pinger-agent-${process.platform}-${process.arch}`;
+  const runtime = await findNodeRuntime(options.root);
+  const name = `pinger-agent-${runtime.platform}`;
   const dir = join(options.outDir, name);
   const work = await mkdtemp(join(tmpdir(), 'pinger-agent-build-'));
   try {
@@ -57,23 +56,23 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
       root: options.root,
       entry: 'cli/agent-bin.ts',
       outfile: bundle,
+      node: runtime.version,
     });
+    const compiled = await compileAddons(addons, runtime, work);
 
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    // Before the single executable, which takes seconds: an addon that is not built fails the build at once.
-    await copyAddons(addons, dir);
+    for (const [file, path] of compiled) await copyInto(path, join(dir, file), 0o644, file);
     const binary = join(dir, 'pinger-agent');
-    await makeSingleExecutable({ main: bundle, workDir: work, output: binary });
+    await makeSingleExecutable({ main: bundle, workDir: work, output: binary, node: runtime.node });
 
     for (const { file, mode } of PACKAGING) {
       await copyInto(join(options.root, 'packaging', file), join(dir, file), mode, `packaging/${file}`);
     }
     await writeLicenses(metafile, options.root, join(dir, 'THIRD_PARTY_LICENSES'));
-    const license = await firstExisting(NODE_LICENSE_CANDIDATES);
-    if (license) await copyInto(license, join(dir, 'LICENSE.node'), 0o644, "Node's license");
+    await copyInto(runtime.license, join(dir, 'LICENSE.node'), 0o644, "Node's license");
 
-    await smokeTest(binary, options.root);
+    await smokeTest(binary, options.root, runtime.version);
 
     const tarball = join(options.outDir, `${name}.tar.gz`);
     await run('tar', [
@@ -95,33 +94,12 @@ export async function buildAgent(options: BuildOptions): Promise<BuiltAgent> {
       binary,
       tarball,
       sha256,
+      node: runtime.version,
       binaryBytes: (await stat(binary)).size,
       tarballBytes: (await stat(tarball)).size,
     };
   } finally {
     await rm(work, { recursive: true, force: true });
-  }
-}
-
-/** Copies every addon of {@link NATIVE_ADDONS} into `dir`, from where the bundle found it. */
-async function copyAddons(resolved: Bundle['addons'], dir: string): Promise<void> {
-  for (const addon of NATIVE_ADDONS) {
-    const found = resolved.get(addon.file);
-    if (!found) {
-      // install.sh insists on every table file: a stale entry would make it ship and require a useless file.
-      throw new AgentBuildError(
-        `[build:agent] the agent bundle no longer loads ${addon.what} (${addon.file}): remove it from NATIVE_ADDONS and packaging/install.sh`,
-      );
-    }
-    try {
-      await access(found.path);
-    } catch (cause) {
-      throw new AgentBuildError(
-        `[build:agent] ${addon.what} is not built: ${found.path} is missing; run ${addon.build}`,
-        { cause },
-      );
-    }
-    await copyInto(found.path, join(dir, addon.file), 0o644, addon.what);
   }
 }
 
@@ -134,28 +112,19 @@ async function copyInto(from: string, to: string, mode: number, what: string): P
   }
 }
 
-async function firstExisting(paths: string[]): Promise<string | undefined> {
-  for (const path of paths) {
-    try {
-      await access(path);
-      return path;
-    } catch {}
-  }
-  return undefined;
-}
-
-/** The binary must start and report the package's version, or the artifact is not worth shipping. */
-async function smokeTest(binary: string, root: string): Promise<void> {
+/** The binary must start and report the package's version on the embedded Node, or it is not worth shipping. */
+async function smokeTest(binary: string, root: string, node: string): Promise<void> {
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+  const expected = `pinger-agent ${version} (node ${node})`;
   let stdout: string;
   try {
     ({ stdout } = await run(binary, ['--version'], { cwd: tmpdir(), timeout: 20_000 }));
   } catch (cause) {
     throw new AgentBuildError(`[build:agent] the built binary ${binary} does not start`, { cause });
   }
-  if (stdout.trim() !== version) {
+  if (stdout.trim() !== expected) {
     throw new AgentBuildError(
-      `[build:agent] ${binary} --version printed "${stdout.trim()}", expected ${version}`,
+      `[build:agent] ${binary} --version printed "${stdout.trim()}", expected "${expected}"`,
     );
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Bundles the agent's entry into one CommonJS file for Node 20: the only shape a Node 20 single executable
- * runs. Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane) and native addons it
- * has no loader for.
+ * Bundles the agent's entry into one CommonJS file for the Node the artifact embeds (a single executable's main
+ * is CommonJS). Refuses modules the agent must never carry (SQLite, the AWS SDK, the control plane) and native
+ * addons it has no loader for.
  */
 import { relative, resolve, sep } from 'node:path';
 import { build, type Metafile } from 'esbuild';
@@ -25,6 +25,8 @@ export interface BundleOptions {
   root: string;
   entry: string;
   outfile: string;
+  /** The Node version the bundle runs on, e.g. `v24.22.3`: esbuild's target. */
+  node: string;
 }
 
 export interface Bundle {
@@ -42,7 +44,7 @@ export async function bundleAgent(options: BundleOptions): Promise<Bundle> {
     outfile: options.outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: `node${options.node.replace(/^v/, '')}`,
     format: 'cjs',
     metafile: true,
     keepNames: true,

@@ -4,9 +4,10 @@
  * `pinger-agent`). Run as a plain script (`node pinger-agent.cjs`), the bundle looks beside itself.
  *
  * The addons are a fixed table: a `.node` file required from anywhere else fails the build rather than shipping a
- * binary that cannot load it.
+ * binary that cannot load it. The plugin records where each addon's sources are (the folder with its binding.gyp),
+ * so that the build compiles them for the Node the artifact embeds (compile-addons.ts), not for the one running it.
  */
-import { join, relative, sep } from 'node:path';
+import { relative, sep } from 'node:path';
 import type { Plugin } from 'esbuild';
 
 /** A native addon the agent bundle loads from beside the executable. */
@@ -17,10 +18,8 @@ export interface NativeAddon {
   what: string;
   /** The module that requires it, relative to the repository root (forward slashes). */
   importer: RegExp;
-  /** The exact string that module passes to `require`. */
+  /** The exact string that module passes to `require`: the addon's path under its binding.gyp's folder. */
   request: string;
-  /** The command that builds it, for the error when it is not built. */
-  build: string;
 }
 
 /** Every native addon in the agent; the artifact ships each beside the binary. */
@@ -30,19 +29,20 @@ export const NATIVE_ADDONS: readonly NativeAddon[] = [
     what: 'the raw socket addon (raw-socket)',
     importer: /(^|\/)node_modules\/raw-socket\/[^/]+$/,
     request: './build/Release/raw.node',
-    build: 'npm ci',
   },
   {
     file: 'pinger_native.node',
     what: 'the kernel receive timestamp addon (agent/native)',
     importer: /^agent\/native\/index\.cjs$/,
     request: './build/Release/pinger_native.node',
-    build: 'npm ci, or `npm run install` to rebuild only agent/native',
   },
 ];
 
-/** Where the bundle found each addon it references: file name → the built `.node` on this machine. */
-export type ResolvedAddons = Map<string, { addon: NativeAddon; path: string }>;
+/**
+ * The addons the bundle references: file name → the folder of the module that requires it, which holds the
+ * addon's binding.gyp (`request` is relative to it).
+ */
+export type ResolvedAddons = Map<string, { addon: NativeAddon; sourceDir: string }>;
 
 const NAMESPACE = 'pinger-native-addon';
 
@@ -71,7 +71,7 @@ try {
 
 /**
  * Replaces each table addon's `require` with {@link loaderSource} and refuses every other `.node` file. Records
- * in `resolved` where each addon was found, so the build copies exactly the files the bundle was built against.
+ * in `resolved` where each addon's sources are, so the build compiles exactly the addons the bundle loads.
  */
 export function nativeAddons(root: string, resolved: ResolvedAddons = new Map()): Plugin {
   return {
@@ -90,7 +90,7 @@ export function nativeAddons(root: string, resolved: ResolvedAddons = new Map())
             ],
           };
         }
-        resolved.set(addon.file, { addon, path: join(args.resolveDir, args.path) });
+        resolved.set(addon.file, { addon, sourceDir: args.resolveDir });
         return { path: addon.file, namespace: NAMESPACE, pluginData: addon };
       });
       build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({

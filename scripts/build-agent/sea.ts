@@ -1,6 +1,7 @@
 /**
- * Turns a CommonJS bundle into a Node single executable application: a copy of the running `node` with the
- * bundle injected as the NODE_SEA_BLOB resource (Node 20: `--experimental-sea-config` + postject).
+ * Turns a CommonJS bundle into a Node single executable application: a copy of the embedded Node's binary (see
+ * node-runtime.ts) with the bundle injected as the NODE_SEA_BLOB resource (`--experimental-sea-config` + postject).
+ * That same binary prepares the blob: the blob's format and its code cache belong to one Node version.
  */
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, writeFile } from 'node:fs/promises';
@@ -21,9 +22,11 @@ export interface SeaOptions {
   workDir: string;
   /** The executable to write. */
   output: string;
+  /** The `node` binary to embed the bundle in; it also prepares the blob. */
+  node: string;
 }
 
-/** Writes the executable at `options.output`, built from the `node` that runs this script. */
+/** Writes the executable at `options.output`, built from `options.node`. */
 export async function makeSingleExecutable(options: SeaOptions): Promise<void> {
   if (process.platform !== 'linux') {
     throw new AgentBuildError(`[build:agent] builds Linux executables only, not on ${process.platform}`);
@@ -41,16 +44,12 @@ export async function makeSingleExecutable(options: SeaOptions): Promise<void> {
     }),
   );
   // Run where the bundle is, with a relative `main`: stack traces then name `pinger-agent.cjs`, not a temp path.
-  await step(
-    'generate the SEA blob',
-    process.execPath,
-    ['--experimental-sea-config', config],
-    options.workDir,
-  );
-  await copyFile(process.execPath, options.output);
+  await step('generate the SEA blob', options.node, ['--experimental-sea-config', config], options.workDir);
+  await copyFile(options.node, options.output);
   await chmod(options.output, 0o755);
   await stripSymbols(options.output);
   const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
+  // postject is a build tool: the Node running the build runs it.
   await step('inject the blob with postject', process.execPath, [
     postject,
     options.output,

@@ -1,14 +1,24 @@
 /**
- * install.sh, staged into a temporary root (`--root`): the files it writes, their modes, the unit systemd would
- * load, the env file, upgrades that keep the token, refusals that write nothing, uninstall. Then the installed
- * binary runs as an unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
+ * The built agent artifact: what it carries, the Node it runs on (the pinned one, not the machine's), its addons
+ * built for that Node, probing and delivering to a real control plane from an empty directory. Then install.sh,
+ * staged into a temporary root (`--root`): the files it writes, their modes, the unit systemd would load, the env
+ * file, upgrades that keep the token, refusals that write nothing, uninstall. Then the installed binary runs as an
+ * unprivileged user holding only CAP_NET_RAW, the way the unit runs it.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../cli/client.js';
-import { exec, execOk, type PingerProcess, pingerEnv, spawnPinger } from '../../helpers/pinger-process.js';
+import {
+  exec,
+  execOk,
+  type PingerProcess,
+  pingerEnv,
+  ROOT,
+  spawnPinger,
+} from '../../helpers/pinger-process.js';
 import { until } from '../../helpers/until.js';
 import { startServer } from '../control-plane/server-process.js';
 import { ARTIFACT, type BuiltArtifact, buildArtifact } from './build.js';
@@ -17,7 +27,7 @@ let built: BuiltArtifact;
 
 beforeAll(async () => {
   built = await buildArtifact();
-}, 150_000);
+}, 300_000);
 
 afterAll(async () => {
   if (built) await rm(built.work, { recursive: true, force: true });
@@ -121,11 +131,32 @@ describe('the artifact', () => {
     expect(notices).not.toContain('better-sqlite3');
   });
 
-  it('prints its version from an empty directory and leaves it empty', async () => {
+  it('prints its version and the Node it runs on, the pinned 24.x, from an empty directory and leaves it empty', async () => {
     const cwd = await emptyDir();
     const result = await exec(join(built.unpacked, 'pinger-agent'), ['--version'], { cwd });
-    expect(result).toMatchObject({ code: 0, stdout: `${built.version}\n`, stderr: '' });
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `pinger-agent ${built.version} (node ${built.runtime.version})\n`,
+      stderr: '',
+    });
+    // A supported LTS line, whatever the machine that built it runs.
+    expect(result.stdout).toMatch(/ \(node v24\.\d+\.\d+\)\n$/);
     expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it("ships addons built for the embedded Node's ABI, and leaves the checkout's own builds loadable here", async () => {
+    for (const addon of ADDONS) {
+      const loaded = await exec(
+        built.runtime.node,
+        ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', join(built.unpacked, addon)],
+        { cwd: await emptyDir() },
+      );
+      expect({ addon, ...loaded }).toMatchObject({ addon, code: 0, stderr: '' });
+    }
+    // The build compiled copies: the addons `npm ci` built for the machine's Node (tests, CLI) still load in it.
+    const fromRoot = createRequire(join(ROOT, 'package.json'));
+    expect(typeof fromRoot('raw-socket').createSocket).toBe('function');
+    expect(typeof fromRoot('./agent/native/index.cjs')).toBe('object');
   });
 
   it('probes 127.0.0.1 from an empty directory: three replies, in order', async () => {

@@ -7,12 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentBuildError, bundleAgent } from '../../../scripts/build-agent/bundle.js';
+import { findNodeRuntime } from '../../../scripts/build-agent/node-runtime.js';
 import { ROOT } from '../../helpers/pinger-process.js';
 
 let dir: string;
+/** The version of the Node the artifact embeds: the bundle's target. */
+let node: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pinger-bundle-guard-'));
+  ({ version: node } = await findNodeRuntime(ROOT));
 });
 
 afterAll(async () => {
@@ -26,18 +30,19 @@ it('refuses an entry that reaches SQLite, naming the import chain', async () => 
     `import { createSqliteStore } from ${JSON.stringify(join(ROOT, 'control-plane/store/sqlite/sqlite.ts'))};\n` +
       'console.log(createSqliteStore);\n',
   );
-  const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'out.cjs') });
+  const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'out.cjs'), node });
   await expect(bundling).rejects.toBeInstanceOf(AgentBuildError);
   await expect(bundling).rejects.toThrow(
-    /must not include better-sqlite3, but it does: \S*entry\.ts → control-plane\/store\/sqlite\.ts → node_modules\/better-sqlite3\//,
+    /must not include better-sqlite3, but it does: \S*entry\.ts → control-plane\/store\/sqlite\/sqlite\.ts → node_modules\/better-sqlite3\//,
   );
 });
 
-it('bundles the agent entry itself, with a loader for each native addon and the addon files to ship', async () => {
+it('bundles the agent entry itself, with a loader for each native addon and the folder each addon is built from', async () => {
   const { metafile, addons } = await bundleAgent({
     root: ROOT,
     entry: 'cli/agent-bin.ts',
     outfile: join(dir, 'agent.cjs'),
+    node,
   });
   const inputs = Object.keys(metafile.inputs);
   expect(inputs).toContain('agent/main.ts');
@@ -50,10 +55,10 @@ it('bundles the agent entry itself, with a loader for each native addon and the 
     'pinger-native-addon:pinger_native.node',
     'pinger-native-addon:raw.node',
   ]);
-  // The build copies the files the bundle was resolved against: the ones `npm ci` built in this checkout.
-  expect(Object.fromEntries([...addons].map(([file, { path }]) => [file, path]))).toEqual({
-    'raw.node': join(ROOT, 'node_modules/raw-socket/build/Release/raw.node'),
-    'pinger_native.node': join(ROOT, 'agent/native/build/Release/pinger_native.node'),
+  // The build compiles the addons the bundle was resolved against, from these folders (each has a binding.gyp).
+  expect(Object.fromEntries([...addons].map(([file, { sourceDir }]) => [file, sourceDir]))).toEqual({
+    'raw.node': join(ROOT, 'node_modules/raw-socket'),
+    'pinger_native.node': join(ROOT, 'agent/native'),
   });
 });
 
@@ -64,7 +69,7 @@ it('refuses a native addon it has no loader for, naming it and its importer', as
     entry,
     `module.exports = require(${JSON.stringify(join(ROOT, 'agent/native/build/Release/pinger_native.node'))});\n`,
   );
-  const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'stray.out.cjs') });
+  const bundling = bundleAgent({ root: ROOT, entry, outfile: join(dir, 'stray.out.cjs'), node });
   await expect(bundling).rejects.toBeInstanceOf(AgentBuildError);
   await expect(bundling).rejects.toThrow(
     /native addon \S*pinger_native\.node \(from \S*stray\.cjs\) has no loader/,
