@@ -5,4 +5,5 @@ export * from './destination.js';
 export * from './error.js';
 export * from './result.js';
 export * from './source.js';
+export * from './stats.js';
 export * from './token.js';

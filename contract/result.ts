@@ -101,7 +101,7 @@ export type Result = v.InferOutput<typeof ResultSchema>;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 /** `from`/`to`: ns since the epoch, or an ISO 8601 timestamp. Output: ns as a decimal string. */
-const TimeBoundSchema = v.pipe(
+export const TimeBoundSchema = v.pipe(
   v.string('must be a string'),
   v.check(
     (s) => /^\d+$/.test(s) || (ISO_TIME.test(s) && !Number.isNaN(Date.parse(s))),
