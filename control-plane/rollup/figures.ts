@@ -1,0 +1,47 @@
+/**
+ * From a bucket to the figures users read: loss, RTT min/mean/stddev/percentiles/max and jitter.
+ */
+import type { StatsPoint } from '../../contract/index.js';
+import { type Bucket, REPLY } from './bucket.js';
+
+/** The figures of a stats point or summary row, without its time. */
+export type Figures = Omit<StatsPoint, 't'>;
+
+/** Figures of a bucket. RTT figures are null without a reply; jitter is null without a pair of replies. */
+export function figuresOf(b: Bucket): Figures {
+  const received = b.statuses[REPLY]!;
+  const loss = b.sent === 0 ? 0 : 1 - received / b.sent;
+  if (received === 0) {
+    return {
+      sent: b.sent,
+      received,
+      loss,
+      min: null,
+      mean: null,
+      stddev: null,
+      p50: null,
+      p90: null,
+      p99: null,
+      max: null,
+      jitter: null,
+    };
+  }
+  const mean = b.rttSum / received;
+  // Population variance from the moments; rounding can take it a hair below zero for equal RTTs.
+  const variance = Math.max(0, b.rttSumSquares / received - mean * mean);
+  // The sketch's bin representative may lie a little outside the exact extremes: the extremes are exact.
+  const quantile = (q: number) => Math.min(b.rttMax, Math.max(b.rttMin, b.sketch.getValueAtQuantile(q)));
+  return {
+    sent: b.sent,
+    received,
+    loss,
+    min: b.rttMin,
+    mean,
+    stddev: Math.sqrt(variance),
+    p50: quantile(0.5),
+    p90: quantile(0.9),
+    p99: quantile(0.99),
+    max: b.rttMax,
+    jitter: b.jitterCount === 0 ? null : b.jitterSum / b.jitterCount,
+  };
+}

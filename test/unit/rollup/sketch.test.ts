@@ -1,0 +1,49 @@
+/** The sketch's byte encoding: round trips bin for bin, stays small, refuses foreign bytes by name. */
+import { describe, expect, it } from 'vitest';
+import {
+  decodeSketch,
+  encodeSketch,
+  newSketch,
+  SketchDecodeError,
+} from '../../../control-plane/rollup/sketch.js';
+import { pareto, random } from './oracle.js';
+
+describe('sketch encoding', () => {
+  it('round-trips: same bins, same count, same percentiles', () => {
+    const rand = random(3);
+    for (const values of [
+      [],
+      [0],
+      [0, 0, 5],
+      [0.3, 1, 1e9],
+      Array.from({ length: 5000 }, () => pareto(rand, 100, 1.1)),
+    ]) {
+      const sketch = newSketch();
+      for (const x of values) sketch.accept(x);
+      const bytes = encodeSketch(sketch);
+      const back = decodeSketch(bytes);
+      expect(back.count).toBe(values.length);
+      expect(encodeSketch(back)).toEqual(bytes);
+      for (const q of [0, 0.5, 0.9, 0.99, 1]) {
+        if (values.length === 0) expect(back.getValueAtQuantile(q)).toBeNaN();
+        else expect(back.getValueAtQuantile(q)).toBe(sketch.getValueAtQuantile(q));
+      }
+    }
+  });
+
+  it('stays small: a minute of steady RTTs in a few bytes', () => {
+    const rand = random(4);
+    const sketch = newSketch();
+    for (let i = 0; i < 60; i++) sketch.accept(1000 + rand() * 50);
+    expect(encodeSketch(sketch).length).toBeLessThan(16);
+  });
+
+  it('refuses a foreign version, a cut-short blob and trailing bytes', () => {
+    const sketch = newSketch();
+    sketch.accept(1234);
+    const bytes = encodeSketch(sketch);
+    expect(() => decodeSketch(Uint8Array.of(9, ...bytes.slice(1)))).toThrow(SketchDecodeError);
+    expect(() => decodeSketch(bytes.slice(0, -1))).toThrow(/cut short/);
+    expect(() => decodeSketch(Uint8Array.of(...bytes, 0))).toThrow(/trailing/);
+  });
+});
