@@ -15,6 +15,8 @@ import type {
   Source,
   SourceCreate,
   SourcePatch,
+  StatsResponse,
+  SummaryRow,
 } from '../../contract/index.js';
 
 /** Kinds of bearer token. Agent tokens belong to one source. */
@@ -52,6 +54,65 @@ export interface ResultFilter {
 export interface StoreStats {
   sources: number;
   destinations: number;
+}
+
+/** Which (destination, source) pairs a stats read covers; every filter given must hold. */
+export interface PairFilter {
+  /** A destination id (the route checks it exists: unknown → 404 there, an empty answer here). */
+  destination?: string;
+  /** A source id. */
+  source?: string;
+  /** Destinations whose labels hold every one of these. */
+  labels?: Record<string, string>;
+}
+
+/** A stats read: pairs, an inclusive range and a step. */
+export interface StatsFilter extends PairFilter {
+  /** Inclusive bounds, ns since the epoch. Points cover the whole step-aligned slots that touch [from, to]. */
+  from: bigint;
+  to: bigint;
+  /**
+   * Seconds, a whole number of minutes; when absent the store picks one with `chooseStep` (rollup/step.ts):
+   * at most 1,000 points. A given step that gives more than 10,000 points throws `StepError` (path `step`).
+   */
+  step?: number;
+}
+
+/** A summary read: pairs, and the window of `window` seconds that ends with the minute holding `to`. */
+export interface SummaryFilter extends PairFilter {
+  /** ns since the epoch, normally now. */
+  to: bigint;
+  /** Seconds (300, 3,600 or 86,400 through the API); a whole number of minutes. */
+  window: number;
+  /** Worst first: highest loss, or highest p50 (pairs without a reply last); ties by destination, source. */
+  sort: 'loss' | 'p50';
+}
+
+/** What one retention pass did. */
+export interface PruneOutcome {
+  /** Rows deleted, raw results and rollups together. */
+  deleted: number;
+  /** True when some kind had more expired rows than one pass takes: run another pass soon. */
+  more: boolean;
+}
+
+/**
+ * Statistics from the rollups the store writes with every result batch (counted once per stored result), and
+ * retention of the raw results and of each tier. A backend without them yet has `stats: undefined`.
+ */
+export interface StatsStore {
+  /**
+   * One series per (source, destination) pair with results in range, ordered by destination then source;
+   * points oldest first, read from the coarsest tier whose width divides the step, empty steps left out.
+   */
+  readStats(filter: StatsFilter): Promise<StatsResponse>;
+  /** One row per pair with results in the window, sorted worst first (see {@link SummaryFilter.sort}). */
+  summary(filter: SummaryFilter): Promise<SummaryRow[]>;
+  /**
+   * Deletes a bounded batch of what is past retention (raw results and each tier) and reclaims some of the
+   * space; short, so it never holds ingest up for long. Hosts call it on a timer, again soon while `more`.
+   */
+  prune(now: Date): Promise<PruneOutcome>;
 }
 
 /** A change that may concern agents: the config version after it. */
@@ -110,6 +171,13 @@ export interface Store {
   ): Promise<{ stored: number; duplicates: number }>;
   /** Newest first (rtime descending, then identity), with an opaque cursor for the next page. */
   listResults(filter: ResultFilter): Promise<ResultPage>;
+
+  // Statistics ---------------------------------------------------------------------------------------------
+  /**
+   * The backend's statistics and retention: the capability flag of issue 10. SQLite has them; DynamoDB has
+   * `undefined` until its phase lands (the contract suite skips the stats cases there, and only there).
+   */
+  readonly stats: StatsStore | undefined;
 
   close(): Promise<void>;
 }

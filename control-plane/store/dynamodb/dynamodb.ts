@@ -144,6 +144,9 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
 
   const store: Store = {
     kind: 'dynamodb',
+    // Issue 10's rollups and retention (TTL per tier) are the next phase's: until then no stats here, and the
+    // contract suite's stats cases are skipped for this backend by the same flag.
+    stats: undefined,
 
     async createSource(input, tokenHash) {
       return change(async () => {

@@ -92,4 +92,92 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX results_destination ON results (destination, rtime);
   CREATE INDEX results_source ON results (source, rtime);
   `,
+  // 2: rollup tiers (issue 10). One row per (destination, source, slot): t is the slot's start in seconds since
+  // the epoch (a multiple of 60, 3,600 or 86,400). Written in the same transaction as the results they count
+  // (control-plane/store/sqlite/rollups.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
+  // first_/last_rtime and _rtt mark the first and last reply of a minute, which joins the jitter of batches;
+  // they are NULL in the hour and day tiers. The index on t serves retention and the all-pairs summary.
+  `
+  CREATE TABLE rollup_minute (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (destination, source, t)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX rollup_minute_t ON rollup_minute (t);
+  CREATE TABLE rollup_hour (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (destination, source, t)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX rollup_hour_t ON rollup_hour (t);
+  CREATE TABLE rollup_day (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (destination, source, t)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX rollup_day_t ON rollup_day (t);
+  `,
 ];

@@ -14,10 +14,30 @@ const ROW = `(${Array(16).fill('?').join(', ')})`;
 /** Rows per multi-row statement: 64 × 16 parameters, far below SQLite's limit of 32,766. */
 const CHUNK = 64;
 
+/** What a put stored, for the rollups: the source's key and each inserted result with its destination's key. */
+export interface PutOutcome {
+  stored: number;
+  duplicates: number;
+  source: number;
+  /** Results actually inserted (duplicates left out), when asked for; else empty. */
+  inserted: { destination: number; result: ResultInput }[];
+}
+
 export interface ResultsTable {
-  /** Must run inside a transaction: refuses the batch (NotFoundError) before writing if a destination is unknown. */
-  put(owner: ResultOwner, results: readonly ResultInput[]): { stored: number; duplicates: number };
+  /**
+   * Must run inside a transaction: refuses the batch (NotFoundError) before writing if a destination is unknown.
+   * With `collect`, also says which results were inserted (INSERT … RETURNING), so that what a retry brings
+   * again is never counted twice.
+   */
+  put(owner: ResultOwner, results: readonly ResultInput[], collect: boolean): PutOutcome;
   list(filter: ResultFilter): ResultPage;
+}
+
+/** The identity of an inserted row as RETURNING gives it. */
+interface Identity {
+  rtime: string;
+  destination: number;
+  rseq: number;
 }
 
 export function resultsTable(db: Database.Database): ResultsTable {
@@ -25,6 +45,14 @@ export function resultsTable(db: Database.Database): ResultsTable {
     `INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${Array(CHUNK).fill(ROW).join(', ')}`,
   );
   const insertOne = db.prepare(`INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${ROW}`);
+  // Only inserted rows come back from INSERT OR IGNORE … RETURNING; rtime as text matches the input's string.
+  const RETURNING = 'RETURNING CAST(rtime AS TEXT) AS rtime, destination, rseq';
+  const insertChunkReturning = db.prepare<unknown[], Identity>(
+    `INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${Array(CHUNK).fill(ROW).join(', ')} ${RETURNING}`,
+  );
+  const insertOneReturning = db.prepare<unknown[], Identity>(
+    `INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${ROW} ${RETURNING}`,
+  );
   const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
   const destinationKey = db.prepare<[string], { num: number }>(
     'SELECT k.num FROM destinations d JOIN result_keys k ON k.id = d.id WHERE d.id = ?',
@@ -58,7 +86,7 @@ export function resultsTable(db: Database.Database): ResultsTable {
   }
 
   return {
-    put(owner, results) {
+    put(owner, results, collect) {
       const destinations = new Map<string, number>();
       results.forEach((r, i) => {
         if (destinations.has(r.destination)) return;
@@ -99,10 +127,36 @@ export function resultsTable(db: Database.Database): ResultsTable {
       };
       let stored = 0;
       let at = 0;
-      for (; at + CHUNK <= results.length; at += CHUNK)
-        stored += insertChunk.run(params(at, at + CHUNK)).changes;
-      for (; at < results.length; at++) stored += insertOne.run(params(at, at + 1)).changes;
-      return { stored, duplicates: results.length - stored };
+      const inserted: PutOutcome['inserted'] = [];
+      /** Adds the results of [from, to) that `rows` says were inserted. */
+      const keep = (from: number, to: number, rows: Identity[]) => {
+        stored += rows.length;
+        if (rows.length === to - from) {
+          for (let i = from; i < to; i++) inserted.push(withKey(results[i]!));
+          return;
+        }
+        const fresh = new Set(rows.map((r) => `${r.rtime}/${r.destination}/${r.rseq}`));
+        for (let i = from; i < to; i++) {
+          const r = results[i]!;
+          // Deleting the identity once seen keeps a repeat within the same statement from counting twice.
+          if (fresh.delete(`${r.rtime}/${destinations.get(r.destination)}/${r.rseq}`))
+            inserted.push(withKey(r));
+        }
+      };
+      const withKey = (result: ResultInput) => ({
+        destination: destinations.get(result.destination)!,
+        result,
+      });
+      if (collect) {
+        for (; at + CHUNK <= results.length; at += CHUNK)
+          keep(at, at + CHUNK, insertChunkReturning.all(params(at, at + CHUNK)));
+        for (; at < results.length; at++) keep(at, at + 1, insertOneReturning.all(params(at, at + 1)));
+      } else {
+        for (; at + CHUNK <= results.length; at += CHUNK)
+          stored += insertChunk.run(params(at, at + CHUNK)).changes;
+        for (; at < results.length; at++) stored += insertOne.run(params(at, at + 1)).changes;
+      }
+      return { stored, duplicates: results.length - stored, source, inserted };
     },
 
     list(filter) {

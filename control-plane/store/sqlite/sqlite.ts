@@ -8,7 +8,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Destination, DestinationFields } from '../../../contract/index.js';
+import {
+  DEFAULT_RETENTION,
+  type Destination,
+  type DestinationFields,
+  type Retention,
+} from '../../../contract/index.js';
 import {
   type ChangeListener,
   ConflictError,
@@ -21,6 +26,8 @@ import {
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { resultsTable } from './results.js';
+import { pruner } from './retention.js';
+import { rollupWriter } from './rollups.js';
 import {
   type DestinationRow,
   destinationParams,
@@ -30,6 +37,7 @@ import {
   toSource,
   toToken,
 } from './rows.js';
+import { statsReader } from './stats-read.js';
 
 /** Where `pinger serve` keeps its data unless told otherwise (`--db`, `PINGER_DB`). */
 export const DEFAULT_DB_PATH = './data/pinger.db';
@@ -41,6 +49,15 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Clock for createdAt/updatedAt, injectable for tests. */
   now?: () => Date;
+  /** How long raw results and each rollup tier are kept; {@link DEFAULT_RETENTION} unless given. */
+  retention?: Retention;
+  /** Rows a prune pass deletes per kind at most (tests make it small to see several passes). */
+  pruneBatchRows?: number;
+  /**
+   * False writes no rollups (and `stats` reads nothing new): only for the ingest benchmark's baseline, which
+   * measures what rollups cost. Default true.
+   */
+  rollups?: boolean;
 }
 
 /** The SQLite error codes better-sqlite3 puts on `code`. */
@@ -57,6 +74,14 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
   const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
   const listeners = new Set<ChangeListener>();
   const resultRows = resultsTable(db);
+  const rollups = options.rollups === false ? undefined : rollupWriter(db);
+  const stats = statsReader(db);
+  const retention = pruner(
+    db,
+    options.retention ?? DEFAULT_RETENTION,
+    (work) => write(work, false),
+    options.pruneBatchRows,
+  );
 
   const sql = {
     version: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'config_version'`),
@@ -325,11 +350,27 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     },
 
     async putResults(owner, results) {
-      return write(() => resultRows.put(owner, results), false);
+      return write(() => {
+        const outcome = resultRows.put(owner, results, rollups !== undefined);
+        rollups?.add(outcome);
+        return { stored: outcome.stored, duplicates: outcome.duplicates };
+      }, false);
     },
 
     async listResults(filter) {
       return read(() => resultRows.list(filter));
+    },
+
+    stats: {
+      async readStats(filter) {
+        return read(() => stats.readStats(filter));
+      },
+      async summary(filter) {
+        return read(() => stats.summary(filter));
+      },
+      async prune(at) {
+        return read(() => retention.prune(at));
+      },
     },
 
     async close() {
@@ -376,6 +417,7 @@ export function openDatabase(path: string, busyTimeoutMs: number): Database.Data
     db.pragma('foreign_keys = ON');
     // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).
     db.pragma('cache_size = -65536');
+    enableIncrementalVacuum(db);
     migrate(db);
     return db;
   } catch (err) {
@@ -385,6 +427,18 @@ export function openDatabase(path: string, busyTimeoutMs: number): Database.Data
       cause: err,
     });
   }
+}
+
+/**
+ * Retention frees pages that only auto_vacuum = INCREMENTAL lets the store give back a few at a time. The mode
+ * is a property of the file that SQLite changes only before the first table or by a VACUUM: a file made before
+ * issue 10 is rebuilt once here (a full copy: it takes a while on a large file, and only once — the file then
+ * reads back 2). Not a migration: VACUUM cannot run inside the migrations' transaction.
+ */
+function enableIncrementalVacuum(db: Database.Database) {
+  if (db.pragma('auto_vacuum', { simple: true }) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  if (db.pragma('auto_vacuum', { simple: true }) !== 2) db.exec('VACUUM');
 }
 
 /** Applies the migrations this file has not seen yet, all in one transaction. */

@@ -1,0 +1,61 @@
+/**
+ * Retention in SQLite: each pass deletes at most a fixed number of expired rows per kind (raw results, then
+ * each tier), each kind in its own short transaction, then gives a few pages back to the file system
+ * (auto_vacuum = INCREMENTAL; the file is converted once when opened, see sqlite.ts). Ingest waits at most one
+ * such transaction, never a whole purge.
+ */
+import type Database from 'better-sqlite3';
+import { type Retention, TIER_SECONDS, type Tier } from '../../../contract/index.js';
+import type { PruneOutcome } from '../store.js';
+
+/** Rows one pass deletes per kind at most: a few ms of work. */
+export const PRUNE_BATCH_ROWS = 2_000;
+/** Free pages one pass returns to the file system at most (4 KiB each: 4 MiB). */
+export const VACUUM_PAGES = 1_024;
+
+export interface Pruner {
+  prune(now: Date): PruneOutcome;
+}
+
+/**
+ * @param write runs a function in one immediate transaction (the store's writer, with its error mapping)
+ */
+export function pruner(
+  db: Database.Database,
+  retention: Retention,
+  write: <T>(work: () => T) => T,
+  batchRows = PRUNE_BATCH_ROWS,
+): Pruner {
+  const raw = db.prepare(
+    `DELETE FROM results WHERE (rtime, source, destination, rseq) IN
+       (SELECT rtime, source, destination, rseq FROM results WHERE rtime < ? ORDER BY rtime LIMIT ?)`,
+  );
+  const tiers = (Object.keys(TIER_SECONDS) as Tier[]).map((tier) => ({
+    tier,
+    // A slot goes once all of it is past the horizon.
+    statement: db.prepare(
+      `DELETE FROM rollup_${tier} WHERE (destination, source, t) IN
+         (SELECT destination, source, t FROM rollup_${tier} WHERE t <= ? ORDER BY t LIMIT ?)`,
+    ),
+  }));
+
+  return {
+    prune(now) {
+      const nowSeconds = Math.floor(now.getTime() / 1000);
+      let deleted = 0;
+      let more = false;
+      const run = (statement: Database.Statement, bound: number | bigint) => {
+        const changes = write(() => statement.run(bound, batchRows).changes);
+        deleted += changes;
+        if (changes >= batchRows) more = true;
+      };
+      if (retention.raw !== null) run(raw, BigInt(nowSeconds - retention.raw) * 1_000_000_000n);
+      for (const { tier, statement } of tiers) {
+        const keep = retention[tier];
+        if (keep !== null) run(statement, nowSeconds - keep - TIER_SECONDS[tier]);
+      }
+      if (deleted > 0 || more) db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
+      return { deleted, more };
+    },
+  };
+}
