@@ -21,6 +21,7 @@ import {
   sourceInput as source,
   TIMED_OUT,
 } from '../helpers/factories.js';
+import { statsContract } from './contract-stats.js';
 
 /** A handle on a fresh store and how to dispose of it. */
 export interface StoreFixture {
@@ -62,12 +63,27 @@ async function allPages(store: Store, filter: Parameters<Store['listResults']>[0
 }
 
 /**
+ * What a backend implements of the contract. Every capability defaults to true: a backend opts out only
+ * explicitly, in its own runner, and the flag is removed when it catches up.
+ */
+export interface StoreCapabilities {
+  /** Rollups, stats, summary and retention (issue 10): `store.stats` is defined. */
+  stats?: boolean;
+}
+
+/**
  * Registers the contract cases for one backend.
  *
  * @param name label of the describe block (e.g. `sqlite`)
  * @param make returns a fresh, empty store for each case and how to dispose of it
+ * @param capabilities what the backend lacks yet (see {@link StoreCapabilities}); its cases are skipped
  */
-export function testStore(name: string, make: () => Promise<StoreFixture>): void {
+export function testStore(
+  name: string,
+  make: () => Promise<StoreFixture>,
+  capabilities: StoreCapabilities = {},
+): void {
+  const hasStats = capabilities.stats ?? true;
   describe(`store contract: ${name}`, () => {
     let fixture: StoreFixture;
     let store: Store;
@@ -485,5 +501,11 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
         expect((await store.listResults({ limit: 10 })).results).toHaveLength(1);
       });
     });
+
+    it('has statistics exactly when its runner says it has the capability', () => {
+      expect(store.stats !== undefined).toBe(hasStats);
+    });
+
+    describe.skipIf(!hasStats)('capability: stats', () => statsContract(() => store));
   });
 }

@@ -19,15 +19,20 @@ afterAll(async () => {
   await server?.close();
 });
 
-testStore('dynamodb', async () => {
-  const s = await dynamo();
-  const store = createDynamoStore({
-    tableName: await s.createTable(),
-    client: s.client(),
-    touchIntervalMs: 0,
-  });
-  return { store, cleanup: () => store.close() };
-});
+testStore(
+  'dynamodb',
+  async () => {
+    const s = await dynamo();
+    const store = createDynamoStore({
+      tableName: await s.createTable(),
+      client: s.client(),
+      touchIntervalMs: 0,
+    });
+    return { store, cleanup: () => store.close() };
+    // Rollups and retention (issue 10) come to DynamoDB in that issue's next phase, which removes this flag.
+  },
+  { stats: false },
+);
 
 /** Arms failures on a client: called for each command before it is sent; may answer or throw instead. */
 type Fault = (

@@ -16,7 +16,7 @@ import {
 } from '../../../control-plane/rollup/bucket.js';
 import { figuresOf } from '../../../control-plane/rollup/figures.js';
 import { encodeSketch, SKETCH_RELATIVE_ACCURACY } from '../../../control-plane/rollup/sketch.js';
-import { at, oracle, pareto, random } from './oracle.js';
+import { at, oracle, pareto, random } from '../../helpers/stats-oracle.js';
 
 /** A minute boundary, in ns, well past 2^53. */
 const BASE = 1_767_225_600_000_000_000n;

@@ -6,7 +6,7 @@ import {
   newSketch,
   SketchDecodeError,
 } from '../../../control-plane/rollup/sketch.js';
-import { pareto, random } from './oracle.js';
+import { pareto, random } from '../../helpers/stats-oracle.js';
 
 describe('sketch encoding', () => {
   it('round-trips: same bins, same count, same percentiles', () => {

@@ -2,8 +2,8 @@
  * Exact answers from raw results, for the rollup tests to compare with: sorted-array percentiles at the
  * sketch's rank, two-pass moments, jitter straight from its definition. Plus seeded random RTTs.
  */
-import type { Status } from '../../../contract/index.js';
-import type { RollupResult } from '../../../control-plane/rollup/bucket.js';
+import type { Status } from '../../contract/index.js';
+import type { RollupResult } from '../../control-plane/rollup/bucket.js';
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed. */
 export function random(seed: number): () => number {
