@@ -7,10 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { serve as serveHono } from '@hono/node-server';
 import pino from 'pino';
+import type { Retention } from '../contract/index.js';
 import { createApp } from './app.js';
 import { ensureAdminToken, hashToken, MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
 import { createBatchWorkerPool } from './batch-worker-pool.js';
 import type { Logger } from './deps.js';
+import { startPruneTimer } from './prune-timer.js';
 import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite/sqlite.js';
 
 export interface ServeOptions {
@@ -25,6 +27,10 @@ export interface ServeOptions {
   closeTimeoutMs?: number;
   /** Worker threads that parse result batches beside the main thread; 0 parses inline. */
   parserThreads?: number;
+  /** How long raw results and each rollup tier are kept (`--retention`); the store's defaults unless given. */
+  retention?: Retention;
+  /** Milliseconds between retention passes when there is no backlog (default a minute). */
+  pruneIntervalMs?: number;
 }
 
 export interface ServerHandle {
@@ -54,7 +60,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
   if (options.adminToken !== undefined && options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ServeError(`[serve] PINGER_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
   }
-  const store = createSqliteStore({ path: options.dbPath ?? DEFAULT_DB_PATH });
+  const store = createSqliteStore({ path: options.dbPath ?? DEFAULT_DB_PATH, retention: options.retention });
   let generatedAdminToken: string | undefined;
   let adminTokenHash: string | undefined;
   try {
@@ -89,6 +95,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
     await store.close();
     throw err;
   });
+  const pruning = store.stats && startPruneTimer(store.stats, logger, options.pruneIntervalMs ?? 60_000);
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   logger.info({ url, db: options.dbPath ?? DEFAULT_DB_PATH, store: store.kind }, 'listening');
@@ -108,6 +115,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
       clearInterval(idle);
       clearTimeout(timer);
       await pool?.close();
+      await pruning?.stop();
       await store.close();
       logger.info({}, 'closed');
     })();

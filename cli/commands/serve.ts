@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { createCliLogger, LOG_ENVIRONMENT_HELP, resolveLogFormat } from '../log.js';
-import { addServerOptions, type ServerCliOptions } from '../server-options.js';
+import { addServerOptions, retentionOf, type ServerCliOptions } from '../server-options.js';
 
 export function register(program: Command): void {
   addServerOptions(
@@ -17,6 +17,7 @@ export function register(program: Command): void {
       '\nEnvironment:\n' +
         '  PINGER_DB           database file, if --db is not given\n' +
         '  PINGER_ADMIN_TOKEN  admin token (32+ characters); without it one is generated on first start\n' +
+        '  PINGER_RETENTION    retention, if --retention is not given\n' +
         LOG_ENVIRONMENT_HELP,
     )
     .action(async (options: ServerCliOptions) => {
@@ -30,6 +31,7 @@ export function register(program: Command): void {
           port: options.port,
           dbPath: options.db ?? process.env.PINGER_DB,
           adminToken: process.env.PINGER_ADMIN_TOKEN || undefined,
+          retention: retentionOf(options),
           logger,
         });
       } catch (err) {

@@ -14,7 +14,7 @@ import type { ServerHandle } from '../../control-plane/node.js';
 import { ApiClient, DEFAULT_URL } from '../client.js';
 import { CliError } from '../errors.js';
 import { createCliLogger, LOG_ENVIRONMENT_HELP, resolveLogFormat } from '../log.js';
-import { addServerOptions, type ServerCliOptions } from '../server-options.js';
+import { addServerOptions, retentionOf, type ServerCliOptions } from '../server-options.js';
 import { ensureLocalSource, type LocalSource, seedDestinations, tokenSource } from '../up/local-setup.js';
 import { readSecret, writeSecret } from '../up/secret-file.js';
 
@@ -34,6 +34,7 @@ export function register(program: Command): void {
       '\nBeside the database it keeps admin.token and local-agent.token (mode 0600) and the agent spool.\n' +
         '\nEnvironment:\n' +
         '  PINGER_ADMIN_TOKEN  admin token to use instead of the generated one\n' +
+        '  PINGER_RETENTION    retention, if --retention is not given\n' +
         `${LOG_ENVIRONMENT_HELP}\n` +
         '\nThe agent needs CAP_NET_RAW (or root) for raw sockets.',
     )
@@ -65,6 +66,7 @@ async function up(options: ServerCliOptions): Promise<void> {
       port: options.port,
       dbPath,
       adminToken: envAdminToken,
+      retention: retentionOf(options),
       logger: log.child({ component: 'control-plane' }),
     });
   } catch (err) {

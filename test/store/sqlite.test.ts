@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseRetention } from '../../contract/index.js';
 import { MIGRATIONS } from '../../control-plane/store/sqlite/migrations.js';
 import { createSqliteStore, openDatabase } from '../../control-plane/store/sqlite/sqlite.js';
 import { StoreError } from '../../control-plane/store/store.js';
-import { destinationInput, resultInput, sourceInput } from '../helpers/factories.js';
+import { destinationInput, RTIME, resultInput, sourceInput } from '../helpers/factories.js';
 import { testStore } from './contract.js';
 
 const dirs: string[] = [];
@@ -108,5 +109,81 @@ describe('sqlite store', () => {
     } finally {
       await store.close();
     }
+  });
+
+  describe('rollups and retention', () => {
+    /** A store on a fresh file with one source and destination, and `n` results 1 ms apart from RTIME. */
+    async function filled(path: string, n: number, options: Parameters<typeof createSqliteStore>[0] = {}) {
+      const store = createSqliteStore({ path, ...options });
+      const src = await store.createSource(sourceInput(), 'h'.repeat(64));
+      const dst = await store.createDestination(destinationInput());
+      for (let i = 0; i < n; i += 5000) {
+        await store.putResults(
+          { id: src.id, location: 0, host: 0 },
+          Array.from({ length: Math.min(5000, n - i) }, (_, j) =>
+            resultInput(dst.id, { rtime: `${RTIME + BigInt(i + j) * 1_000_000n}`, rseq: (i + j) % 65_536 }),
+          ),
+        );
+      }
+      return { store, src, dst };
+    }
+
+    it('writes no rollup for a batch it refuses: results and rollups commit together or not at all', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const { store, src, dst } = await filled(path, 0);
+      const err = await store
+        .putResults({ id: src.id, location: 0, host: 0 }, [
+          resultInput(dst.id),
+          resultInput('dst_gone', { rseq: 1 }),
+        ])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      for (const table of ['results', 'rollup_minute', 'rollup_hour', 'rollup_day']) {
+        expect(db.prepare(`SELECT count(*) AS n FROM ${table}`).get(), table).toEqual({ n: 0 });
+      }
+      db.close();
+    });
+
+    it('keeps what --retention says, and gives the pruned pages back to the file system', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const { store } = await filled(path, 40_000, { retention: parseRetention('raw=1d,minute=forever') });
+      const pages = () => {
+        const db = new Database(path, { readonly: true });
+        const out = db.pragma('page_count', { simple: true }) as number;
+        db.close();
+        return out;
+      };
+      const before = pages();
+      const now = new Date(Number(RTIME / 1_000_000n) + 2 * 86_400_000);
+      let passes = 0;
+      while ((await store.stats!.prune(now)).more && passes < 100) passes++;
+      expect(passes).toBeGreaterThan(5);
+      expect((await store.listResults({ limit: 10 })).results).toEqual([]);
+      // minute=forever: the minute tier still counts every result.
+      const from = RTIME - 60_000_000_000n;
+      const got = await store.stats!.readStats({ from, to: RTIME + 60_000_000_000n, step: 300 });
+      expect(got.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(40_000);
+      await store.close();
+      expect(pages()).toBeLessThan(before / 2);
+    });
+
+    it('turns on incremental vacuum in a file made before it, once, keeping the data', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const old = new Database(path);
+      old.exec(MIGRATIONS[0]!);
+      old.pragma('user_version = 1');
+      old.prepare(`INSERT INTO result_keys (id) VALUES ('dst_x')`).run();
+      expect(old.pragma('auto_vacuum', { simple: true })).toBe(0);
+      old.close();
+      const store = createSqliteStore({ path });
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.prepare('SELECT id FROM result_keys').all()).toEqual([{ id: 'dst_x' }]);
+      db.close();
+    });
   });
 });
