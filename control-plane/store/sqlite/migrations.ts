@@ -96,7 +96,11 @@ export const MIGRATIONS: readonly string[] = [
   // the epoch (a multiple of 60, 3,600 or 86,400). Written in the same transaction as the results they count
   // (control-plane/store/sqlite/rollups.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
   // first_/last_rtime and _rtt mark the first and last reply of a minute, which joins the jitter of batches;
-  // they are NULL in the hour and day tiers. The index on t serves retention and the all-pairs summary.
+  // they are NULL in the hour and day tiers. Keyed by time first: a batch touches many pairs of the same
+  // minute, and their rows then share a few pages instead of dirtying one page per pair (with 1,000 pairs,
+  // 30 pages written per tier and batch instead of 1,000); time first also serves retention and the
+  // all-pairs summary. The (destination, source, t) index serves one pair's series; it changes only when a
+  // slot's row is first made.
   `
   CREATE TABLE rollup_minute (
     destination  INTEGER NOT NULL,
@@ -122,9 +126,9 @@ export const MIGRATIONS: readonly string[] = [
     sketch       BLOB NOT NULL,
     last_result  INTEGER NOT NULL,
     last_status  TEXT NOT NULL,
-    PRIMARY KEY (destination, source, t)
+    PRIMARY KEY (t, destination, source)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX rollup_minute_t ON rollup_minute (t);
+  CREATE INDEX rollup_minute_pair ON rollup_minute (destination, source, t);
   CREATE TABLE rollup_hour (
     destination  INTEGER NOT NULL,
     source       INTEGER NOT NULL,
@@ -149,9 +153,9 @@ export const MIGRATIONS: readonly string[] = [
     sketch       BLOB NOT NULL,
     last_result  INTEGER NOT NULL,
     last_status  TEXT NOT NULL,
-    PRIMARY KEY (destination, source, t)
+    PRIMARY KEY (t, destination, source)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX rollup_hour_t ON rollup_hour (t);
+  CREATE INDEX rollup_hour_pair ON rollup_hour (destination, source, t);
   CREATE TABLE rollup_day (
     destination  INTEGER NOT NULL,
     source       INTEGER NOT NULL,
@@ -176,8 +180,8 @@ export const MIGRATIONS: readonly string[] = [
     sketch       BLOB NOT NULL,
     last_result  INTEGER NOT NULL,
     last_status  TEXT NOT NULL,
-    PRIMARY KEY (destination, source, t)
+    PRIMARY KEY (t, destination, source)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX rollup_day_t ON rollup_day (t);
+  CREATE INDEX rollup_day_pair ON rollup_day (destination, source, t);
   `,
 ];

@@ -34,7 +34,7 @@ export function rollupWriter(db: Database.Database): RollupWriter {
         ),
         put: db.prepare(
           `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
-           ON CONFLICT (destination, source, t) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
+           ON CONFLICT (t, destination, source) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
              .map((c) => `${c} = excluded.${c}`)
              .join(', ')}`,
         ),
