@@ -16,6 +16,7 @@ import {
   mergeInto,
   type RollupResult,
 } from '../../rollup/bucket.js';
+import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
 import type { PutOutcome } from './results.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
@@ -25,6 +26,7 @@ export interface RollupWriter {
 }
 
 export function rollupWriter(db: Database.Database): RollupWriter {
+  registerSketchMerge(db);
   const tiers = Object.fromEntries(
     (Object.keys(TIER_SECONDS) as Tier[]).map((tier) => [
       tier,
@@ -45,6 +47,34 @@ export function rollupWriter(db: Database.Database): RollupWriter {
     { get: Database.Statement<[number, number, number], RollupRow>; put: Database.Statement }
   >;
 
+  // Hour and day rows are added to in one statement, without reading them into JS first: every column adds
+  // (or keeps its min / max / newest), and the sketches merge in pinger_sketch_merge, registered below.
+  const SUMS = [
+    'sent',
+    'reply',
+    'timeout',
+    'ttl_exceeded',
+    'unreachable',
+    'reset',
+    'error',
+    'rtt_sum',
+    'rtt_sumsq',
+    'jitter_sum',
+    'jitter_count',
+  ];
+  const addInto = (tier: 'hour' | 'day') =>
+    db.prepare(
+      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
+       ON CONFLICT (t, destination, source) DO UPDATE SET
+         ${SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
+         rtt_min = coalesce(min(rtt_min, excluded.rtt_min), rtt_min, excluded.rtt_min),
+         rtt_max = coalesce(max(rtt_max, excluded.rtt_max), rtt_max, excluded.rtt_max),
+         sketch = pinger_sketch_merge(sketch, excluded.sketch),
+         last_status = CASE WHEN excluded.last_result >= last_result THEN excluded.last_status ELSE last_status END,
+         last_result = max(last_result, excluded.last_result)`,
+    );
+  const merged = { hour: addInto('hour'), day: addInto('day') };
+
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
     `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'
@@ -53,12 +83,10 @@ export function rollupWriter(db: Database.Database): RollupWriter {
 
   /** Adds `delta` into the stored row of a merged tier (hour, day), or stores it as the first. */
   function foldInto(tier: 'hour' | 'day', source: number, deltas: Map<string, Bucket>) {
-    const { get, put } = tiers[tier];
+    const statement = merged[tier];
     for (const [key, delta] of deltas) {
       const [destination, t] = key.split('/').map(Number) as [number, number];
-      const row = get.get(destination, source, t);
-      const merged = row ? mergeInto(toBucket(row), delta) : delta;
-      put.run(rowParams(destination, source, t, merged));
+      statement.run(rowParams(destination, source, t, delta));
     }
   }
 
@@ -109,4 +137,13 @@ export function rollupWriter(db: Database.Database): RollupWriter {
       foldInto('day', source, days);
     },
   };
+}
+
+/** `pinger_sketch_merge(a, b)`: the encoded merge of two encoded sketches, for SQL that adds rollup rows. */
+export function registerSketchMerge(db: Database.Database) {
+  db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
+    const sketch = decodeSketch(a as Uint8Array);
+    sketch.merge(decodeSketch(b as Uint8Array));
+    return Buffer.from(encodeSketch(sketch));
+  });
 }
