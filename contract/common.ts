@@ -95,3 +95,9 @@ export const NanosSchema = v.pipe(
 
 /** ISO 8601 timestamp string (e.g. lastSeen, createdAt). */
 export const TimestampSchema = v.pipe(v.string(), v.isoTimestamp());
+
+/**
+ * The agent's global packets-per-second budget (`pinger agent --pps`), shared by every destination and census pass
+ * of one agent. A census rate above an agent's budget is held to the budget by that agent.
+ */
+export const AGENT_PPS = { default: 20_000, min: 1, max: 10_000_000 } as const;

@@ -1,9 +1,12 @@
 /**
  * Destinations: what to probe and how. A destination is probed by every source unless `sources` names some.
+ *
+ * Its address is one host (an IP literal or a name), or a CIDR prefix: then it is a census, swept in passes (see
+ * census.ts), with a `census` object of its own and a 30-minute default interval.
  */
 import * as v from 'valibot';
+import { CENSUS_DEFAULTS, type Census, CensusSchema, defaultCensus } from './census.js';
 import {
-  AddressSchema,
   addressKind,
   IdSchema,
   intRange,
@@ -14,6 +17,7 @@ import {
   protocolHasPort,
   TimestampSchema,
 } from './common.js';
+import { looksLikePrefix, parsePrefix } from './prefix.js';
 
 /** Limits of the numeric fields, in one place for the schema, the CLI help and the docs. */
 export const LIMITS = {
@@ -27,9 +31,32 @@ export const LIMITS = {
 
 export const DEFAULTS = { protocol: 'icmp', interval: 1000, timeout: 1000, ttl: 64, data: '' } as const;
 
+/** The family an address or prefix is of, or 'name' for a host name; undefined when it is neither. */
+function destinationAddressKind(address: string): 4 | 6 | 'name' | undefined {
+  if (!looksLikePrefix(address)) return addressKind(address);
+  const parsed = parsePrefix(address);
+  return 'prefix' in parsed ? parsed.prefix.family : undefined;
+}
+
+/** One host (IPv4, IPv6, a host name) or a census prefix, with the rule it breaks named when it is neither. */
+const DestinationAddressSchema = v.pipe(
+  v.string('must be a string'),
+  v.trim(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const address = dataset.value;
+    if (looksLikePrefix(address)) {
+      const parsed = parsePrefix(address);
+      if ('issue' in parsed) addIssue({ message: parsed.issue });
+    } else if (addressKind(address) === undefined) {
+      addIssue({ message: 'must be an IPv4 address, an IPv6 address or a host name' });
+    }
+  }),
+);
+
 const fields = {
   active: v.boolean('must be true or false'),
-  address: AddressSchema,
+  address: DestinationAddressSchema,
   protocol: ProtocolSchema,
   port: v.nullable(intRange(LIMITS.port.min, LIMITS.port.max)),
   /** Milliseconds between probes. */
@@ -49,6 +76,8 @@ const fields = {
     v.maxLength(LIMITS.sources, `must name at most ${LIMITS.sources} sources`),
   ),
   labels: LabelsSchema,
+  /** Census settings; only for a prefix address, which always has them. */
+  census: CensusSchema,
 };
 
 /** The fields a destination is made of, before the rules that tie them together. */
@@ -63,17 +92,26 @@ export interface DestinationFields {
   data: string;
   sources: string[];
   labels: Record<string, string>;
+  /** Present exactly when the address is a prefix. */
+  census?: Census;
 }
 
 /** The issues of the cross-field rules, each with the field it is about. Empty when the whole is consistent. */
 export function destinationRuleIssues(d: DestinationFields): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
-  const kind = addressKind(d.address);
+  const kind = destinationAddressKind(d.address);
   const family = protocolFamily(d.protocol);
+  const prefix = looksLikePrefix(d.address);
   if (kind !== undefined && kind !== 'name' && kind !== family) {
     issues.push({
       path: 'address',
-      message: `is an IPv${kind} address but protocol ${d.protocol} probes over IPv${family}`,
+      message: `is an IPv${kind} ${prefix ? 'prefix' : 'address'} but protocol ${d.protocol} probes over IPv${family}`,
+    });
+  }
+  if (d.census !== undefined && !prefix) {
+    issues.push({
+      path: 'census',
+      message: 'is only for a prefix address (a census); use null or leave it out',
     });
   }
   if (protocolHasPort(d.protocol) && d.port === null) {
@@ -106,6 +144,25 @@ const consistent = v.rawCheck<DestinationFields>(({ dataset, addIssue }) => {
   }
 });
 
+/**
+ * Fills the defaults that depend on the address: a prefix gets a 30-minute interval (a sweep every second would
+ * be a flood) and the census defaults; a single host keeps the 1 s interval and has no `census` at all, exactly as
+ * before censuses existed.
+ */
+const addressDefaults = v.transform(
+  (d: Omit<DestinationFields, 'interval' | 'census'> & { interval?: number; census?: Census | null }) => {
+    const { interval, census, ...rest } = d;
+    const prefix = looksLikePrefix(d.address);
+    const out: DestinationFields = {
+      ...rest,
+      interval: interval ?? (prefix ? CENSUS_DEFAULTS.interval : DEFAULTS.interval),
+    };
+    // A census on a single host is kept, for the rule that refuses it to see.
+    if (prefix || (census !== undefined && census !== null)) out.census = census ?? defaultCensus();
+    return out;
+  },
+);
+
 /** Body of `POST /v1/destinations`. */
 export const DestinationCreateSchema = v.pipe(
   v.strictObject({
@@ -113,13 +170,17 @@ export const DestinationCreateSchema = v.pipe(
     address: fields.address,
     protocol: v.optional(fields.protocol, DEFAULTS.protocol),
     port: v.optional(fields.port, null),
-    interval: v.optional(fields.interval, DEFAULTS.interval),
+    /** Default 1000 ms, or 30 minutes for a prefix. */
+    interval: v.optional(fields.interval),
     timeout: v.optional(fields.timeout, DEFAULTS.timeout),
     ttl: v.optional(fields.ttl, DEFAULTS.ttl),
     data: v.optional(fields.data, DEFAULTS.data),
     sources: v.optional(fields.sources, []),
     labels: v.optional(fields.labels, {}),
+    /** Only for a prefix, where it defaults to every census default; null means none. */
+    census: v.optional(v.nullable(fields.census)),
   }),
+  addressDefaults,
   consistent,
 );
 export type DestinationCreate = v.InferOutput<typeof DestinationCreateSchema>;
@@ -139,6 +200,8 @@ export const DestinationPatchSchema = v.strictObject({
   data: v.optional(fields.data),
   sources: v.optional(fields.sources),
   labels: v.optional(fields.labels),
+  /** null removes the census settings (needed to turn a prefix into a single host). */
+  census: v.optional(v.nullable(fields.census)),
 });
 export type DestinationPatch = v.InferOutput<typeof DestinationPatchSchema>;
 
@@ -146,6 +209,8 @@ export type DestinationPatch = v.InferOutput<typeof DestinationPatchSchema>;
 export const DestinationSchema = v.object({
   id: IdSchema,
   ...fields,
+  // Optional on the way out: a store that predates censuses returns none, and the agent then uses the defaults.
+  census: v.optional(fields.census),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
 });

@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { AGENT_PPS } from '../../contract/index.js';
 import { CliError } from '../errors.js';
 import {
   createCliLogger,
@@ -50,7 +51,11 @@ export function register(program: Command): void {
     .option('--token <token>', "this source's agent token (env PINGER_TOKEN)")
     .option('--spool <dir>', 'spool directory (default /var/lib/pinger/spool as root, else ./data/spool)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics on 127.0.0.1:<n>', intIn(0, 65_535, 'a port'))
-    .option('--pps <n>', 'global packets-per-second budget (default 20000)', intIn(1, 10_000_000, 'a rate'))
+    .option(
+      '--pps <n>',
+      `global packets-per-second budget, shared with census passes (default ${AGENT_PPS.default})`,
+      intIn(AGENT_PPS.min, AGENT_PPS.max, 'a rate'),
+    )
     .addOption(logFormatOption())
     .addHelpText(
       'after',

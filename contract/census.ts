@@ -1,0 +1,86 @@
+/**
+ * Census: a destination whose address is a prefix is swept in passes (every address once, permuted, paced) rather
+ * than probed as one host. This file holds the destination's `census` settings and the record of one pass.
+ *
+ * A pass's answers travel as ordinary results (destination = the census destination, target = the address that
+ * answered); addresses that did not answer are only counted, in the pass record.
+ */
+import * as v from 'valibot';
+import { AGENT_PPS, IdSchema, intRange, NanosSchema } from './common.js';
+
+/** Limits of the census settings. */
+export const CENSUS_LIMITS = {
+  /** Probes a second; an agent holds a higher rate to its own pps budget (`pinger agent --pps`). */
+  rate: { min: 1, max: AGENT_PPS.max },
+  /** Extra rounds over the addresses that did not answer. */
+  retries: { min: 0, max: 5 },
+  /** Passes a host must miss in a row to be declared gone. */
+  goneAfter: { min: 1, max: 1000 },
+} as const;
+
+/** Defaults of a census destination (the interval replaces the destination's 1 s default for a prefix). */
+export const CENSUS_DEFAULTS = {
+  interval: 1_800_000,
+  rate: 5000,
+  retries: 1,
+  split: false,
+  goneAfter: 2,
+} as const;
+
+/** The census settings as given: every field optional, defaults filled in. */
+export const CensusSchema = v.strictObject({
+  /** Probes a second for the pass. */
+  rate: v.optional(intRange(CENSUS_LIMITS.rate.min, CENSUS_LIMITS.rate.max), CENSUS_DEFAULTS.rate),
+  /** Rounds over the unanswered addresses after the first. */
+  retries: v.optional(
+    intRange(CENSUS_LIMITS.retries.min, CENSUS_LIMITS.retries.max),
+    CENSUS_DEFAULTS.retries,
+  ),
+  /** Share the prefix across the sources that probe it (a disjoint slice each); not yet acted on by the agent. */
+  split: v.optional(v.boolean('must be true or false'), CENSUS_DEFAULTS.split),
+  /** A host that misses this many passes in a row is gone. */
+  goneAfter: v.optional(
+    intRange(CENSUS_LIMITS.goneAfter.min, CENSUS_LIMITS.goneAfter.max),
+    CENSUS_DEFAULTS.goneAfter,
+  ),
+});
+export type Census = v.InferOutput<typeof CensusSchema>;
+
+/** The census settings with every default, for a prefix destination that gave none. */
+export function defaultCensus(): Census {
+  return {
+    rate: CENSUS_DEFAULTS.rate,
+    retries: CENSUS_DEFAULTS.retries,
+    split: CENSUS_DEFAULTS.split,
+    goneAfter: CENSUS_DEFAULTS.goneAfter,
+  };
+}
+
+const count = intRange(0, Number.MAX_SAFE_INTEGER);
+
+/**
+ * One census pass as its agent reports it. Its identity is (source — from the agent's token —, destination,
+ * start), like a result's, so a retried report stores once. Times are wall clock, ns since the epoch.
+ */
+export const CensusPassSchema = v.strictObject({
+  destination: IdSchema,
+  /** The prefix swept, `network/bits`. */
+  prefix: v.string(),
+  /** When the first probe of the pass left. */
+  start: NanosSchema,
+  /** When the last probe of the pass was settled (answered or timed out). */
+  end: NanosSchema,
+  /** Addresses in the pass (the prefix without network and broadcast of an IPv4 prefix shorter than /31). */
+  addresses: count,
+  /** Probes sent, first round and retries. */
+  probed: count,
+  /** Addresses that answered (each counted once, whichever round it answered in). */
+  answered: count,
+  /** Probes sent in the retry rounds (included in `probed`). */
+  retries: count,
+  /** Slots of this destination that came due while this pass ran, and were skipped rather than overlapped. */
+  skipped: count,
+  /** Probes a second the pass was paced at (the configured rate, held to the agent's budget). */
+  rate: count,
+});
+export type CensusPass = v.InferOutput<typeof CensusPassSchema>;
