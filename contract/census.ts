@@ -78,6 +78,8 @@ export const CensusPassSchema = v.strictObject({
   answered: count,
   /** Probes sent in the retry rounds (included in `probed`). */
   retries: count,
+  /** Probes that could not be sent (included in `probed`; their addresses count as unanswered). */
+  errors: count,
   /** Slots of this destination that came due while this pass ran, and were skipped rather than overlapped. */
   skipped: count,
   /** Probes a second the pass was paced at (the configured rate, held to the agent's budget). */

@@ -103,6 +103,42 @@ export function createAgentMetrics() {
         this.set(probeCounts.inflight);
       },
     }),
+    censusPasses: new Counter({
+      name: 'pinger_agent_census_passes_total',
+      help: 'Census passes completed (or stopped), per census destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    censusProbes: new Counter({
+      name: 'pinger_agent_census_probes_sent_total',
+      help: 'Census probes sent (first rounds and retries), per census destination.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    censusSkipped: new Counter({
+      name: 'pinger_agent_census_passes_skipped_total',
+      help: 'Census passes not started because the previous pass was still running (never overlapped).',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    censusLastPassSeconds: new Gauge({
+      name: 'pinger_agent_census_last_pass_seconds',
+      help: 'Duration of the last census pass, first probe to last settled.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    censusLastPassAnswered: new Gauge({
+      name: 'pinger_agent_census_last_pass_answered',
+      help: 'Addresses that answered in the last census pass.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
+    censusLastPassAddresses: new Gauge({
+      name: 'pinger_agent_census_last_pass_addresses',
+      help: 'Addresses probed in the last census pass.',
+      labelNames: ['destination'] as const,
+      registers,
+    }),
     receiveTimestamps: new Gauge({
       name: 'pinger_agent_receive_timestamps',
       help: 'Open raw sockets by where their arrival times come from: kernel (SO_TIMESTAMPNS) or process (the read).',

@@ -187,6 +187,15 @@ export class Scheduler {
     return this.#states.size;
   }
 
+  /**
+   * Lends up to `n` tokens of the pps budget to a lower-priority sender (census passes, see census/). It never takes
+   * the last half of the burst: ordinary ticks keep first call on the budget, so a sweep cannot make them wait for a
+   * token (their lateness); the sweep gets what they leave.
+   */
+  spare(n: number): number {
+    return this.#bucket.takeUpTo(n, this.#clock.now(), this.#bucket.burst / 2);
+  }
+
   /** Probes sent, ticks skipped for lateness, probes in flight. */
   stats(): { sent: number; skipped: number; inflight: number } {
     return { sent: this.#sent, skipped: this.#skipped, inflight: this.#inflight };

@@ -31,6 +31,17 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Spends up to `n` whole tokens, but never the last `keep`: what a lower-priority consumer (a census pass) takes,
+   * so that the consumer it yields to (ordinary probe ticks) always finds a token. Returns how many it spent.
+   */
+  takeUpTo(n: number, now: number, keep: number): number {
+    this.#refill(now);
+    const spent = Math.max(0, Math.min(n, Math.floor(this.#tokens - keep)));
+    this.#tokens -= spent;
+    return spent;
+  }
+
   /** Milliseconds until a token is available (0 when one is). */
   waitMs(now: number): number {
     this.#refill(now);

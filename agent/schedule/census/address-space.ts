@@ -1,0 +1,37 @@
+/**
+ * The addresses a census pass probes: every address of the prefix, except the network and broadcast addresses of an
+ * IPv4 prefix shorter than /31 (no host holds them; a /31 or /32 has none, RFC 3021). IPv6 has no broadcast, so every
+ * address of an IPv6 prefix is probed.
+ */
+import { type Prefix, uintToIpv4 } from '../../../contract/index.js';
+import { formatIpv6 } from '../../packets/index.js';
+
+/** The addresses of a prefix by index, in canonical text form (the form answers name them in). */
+export interface AddressSpace {
+  readonly count: number;
+  /** Address number `i`, 0 ≤ i < count. */
+  at(i: number): string;
+}
+
+/** See the module comment. */
+export function addressSpace(prefix: Prefix): AddressSpace {
+  if (prefix.family === 4) {
+    const skip = prefix.bits < 31 ? 1 : 0;
+    const first = prefix.base + skip;
+    return { count: prefix.size - 2 * skip, at: (i) => uintToIpv4(first + i) };
+  }
+  const bytes = new Uint8Array(16);
+  prefix.high.forEach((group, g) => {
+    bytes[2 * g] = group >> 8;
+    bytes[2 * g + 1] = group & 0xff;
+  });
+  return {
+    count: prefix.size,
+    at: (i) => {
+      const low = prefix.base + i;
+      bytes[14] = low >> 8;
+      bytes[15] = low & 0xff;
+      return formatIpv6(bytes);
+    },
+  };
+}

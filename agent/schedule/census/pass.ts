@@ -1,0 +1,230 @@
+/**
+ * One census pass: every address of a prefix probed once in a permuted order (permutation.ts), paced at `rate`
+ * probes a second, then `retries` more rounds over the addresses that did not answer. The pass ends when its last
+ * probe is settled. `pinger probe --sweep` and the agent's census scheduler both run passes through this.
+ *
+ * - **Pacing** is a credit that grows with the clock at `rate` and is spent a batch per wake-up of a 1 ms timer. The
+ *   credit is capped at 5 ms worth, so a late wake-up (a busy loop, a short budget) never turns into a burst.
+ * - **Sharing the budget**: with a {@link SpareBudget} (the agent's scheduler), each batch takes only the tokens the
+ *   ordinary destinations leave (see `Scheduler.spare`), so their probes are not made late by a sweep; the pass
+ *   runs slower instead.
+ * - **Matching**: the seq of a probe is the index of its address (a prefix has at most 65,536), so one shared
+ *   callback knows which address an outcome is about with no per-probe closure; the probers tell retries of one
+ *   seq apart by their send time, and a round only ends once all its probes are settled anyway.
+ * - **Answered** means the probed address itself answered (an echo reply, a SYN-ACK or RST, or an ICMP error it
+ *   sent itself — a closed UDP port); a router's error is not an answer. Answers are handed on as ordinary results;
+ *   the rest is only counted.
+ */
+import type { Prefix, Protocol, ResultInput } from '../../../contract/index.js';
+import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../probes/types.js';
+import { type Clock, systemClock, type TimerHandle } from '../clock.js';
+import { type AddressSpace, addressSpace } from './address-space.js';
+import { Permutation } from './permutation.js';
+
+/** Where a pass borrows tokens of a shared pps budget: returns how many of `n` it may send now. */
+export interface SpareBudget {
+  spare(n: number): number;
+}
+
+/** The probe fields of the census destination. */
+export interface PassDestination {
+  id: string;
+  protocol: Protocol;
+  port: number | null;
+  ttl: number;
+  timeout: number;
+  data: string;
+}
+
+export interface PassOptions {
+  destination: PassDestination;
+  prefix: Prefix;
+  /** Probes a second (> 0). */
+  rate: number;
+  /** Extra rounds over the addresses that did not answer (≥ 0). */
+  retries: number;
+  /** Sends the probes (the agent's engine prober for the protocol). */
+  prober: Pick<Prober, 'send'>;
+  /** The shared pps budget, when there is one; without it the pass is paced by `rate` alone. */
+  budget?: SpareBudget;
+  clock?: Clock;
+  /** Picks the permuted order; a different seed per pass by default. */
+  seed?: number;
+  /** Each answer, as a result of the census destination. */
+  onAnswer(result: ResultInput): void;
+}
+
+/** What a pass did; the agent adds its destination, prefix and skipped slots to make the pass record. */
+export interface PassSummary {
+  /** Wall clock at the first probe and once the last one settled, ns since the epoch. */
+  start: bigint;
+  end: bigint;
+  addresses: number;
+  probed: number;
+  answered: number;
+  retries: number;
+  /** Probes that could not be sent (status error); their addresses count as unanswered. */
+  errors: number;
+  rate: number;
+  /** The pass was stopped before it probed everything. */
+  stopped: boolean;
+}
+
+/** Largest credit, in ms of the rate: a late wake-up sends at most this much at once. */
+const MAX_CREDIT_MS = 5;
+
+/** A pass in progress: {@link done} settles with its summary; {@link stop} ends it early. */
+export class RunningPass {
+  readonly done: Promise<PassSummary>;
+  readonly #o: PassOptions;
+  readonly #clock: Clock;
+  readonly #space: AddressSpace;
+  readonly #order: Permutation;
+  readonly #answeredAt: Uint8Array;
+  readonly #maxCredit: number;
+  #resolve!: (summary: PassSummary) => void;
+  #round = 0;
+  #cursor = 0;
+  #credit = 0;
+  #last = 0;
+  #inflight = 0;
+  #sending = false;
+  #stopped = false;
+  #finished = false;
+  #timer: TimerHandle | undefined;
+  #start = 0n;
+  #probed = 0;
+  #answered = 0;
+  #retried = 0;
+  #errors = 0;
+
+  constructor(options: PassOptions) {
+    if (!(options.rate > 0)) throw new RangeError(`[agent:census] rate must be > 0, got ${options.rate}`);
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#space = addressSpace(options.prefix);
+    this.#order = new Permutation(
+      Math.max(1, this.#space.count),
+      options.seed ?? (Math.random() * 2 ** 32) >>> 0,
+    );
+    this.#answeredAt = new Uint8Array(this.#space.count);
+    this.#maxCredit = Math.max(1, (options.rate * MAX_CREDIT_MS) / 1000);
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+    this.#last = this.#clock.now();
+    this.#credit = 1;
+    this.#start = this.#clock.wallNs();
+    if (this.#space.count === 0) this.#finish();
+    else this.#tick();
+  }
+
+  /** Stops sending; {@link done} settles once the probes in flight are settled. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    if (this.#inflight === 0) this.#finish();
+  }
+
+  /** Probes sent so far. */
+  get probed(): number {
+    return this.#probed;
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    this.#credit = Math.min(this.#maxCredit, this.#credit + ((now - this.#last) * this.#o.rate) / 1000);
+    this.#last = now;
+    let n = Math.floor(this.#credit);
+    if (n > 0 && this.#o.budget) n = this.#o.budget.spare(n);
+    this.#credit -= n;
+    this.#sending = true;
+    const count = this.#space.count;
+    while (n > 0 && this.#cursor < count) {
+      const index = this.#order.at(this.#cursor++);
+      if (this.#round > 0 && this.#answeredAt[index] === 1) continue;
+      n--;
+      this.#send(index);
+    }
+    this.#sending = false;
+    if (this.#cursor < count) this.#timer = this.#clock.setTimer(this.#tick, 1);
+    else {
+      // Tokens taken for addresses skipped at the end of a retry round are simply not spent.
+      this.#credit = 0;
+      if (this.#inflight === 0) this.#roundDone();
+    }
+  };
+
+  #send(index: number): void {
+    const d = this.#o.destination;
+    const target: ProbeTarget = {
+      protocol: d.protocol,
+      address: this.#space.at(index),
+      port: d.port,
+      ttl: d.ttl,
+      timeout: d.timeout,
+      data: d.data,
+    };
+    if (this.#probed === 0) this.#start = this.#clock.wallNs();
+    this.#probed++;
+    if (this.#round > 0) this.#retried++;
+    this.#inflight++;
+    this.#o.prober.send(target, index, this.#settle);
+  }
+
+  readonly #settle: OutcomeCallback = (outcome: ProbeOutcome) => {
+    this.#inflight--;
+    if (outcome.status === 'error') this.#errors++;
+    else if (outcome.status !== 'timeout' && outcome.address === outcome.target) {
+      const index = outcome.rseq;
+      if (this.#answeredAt[index] !== 1) {
+        this.#answeredAt[index] = 1;
+        this.#answered++;
+      }
+      const result = outcome as ProbeOutcome & { destination: string };
+      result.destination = this.#o.destination.id;
+      this.#o.onAnswer(result);
+    }
+    if (this.#inflight === 0 && !this.#sending && (this.#stopped || this.#cursor >= this.#space.count)) {
+      this.#roundDone();
+    }
+  };
+
+  /** Every probe of the round is sent and settled: another round over the silent addresses, or the end. */
+  #roundDone(): void {
+    if (this.#stopped || this.#round >= this.#o.retries || this.#answered === this.#space.count) {
+      this.#finish();
+      return;
+    }
+    this.#round++;
+    this.#cursor = 0;
+    this.#last = this.#clock.now();
+    this.#credit = 1;
+    this.#tick();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#resolve({
+      start: this.#start,
+      end: this.#clock.wallNs(),
+      addresses: this.#space.count,
+      probed: this.#probed,
+      answered: this.#answered,
+      retries: this.#retried,
+      errors: this.#errors,
+      rate: this.#o.rate,
+      stopped: this.#stopped,
+    });
+  }
+}
+
+/** Starts a pass; see the module comment. */
+export function startPass(options: PassOptions): RunningPass {
+  return new RunningPass(options);
+}
