@@ -1,5 +1,7 @@
 /**
- * The agent daemon: sync ─▶ scheduler ─▶ probe engine ─▶ outbox, wired once and stopped in order.
+ * The agent daemon: sync ─▶ scheduler ─▶ probe engine ─▶ outbox, wired once and stopped in order. Destinations
+ * whose address is a prefix go to the census scheduler instead (passes over the prefix), which shares the engine,
+ * the outbox and the scheduler's pps budget.
  *
  * Start: metrics endpoint (optional), outbox (replays the spool), scheduler, then sync, which applies the cached
  * config at once and then follows the control plane. Stop (SIGTERM): stop following, stop scheduling and wait for
@@ -9,13 +11,14 @@
  */
 import { join } from 'node:path';
 import { Agent as UndiciAgent } from 'undici';
-import type { AgentConfig, Protocol } from '../contract/index.js';
+import { AGENT_PPS, type AgentConfig, type CensusPass, type Protocol } from '../contract/index.js';
 import { ConfigSync, SyncAuthError } from './config/sync.js';
 import { Outbox, type OutboxOptions } from './delivery/outbox.js';
 import { resultsClient } from './delivery/results-client.js';
 import { type AgentMetrics, createAgentMetrics, serveMetrics } from './metrics/metrics.js';
 import { ProbeEngine } from './probes/engine.js';
 import { RawSocketPermissionError } from './probes/errors.js';
+import { CensusScheduler, isCensus } from './schedule/census/census-scheduler.js';
 import { Resolver } from './schedule/resolve.js';
 import { Scheduler, type SendProbe } from './schedule/scheduler.js';
 import { engineSender } from './schedule/send-probe.js';
@@ -55,6 +58,11 @@ export interface AgentOptions {
    * largest destination timeout + 250 ms when that is shorter). The probe engine then settles the rest as errors.
    */
   maxDrainMs?: number;
+  /**
+   * Receives each census pass record. There is no control-plane API for them yet: the agent logs each record and
+   * exports it as metrics (`pinger_agent_census_*`), and hands it here.
+   */
+  onCensusPass?: (record: CensusPass) => void;
 }
 
 export interface AgentHandle {
@@ -118,6 +126,22 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     ...(options.pps !== undefined ? { pps: options.pps } : {}),
   });
 
+  const census = new CensusScheduler({
+    prober: (protocol) => {
+      if (options.sender)
+        throw new Error('[agent] census passes need the probe engine, not a replaced sender');
+      if (sourceid === undefined) throw new Error('[agent] no source id yet');
+      engine ??= new ProbeEngine({ sourceid });
+      return engine.prober(protocol);
+    },
+    onResult: (result) => outbox.push(result),
+    budget: scheduler,
+    pps: options.pps ?? AGENT_PPS.default,
+    metrics,
+    logger: log,
+    ...(options.onCensusPass ? { onPass: options.onCensusPass } : {}),
+  });
+
   let maxTimeout = 0;
   const onConfig = (config: AgentConfig, origin: 'cache' | 'control-plane') => {
     if (config.source.sourceid !== sourceid) {
@@ -165,9 +189,17 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     // A loop, not Math.max(...list): spreading a very large set overflows the call stack.
     maxTimeout = 0;
     for (const d of config.destinations) if (d.timeout > maxTimeout) maxTimeout = d.timeout;
-    const summary = scheduler.apply(config.destinations);
+    const summary = scheduler.apply(config.destinations.filter((d) => !isCensus(d)));
+    census.apply(config.destinations);
     log.info(
-      { origin, version: config.version, source: config.source.id, destinations: scheduler.size, ...summary },
+      {
+        origin,
+        version: config.version,
+        source: config.source.id,
+        destinations: scheduler.size,
+        censuses: census.size,
+        ...summary,
+      },
       '[agent] destination set applied',
     );
   };
@@ -210,7 +242,8 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       const t0 = performance.now();
       sync.stop();
       // Probes in flight end by their own timeout; wait that long (plus a margin), at most 10 s.
-      const { abandoned } = await scheduler.stop(Math.min(options.maxDrainMs ?? 10_000, maxTimeout + 250));
+      const drainMs = Math.min(options.maxDrainMs ?? 10_000, maxTimeout + 250);
+      const [{ abandoned }] = await Promise.all([scheduler.stop(drainMs), census.stop(drainMs)]);
       // Closing the engine settles every probe still in flight (as an error result); its result must reach the
       // outbox before it closes, or each restart leaves a seq gap per probe in flight.
       engine?.close();
@@ -252,7 +285,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       url: options.url,
       spoolDir: options.spoolDir,
       metricsPort: metricsServer?.port,
-      pps: options.pps ?? 20_000,
+      pps: options.pps ?? AGENT_PPS.default,
     },
     '[agent] started',
   );
