@@ -3,6 +3,8 @@
  * probe (JSON lines shaped as the Result contract, without the destination id, with `--json`), then a summary
  * per target. Exit 0 when some target answered, 1 when none did, 2 on bad arguments.
  *
+ * With `--sweep PREFIX` it sweeps a prefix instead (sweep.ts), like `fping -g -a`.
+ *
  * The values are checked by the contract's destination schema, so the CLI accepts exactly what a destination
  * may hold — except the interval, which may go down to 1 ms here (like `ping -i` for root) while the agent's
  * scheduler keeps the destination minimum.
@@ -23,6 +25,7 @@ import {
 import { parseInteger } from '../arguments.js';
 import { CliError } from '../errors.js';
 import { outcomeLine, TargetStats } from '../probe-stats.js';
+import { sweepCommand } from './sweep.js';
 
 interface ProbeCliOptions {
   /** Absent: icmp, or icmp6 for an IPv6 literal, chosen per target. */
@@ -35,6 +38,9 @@ interface ProbeCliOptions {
   data: string;
   sourceid?: number;
   json?: boolean;
+  sweep?: string;
+  rate?: number;
+  retries?: number;
 }
 
 /** Bounds of the CLI's own values. */
@@ -53,7 +59,7 @@ export function register(program: Command): void {
   program
     .command('probe')
     .description('probe targets like ping/fping: icmp, udp or tcp over IPv4 or IPv6, microsecond RTTs')
-    .argument('<target...>', 'IP addresses or host names (resolved per family, re-resolved on DNS TTL)')
+    .argument('[target...]', 'IP addresses or host names (resolved per family, re-resolved on DNS TTL)')
     .addOption(
       new Option(
         '-p, --protocol <protocol>',
@@ -73,11 +79,26 @@ export function register(program: Command): void {
     .option('--data <text>', 'payload text carried and checked in the echo', DEFAULTS.data)
     .option('--sourceid <n>', 'source id written into each probe (0–65535; random by default)', parseInteger)
     .option('--json', 'JSON lines: one Result per probe, then one {"summary": …} per target')
+    .option(
+      '--sweep <prefix>',
+      'sweep a prefix (IPv4 /16+, IPv6 /112+) once and print the hosts that answered',
+    )
+    .option('--rate <n>', 'with --sweep: probes a second (default 5000)', parseInteger)
+    .option('--retries <n>', 'with --sweep: rounds over the silent addresses (default 1)', parseInteger)
     .addHelpText(
       'after',
       '\nNeeds root or CAP_NET_RAW (raw sockets). Exit 0 if any target answered, 1 if none, 2 on bad arguments.',
     )
     .action(async (targets: string[], options: ProbeCliOptions) => {
+      if (options.sweep !== undefined) {
+        if (targets.length > 0) throw new CliError('--sweep takes no other targets');
+        process.exitCode = await sweepCommand(options.sweep, options);
+        return;
+      }
+      if (targets.length === 0) throw new CliError('name at least one target, or a prefix with --sweep');
+      if (options.rate !== undefined || options.retries !== undefined) {
+        throw new CliError('--rate and --retries go with --sweep');
+      }
       process.exitCode = await probeCommand(targets, options);
     });
 }
