@@ -9,6 +9,9 @@
  *            │
  *   target t0 198.18.2.2/24  fd00:198:18:2::2/64
  *
+ * With `{ census: true }`, the target also answers for every address of {@link CENSUS_PREFIX} (a `local` route on its
+ * loopback), and the agent and router route that prefix to it: a whole /16 of hosts for census sweeps.
+ *
  * Names carry the pid and a random part so that concurrent test runs on one machine never meet. Call
  * {@link Lab.destroy} in `afterAll`; it is idempotent and also runs on process exit as a last resort.
  */
@@ -24,6 +27,15 @@ export const LAB = {
   routerTarget: { v4: '198.18.2.1', v6: 'fd00:198:18:2::1' },
   target: { v4: '198.18.2.2', v6: 'fd00:198:18:2::2' },
 } as const;
+
+/** The prefix a census lab's target answers for (within 198.18.0.0/15, routed only inside the lab). */
+export const CENSUS_PREFIX = '198.19.0.0/16';
+
+/** What to build beyond the chain. */
+export interface LabOptions {
+  /** Route {@link CENSUS_PREFIX} to the target, which answers for all of it. */
+  census?: boolean;
+}
 
 const live = new Set<Lab>();
 process.once('exit', () => {
@@ -59,11 +71,12 @@ export class Lab {
   }
 
   /** Builds a fresh lab; on any failure, removes what it made and rethrows. */
-  static async create(): Promise<Lab> {
+  static async create(options: LabOptions = {}): Promise<Lab> {
     const lab = new Lab(`pgl-${process.pid}-${randomBytes(3).toString('hex')}`);
     live.add(lab);
     try {
       await lab.#build();
+      if (options.census) await lab.#routeCensus();
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -141,6 +154,13 @@ export class Lab {
     // Neighbour discovery takes its time on fresh links: wait (bounded) until both families get through, so that
     // no test sees a first probe delayed by address resolution.
     for (const address of [LAB.target.v4, LAB.target.v6]) await this.#waitReachable(address);
+  }
+
+  async #routeCensus(): Promise<void> {
+    await runIn(this.target, ['ip', 'route', 'add', 'local', CENSUS_PREFIX, 'dev', 'lo']);
+    await run(['ip', '-n', this.router, 'route', 'add', CENSUS_PREFIX, 'via', LAB.target.v4]);
+    await run(['ip', '-n', this.agent, 'route', 'add', CENSUS_PREFIX, 'via', LAB.router.v4]);
+    await this.#waitReachable('198.19.0.1');
   }
 
   async #waitReachable(address: string): Promise<void> {

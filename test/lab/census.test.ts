@@ -1,0 +1,188 @@
+/**
+ * Census sweeps against a whole /16 in the lab: the target answers for every address of 198.19.0.0/16 (a `local`
+ * route), and an nft set in the target lets echo requests through only to a seeded pseudo-random subset, so the test
+ * knows exactly which hosts "exist". `pinger probe --sweep` and the agent's census scheduler must each find exactly
+ * those; a pass slower than its interval is never overlapped; ordinary destinations keep their lateness meanwhile.
+ * Needs root (network namespaces, raw sockets).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrefix, uintToIpv4 } from '../../contract/index.js';
+import { mulberry32 } from '../helpers/prng.js';
+import type { CensusRun, CensusRunOutput } from './census-driver.js';
+import { CENSUS_PREFIX, LAB, Lab } from './lab.js';
+import { runToEnd, tsxArgv } from './process.js';
+import { runIn } from './shell.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** About one address in 64 of the /16 (~1,000 hosts), from a fixed seed, plus both ends of the range. */
+function existingHosts(seed: number): string[] {
+  const random = mulberry32(seed);
+  const hosts = ['198.19.0.1', '198.19.255.254'];
+  const base = 0xc6130000; // 198.19.0.0
+  for (let i = 2; i < 65_534; i++) if (random() < 1 / 64) hosts.push(uintToIpv4(base + i));
+  return hosts;
+}
+
+/** In the target: echo requests to the census prefix are dropped unless their address is in the set. */
+async function allowOnly(lab: Lab, hosts: readonly string[]): Promise<void> {
+  await runIn(lab.target, ['nft', 'delete', 'table', 'inet', 'pinger_census']).catch(() => undefined);
+  const script = `table inet pinger_census {
+  set alive {
+    type ipv4_addr
+    elements = { ${hosts.join(', ')} }
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr ${CENSUS_PREFIX} icmp type echo-request ip daddr != @alive drop
+  }
+}
+`;
+  await runIn(lab.target, ['nft', '-f', '-'], script);
+}
+
+/** Whether `address` lies in the IPv4 prefix `text`. */
+function within(text: string, address: string): boolean {
+  const p = parsePrefix(text);
+  if (!('prefix' in p)) throw new Error(p.issue);
+  const [a, b, c, d] = address.split('.').map(Number);
+  const n = ((a! << 24) | (b! << 16) | (c! << 8) | d!) >>> 0;
+  return n >= p.prefix.base && n < p.prefix.base + p.prefix.size;
+}
+
+async function censusRun(lab: Lab, run: CensusRun): Promise<CensusRunOutput> {
+  const { code, stdout, stderr } = await runToEnd(
+    lab.agent,
+    tsxArgv('test/lab/census-driver.ts', [JSON.stringify(run)]),
+    run.maxMs + 15_000,
+  );
+  if (code !== 0) throw new Error(`[lab] census driver exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as CensusRunOutput;
+}
+
+describe.skipIf(!isRoot)('census in the lab (root)', () => {
+  let lab: Lab;
+  const hosts = existingHosts(2026);
+
+  beforeAll(async () => {
+    lab = await Lab.create({ census: true });
+    await allowOnly(lab, hosts);
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('pinger probe --sweep finds exactly the hosts that exist in a /16, no more, none missed', async () => {
+    const { code, stdout, stderr } = await runToEnd(
+      lab.agent,
+      tsxArgv('cli/main.ts', [
+        'probe',
+        '--sweep',
+        CENSUS_PREFIX,
+        '--rate',
+        '20000',
+        '--retries',
+        '1',
+        '--timeout',
+        '500',
+      ]),
+      60_000,
+    );
+    expect(code, stderr).toBe(0);
+    const found = stdout.trim().split('\n');
+    expect(found.length).toBe(hosts.length);
+    expect(new Set(found)).toEqual(new Set(hosts));
+    expect(stderr).toContain(`${CENSUS_PREFIX}: 65534 addresses, ${hosts.length} answered`);
+  }, 90_000);
+
+  it('pinger probe --sweep --json gives a Result per host and the pass record', async () => {
+    const prefix = '198.19.16.0/20';
+    const { code, stdout, stderr } = await runToEnd(
+      lab.agent,
+      tsxArgv('cli/main.ts', ['probe', '--sweep', prefix, '--json', '--rate', '5000', '--timeout', '300']),
+      60_000,
+    );
+    expect(code, stderr).toBe(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const pass = lines.pop()!.pass as Record<string, unknown>;
+    const expected = hosts.filter((h) => within(prefix, h));
+    expect(new Set(lines.map((l) => l.target))).toEqual(new Set(expected));
+    for (const l of lines) expect(l).toMatchObject({ status: 'reply', protocol: 'icmp', datamatch: true });
+    expect(pass).toMatchObject({
+      prefix,
+      addresses: 4094,
+      answered: expected.length,
+      probed: 4094 + (4094 - expected.length),
+      retries: 4094 - expected.length,
+      errors: 0,
+      skipped: 0,
+      rate: 5000,
+    });
+  }, 90_000);
+
+  it("the agent's census pass finds exactly those hosts, and ordinary destinations keep lateness p99 ≤ 2 ms", async () => {
+    const out = await censusRun(lab, {
+      prefix: CENSUS_PREFIX,
+      rate: 20_000,
+      retries: 1,
+      interval: 600_000,
+      timeout: 500,
+      pps: 40_000,
+      passes: 1,
+      // 200 destinations at 100 ms: 2,000 probes a second to the lab target, beside the sweep's 20,000.
+      ordinary: { count: 200, interval: 100, address: LAB.target.v4 },
+      baselineMs: 3000,
+      maxMs: 40_000,
+    });
+    expect(out.passes.length).toBe(1);
+    const [{ record, hosts: found }] = out.passes as [CensusRunOutput['passes'][number]];
+    expect(found.length).toBe(hosts.length);
+    expect(new Set(found)).toEqual(new Set(hosts));
+    expect(record).toMatchObject({ addresses: 65_534, answered: hosts.length, errors: 0, skipped: 0 });
+    // Ordinary probes during the whole pass: p99 within 2 ms means 99 % of them in the ≤ 2 ms buckets. The same
+    // run measured them for 3 s before the sweep (the baseline): on a machine whose baseline already misses 2 ms
+    // (other work on its cores), the sweep cannot be judged by the absolute figure, and must instead keep at
+    // least 70 % of the on-time share the baseline had.
+    const o = out.ordinary;
+    const b = out.baseline;
+    const detail = JSON.stringify({ during: o, baseline: b });
+    expect(o.observed).toBeGreaterThan(1000);
+    expect(b.observed).toBeGreaterThan(1000);
+    expect(o.lateSkipped, detail).toBe(0);
+    const onTime = o.within2ms / o.observed;
+    const baselineOnTime = b.within2ms / b.observed;
+    if (baselineOnTime >= 0.99) expect(onTime, detail).toBeGreaterThanOrEqual(0.99);
+    else {
+      console.warn(`[lab:census] the machine misses 2 ms p99 without a sweep: ${detail}`);
+      expect(onTime, detail).toBeGreaterThanOrEqual(0.7 * baselineOnTime);
+    }
+  }, 90_000);
+
+  it('never overlaps a pass slower than its interval; the skipped slots are counted', async () => {
+    const prefix = '198.19.32.0/22';
+    // 1,022 addresses at 500/s: ~2 s + the timeout per pass, against a 1 s interval.
+    const out = await censusRun(lab, {
+      prefix,
+      rate: 500,
+      retries: 0,
+      interval: 1000,
+      timeout: 300,
+      pps: 20_000,
+      passes: 2,
+      maxMs: 20_000,
+    });
+    expect(out.passes.length).toBe(2);
+    expect(out.maxRunning).toBe(1);
+    const expected = new Set(hosts.filter((h) => within(prefix, h)));
+    for (const { record, hosts: found } of out.passes) {
+      expect(new Set(found)).toEqual(expected);
+      expect(record.skipped).toBeGreaterThanOrEqual(2);
+      expect(Number(BigInt(record.end) - BigInt(record.start)) / 1e6).toBeGreaterThan(2000);
+    }
+    expect(BigInt(out.passes[1]!.record.start)).toBeGreaterThan(BigInt(out.passes[0]!.record.end));
+  }, 60_000);
+});
