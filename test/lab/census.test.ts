@@ -6,40 +6,13 @@
  * Needs root (network namespaces, raw sockets).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrefix, uintToIpv4 } from '../../contract/index.js';
-import { mulberry32 } from '../helpers/prng.js';
+import { parsePrefix } from '../../contract/index.js';
 import type { CensusRun, CensusRunOutput } from './census-driver.js';
+import { allowOnly, existingHosts } from './census-hosts.js';
 import { CENSUS_PREFIX, LAB, Lab } from './lab.js';
 import { runToEnd, tsxArgv } from './process.js';
-import { runIn } from './shell.js';
 
 const isRoot = process.getuid?.() === 0;
-
-/** About one address in 64 of the /16 (~1,000 hosts), from a fixed seed, plus both ends of the range. */
-function existingHosts(seed: number): string[] {
-  const random = mulberry32(seed);
-  const hosts = ['198.19.0.1', '198.19.255.254'];
-  const base = 0xc6130000; // 198.19.0.0
-  for (let i = 2; i < 65_534; i++) if (random() < 1 / 64) hosts.push(uintToIpv4(base + i));
-  return hosts;
-}
-
-/** In the target: echo requests to the census prefix are dropped unless their address is in the set. */
-async function allowOnly(lab: Lab, hosts: readonly string[]): Promise<void> {
-  await runIn(lab.target, ['nft', 'delete', 'table', 'inet', 'pinger_census']).catch(() => undefined);
-  const script = `table inet pinger_census {
-  set alive {
-    type ipv4_addr
-    elements = { ${hosts.join(', ')} }
-  }
-  chain input {
-    type filter hook input priority 0; policy accept;
-    ip daddr ${CENSUS_PREFIX} icmp type echo-request ip daddr != @alive drop
-  }
-}
-`;
-  await runIn(lab.target, ['nft', '-f', '-'], script);
-}
 
 /** Whether `address` lies in the IPv4 prefix `text`. */
 function within(text: string, address: string): boolean {

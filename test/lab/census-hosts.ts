@@ -1,0 +1,35 @@
+/**
+ * Which hosts "exist" in a census lab: a seeded pseudo-random subset of {@link CENSUS_PREFIX}, enforced by an nft set
+ * in the target (echo requests to any other address of the prefix are dropped). Shared by the census lab tests and
+ * bench/census.
+ */
+import { uintToIpv4 } from '../../contract/index.js';
+import { mulberry32 } from '../helpers/prng.js';
+import { CENSUS_PREFIX, type Lab } from './lab.js';
+import { runIn } from './shell.js';
+
+/** About one address in 64 of the /16 (~1,000 hosts) from `seed`, plus both ends of the range. */
+export function existingHosts(seed: number): string[] {
+  const random = mulberry32(seed);
+  const hosts = ['198.19.0.1', '198.19.255.254'];
+  const base = 0xc6130000; // 198.19.0.0
+  for (let i = 2; i < 65_534; i++) if (random() < 1 / 64) hosts.push(uintToIpv4(base + i));
+  return hosts;
+}
+
+/** In the target: echo requests to the census prefix are dropped unless their address is one of `hosts`. */
+export async function allowOnly(lab: Lab, hosts: readonly string[]): Promise<void> {
+  await runIn(lab.target, ['nft', 'delete', 'table', 'inet', 'pinger_census']).catch(() => undefined);
+  const script = `table inet pinger_census {
+  set alive {
+    type ipv4_addr
+    elements = { ${hosts.join(', ')} }
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr ${CENSUS_PREFIX} icmp type echo-request ip daddr != @alive drop
+  }
+}
+`;
+  await runIn(lab.target, ['nft', '-f', '-'], script);
+}
