@@ -6,6 +6,7 @@
  *
  *   ip netns exec NS node --import tsx test/lab/census-driver.ts '<JSON CensusRun>'
  */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createAgentMetrics } from '../../agent/metrics/metrics.js';
 import { ProbeEngine } from '../../agent/probes/engine.js';
 import type { Prober } from '../../agent/probes/types.js';
@@ -44,6 +45,17 @@ export interface CensusRunOutput {
   ordinary: Lateness;
   /** The same, over the last `baselineMs` before the census started (no sweep). */
   baseline: Lateness;
+  /** What the process went through during the first pass: event-loop delay (ms), GC pauses (ms), CPU (ms). */
+  process: {
+    loopP50: number;
+    loopP99: number;
+    loopMax: number;
+    gcMs: number;
+    gcMaxMs: number;
+    /** GC pause ms by kind (1 minor, 2 major, 4 incremental, 8 weak callbacks: perf_hooks' constants). */
+    gcByKind: Record<string, number>;
+    cpuMs: number;
+  };
 }
 
 /** Ordinary probes in a window, and how many left within 1 and 2 ms of their slot. */
@@ -114,6 +126,8 @@ const prober = engine.prober('icmp');
 const watched: Pick<Prober, 'send'> = {
   send(target, seq, done) {
     if (before === undefined) {
+      loop.enable();
+      cpu0 = process.cpuUsage();
       before = snapshot();
       skippedBefore = scheduler.stats().skipped;
       sentBefore = scheduler.stats().sent;
@@ -127,7 +141,23 @@ const output: CensusRunOutput = {
   maxRunning: 0,
   ordinary: { sent: 0, observed: 0, within1ms: 0, within2ms: 0, lateSkipped: 0 },
   baseline: { sent: 0, observed: 0, within1ms: 0, within2ms: 0, lateSkipped: 0 },
+  process: { loopP50: 0, loopP99: 0, loopMax: 0, gcMs: 0, gcMaxMs: 0, gcByKind: {}, cpuMs: 0 },
 };
+const loop = monitorEventLoopDelay({ resolution: 1 });
+let gcMs = 0;
+let gcMaxMs = 0;
+const gcByKind: Record<string, number> = {};
+let cpu0: NodeJS.CpuUsage | undefined;
+const gc = new PerformanceObserver((list) => {
+  if (cpu0 === undefined || firstPass !== undefined) return;
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+    const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind);
+    gcByKind[kind] = (gcByKind[kind] ?? 0) + e.duration;
+  }
+});
+gc.observe({ entryTypes: ['gc'] });
 const between = (b: Buckets, a: Buckets, sent: number, skipped: number): Lateness => {
   const delta = (le: number) => (a.get(le) ?? 0) - (b.get(le) ?? 0);
   return {
@@ -153,6 +183,17 @@ const census = new CensusScheduler({
     output.passes.push({ record, hosts });
     hosts = [];
     if (firstPass === undefined) {
+      loop.disable();
+      const cpu = process.cpuUsage(cpu0);
+      output.process = {
+        loopP50: loop.percentile(50) / 1e6,
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
+        gcMs,
+        gcMaxMs,
+        gcByKind,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+      };
       const stats = scheduler.stats();
       void snapshot().then((buckets) => {
         firstPass = { buckets, skipped: stats.skipped, sent: stats.sent };
@@ -182,6 +223,7 @@ const bound = setTimeout(() => finish(), run.maxMs);
 await finished;
 clearTimeout(bound);
 clearInterval(timer);
+gc.disconnect();
 await census.stop(2000);
 await scheduler.stop(2000);
 engine.close();

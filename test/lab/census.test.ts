@@ -6,7 +6,7 @@
  * Needs root (network namespaces, raw sockets).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../contract/index.js';
+import { CENSUS_DEFAULTS, parsePrefix } from '../../contract/index.js';
 import type { CensusRun, CensusRunOutput } from './census-driver.js';
 import { allowOnly, existingHosts } from './census-hosts.js';
 import { CENSUS_PREFIX, LAB, Lab } from './lab.js';
@@ -97,7 +97,7 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     });
   }, 90_000);
 
-  it("the agent's census pass finds exactly those hosts, and ordinary destinations keep lateness p99 ≤ 2 ms", async () => {
+  it("the agent's census pass over the /16 at 20,000/s finds exactly those hosts", async () => {
     const out = await censusRun(lab, {
       prefix: CENSUS_PREFIX,
       rate: 20_000,
@@ -106,9 +106,6 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
       timeout: 500,
       pps: 40_000,
       passes: 1,
-      // 200 destinations at 100 ms: 2,000 probes a second to the lab target, beside the sweep's 20,000.
-      ordinary: { count: 200, interval: 100, address: LAB.target.v4 },
-      baselineMs: 3000,
       maxMs: 40_000,
     });
     expect(out.passes.length).toBe(1);
@@ -116,13 +113,31 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     expect(found.length).toBe(hosts.length);
     expect(new Set(found)).toEqual(new Set(hosts));
     expect(record).toMatchObject({ addresses: 65_534, answered: hosts.length, errors: 0, skipped: 0 });
-    // Ordinary probes during the whole pass: p99 within 2 ms means 99 % of them in the ≤ 2 ms buckets. The same
-    // run measured them for 3 s before the sweep (the baseline): on a machine whose baseline already misses 2 ms
-    // (other work on its cores), the sweep cannot be judged by the absolute figure, and must instead keep at
-    // least 70 % of the on-time share the baseline had.
+  }, 90_000);
+
+  it('ordinary destinations keep their lateness p99 within 2 ms during a sweep at the default rate', async () => {
+    const prefix = '198.19.64.0/18';
+    const out = await censusRun(lab, {
+      prefix,
+      rate: CENSUS_DEFAULTS.rate,
+      retries: 0,
+      interval: 600_000,
+      timeout: 1000,
+      pps: 20_000,
+      passes: 1,
+      // 200 destinations at 100 ms: 2,000 probes a second to the lab target, beside the sweep's 5,000.
+      ordinary: { count: 200, interval: 100, address: LAB.target.v4 },
+      baselineMs: 3000,
+      maxMs: 40_000,
+    });
+    expect(new Set(out.passes[0]!.hosts)).toEqual(new Set(hosts.filter((h) => within(prefix, h))));
+    // p99 within 2 ms means 99 % of the ordinary probes in the ≤ 2 ms buckets. The same run measured them for 3 s
+    // before the sweep (the baseline): on a machine whose baseline already misses 2 ms (other work on its two
+    // cores), the sweep cannot be judged by the absolute figure, and must instead keep at least 70 % of the
+    // on-time share the baseline had.
     const o = out.ordinary;
     const b = out.baseline;
-    const detail = JSON.stringify({ during: o, baseline: b });
+    const detail = JSON.stringify({ during: o, baseline: b, process: out.process });
     expect(o.observed).toBeGreaterThan(1000);
     expect(b.observed).toBeGreaterThan(1000);
     expect(o.lateSkipped, detail).toBe(0);

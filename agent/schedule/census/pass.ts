@@ -4,18 +4,26 @@
  * probe is settled. `pinger probe --sweep` and the agent's census scheduler both run passes through this.
  *
  * - **Pacing** is a credit that grows with the clock at `rate` and is spent a batch per wake-up of a 1 ms timer. The
- *   credit is capped at 5 ms worth, so a late wake-up (a busy loop, a short budget) never turns into a burst.
+ *   credit is capped at 20 ms worth: enough to keep the rate when the process is descheduled for a while (on a
+ *   loaded machine a 1 ms timer often wakes 5–15 ms late; a 5 ms cap lost up to a third of the rate there), and
+ *   small enough that a long stall never turns into a burst (400 probes at 20,000/s, spread over the prefix).
  * - **Sharing the budget**: with a {@link SpareBudget} (the agent's scheduler), each batch takes only the tokens the
  *   ordinary destinations leave (see `Scheduler.spare`), so their probes are not made late by a sweep; the pass
  *   runs slower instead.
  * - **Matching**: the seq of a probe is the index of its address (a prefix has at most 65,536), so one shared
  *   callback knows which address an outcome is about with no per-probe closure; the probers tell retries of one
  *   seq apart by their send time, and a round only ends once all its probes are settled anyway.
+ * - **Garbage**: a pass makes one target per address. Each is prepared here (prepared-target.ts) with the address
+ *   as the space gives it (already canonical), so the prober neither parses it nor adds it to its cache of
+ *   canonical addresses — 65,534 long-lived strings a pass there, which the old generation then had to collect
+ *   (pauses of tens of ms measured in the lab, making ordinary probes late).
  * - **Answered** means the probed address itself answered (an echo reply, a SYN-ACK or RST, or an ICMP error it
  *   sent itself — a closed UDP port); a router's error is not an answer. Answers are handed on as ordinary results;
  *   the rest is only counted.
  */
 import type { Prefix, Protocol, ResultInput } from '../../../contract/index.js';
+import { dataBytes } from '../../probes/data-bytes.js';
+import { prepare } from '../../probes/prepared-target.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../probes/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { type AddressSpace, addressSpace } from './address-space.js';
@@ -71,7 +79,7 @@ export interface PassSummary {
 }
 
 /** Largest credit, in ms of the rate: a late wake-up sends at most this much at once. */
-const MAX_CREDIT_MS = 5;
+const MAX_CREDIT_MS = 20;
 
 /** A pass in progress: {@link done} settles with its summary; {@link stop} ends it early. */
 export class RunningPass {
@@ -82,6 +90,8 @@ export class RunningPass {
   readonly #order: Permutation;
   readonly #answeredAt: Uint8Array;
   readonly #maxCredit: number;
+  readonly #family: 4 | 6;
+  readonly #data: Uint8Array;
   #resolve!: (summary: PassSummary) => void;
   #round = 0;
   #cursor = 0;
@@ -109,6 +119,8 @@ export class RunningPass {
     );
     this.#answeredAt = new Uint8Array(this.#space.count);
     this.#maxCredit = Math.max(1, (options.rate * MAX_CREDIT_MS) / 1000);
+    this.#family = options.prefix.family;
+    this.#data = dataBytes(options.destination.data);
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -161,14 +173,16 @@ export class RunningPass {
 
   #send(index: number): void {
     const d = this.#o.destination;
+    const address = this.#space.at(index);
     const target: ProbeTarget = {
       protocol: d.protocol,
-      address: this.#space.at(index),
+      address,
       port: d.port,
       ttl: d.ttl,
       timeout: d.timeout,
       data: d.data,
     };
+    prepare(target, this.#family, address, this.#data);
     if (this.#probed === 0) this.#start = this.#clock.wallNs();
     this.#probed++;
     if (this.#round > 0) this.#retried++;
