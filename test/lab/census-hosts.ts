@@ -5,7 +5,7 @@
  */
 import { uintToIpv4 } from '../../contract/index.js';
 import { mulberry32 } from '../helpers/prng.js';
-import { CENSUS_PREFIX, type Lab } from './lab.js';
+import { CENSUS_PREFIX, CENSUS_PREFIX6, type Lab } from './lab.js';
 import { runIn } from './shell.js';
 
 /** About one address in 64 of the /16 (~1,000 hosts) from `seed`, plus both ends of the range. */
@@ -17,17 +17,37 @@ export function existingHosts(seed: number): string[] {
   return hosts;
 }
 
-/** In the target: echo requests to the census prefix are dropped unless their address is one of `hosts`. */
-export async function allowOnly(lab: Lab, hosts: readonly string[]): Promise<void> {
+/** The same for {@link CENSUS_PREFIX6}: about one address in 64, plus ::1 and ::ffff of the prefix. */
+export function existingHosts6(seed: number): string[] {
+  const random = mulberry32(seed);
+  const hosts = ['fd00:198:18:5::1', 'fd00:198:18:5::ffff'];
+  for (let i = 2; i < 0xffff; i++) if (random() < 1 / 64) hosts.push(`fd00:198:18:5::${i.toString(16)}`);
+  return hosts;
+}
+
+/**
+ * In the target: echo requests to the census prefixes are dropped unless their address is one of `hosts` (IPv4)
+ * or `hosts6` (IPv6).
+ */
+export async function allowOnly(
+  lab: Lab,
+  hosts: readonly string[],
+  hosts6: readonly string[] = [],
+): Promise<void> {
   await runIn(lab.target, ['nft', 'delete', 'table', 'inet', 'pinger_census']).catch(() => undefined);
   const script = `table inet pinger_census {
   set alive {
     type ipv4_addr
     elements = { ${hosts.join(', ')} }
   }
+  set alive6 {
+    type ipv6_addr
+    ${hosts6.length > 0 ? `elements = { ${hosts6.join(', ')} }` : ''}
+  }
   chain input {
     type filter hook input priority 0; policy accept;
     ip daddr ${CENSUS_PREFIX} icmp type echo-request ip daddr != @alive drop
+    ip6 daddr ${CENSUS_PREFIX6} icmpv6 type echo-request ip6 daddr != @alive6 drop
   }
 }
 `;

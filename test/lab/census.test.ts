@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENSUS_DEFAULTS, parsePrefix } from '../../contract/index.js';
 import type { CensusRun, CensusRunOutput } from './census-driver.js';
-import { allowOnly, existingHosts } from './census-hosts.js';
-import { CENSUS_PREFIX, LAB, Lab } from './lab.js';
+import { allowOnly, existingHosts, existingHosts6 } from './census-hosts.js';
+import { CENSUS_PREFIX, CENSUS_PREFIX6, LAB, Lab } from './lab.js';
 import { runToEnd, tsxArgv } from './process.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -36,10 +36,11 @@ async function censusRun(lab: Lab, run: CensusRun): Promise<CensusRunOutput> {
 describe.skipIf(!isRoot)('census in the lab (root)', () => {
   let lab: Lab;
   const hosts = existingHosts(2026);
+  const hosts6 = existingHosts6(2027);
 
   beforeAll(async () => {
     lab = await Lab.create({ census: true });
-    await allowOnly(lab, hosts);
+    await allowOnly(lab, hosts, hosts6);
   }, 60_000);
 
   afterAll(async () => {
@@ -67,6 +68,29 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     expect(found.length).toBe(hosts.length);
     expect(new Set(found)).toEqual(new Set(hosts));
     expect(stderr).toContain(`${CENSUS_PREFIX}: 65534 addresses, ${hosts.length} answered`);
+  }, 90_000);
+
+  it('pinger probe --sweep finds exactly the hosts that exist in an IPv6 /112 (icmp6)', async () => {
+    const { code, stdout, stderr } = await runToEnd(
+      lab.agent,
+      tsxArgv('cli/main.ts', [
+        'probe',
+        '--sweep',
+        CENSUS_PREFIX6,
+        '--rate',
+        '20000',
+        '--retries',
+        '1',
+        '--timeout',
+        '500',
+      ]),
+      60_000,
+    );
+    expect(code, stderr).toBe(0);
+    const found = stdout.trim().split('\n');
+    expect(found.length).toBe(hosts6.length);
+    expect(new Set(found)).toEqual(new Set(hosts6));
+    expect(stderr).toContain(`${CENSUS_PREFIX6}: 65536 addresses, ${hosts6.length} answered`);
   }, 90_000);
 
   it('pinger probe --sweep --json gives a Result per host and the pass record', async () => {

@@ -9,8 +9,9 @@
  *            │
  *   target t0 198.18.2.2/24  fd00:198:18:2::2/64
  *
- * With `{ census: true }`, the target also answers for every address of {@link CENSUS_PREFIX} (a `local` route on its
- * loopback), and the agent and router route that prefix to it: a whole /16 of hosts for census sweeps.
+ * With `{ census: true }`, the target also answers for every address of {@link CENSUS_PREFIX} and
+ * {@link CENSUS_PREFIX6} (`local` routes on its loopback), and the agent and router route them to it: a whole /16
+ * and a /112 of hosts for census sweeps.
  *
  * Names carry the pid and a random part so that concurrent test runs on one machine never meet. Call
  * {@link Lab.destroy} in `afterAll`; it is idempotent and also runs on process exit as a last resort.
@@ -30,10 +31,12 @@ export const LAB = {
 
 /** The prefix a census lab's target answers for (within 198.18.0.0/15, routed only inside the lab). */
 export const CENSUS_PREFIX = '198.19.0.0/16';
+/** Its IPv6 counterpart (within fd00:198:18::/48): 65,536 addresses. */
+export const CENSUS_PREFIX6 = 'fd00:198:18:5::/112';
 
 /** What to build beyond the chain. */
 export interface LabOptions {
-  /** Route {@link CENSUS_PREFIX} to the target, which answers for all of it. */
+  /** Route {@link CENSUS_PREFIX} and {@link CENSUS_PREFIX6} to the target, which answers for all of them. */
   census?: boolean;
 }
 
@@ -160,7 +163,11 @@ export class Lab {
     await runIn(this.target, ['ip', 'route', 'add', 'local', CENSUS_PREFIX, 'dev', 'lo']);
     await run(['ip', '-n', this.router, 'route', 'add', CENSUS_PREFIX, 'via', LAB.target.v4]);
     await run(['ip', '-n', this.agent, 'route', 'add', CENSUS_PREFIX, 'via', LAB.router.v4]);
+    await runIn(this.target, ['ip', '-6', 'route', 'add', 'local', CENSUS_PREFIX6, 'dev', 'lo']);
+    await run(['ip', '-n', this.router, '-6', 'route', 'add', CENSUS_PREFIX6, 'via', LAB.target.v6]);
+    await run(['ip', '-n', this.agent, '-6', 'route', 'add', CENSUS_PREFIX6, 'via', LAB.router.v6]);
     await this.#waitReachable('198.19.0.1');
+    await this.#waitReachable('fd00:198:18:5::1');
   }
 
   async #waitReachable(address: string): Promise<void> {
