@@ -1,6 +1,6 @@
 /**
  * Which hosts "exist" in a census lab: a seeded pseudo-random subset of {@link CENSUS_PREFIX}, enforced by an nft set
- * in the target (echo requests to any other address of the prefix are dropped). Shared by the census lab tests and
+ * in the target (packets to any other address of the prefix are dropped). Shared by the census lab tests and
  * bench/census.
  */
 import { uintToIpv4 } from '../../contract/index.js';
@@ -26,8 +26,8 @@ export function existingHosts6(seed: number): string[] {
 }
 
 /**
- * In the target: echo requests to the census prefixes are dropped unless their address is one of `hosts` (IPv4)
- * or `hosts6` (IPv6).
+ * In the target: every packet to the census prefixes (echo requests, TCP SYNs, UDP) is dropped unless its address
+ * is one of `hosts` (IPv4) or `hosts6` (IPv6).
  */
 export async function allowOnly(
   lab: Lab,
@@ -46,8 +46,8 @@ export async function allowOnly(
   }
   chain input {
     type filter hook input priority 0; policy accept;
-    ip daddr ${CENSUS_PREFIX} icmp type echo-request ip daddr != @alive drop
-    ip6 daddr ${CENSUS_PREFIX6} icmpv6 type echo-request ip6 daddr != @alive6 drop
+    ip daddr ${CENSUS_PREFIX} ip daddr != @alive drop
+    ip6 daddr ${CENSUS_PREFIX6} ip6 daddr != @alive6 drop
   }
 }
 `;

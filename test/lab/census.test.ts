@@ -1,6 +1,6 @@
 /**
  * Census sweeps against a whole /16 in the lab: the target answers for every address of 198.19.0.0/16 (a `local`
- * route), and an nft set in the target lets echo requests through only to a seeded pseudo-random subset, so the test
+ * route), and an nft set in the target lets packets through only to a seeded pseudo-random subset, so the test
  * knows exactly which hosts "exist". `pinger probe --sweep` and the agent's census scheduler must each find exactly
  * those; a pass slower than its interval is never overlapped; ordinary destinations keep their lateness meanwhile.
  * Needs root (network namespaces, raw sockets).
@@ -91,6 +91,31 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     expect(found.length).toBe(hosts6.length);
     expect(new Set(found)).toEqual(new Set(hosts6));
     expect(stderr).toContain(`${CENSUS_PREFIX6}: 65536 addresses, ${hosts6.length} answered`);
+  }, 90_000);
+
+  it('pinger probe --sweep with tcp SYNs to a closed port finds exactly the hosts (their RSTs)', async () => {
+    const prefix = '198.19.48.0/22';
+    const { code, stdout, stderr } = await runToEnd(
+      lab.agent,
+      tsxArgv('cli/main.ts', [
+        'probe',
+        '--sweep',
+        prefix,
+        '--protocol',
+        'tcp',
+        '--port',
+        '7',
+        '--rate',
+        '5000',
+        '--timeout',
+        '300',
+      ]),
+      60_000,
+    );
+    expect(code, stderr).toBe(0);
+    const expected = hosts.filter((h) => within(prefix, h));
+    expect(new Set(stdout.trim().split('\n'))).toEqual(new Set(expected));
+    expect(stderr).toContain(`${prefix}: 1022 addresses, ${expected.length} answered`);
   }, 90_000);
 
   it('pinger probe --sweep --json gives a Result per host and the pass record', async () => {
