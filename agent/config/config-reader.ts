@@ -88,6 +88,19 @@ function same(known: Destination, d: Record<string, unknown>): boolean {
     known.interval === d.interval &&
     known.timeout === d.timeout &&
     known.ttl === d.ttl &&
-    known.data === d.data
+    known.data === d.data &&
+    sameCensus(known.census, d.census)
+  );
+}
+
+/** Whether the raw `census` settings equal the validated ones (both absent for a single host, the common case). */
+function sameCensus(known: Destination['census'], raw: unknown): boolean {
+  if (known === undefined || raw === undefined) return known === raw;
+  if (!isRecord(raw)) return false;
+  return (
+    known.rate === raw.rate &&
+    known.retries === raw.retries &&
+    known.split === raw.split &&
+    known.goneAfter === raw.goneAfter
   );
 }

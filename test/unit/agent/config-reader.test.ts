@@ -23,6 +23,24 @@ const config = (version: string, destinations: unknown[]) =>
   ) as unknown;
 
 describe('ConfigReader', () => {
+  it('sees a census settings change even under the same updatedAt, and reuses an unchanged census', () => {
+    const reader = new ConfigReader();
+    const census = { rate: 5000, retries: 1, split: false, goneAfter: 2 };
+    const prefix = { address: '198.19.0.0/16', interval: 1_800_000, census };
+    const first = reader.read(config('1', [destination('c', prefix)]));
+    if (!first.success) throw new Error('first config refused');
+    const same = reader.read(config('2', [destination('c', prefix)]));
+    if (!same.success) throw new Error('second config refused');
+    expect(same.validated).toBe(0);
+    expect(same.output.destinations[0]).toBe(first.output.destinations[0]);
+    const faster = reader.read(
+      config('3', [destination('c', { ...prefix, census: { ...census, rate: 20_000 } })]),
+    );
+    if (!faster.success) throw new Error('third config refused');
+    expect(faster.validated).toBe(1);
+    expect(faster.output.destinations[0]!.census?.rate).toBe(20_000);
+  });
+
   it('validates only what changed and hands back unchanged destinations as the same objects', () => {
     const reader = new ConfigReader();
     const first = reader.read(config('1', [destination('a'), destination('b')]));
