@@ -20,4 +20,9 @@ export const api = new sst.aws.Function('PingerApi', {
     PINGER_LOG_LEVEL: 'info',
   },
   logging: { retention: '1 month', format: 'json' },
+  nodejs: {
+    // @datadog/sketches-js requires protobufjs only inside toProto/fromProto, which the rollups never call (they
+    // encode sketches themselves, control-plane/rollup/sketch.ts); the package does not depend on it either.
+    esbuild: { external: ['protobufjs/minimal'] },
+  },
 });

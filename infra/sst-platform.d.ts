@@ -64,7 +64,7 @@ declare namespace sst {
       link?: object[];
       environment?: Record<string, string>;
       logging?: { retention?: string; format?: 'text' | 'json' };
-      nodejs?: { install?: string[]; format?: 'esm' | 'cjs' };
+      nodejs?: { install?: string[]; format?: 'esm' | 'cjs'; esbuild?: { external?: string[] } };
     }
 
     // biome-ignore lint/suspicious/noShadowRestrictedNames: SST's own name for the component.

@@ -204,7 +204,9 @@ describe('sst.config.ts', () => {
 
   it("bundles the handler as SST does, without the Node host's SQLite or the agent, and the bundle runs", async () => {
     const { recorded } = await evaluate('production');
-    const file = String(recorded.find((r) => r.kind === 'Function')!.args.handler).replace(/\.[^.]+$/, '.ts');
+    const fn = recorded.find((r) => r.kind === 'Function')!;
+    const file = String(fn.args.handler).replace(/\.[^.]+$/, '.ts');
+    const nodejs = fn.args.nodejs as { esbuild?: { external?: string[] } } | undefined;
     // The options SST v3 builds Node functions with (its pkg/runtime/node/build.go): ESM, esnext, module-first
     // resolution, and a banner giving CommonJS dependencies `require`, `__filename` and `__dirname`.
     const options: BuildOptions & { metafile: true } = {
@@ -217,8 +219,8 @@ describe('sst.config.ts', () => {
       write: false,
       metafile: true,
       logLevel: 'silent',
-      // Native addons are loaded from disk, never bundled.
-      external: ['*.node'],
+      // Native addons are loaded from disk, never bundled; and what the function's own esbuild options leave out.
+      external: ['*.node', ...(nodejs?.esbuild?.external ?? [])],
       banner: {
         js: [
           "import { createRequire as bannerCreateRequire } from 'module';",
