@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'internal',
   'unavailable',
+  'not_implemented',
 ] as const;
 
 export const ErrorBodySchema = v.object({

@@ -11,8 +11,10 @@ import { errorBody, errorResponse, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { agentRoutes } from './routes/agent.js';
 import { destinationsRoutes } from './routes/destinations.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { resultsRoutes } from './routes/results.js';
 import { sourcesRoutes } from './routes/sources.js';
+import { statsRoutes } from './routes/stats.js';
 import { tokensRoutes } from './routes/tokens.js';
 import type { Store } from './store/store.js';
 
@@ -67,7 +69,9 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     .route('/v1/destinations', destinationsRoutes(deps))
     .route('/v1/agent', agentRoutes(deps))
     .route('/v1/results', resultsRoutes(deps))
-    .route('/v1/tokens', tokensRoutes(deps));
+    .route('/v1/tokens', tokensRoutes(deps))
+    .route('/v1/stats', statsRoutes(deps))
+    .route('/metrics', metricsRoutes(deps));
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -2,8 +2,8 @@
  * Bearer tokens. A token is a kind prefix and 256 random bits (`pgr_agent_…`), shown once; the store keeps only
  * its SHA-256. Web Crypto only, so the core stays runtime-free.
  *
- * Kinds: `admin` (everything), `read` (GET of sources, destinations, results), `agent` (its own source's config
- * and results, nothing else).
+ * Kinds: `admin` (everything), `read` (GET of sources, destinations, results, stats, /metrics), `agent` (its
+ * own source's config and results, nothing else).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { HttpError } from './http-error.js';

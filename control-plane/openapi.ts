@@ -18,6 +18,10 @@ import {
   SourcePatchSchema,
   SourceSchema,
   SourceWithTokenSchema,
+  StatsQuerySchema,
+  StatsResponseSchema,
+  SummaryQuerySchema,
+  SummaryResponseSchema,
   TokenCreateSchema,
   TokenSchema,
   TokenWithSecretSchema,
@@ -36,9 +40,11 @@ function errorsOf(guard: Guard | null, extra: OperationExtra): Record<string, ob
   if (extra.body || extra.query) cases.push(['400', 'bad input: the issues name each field and rule']);
   if (guard) cases.push(['401', 'no valid bearer token'], ['403', 'a token of the wrong kind']);
   if (extra.path) cases.push(['404', 'no such resource']);
+  if (extra.unknown) cases.push(['404', extra.unknown]);
   if (extra.conflict) cases.push(['409', extra.conflict]);
   if (extra.body) cases.push(['413', 'body too large']);
   cases.push(['500', 'internal error']);
+  if (extra.stats) cases.push(['501', 'the store has no statistics yet (the message names the backend)']);
   // A guarded operation reads the store for the token at least.
   if (guard) cases.push(['503', 'the store is unavailable, retry later']);
   return Object.fromEntries(
@@ -52,10 +58,15 @@ interface OperationExtra {
   path?: string[];
   /** The uniqueness rule a 409 means, for operations that can break one. */
   conflict?: string;
+  /** What a 404 means for an operation that refuses unknown ids in its query (the issue names the field). */
+  unknown?: string;
+  /** Served from the store's rollups: 501 on a backend without them. */
+  stats?: boolean;
 }
 
 type Guard = 'admin' | 'reader' | 'agent';
 
+const UNKNOWN_PAIR = 'the destination or source named in the query does not exist';
 const SOURCEID_TAKEN = 'the sourceid is taken by another source (or, with none given, all 65,536 are)';
 const security = { admin: [{ admin: [] }], reader: [{ admin: [] }, { read: [] }], agent: [{ agent: [] }] };
 
@@ -111,6 +122,10 @@ export function openApiDocument(): object {
       BatchReceipt: BatchReceiptSchema,
       ResultQuery: ResultQuerySchema,
       ResultPage: ResultPageSchema,
+      StatsQuery: StatsQuerySchema,
+      StatsResponse: StatsResponseSchema,
+      SummaryQuery: SummaryQuerySchema,
+      SummaryResponse: SummaryResponseSchema,
       TokenCreate: TokenCreateSchema,
       Token: TokenSchema,
       TokenWithSecret: TokenWithSecretSchema,
@@ -227,6 +242,33 @@ export function openApiDocument(): object {
             200: ok('a page', ref('ResultPage')),
           },
           { query: queryParams(schemas.ResultQuery) },
+        ),
+      },
+      '/v1/stats': {
+        get: op(
+          'reader',
+          'Loss, RTT figures and jitter per (destination, source) at a step, from the rollups; the step is ' +
+            'chosen (≤ 1,000 points) when not given. label=k:v may repeat.',
+          { 200: ok('series', ref('StatsResponse')) },
+          { query: queryParams(schemas.StatsQuery), unknown: UNKNOWN_PAIR, stats: true },
+        ),
+      },
+      '/v1/stats/summary': {
+        get: op(
+          'reader',
+          'One row per (destination, source) over a window, worst first by loss or p50',
+          { 200: ok('rows', ref('SummaryResponse')) },
+          { query: queryParams(schemas.SummaryQuery), unknown: UNKNOWN_PAIR, stats: true },
+        ),
+      },
+      '/metrics': {
+        get: op(
+          'reader',
+          'Prometheus text (OpenMetrics with Accept: application/openmetrics-text): per (destination, source) ' +
+            'pinger_probes_sent_total and pinger_probes_received_total (running totals, monotonic across ' +
+            'restarts), and pinger_rtt_seconds quantiles and pinger_loss_ratio of the last complete minute',
+          { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+          { stats: true },
         ),
       },
       '/v1/tokens': {

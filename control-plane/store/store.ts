@@ -88,6 +88,15 @@ export interface SummaryFilter extends PairFilter {
   sort: 'loss' | 'p50';
 }
 
+/** Everything a pair has ever counted: results stored since the store began, whatever retention removed. */
+export interface PairTotal {
+  destination: string;
+  source: string;
+  sent: number;
+  /** Results with status `reply`. */
+  received: number;
+}
+
 /** What one retention pass did. */
 export interface PruneOutcome {
   /** Rows deleted, raw results and rollups together. */
@@ -108,6 +117,11 @@ export interface StatsStore {
   readStats(filter: StatsFilter): Promise<StatsResponse>;
   /** One row per pair with results in the window, sorted worst first (see {@link SummaryFilter.sort}). */
   summary(filter: SummaryFilter): Promise<SummaryRow[]>;
+  /**
+   * Running totals per pair, ordered by destination then source: never pruned, so they only grow (what
+   * Prometheus counters need). One cheap read per pair, whatever the history.
+   */
+  totals(filter: PairFilter): Promise<PairTotal[]>;
   /**
    * Deletes a bounded batch of what is past retention (raw results and each tier) and reclaims some of the
    * space; short, so it never holds ingest up for long. Hosts call it on a timer, again soon while `more`.

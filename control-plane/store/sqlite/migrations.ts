@@ -184,4 +184,18 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX rollup_day_pair ON rollup_day (destination, source, t);
   `,
+  // 3: running totals per (destination, source) for /metrics' counters (issue 10): added to in the same
+  // transaction as the tiers, never pruned, so a counter read from here only ever grows, across restarts and
+  // retention passes alike. Filled from the day tier for files that already hold rollups.
+  `
+  CREATE TABLE rollup_total (
+    destination INTEGER NOT NULL,
+    source      INTEGER NOT NULL,
+    sent        INTEGER NOT NULL,
+    reply       INTEGER NOT NULL,
+    PRIMARY KEY (destination, source)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO rollup_total (destination, source, sent, reply)
+    SELECT destination, source, SUM(sent), SUM(reply) FROM rollup_day GROUP BY destination, source;
+  `,
 ];

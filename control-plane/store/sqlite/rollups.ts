@@ -3,7 +3,8 @@
  * inserted are bucketed per (destination, minute) and folded into the minute, hour and day tiers — a read and
  * an upsert per row touched, with buckets of one batch coalesced per hour and day first. Writing all three
  * tiers at ingest keeps reads cheap (30 days of one pair is 720 hour rows, not 43,200 minute rows to merge)
- * for a cost that grows with the (pair, minute) slots a batch touches, not with its results.
+ * for a cost that grows with the (pair, minute) slots a batch touches, not with its results. A running total
+ * per pair (rollup_total) is added to as well: what /metrics' counters read.
  */
 import type Database from 'better-sqlite3';
 import { TIER_SECONDS, type Tier } from '../../../contract/index.js';
@@ -75,6 +76,11 @@ export function rollupWriter(db: Database.Database): RollupWriter {
     );
   const merged = { hour: addInto('hour'), day: addInto('day') };
 
+  const addTotal = db.prepare(
+    `INSERT INTO rollup_total (destination, source, sent, reply) VALUES (?, ?, ?, ?)
+     ON CONFLICT (destination, source) DO UPDATE SET sent = sent + excluded.sent, reply = reply + excluded.reply`,
+  );
+
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
     `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'
@@ -135,6 +141,14 @@ export function rollupWriter(db: Database.Database): RollupWriter {
       }
       foldInto('hour', source, hours);
       foldInto('day', source, days);
+      const totals = new Map<number, [sent: number, reply: number]>();
+      for (const { destination, result } of inserted) {
+        const total = totals.get(destination) ?? [0, 0];
+        total[0]++;
+        if (result.status === 'reply') total[1]++;
+        totals.set(destination, total);
+      }
+      for (const [destination, [sent, reply]] of totals) addTotal.run(destination, source, sent, reply);
     },
   };
 }

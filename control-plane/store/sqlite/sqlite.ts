@@ -368,6 +368,9 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       async summary(filter) {
         return read(() => stats.summary(filter));
       },
+      async totals(filter) {
+        return read(() => stats.totals(filter));
+      },
       async prune(at) {
         return read(() => retention.prune(at));
       },

@@ -8,7 +8,13 @@ import type { StatsPoint, StatsResponse, SummaryRow, Tier } from '../../../contr
 import { type Bucket, emptyBucket, mergeInto } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
-import { type PairFilter, type StatsFilter, StoreError, type SummaryFilter } from '../store.js';
+import {
+  type PairFilter,
+  type PairTotal,
+  type StatsFilter,
+  StoreError,
+  type SummaryFilter,
+} from '../store.js';
 import { ROLLUP_SELECT, type RollupRow, toBucket } from './rollup-rows.js';
 
 type JoinedRow = RollupRow & { source_id: string; destination_id: string };
@@ -16,6 +22,7 @@ type JoinedRow = RollupRow & { source_id: string; destination_id: string };
 export interface StatsReader {
   readStats(filter: StatsFilter): StatsResponse;
   summary(filter: SummaryFilter): SummaryRow[];
+  totals(filter: PairFilter): PairTotal[];
 }
 
 const NS = 1_000_000_000n;
@@ -61,6 +68,18 @@ export function statsReader(db: Database.Database): StatsReader {
   }
 
   return {
+    totals(filter) {
+      const where = pairWhere(filter);
+      if (!where) return [];
+      return db
+        .prepare<unknown[], PairTotal>(
+          `SELECT d.id AS destination, s.id AS source, r.sent, r.reply AS received FROM rollup_total r
+           JOIN result_keys s ON s.num = r.source JOIN result_keys d ON d.num = r.destination
+           WHERE 1 = 1 ${where.sql.map((w) => `AND ${w}`).join(' ')} ORDER BY d.id, s.id`,
+        )
+        .all(...where.params);
+    },
+
     readStats(filter) {
       const { step, tier } = stepFor(filter);
       const where = pairWhere(filter);

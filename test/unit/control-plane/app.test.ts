@@ -43,6 +43,17 @@ describe('app', () => {
     expect(errorCodes('/v1/sources', 'post')).toEqual(['400', '401', '403', '409', '413', '500', '503']);
     expect(errorCodes('/v1/destinations/{id}', 'delete')).toEqual(['401', '403', '404', '500', '503']);
     expect(errorCodes('/v1/results', 'get')).toEqual(['400', '401', '403', '500', '503']);
+    expect(errorCodes('/v1/stats', 'get')).toEqual(['400', '401', '403', '404', '500', '501', '503']);
+    expect(errorCodes('/metrics', 'get')).toEqual(['401', '403', '500', '501', '503']);
+    const statsQuery = (doc.paths['/v1/stats']!.get as { parameters: { name: string }[] }).parameters;
+    expect(statsQuery.map((p) => p.name).sort()).toEqual([
+      'destination',
+      'from',
+      'label',
+      'source',
+      'step',
+      'to',
+    ]);
   });
 
   it('answers an unknown route with 404 in the error body', async () => {
