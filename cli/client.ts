@@ -25,6 +25,10 @@ import {
   SourceSchema,
   type SourceWithToken,
   SourceWithTokenSchema,
+  type StatsResponse,
+  StatsResponseSchema,
+  type SummaryResponse,
+  SummaryResponseSchema,
   type Token,
   TokenSchema,
   type TokenWithSecret,
@@ -104,11 +108,31 @@ export type ResultFilterInput = Pick<
   'destination' | 'source' | 'status' | 'from' | 'to'
 >;
 
+/** Filters of `GET /v1/stats`, as the server reads them (`label` as `k:v`, repeated). */
+export interface StatsQueryInput {
+  destination?: string | undefined;
+  source?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  step?: string | undefined;
+  label?: string[] | undefined;
+}
+
+/** Filters of `GET /v1/stats/summary`. */
+export interface SummaryQueryInput {
+  destination?: string | undefined;
+  source?: string | undefined;
+  window?: string | undefined;
+  sort?: string | undefined;
+  label?: string[] | undefined;
+}
+
 const SourceListSchema = v.object({ sources: v.array(SourceSchema) });
 const DestinationListSchema = v.object({ destinations: v.array(DestinationSchema) });
 const TokenListSchema = v.object({ tokens: v.array(TokenSchema) });
 
-type Query = Record<string, string | number | boolean | undefined>;
+/** Query parameters; an array repeats the parameter (`label=a:1&label=b:2`). */
+type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** Typed calls of the control plane API. One instance per base URL and token; safe to share. */
 export class ApiClient {
@@ -212,6 +236,17 @@ export class ApiClient {
     return this.#call('POST', '/v1/agent/results', BatchReceiptSchema, { body: { results } });
   }
 
+  // Statistics -----------------------------------------------------------------------------------------------
+
+  /** Series per (destination, source) at a step, from the rollups; the server picks the step when not given. */
+  stats(query: StatsQueryInput): Promise<StatsResponse> {
+    return this.#call('GET', '/v1/stats', StatsResponseSchema, { query: { ...query } });
+  }
+  /** One row per (destination, source) over a window, worst first. */
+  summary(query: SummaryQueryInput): Promise<SummaryResponse> {
+    return this.#call('GET', '/v1/stats/summary', SummaryResponseSchema, { query: { ...query } });
+  }
+
   // Tokens ---------------------------------------------------------------------------------------------------
 
   /** Makes a read-only token (results and listings, no changes). The secret is in this answer only. */
@@ -301,7 +336,11 @@ function segment(id: string): string {
 function queryString(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) params.append(key, item);
+    else params.set(key, String(value));
+  }
   const s = params.toString();
   return s ? `?${s}` : '';
 }

@@ -1,5 +1,5 @@
 /**
- * The admin commands: `source`, `dest`, `results` and `token`, each a client of the control plane's HTTP API
+ * The admin commands: `source`, `dest`, `results`, `stats` and `token`, each a client of the control plane's HTTP API
  * (see cli/client.ts). Connection options on every command: `--url`/PINGER_URL, `--token`/PINGER_TOKEN, `--json`.
  */
 import type { Command } from 'commander';
@@ -7,6 +7,7 @@ import { type Io, processIo } from '../api-command.js';
 import { register as registerDestination } from './destination.js';
 import { register as registerResults } from './results.js';
 import { register as registerSource } from './source.js';
+import { register as registerStats } from './stats.js';
 import { register as registerToken } from './token.js';
 
 /** Registers the admin command groups; `io` is where they write (the process's streams unless a test says). */
@@ -14,5 +15,6 @@ export function register(program: Command, io: Io = processIo): void {
   registerSource(program, io);
   registerDestination(program, io);
   registerResults(program, io);
+  registerStats(program, io);
   registerToken(program, io);
 }
