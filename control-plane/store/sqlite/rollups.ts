@@ -81,10 +81,12 @@ export function rollupWriter(db: Database.Database): RollupWriter {
      ON CONFLICT (destination, source) DO UPDATE SET sent = sent + excluded.sent, reply = reply + excluded.reply`,
   );
 
-  // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
+  // The replies of one pair's minute in send order: to recompute its jitter when batches interleave. Through
+  // the destination's index: left to itself the planner takes the source's, which for an agent probing 1,000
+  // destinations a second walks 60,000 rows per minute recomputed instead of 60 (7 ms each, measured).
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
-    `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'
-     ORDER BY rtime`,
+    `SELECT rtt FROM results INDEXED BY results_destination
+     WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply' ORDER BY rtime`,
   );
 
   /** Adds `delta` into the stored row of a merged tier (hour, day), or stores it as the first. */
