@@ -1,5 +1,7 @@
 /**
- * Statistics benchmark (issue 10), in-process on the SQLite store:
+ * Statistics benchmark (issue 10), in-process on the SQLite store; writes "Statistics (issue 10)" in
+ * BENCHMARKS.md with `--write`. (bench/stats/store.ts, phase 1's, prints the store-level ingest and 30-day read
+ * figures alone; this one measures the reads through the app and adds the summary and the bytes.)
  *
  * 1. ingest with rollups against the same ingest without (`rollups: false`, the store's switch for this
  *    baseline): `putResults` of 1,000-result batches on a fresh file each, for two shapes of traffic — 20

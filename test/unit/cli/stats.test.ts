@@ -111,7 +111,14 @@ describe('pinger stats', () => {
     const program = new Command('pinger').exitOverride();
     register(
       program,
-      { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) },
+      {
+        stdout: (s) => {
+          stdout += s;
+        },
+        stderr: (s) => {
+          stderr += s;
+        },
+      },
       { sleep: async (ms) => void waits.push(ms) },
     );
     const connection = ['--url', server.url, '--token', ADMIN];
