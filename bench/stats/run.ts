@@ -351,10 +351,10 @@ const sr = (pick: (r: (typeof statsRuns)[number]) => number) => median(statsRuns
 const su = (pick: (r: (typeof summaryRuns)[number]) => number) => median(summaryRuns.map(pick));
 const section = `## Statistics (issue 10)
 
-\`node --import tsx bench/stats/run.ts --runs ${RUNS} --batches ${BATCHES} --write\` (${started.toISOString().slice(0, 16)}–${finished.toISOString().slice(11, 16)} UTC)
+\`node --import tsx bench/stats/run.ts --runs ${RUNS} --batches ${BATCHES} --reads ${READS} --write\` (${started.toISOString().slice(0, 16)}–${finished.toISOString().slice(11, 16)} UTC)
 
-Machine: ${machine()}; ingest files on ${tmpdir()}. **The machine was shared with other work while this ran**
-(1-minute load average ${list(loads, (l) => l.toFixed(1))} at the end of each step, on ${cpus().length} cores):
+Machine: ${machine()}; ingest files on ${tmpdir()}.
+**The machine was shared with other work while this ran** (1-minute load average ${list(loads, (l) => l.toFixed(1))} at the end of each step, on ${cpus().length} cores):
 absolute rates are lower than on a quiet machine; the with/without ratios, measured back to back in the same
 run with alternating order, are the figures to trust.
 
@@ -375,8 +375,7 @@ ${ingestRows}
 | \`GET /v1/stats/summary\`, ${k(summaryRuns[0]!.rows)} pairs, window=1h (60 minute rows each: no whole hour in it) | ${ms(su((r) => r.hour))} ms | ${list(summaryRuns, (r) => ms(r.hour))} | ≤ 300 ms |
 
 Reads go through the app (\`app.request\`: auth, validation, store, JSON): ${RUNS} groups of ${READS} requests on one
-file, the median of each group in "runs"; the
-stats file holds one pair probed every 10 s for 30 days (the same 43,200 minute and 720 hour rows as at 1 s);
+file, the median of each group in "runs"; the stats file holds one pair probed every 10 s for 30 days (the same 43,200 minute and 720 hour rows as at 1 s);
 the summary file (on tmpfs, to set up 10,000 destinations quickly; reads hit the page cache either way) holds
 10,000 destinations probed once a minute for 61 minutes, asked at hh:30:30.
 

@@ -1,7 +1,7 @@
 /**
  * Reading the rollups: stats series at a step from the coarsest tier that serves it, and the overview summary
- * over a window (whole hours from the hour tier, the edges from the minute tier). Pure SQL range reads on the
- * tiers' primary key (destination, source, t) or their index on t; merging and figures are rollup/'s.
+ * over a window (whole hours from the hour tier, the edges from the minute tier). SQL range reads on the tiers'
+ * keys; a series merges its rows in JS (rollup/), the summary adds each pair's rows up in SQL first.
  */
 import type Database from 'better-sqlite3';
 import type { StatsPoint, StatsResponse, Status, SummaryRow, Tier } from '../../../contract/index.js';
