@@ -25,6 +25,15 @@ export function induceLoss(lab: Lab, percent: number): Promise<void> {
   return install(lab, `numgen random mod 100 < ${percent} drop`);
 }
 
+/**
+ * Drops exactly one packet in `every` forwarded towards the target (an nft counter, not a coin): a test that
+ * checks how loss is counted then gets the same loss every run, where {@link induceLoss} would leave it to
+ * chance.
+ */
+export function induceEveryNthLoss(lab: Lab, every: number): Promise<void> {
+  return install(lab, `numgen inc mod ${every} == 0 drop`);
+}
+
 /** Drops every packet forwarded towards the target: probes time out. */
 export function blackHole(lab: Lab): Promise<void> {
   return install(lab, 'drop');
