@@ -10,61 +10,21 @@
  * It also sends (sendTo): raw-socket's send costs a string conversion, an inet_pton and a persistent handle per
  * packet, which the probers' per-probe path can do without.
  *
- * Hand-written because no maintained Node package does this; it is kept to these four calls.
+ * For IPv6 sockets it also reads each datagram's hop limit (IPV6_RECVHOPLIMIT): raw IPv6 sockets deliver no IP
+ * header to read it from. Transmit stamps and the poll that reports them are in tx-timestamps.c and watch.c.
+ *
+ * Hand-written because no maintained Node package does this; it is kept to what the probe channel needs.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
-#include <node_api.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
-#define CHECK(env, call)                                                    \
-  do {                                                                      \
-    if ((call) != napi_ok) {                                                \
-      napi_throw_error((env), "ERR_PINGER_NATIVE", "N-API call failed: " #call); \
-      return NULL;                                                          \
-    }                                                                       \
-  } while (0)
-
-/*
- * The kernel stamps arrivals on CLOCK_REALTIME, which a step of the wall clock moves. An age outside
- * [0, MAX_AGE_NS) can only come from such a step between the arrival and the read, so the read time is used
- * instead. A smaller step forward goes unnoticed and makes that arrival earlier by the step.
- */
-#define MAX_AGE_NS 10000000000LL
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "ERR_PINGER_NATIVE", message);
-  return NULL;
-}
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "missing arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static int get_int(napi_env env, napi_value value, const char *name, int32_t *out) {
-  if (napi_get_value_int32(env, value, out) != napi_ok) {
-    char message[96];
-    snprintf(message, sizeof message, "%s must be a number", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-    return 0;
-  }
-  return 1;
-}
+#include "native.h"
 
 static int get_buffer(napi_env env, napi_value value, void **data, size_t *capacity) {
   if (napi_get_buffer_info(env, value, data, capacity) != napi_ok) {
@@ -73,8 +33,6 @@ static int get_buffer(napi_env env, napi_value value, void **data, size_t *capac
   }
   return 1;
 }
-
-static int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
 
 /*
  * Writes the dotted quad of the IPv4 address `a` (network order) to `out` (room for INET_ADDRSTRLEN) and
@@ -137,7 +95,10 @@ static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* enableTimestamps(fd): SO_TIMESTAMPNS on, so that every datagram read carries its arrival time. */
+/*
+ * enableTimestamps(fd): SO_TIMESTAMPNS on, so that every datagram read carries its arrival time; on an IPv6
+ * socket, IPV6_RECVHOPLIMIT too, so that it carries its hop limit.
+ */
 static napi_value enable_timestamps(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
@@ -145,13 +106,20 @@ static napi_value enable_timestamps(napi_env env, napi_callback_info info) {
   int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0)
     return throw_errno(env, "setsockopt SO_TIMESTAMPNS", errno);
+  int domain;
+  socklen_t length = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0)
+    return throw_errno(env, "getsockopt SO_DOMAIN", errno);
+  if (domain == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) != 0)
+    return throw_errno(env, "setsockopt IPV6_RECVHOPLIMIT", errno);
   return NULL;
 }
 
 /*
  * receive(fd, buffer, meta): reads one datagram without blocking into `buffer`. Returns its source address, or
- * undefined when the socket is empty. `meta` (a BigInt64Array of 3) receives [arrival on CLOCK_MONOTONIC in ns,
- * bytes read, 1 if the kernel stamped the arrival or 0 if it is the time of this read].
+ * undefined when the socket is empty. `meta` (a BigInt64Array of 5) receives [arrival on CLOCK_MONOTONIC in ns,
+ * bytes read, 1 if the kernel stamped the arrival or 0 if it is the time of this read, the kernel's stamp on
+ * CLOCK_REALTIME in ns or 0, the IPv6 hop limit or -1].
  */
 static napi_value receive(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -160,21 +128,17 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   void *data;
   size_t capacity;
   if (!get_buffer(env, argv[1], &data, &capacity)) return NULL;
-  napi_typedarray_type type;
-  size_t length;
-  void *meta_data;
-  if (napi_get_typedarray_info(env, argv[2], &type, &length, &meta_data, NULL, NULL) != napi_ok ||
-      type != napi_bigint64_array || length < 3) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "meta must be a BigInt64Array of 3");
-    return NULL;
-  }
-  int64_t *meta = meta_data;
+  int64_t *meta;
+  size_t meta_length;
+  if (!get_bigints(env, argv[2], "meta", 5, &meta, &meta_length)) return NULL;
 
   struct sockaddr_storage from;
   memset(&from, 0, sizeof from); /* an address the kernel did not fill reads as "" */
   struct iovec iov = {.iov_base = data, .iov_len = capacity};
+  /* Room for SCM_TIMESTAMPNS, SCM_TIMESTAMPING (reported too while transmit stamps are on) and IPV6_HOPLIMIT. */
   union {
-    char bytes[CMSG_SPACE(sizeof(struct timespec)) * 2];
+    char bytes[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct scm_timestamping)) +
+               CMSG_SPACE(sizeof(int)) + 64];
     struct cmsghdr align;
   } control;
   struct msghdr message = {
@@ -194,29 +158,35 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     return throw_errno(env, "recvmsg", errno);
   }
 
-  /*
-   * The arrival on the monotonic clock is now minus the stamp's age on the wall clock. Wall clock first: a
-   * preemption between the two reads then makes the arrival later, never earlier than the send it answers.
-   */
-  struct timespec now_real, now_mono;
-  clock_gettime(CLOCK_REALTIME, &now_real);
-  clock_gettime(CLOCK_MONOTONIC, &now_mono);
-  int64_t arrival = ns_of(&now_mono);
-  int64_t stamped = 0;
+  int64_t stamp = 0;
+  int64_t hop_limit = -1;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    struct timespec at;
-    memcpy(&at, CMSG_DATA(c), sizeof at);
-    int64_t age = ns_of(&now_real) - ns_of(&at);
-    if (age >= 0 && age < MAX_AGE_NS) {
-      arrival -= age;
-      stamped = 1;
+    if (c->cmsg_level == SOL_SOCKET && stamp == 0 &&
+        (c->cmsg_type == SCM_TIMESTAMPNS || c->cmsg_type == SCM_TIMESTAMPING)) {
+      /* Both start with the software stamp: SCM_TIMESTAMPING's ts[0]. */
+      struct timespec at;
+      memcpy(&at, CMSG_DATA(c), sizeof at);
+      stamp = ns_of(&at);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+      int value;
+      memcpy(&value, CMSG_DATA(c), sizeof value);
+      hop_limit = value;
     }
-    break; /* one stamp per datagram */
   }
-  meta[0] = arrival;
+  int64_t arrival = stamp != 0 ? monotonic_of(stamp) : 0;
+  if (arrival == 0) {
+    struct timespec now_mono;
+    clock_gettime(CLOCK_MONOTONIC, &now_mono);
+    meta[0] = ns_of(&now_mono);
+    meta[2] = 0;
+    meta[3] = 0;
+  } else {
+    meta[0] = arrival;
+    meta[2] = 1;
+    meta[3] = stamp;
+  }
   meta[1] = bytes;
-  meta[2] = stamped;
+  meta[4] = hop_limit;
 
   char text[INET6_ADDRSTRLEN] = "";
   size_t text_length = 0;
@@ -293,6 +263,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"enableTimestamps", NULL, enable_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendTo", NULL, send_to, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"enableTxTimestamps", NULL, pinger_enable_tx_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"txTimestamps", NULL, pinger_tx_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watch", NULL, pinger_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setWatch", NULL, pinger_set_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unwatch", NULL, pinger_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -14,6 +14,12 @@
  * that not be exactly one, or /proc/self/fd not be readable, the channel reads through raw-socket and reads the
  * clock after each read (`timestamps` says which). With the descriptor known, sends whose address comes as bytes
  * go through the addon too (no per-packet address parsing or callback handle, as raw-socket's send has).
+ *
+ * Send times can come from the kernel too (`txTimestamps`): SO_TIMESTAMPING stamps each packet as the driver
+ * takes it and queues the stamp, numbered by send, on the socket's error queue. The channel numbers its sends the
+ * same way, and writes each stamp into the {@link TxStamped} object given with that send (the probe in flight).
+ * A stamp in the error queue makes libuv's poll report a dead descriptor to raw-socket, so with the descriptor
+ * known the channel polls it itself through the addon (watch.c), which reads the error queue as an event.
  */
 import raw from 'raw-socket';
 import native from '../native/index.cjs';
@@ -22,8 +28,30 @@ import { RawSocketError, RawSocketPermissionError } from './errors.js';
 /** Which raw socket: the protocol family and the IP protocol it carries. */
 export type ChannelKind = 'icmp4' | 'icmp6' | 'udp4' | 'udp6' | 'tcp4' | 'tcp6';
 
-/** Called for every datagram read, synchronously; `packet` is only valid during the call. */
-export type PacketHandler = (packet: Buffer, source: string, receivedAt: bigint) => void;
+/**
+ * Called for every datagram read, synchronously; `packet` is only valid during the call. `receivedAt` is the
+ * arrival on the monotonic clock; `receivedReal` the kernel's stamp of it on the wall clock (ns since the epoch),
+ * 0n when the arrival was not stamped; `hopLimit` the IPv6 hop limit it came with, -1 where unknown (IPv4: read it
+ * from the IP header).
+ */
+export type PacketHandler = (
+  packet: Buffer,
+  source: string,
+  receivedAt: bigint,
+  receivedReal: bigint,
+  hopLimit: number,
+) => void;
+
+/** What a send's kernel transmit stamp is written into: the wall-clock ns the packet left, 0n until known. */
+export interface TxStamped {
+  txReal: bigint;
+}
+
+/** Options of a {@link RawChannel}. */
+export interface RawChannelOptions {
+  /** Ask the kernel for transmit timestamps (see the module comment); off by default. */
+  txTimestamps?: boolean;
+}
 
 /** Called once a send is done: the monotonic time just before `sendto`, or why it failed. */
 export type SendDone = (error: Error | null, sentAt: bigint) => void;
@@ -51,7 +79,17 @@ interface Backlogged {
   ttl: number;
   done: SendDone;
   to: Uint8Array | undefined;
+  stamped: TxStamped | undefined;
 }
+
+/** Sends whose transmit stamp may still come, by send number modulo this (a power of 2). */
+const TX_RING = 4096;
+/** Transmit stamps read per addon call: [send number, wall-clock ns] pairs. */
+const TX_BATCH = 256;
+// libuv's poll event bits, as the addon's watch() reports them.
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+const UV_PRIORITIZED = 8;
 
 function isWouldBlock(err: unknown): boolean {
   return err instanceof Error && /temporarily unavailable|would block/i.test(err.message);
@@ -66,8 +104,17 @@ export class RawChannel {
   readonly #backlog: Backlogged[] = [];
   /** The socket's descriptor when the kernel timestamps arrivals, else -1. */
   readonly #fd: number;
-  /** Filled by each native read: [arrival in monotonic ns, bytes, kernel-stamped]. */
-  readonly #meta = new BigInt64Array(3);
+  /** Filled by each native read: [arrival in monotonic ns, bytes, kernel-stamped, wall-clock stamp, hop limit]. */
+  readonly #meta = new BigInt64Array(5);
+  /** The addon's poll of {@link #fd} (see the module comment), when the channel polls it itself. */
+  #watch: native.Watch | undefined;
+  #writable = false;
+  /** Who gets the transmit stamp of send number n: slot n % TX_RING, checked against the number kept beside it. */
+  readonly #txWaiting: (TxStamped | undefined)[] = [];
+  readonly #txKeys = new Uint32Array(TX_RING);
+  /** The number the kernel gives the next send (it counts sends from 0 since transmit stamps were turned on). */
+  #txNext = 0;
+  readonly #txRead = new BigInt64Array(2 * TX_BATCH);
   #ttl = -1;
   #closed = false;
   #failure: Error | undefined;
@@ -78,12 +125,22 @@ export class RawChannel {
    * after the read returned).
    */
   readonly timestamps: 'kernel' | 'process';
+  /** Where send times come from: `kernel` (SO_TIMESTAMPING transmit stamps) or `process` (the clock before sendto). */
+  readonly txTimestamps: 'kernel' | 'process';
+  /** Transmit stamps read, and those whose send was no longer known (for the engine's counters). */
+  txStamps = 0;
+  txUnmatched = 0;
 
   /**
    * Opens the socket. `icmpTypes` (ICMP channels only) is the set of ICMP types the kernel should deliver: it
    * drops the rest before they reach the process (ICMP_FILTER / ICMP6_FILTER).
    */
-  constructor(kind: ChannelKind, onPacket: PacketHandler, icmpTypes?: readonly number[]) {
+  constructor(
+    kind: ChannelKind,
+    onPacket: PacketHandler,
+    icmpTypes?: readonly number[],
+    options: RawChannelOptions = {},
+  ) {
     checkAddon();
     this.kind = kind;
     this.family = kind.endsWith('6') ? 6 : 4;
@@ -112,18 +169,99 @@ export class RawChannel {
       });
     }
     this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
+    this.txTimestamps = this.#fd >= 0 && options.txTimestamps ? this.#enableTx() : 'process';
     const wrap = this.#socket.wrap;
     // Take the native events over from raw-socket's queueing Socket (see the module comment).
     wrap.removeAllListeners('recvReady');
     wrap.removeAllListeners('sendReady');
-    wrap.on('recvReady', () => this.#drain(onPacket));
-    wrap.on('sendReady', () => this.#flush());
+    if (this.#fd >= 0) {
+      // raw-socket's poll stopped for good, the addon's in its place: one poll per descriptor.
+      wrap.pause(true, true);
+      this.#watch = native.watch(this.#fd, (events: number) => this.#onEvents(events, onPacket), 0);
+    } else {
+      wrap.on('recvReady', () => this.#drainUnstamped(onPacket));
+      wrap.on('sendReady', () => this.#flush());
+    }
     // raw-socket closes the socket on a poll error and re-emits it: remember why, so that every later send
     // fails with that reason instead of a bare EBADF.
     this.#socket.on('error', (err: Error) => {
       this.#failure = err;
       this.close();
     });
+  }
+
+  /** Turns transmit stamps on; a kernel that refuses leaves the channel on process send times. */
+  #enableTx(): 'kernel' | 'process' {
+    try {
+      native.enableTxTimestamps(this.#fd);
+      return 'kernel';
+    } catch {
+      return 'process';
+    }
+  }
+
+  #onEvents(events: number, onPacket: PacketHandler): void {
+    if (events < 0) {
+      this.#failure = new RawSocketError(`[probes] polling the ${this.kind} socket failed (libuv ${events})`);
+      this.close();
+      return;
+    }
+    // Stamps first: a reply read in the same wake-up then finds its probe's send stamp already there.
+    if (events & UV_PRIORITIZED) this.pollTxStamps();
+    if (events & UV_READABLE) this.#drainStamped(onPacket);
+    if (events & UV_WRITABLE) this.#flush();
+  }
+
+  /**
+   * Reads the transmit stamps waiting in the error queue into their sends' {@link TxStamped}. The channel does
+   * so whenever the socket reports them; a prober calls it when an answer comes before its probe's stamp was
+   * read.
+   */
+  pollTxStamps(): void {
+    if (this.txTimestamps !== 'kernel' || this.#closed) return;
+    const read = this.#txRead;
+    for (;;) {
+      let n: number;
+      try {
+        n = native.txTimestamps(this.#fd, read);
+      } catch {
+        return;
+      }
+      for (let i = 0; i < n; i++) {
+        const key = Number(read[2 * i]!) >>> 0;
+        const slot = key & (TX_RING - 1);
+        const stamped = this.#txWaiting[slot];
+        if (stamped !== undefined && this.#txKeys[slot] === key) {
+          stamped.txReal = read[2 * i + 1]!;
+          this.#txWaiting[slot] = undefined;
+          this.txStamps++;
+        } else {
+          this.txUnmatched++;
+        }
+      }
+      if (n < TX_BATCH) return;
+    }
+  }
+
+  /** A send left: the kernel gave it the next number, under which its stamp will come. */
+  #sent(stamped: TxStamped | undefined): void {
+    if (this.txTimestamps !== 'kernel') return;
+    const key = this.#txNext;
+    this.#txNext = (key + 1) >>> 0;
+    const slot = key & (TX_RING - 1);
+    // A slot still held is a send whose stamp never came (TX_RING sends ago): it keeps its process time.
+    this.#txWaiting[slot] = stamped;
+    this.#txKeys[slot] = key;
+  }
+
+  #setWritable(writable: boolean): void {
+    if (this.#watch === undefined) {
+      this.#socket.wrap.pause(false, !writable);
+      return;
+    }
+    if (this.#writable === writable) return;
+    this.#writable = writable;
+    native.setWatch(this.#watch, writable ? 1 : 0);
   }
 
   #setReceiveBuffer(): void {
@@ -173,6 +311,7 @@ export class RawChannel {
     done: SendDone,
     length = packet.length,
     to: Uint8Array | undefined = undefined,
+    stamped: TxStamped | undefined = undefined,
   ): void {
     if (this.#closed) {
       const why = this.#failure ? ` after an error: ${this.#failure.message}` : '';
@@ -182,9 +321,16 @@ export class RawChannel {
       );
       return;
     }
-    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done, to)) {
-      if (this.#backlog.length === 0) this.#socket.wrap.pause(false, false);
-      this.#backlog.push({ packet: Buffer.from(packet.subarray(0, length)), address, ttl, done, to });
+    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done, to, stamped)) {
+      if (this.#backlog.length === 0) this.#setWritable(true);
+      this.#backlog.push({
+        packet: Buffer.from(packet.subarray(0, length)),
+        address,
+        ttl,
+        done,
+        to,
+        stamped,
+      });
     }
   }
 
@@ -196,6 +342,7 @@ export class RawChannel {
     ttl: number,
     done: SendDone,
     to: Uint8Array | undefined,
+    stamped: TxStamped | undefined,
   ): boolean {
     let sentAt = 0n;
     try {
@@ -220,6 +367,7 @@ export class RawChannel {
       );
       return true;
     }
+    this.#sent(stamped);
     done(null, sentAt);
     return true;
   }
@@ -227,15 +375,21 @@ export class RawChannel {
   #flush(): void {
     while (this.#backlog.length > 0) {
       const next = this.#backlog[0]!;
-      if (!this.#trySend(next.packet, next.packet.length, next.address, next.ttl, next.done, next.to)) return;
+      if (
+        !this.#trySend(
+          next.packet,
+          next.packet.length,
+          next.address,
+          next.ttl,
+          next.done,
+          next.to,
+          next.stamped,
+        )
+      )
+        return;
       this.#backlog.shift();
     }
-    if (!this.#closed) this.#socket.wrap.pause(false, true);
-  }
-
-  #drain(onPacket: PacketHandler): void {
-    if (this.#fd >= 0) this.#drainStamped(onPacket);
-    else this.#drainUnstamped(onPacket);
+    if (!this.#closed) this.#setWritable(false);
   }
 
   #drainStamped(onPacket: PacketHandler): void {
@@ -253,7 +407,7 @@ export class RawChannel {
       }
       if (source === undefined) return;
       this.received++;
-      onPacket(buffer.subarray(0, Number(meta[1])), source, meta[0]!);
+      onPacket(buffer.subarray(0, Number(meta[1])), source, meta[0]!, meta[3]!, Number(meta[4]));
     }
   }
 
@@ -281,7 +435,7 @@ export class RawChannel {
         const receivedAt = process.hrtime.bigint();
         this.received++;
         Error.stackTraceLimit = stackTraceLimit;
-        onPacket(buffer.subarray(0, bytes), source, receivedAt);
+        onPacket(buffer.subarray(0, bytes), source, receivedAt, 0n, -1);
         Error.stackTraceLimit = 0;
       }
     } finally {
@@ -293,7 +447,10 @@ export class RawChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#failure) this.#socket.close();
+    // The addon's poll goes before the descriptor it watches.
+    if (this.#watch !== undefined) native.unwatch(this.#watch);
+    this.#txWaiting.length = 0;
+    if (!this.#failure || this.#watch !== undefined) this.#socket.close();
     for (const b of this.#backlog.splice(0)) {
       b.done(new RawSocketError(`[probes] the ${this.kind} socket closed before sending`), 0n);
     }
@@ -303,7 +460,17 @@ export class RawChannel {
 function noop(): void {}
 
 /** What the channel calls on the addon: one built from an older agent/native/receive.c lacks some of them. */
-const ADDON_FUNCTIONS = ['rawSocketFds', 'enableTimestamps', 'receive', 'sendTo'] as const;
+const ADDON_FUNCTIONS = [
+  'rawSocketFds',
+  'enableTimestamps',
+  'receive',
+  'sendTo',
+  'enableTxTimestamps',
+  'txTimestamps',
+  'watch',
+  'setWatch',
+  'unwatch',
+] as const;
 
 /** The functions of {@link ADDON_FUNCTIONS} that `addon` lacks. */
 export function missingAddonFunctions(addon: object): string[] {
