@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import {
   IdSchema,
   IpSchema,
+  intRange,
   NanosSchema,
   ProtocolSchema,
   StatusSchema,
@@ -16,6 +17,29 @@ import {
 /** Largest batch an agent may post at once. The byte limit (2 MB, after gunzip) is the HTTP layer's. */
 export const MAX_BATCH_RESULTS = 5000;
 export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** Where one end of a round trip was timed: the kernel's packet timestamp, or a clock read by the process. */
+export const TIME_SOURCES = ['kernel', 'process'] as const;
+const TimeSourceSchema = v.picklist(TIME_SOURCES, 'must be kernel or process');
+
+/**
+ * How a result was timed. An RTT between two kernel stamps leaves out the agent's own delays; one with a
+ * `process` end includes the agent's wake-up or send-path delay on that end (tens of µs, more under load).
+ */
+export const TimingSchema = v.strictObject({
+  /** The send: the kernel's transmit stamp, or the clock read just before `sendto` (no stamp came in time). */
+  send: TimeSourceSchema,
+  /** The answer's arrival; null when nothing answered. */
+  receive: v.nullable(TimeSourceSchema),
+  /** Microseconds the probe left after its scheduled slot (0 where nothing schedules it, e.g. `pinger probe`). */
+  lateness: intRange(0, 3_600_000_000),
+});
+export type Timing = v.InferOutput<typeof TimingSchema>;
+
+/** Whether a result's RTT was timed by the kernel on both ends; false for results without a timing mark. */
+export function kernelTimed(r: { rtt: number | null; timing?: Timing | undefined }): boolean {
+  return r.timing?.send === 'kernel' && r.timing.receive === 'kernel';
+}
 
 const resultFields = {
   destination: IdSchema,
@@ -47,6 +71,8 @@ const resultFields = {
   status: StatusSchema,
   /** TTL / hop limit of the answer where the socket gives it. */
   ttl: v.nullable(Uint8Schema),
+  /** How the RTT was timed; absent from results of agents older than the mark. */
+  timing: v.optional(TimingSchema),
 };
 
 /** The rules that tie a result's fields together. */

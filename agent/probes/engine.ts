@@ -42,6 +42,11 @@ export interface EngineCounters {
 export interface ProbeEngineOptions {
   /** The source id written into every probe payload (uint16): answers carrying another are not ours. */
   sourceid: number;
+  /**
+   * Time sends by the kernel's transmit stamps (default true); false keeps the clock read before `sendto`, and
+   * every result says `timing.send: 'process'` (for comparison, or a kernel whose stamps misbehave).
+   */
+  txTimestamps?: boolean;
 }
 
 type AnyProber = IcmpProber | UdpProber | TcpProber;
@@ -49,6 +54,7 @@ type AnyProber = IcmpProber | UdpProber | TcpProber;
 /** See the module comment. */
 export class ProbeEngine {
   readonly sourceid: number;
+  readonly txTimestamps: boolean;
   readonly counters: EngineCounters = { malformed: 0 };
   readonly #routes = new SourceRoutes();
   readonly #icmp = new Map<4 | 6, RawChannel>();
@@ -60,6 +66,7 @@ export class ProbeEngine {
       throw new ProbeInputError(`[probes] sourceid must be an integer 0–65535, got ${options.sourceid}`);
     }
     this.sourceid = options.sourceid;
+    this.txTimestamps = options.txTimestamps ?? true;
   }
 
   /**
@@ -97,27 +104,28 @@ export class ProbeEngine {
       case 'udp':
       case 'udp6':
         this.#icmpChannel(protocol === 'udp' ? 4 : 6);
-        return new UdpProber(protocol, this.sourceid, this.#routes);
+        return new UdpProber(protocol, this.sourceid, this.#routes, this.txTimestamps);
       case 'tcp':
       case 'tcp6':
         this.#icmpChannel(protocol === 'tcp' ? 4 : 6);
-        return new TcpProber(protocol, this.#routes);
+        return new TcpProber(protocol, this.#routes, this.txTimestamps);
     }
   }
 
   #icmpChannel(family: 4 | 6): RawChannel {
     let channel = this.#icmp.get(family);
     if (!channel) {
+      const options = { txTimestamps: this.txTimestamps };
       channel =
         family === 4
-          ? new RawChannel('icmp4', (p, s, t) => this.#onIcmp4(p, s, t), ICMP4_TYPES)
-          : new RawChannel('icmp6', (p, s, t) => this.#onIcmp6(p, s, t), ICMP6_TYPES);
+          ? new RawChannel('icmp4', (p, s, t, r) => this.#onIcmp4(p, s, t, r), ICMP4_TYPES, options)
+          : new RawChannel('icmp6', (p, s, t, r, h) => this.#onIcmp6(p, s, t, r, h), ICMP6_TYPES, options);
       this.#icmp.set(family, channel);
     }
     return channel;
   }
 
-  #onIcmp4(packet: Buffer, source: string, receivedAt: bigint): void {
+  #onIcmp4(packet: Buffer, source: string, receivedAt: bigint, receivedReal: bigint): void {
     // Fast path for echo replies, the bulk of what arrives: read in place, no decoded objects (the type byte sits
     // at the IP header length). Anything unusual (options cut short, fragments, a length that disagrees) takes
     // the full decoder below, which names what is wrong.
@@ -142,6 +150,7 @@ export class ProbeEngine {
         packet.length,
         packet[8]!,
         receivedAt,
+        receivedReal,
       );
       return;
     }
@@ -160,6 +169,7 @@ export class ProbeEngine {
         msg.ip.payloadEnd,
         msg.ip.ttl,
         receivedAt,
+        receivedReal,
       );
     } else if (msg.kind === 'time-exceeded' || msg.kind === 'unreachable') {
       const error: IcmpError = {
@@ -169,23 +179,27 @@ export class ProbeEngine {
         code: msg.code,
         ttl: msg.ip.ttl,
         receivedAt,
+        receivedReal,
         quotedDst: msg.quoted.ip.dst,
       };
       this.#dispatchError(4, error, msg.quoted.transport);
     }
   }
 
-  #onIcmp6(packet: Buffer, source: string, receivedAt: bigint): void {
-    // Raw ICMPv6 sockets deliver the message without the IPv6 header (so no hop limit), and the kernel has
-    // already verified the checksum. Echo replies, the bulk, are read in place (see #onIcmp4).
+  #onIcmp6(packet: Buffer, source: string, receivedAt: bigint, receivedReal: bigint, hopLimit: number): void {
+    // Raw ICMPv6 sockets deliver the message without the IPv6 header (the hop limit comes beside it, from
+    // IPV6_RECVHOPLIMIT), and the kernel has already verified the checksum. Echo replies, the bulk, are read in
+    // place (see #onIcmp4).
+    const ttl = hopLimit >= 0 ? hopLimit : null;
     if (packet[0] === ICMP6_ECHO_REPLY && packet.length >= ICMP_HEADER_LENGTH) {
       (this.#probers.get('icmp6') as IcmpProber | undefined)?.onEchoReply(
         source,
         packet,
         0,
         packet.length,
-        null,
+        ttl,
         receivedAt,
+        receivedReal,
       );
       return;
     }
@@ -203,8 +217,9 @@ export class ProbeEngine {
         from: source,
         type: msg.type,
         code: msg.code,
-        ttl: null,
+        ttl,
         receivedAt,
+        receivedReal,
         quotedDst: msg.quoted.ip.dst,
       };
       this.#dispatchError(6, error, msg.quoted.transport);

@@ -36,7 +36,7 @@ export class IcmpProber extends ProberBase {
     super(protocol);
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
     const prepared = this.prepared(target);
     if (prepared === undefined) {
       this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`, done);
@@ -76,6 +76,7 @@ export class IcmpProber extends ProberBase {
       data,
       done,
     );
+    entry.lateness = lateness;
     this.launch(this.channel, entry, prepared.addressBytes, scratch, target.ttl, target.timeout, length);
   }
 
@@ -90,6 +91,7 @@ export class IcmpProber extends ProberBase {
     end: number,
     ttl: number | null,
     receivedAt: bigint,
+    receivedReal: bigint,
   ): void {
     const start = offset + ICMP_HEADER_LENGTH;
     const entry = this.#match(from, buf, start, end);
@@ -98,6 +100,7 @@ export class IcmpProber extends ProberBase {
       status: 'reply',
       address: from,
       receivedAt,
+      receivedReal,
       rtype: buf[offset]!,
       rcode: buf[offset + 1]!,
       datamatch: entry.sent !== null && echoesData(buf, start, end, entry.sent),

@@ -21,6 +21,19 @@ import { IntMap } from './int-map.js';
 import type { OutcomeCallback, ProbeOutcome } from './types.js';
 
 const NEVER = 2n ** 63n;
+/**
+ * How far an RTT between two kernel stamps (wall clock) may lie from the same RTT on the monotonic clock (the
+ * process's send time to the arrival) and still be taken. The kernel's send is after the process's, by its send
+ * path (µs, ms when preempted); more than this either way is a wall-clock step between the two stamps, which
+ * would move the RTT by the step: then the monotonic RTT stands.
+ */
+const CLOCK_STEP_NS = 100_000_000n;
+
+/** Where a probe's transmit stamp may be read from when its answer comes first (the channel it left by). */
+export interface TxStampSource {
+  readonly txTimestamps: 'kernel' | 'process';
+  pollTxStamps(): void;
+}
 
 /** How an answer settles a probe (the parts the answer knows). */
 export interface Answer {
@@ -28,6 +41,8 @@ export interface Answer {
   /** Who answered. */
   address: string;
   receivedAt: bigint;
+  /** The kernel's stamp of the arrival on the wall clock (ns since the epoch); 0n when the process timed it. */
+  receivedReal: bigint;
   rtype: number | null;
   rcode: number | null;
   datamatch: boolean | null;
@@ -49,6 +64,12 @@ export class InFlight {
   /** The deadline queue holding this probe, and its absolute position there (see {@link InFlightTable.arm}). */
   queue: DeadlineQueue | undefined = undefined;
   slot = 0;
+  /** The kernel's transmit stamp, wall clock (ns since the epoch); 0n until read (see raw-channel.ts). */
+  txReal = 0n;
+  /** The channel the probe left by, when it gives transmit stamps. */
+  txSource: TxStampSource | undefined = undefined;
+  /** Microseconds the probe left after its scheduled slot, as the caller of `send` measured it. */
+  lateness = 0;
 
   constructor(
     /** Its bucket, {@link InFlightTable.key}. */
@@ -71,6 +92,18 @@ export class InFlight {
 
   // Object literals written out in full (no spread): these run once per probe, tens of thousands a second.
   answered(a: Answer): ProbeOutcome {
+    // Between two kernel stamps when both are there and agree with the monotonic clock (see CLOCK_STEP_NS);
+    // else from the process's send time, as every probe was timed before transmit stamps.
+    let rtt = micros(this.sentAt, a.receivedAt);
+    let send: 'kernel' | 'process' = 'process';
+    if (this.txReal !== 0n && a.receivedReal !== 0n) {
+      const kernel = a.receivedReal - this.txReal;
+      const monotonic = a.receivedAt - this.sentAt;
+      if (kernel > 0n && kernel - monotonic < CLOCK_STEP_NS && monotonic - kernel < CLOCK_STEP_NS) {
+        rtt = Number(kernel) / 1000;
+        send = 'kernel';
+      }
+    }
     return {
       rtime: wallNanos(this.sentAt),
       target: this.target,
@@ -78,12 +111,17 @@ export class InFlight {
       rid: this.rid,
       rseq: this.seq,
       address: a.address,
-      rtt: micros(this.sentAt, a.receivedAt),
+      rtt,
       rtype: a.rtype,
       rcode: a.rcode,
       datamatch: a.datamatch,
       status: a.status,
       ttl: a.ttl,
+      timing: {
+        send,
+        receive: a.receivedReal !== 0n ? 'kernel' : 'process',
+        lateness: this.lateness,
+      },
     };
   }
 
@@ -101,6 +139,7 @@ export class InFlight {
       datamatch: null,
       status: 'timeout',
       ttl: null,
+      timing: { send: this.txReal !== 0n ? 'kernel' : 'process', receive: null, lateness: this.lateness },
     };
   }
 
@@ -108,6 +147,8 @@ export class InFlight {
     const o: ProbeOutcome = this.timedOut();
     o.status = 'error';
     o.detail = detail;
+    // Nothing was timed: a probe that never left has no send time of either kind.
+    delete o.timing;
     return o;
   }
 }
@@ -320,6 +361,9 @@ export class InFlightTable {
    */
   settle(entry: InFlight, answer: Answer): void {
     if (!entry.live) return;
+    // The answer came before its probe's transmit stamp was read (both in one wake-up, the answer's socket
+    // first): read the stamps now, once. One still missing has not come in time; the send time is the process's.
+    if (entry.txReal === 0n && entry.txSource !== undefined) entry.txSource.pollTxStamps();
     // Kernel stamps are wall-clock times moved onto the monotonic clock (raw-channel.ts): a wall-clock step while
     // the reply waited can put one before its own send. Then the time it is handled is the bound left; an RTT is
     // never negative.

@@ -20,9 +20,11 @@ export interface IcmpError {
   from: string;
   type: number;
   code: number;
-  /** TTL of the error packet (IPv4); null on IPv6 (raw ICMPv6 sockets do not deliver the IP header). */
+  /** TTL / hop limit of the error packet (IPv6: from IPV6_RECVHOPLIMIT; null where the socket gave none). */
   ttl: number | null;
   receivedAt: bigint;
+  /** The kernel's wall-clock stamp of the arrival; 0n when the process timed it. */
+  receivedReal: bigint;
   /** Destination address of the quoted datagram: the probe's target. */
   quotedDst: string;
 }
@@ -39,7 +41,7 @@ export abstract class ProberBase implements Prober {
     this.family = protocol.endsWith('6') ? 6 : 4;
   }
 
-  abstract send(target: ProbeTarget, seq: number, done: OutcomeCallback): void;
+  abstract send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness?: number): void;
 
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
     return new Promise((resolve) => this.send(target, seq, resolve));
@@ -139,6 +141,7 @@ export abstract class ProberBase implements Prober {
     length = packet.length,
   ): void {
     this.table.add(entry);
+    if (channel.txTimestamps === 'kernel') entry.txSource = channel;
     channel.send(
       packet,
       entry.target,
@@ -153,6 +156,7 @@ export abstract class ProberBase implements Prober {
       },
       length,
       to,
+      entry,
     );
   }
 
@@ -162,6 +166,7 @@ export abstract class ProberBase implements Prober {
       status: e.status,
       address: e.from,
       receivedAt: e.receivedAt,
+      receivedReal: e.receivedReal,
       rtype: e.type,
       rcode: e.code,
       datamatch: null,

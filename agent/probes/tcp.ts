@@ -55,9 +55,15 @@ export class TcpProber extends ProberBase {
   constructor(
     protocol: 'tcp' | 'tcp6',
     readonly routes: SourceRoutes,
+    txTimestamps = true,
   ) {
     super(protocol);
-    this.#channel = new RawChannel(this.family === 4 ? 'tcp4' : 'tcp6', (p, s, t) => this.#onPacket(p, s, t));
+    this.#channel = new RawChannel(
+      this.family === 4 ? 'tcp4' : 'tcp6',
+      (p, s, t, r, h) => this.#onPacket(p, s, t, r, h),
+      undefined,
+      { txTimestamps },
+    );
     if (this.family === 6) this.#channel.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, TCP_CHECKSUM_OFFSET);
   }
 
@@ -66,7 +72,7 @@ export class TcpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
     const prepared = this.prepared(target);
     if (prepared === undefined) {
       this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`, done);
@@ -83,19 +89,19 @@ export class TcpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, prepared, dstPort, V6_ADDRESSES);
+      this.#send(target, seq, done, prepared, dstPort, V6_ADDRESSES, lateness);
       return;
     }
     // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
     const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src));
+      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src), lateness);
       return;
     }
     this.after(
       this.routes.lookup(address, 4),
-      (found, then) => this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found)),
+      (found, then) => this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found), lateness),
       target,
       seq,
       this.srcPort,
@@ -112,6 +118,7 @@ export class TcpProber extends ProberBase {
     prepared: PreparedTarget,
     dstPort: number,
     pseudo: { src: Uint8Array; dst: Uint8Array },
+    lateness: number,
   ): void {
     // Synchronous from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
     // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
@@ -130,6 +137,7 @@ export class TcpProber extends ProberBase {
       return;
     }
     const entry = new InFlight(key, this.protocol, address, dstPort, seq, this.srcPort, nonce, null, done);
+    entry.lateness = lateness;
     this.launch(
       this.#channel,
       entry,
@@ -141,7 +149,13 @@ export class TcpProber extends ProberBase {
     );
   }
 
-  #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {
+  #onPacket(
+    packet: Buffer,
+    source: string,
+    receivedAt: bigint,
+    receivedReal: bigint,
+    hopLimit: number,
+  ): void {
     // Cheap filter first: our port, and SYN-ACK or RST.
     const offset = this.family === 4 ? (packet[0]! & 0x0f) * 4 : 0;
     if (packet.length < offset + 20 || packet.readUInt16BE(offset + 2) !== this.srcPort) return;
@@ -150,7 +164,7 @@ export class TcpProber extends ProberBase {
     if (!reset && (flags & SYN_ACK) !== SYN_ACK) return;
     if ((flags & TCP_FLAGS.ACK) === 0) return; // without an ACK there is no sequence number of ours to match
     let from = source;
-    let ttl: number | null = null;
+    let ttl: number | null = hopLimit >= 0 ? hopLimit : null;
     let tcp: ReturnType<typeof decodeTcp>;
     try {
       if (this.family === 4) {
@@ -171,6 +185,7 @@ export class TcpProber extends ProberBase {
       status: reset ? 'reset' : 'reply',
       address: from,
       receivedAt,
+      receivedReal,
       rtype: null,
       rcode: null,
       datamatch: null,

@@ -37,8 +37,9 @@ export interface Prober {
    * `sendto` that fails at once), later otherwise (an answer, the timeout, the engine closing). Never throws for a
    * probe that fails: a failed send is status `error`. `done` must not throw: it runs inside the engine's packet
    * and timer handlers. This is the agent's per-probe path (tens of thousands a second), so it allocates no promise.
+   * `lateness` (µs the probe leaves after its scheduled slot, 0 by default) is carried into the outcome's timing.
    */
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void;
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness?: number): void;
   /** {@link send} as a promise: resolves with the outcome, never rejects. */
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 }

@@ -61,9 +61,15 @@ export class UdpProber extends ProberBase {
     protocol: 'udp' | 'udp6',
     readonly sourceid: number,
     readonly routes: SourceRoutes,
+    txTimestamps = true,
   ) {
     super(protocol);
-    this.#channel = new RawChannel(this.family === 4 ? 'udp4' : 'udp6', (p, s, t) => this.#onPacket(p, s, t));
+    this.#channel = new RawChannel(
+      this.family === 4 ? 'udp4' : 'udp6',
+      (p, s, t, r, h) => this.#onPacket(p, s, t, r, h),
+      undefined,
+      { txTimestamps },
+    );
     if (this.family === 6) this.#channel.setOption(IPPROTO_IPV6, IPV6_CHECKSUM, UDP_CHECKSUM_OFFSET);
     this.#holder = dgram.createSocket({
       type: this.family === 4 ? 'udp4' : 'udp6',
@@ -91,13 +97,13 @@ export class UdpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback): void {
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
     const port = this.#port;
     if (port === 0) {
       // Before the source port is bound (a probe sent without awaiting ready()): wait for it, once.
       this.after(
         this.#ready,
-        (_port, then) => this.send(target, seq, then),
+        (_port, then) => this.send(target, seq, then, lateness),
         target,
         seq,
         0,
@@ -117,19 +123,20 @@ export class UdpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, prepared, port, dstPort, undefined);
+      this.#send(target, seq, done, prepared, port, dstPort, undefined, lateness);
       return;
     }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
     const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src));
+      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src), lateness);
       return;
     }
     this.after(
       this.routes.lookup(address, 4),
-      (found, then) => this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found)),
+      (found, then) =>
+        this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found), lateness),
       target,
       seq,
       port,
@@ -147,6 +154,7 @@ export class UdpProber extends ProberBase {
     port: number,
     dstPort: number,
     pseudo: { src: Uint8Array; dst: Uint8Array } | undefined,
+    lateness: number,
   ): void {
     const sentNs = this.table.stamp();
     const data = prepared.bytes;
@@ -177,6 +185,7 @@ export class UdpProber extends ProberBase {
       data,
       done,
     );
+    entry.lateness = lateness;
     this.#index(entry, prepared.addressHash);
     this.launch(this.#channel, entry, prepared.addressBytes, scratch, target.ttl, target.timeout, length);
   }
@@ -208,9 +217,15 @@ export class UdpProber extends ProberBase {
   }
 
   /** Every UDP datagram to this host passes here: only those to our port are looked at. */
-  #onPacket(packet: Buffer, source: string, receivedAt: bigint): void {
+  #onPacket(
+    packet: Buffer,
+    source: string,
+    receivedAt: bigint,
+    receivedReal: bigint,
+    hopLimit: number,
+  ): void {
     let offset = 0;
-    let ttl: number | null = null;
+    let ttl: number | null = hopLimit >= 0 ? hopLimit : null;
     let from = source;
     if (this.family === 4) {
       // Cheap filter before any decoding: the destination port at IHL + 2.
@@ -240,6 +255,7 @@ export class UdpProber extends ProberBase {
       status: 'reply',
       address: from,
       receivedAt,
+      receivedReal,
       rtype: null,
       rcode: null,
       datamatch: ours && entry.sent !== null && echoesData(udp.payload, 0, udp.payload.length, entry.sent),

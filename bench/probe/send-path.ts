@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import { IcmpProber } from '../../agent/probes/icmp.js';
-import type { RawChannel, SendDone } from '../../agent/probes/raw-channel.js';
+import type { RawChannel, SendDone, TxStamped } from '../../agent/probes/raw-channel.js';
 import type { ProbeOutcome, ProbeTarget } from '../../agent/probes/types.js';
 
 const { values } = parseArgs({
@@ -50,13 +50,28 @@ let copied = 0;
 /** The reply source of the probe being sent, set by the loop below. */
 let currentFrom = '';
 
+/** The kernel's transmit stamp every send gets, and its reply's receive stamp (wall clock, ns): 20 µs apart. */
+const TX_REAL = 1_800_000_000_000_000_000n;
+const RX_REAL = TX_REAL + 20_000n;
 const channel = {
-  send(packet: Buffer, _address: string, _ttl: number, done: SendDone, length = packet.length): void {
+  // A channel with kernel transmit stamps, as the engine's are: the per-probe work of matching them is charged.
+  txTimestamps: 'kernel',
+  pollTxStamps(): void {},
+  send(
+    packet: Buffer,
+    _address: string,
+    _ttl: number,
+    done: SendDone,
+    length = packet.length,
+    _to: Uint8Array | undefined = undefined,
+    stamped: TxStamped | undefined = undefined,
+  ): void {
     const c = copies[copied++]!;
     packet.copy(c.bytes, 0, 0, length);
     c.length = length;
     c.from = currentFrom;
     done(null, process.hrtime.bigint());
+    if (stamped) stamped.txReal = TX_REAL;
   },
 };
 const prober = new IcmpProber('icmp', 4242, channel as unknown as RawChannel);
@@ -90,7 +105,7 @@ async function answer(): Promise<void> {
   for (let i = 0; i < copied; i++) {
     const c = copies[i]!;
     c.bytes[0] = 0;
-    prober.onEchoReply(c.from, c.bytes, 0, c.length, 64, at);
+    prober.onEchoReply(c.from, c.bytes, 0, c.length, 64, at, RX_REAL);
   }
   copied = 0;
   await new Promise(setImmediate);

@@ -2,20 +2,22 @@
  * Test-side helpers: run probe plans in the lab's agent namespace and read back their outcomes; run iputils
  * ping there for comparison.
  */
+import type { ProbeEngineOptions } from '../../agent/probes/engine.js';
 import type { ProbeOutcome } from '../../agent/probes/types.js';
 import type { Lab } from './lab.js';
 import type { Plan } from './probe-driver.js';
 import { runToEnd, tsxArgv } from './process.js';
 
-/** Runs `plans` at once in the agent namespace; outcomes by plan name. */
+/** Runs `plans` at once in the agent namespace (engine `options` besides its source id); outcomes by plan name. */
 export async function runPlans(
   lab: Lab,
   plans: Plan[],
   timeoutMs = 60_000,
+  options: Partial<ProbeEngineOptions> = {},
 ): Promise<Record<string, ProbeOutcome[]>> {
   const { code, stdout, stderr } = await runToEnd(
     lab.agent,
-    tsxArgv('test/lab/probe-driver.ts', [JSON.stringify(plans)]),
+    tsxArgv('test/lab/probe-driver.ts', [JSON.stringify(plans), JSON.stringify(options)]),
     timeoutMs,
   );
   if (code !== 0) throw new Error(`[lab] probe driver exited ${code}: ${stderr}`);

@@ -3,12 +3,12 @@
  * namespace (`ip netns exec`), since a process cannot switch namespace per thread. All plans run at once on one
  * engine, each on its own schedule, so a single process covers many cases.
  *
- *   ip netns exec NS node --import tsx test/lab/probe-driver.ts '<JSON array of Plan>'
+ *   ip netns exec NS node --import tsx test/lab/probe-driver.ts '<JSON array of Plan>' ['<JSON engine options>']
  *
  * Prints one JSON line per plan: `{"name": …, "outcomes": [ProbeOutcome…]}` in seq order. Probes go through
  * `Prober.send`, the agent's path; a probe called back twice makes the driver fail.
  */
-import { ProbeEngine } from '../../agent/probes/engine.js';
+import { ProbeEngine, type ProbeEngineOptions } from '../../agent/probes/engine.js';
 import type { ProbeOutcome, ProbeTarget } from '../../agent/probes/types.js';
 
 /** One stream of probes to one target. */
@@ -24,7 +24,9 @@ export interface Plan extends ProbeTarget {
 }
 
 const plans = JSON.parse(process.argv[2] ?? '[]') as Plan[];
-const engine = new ProbeEngine({ sourceid: 4242 });
+/** Engine options besides the source id, e.g. `{"txTimestamps": false}`. */
+const options = JSON.parse(process.argv[3] ?? '{}') as Partial<ProbeEngineOptions>;
+const engine = new ProbeEngine({ ...options, sourceid: 4242 });
 const results = plans.map((p) => new Array<ProbeOutcome>(p.count));
 const sent = plans.map(() => 0);
 /** Probes sent and not yet called back; the outcomes are printed once every plan is sent and this is 0. */
