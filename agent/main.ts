@@ -44,6 +44,11 @@ export interface AgentOptions {
   metricsPort?: number;
   /** Global packets-per-second budget (default 20,000). */
   pps?: number;
+  /**
+   * Time sends by the kernel's transmit stamps (default true); false times them by the process's clock before
+   * `sendto`, and every result's `timing.send` says `process`.
+   */
+  txTimestamps?: boolean;
   logger: AgentLogger;
   /** Long-poll wait, seconds (default 25). */
   waitSeconds?: number;
@@ -119,7 +124,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   let fatal: Error | undefined;
 
   const scheduler = new Scheduler({
-    send: (target, seq, done) => sender!(target, seq, done),
+    send: (target, seq, done, lateness) => sender!(target, seq, done, lateness),
     onResult: (result) => outbox.push(result),
     metrics,
     logger: log,
@@ -158,7 +163,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       else {
         const id = sourceid;
         sender = engineSender(() => {
-          engine ??= new ProbeEngine({ sourceid: id });
+          engine ??= new ProbeEngine({ sourceid: id, txTimestamps: options.txTimestamps ?? true });
           return engine;
         }, resolver);
       }
@@ -168,7 +173,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       // error results.
       const protocols = new Set<Protocol>();
       for (const d of config.destinations) if (d.active) protocols.add(d.protocol);
-      engine ??= new ProbeEngine({ sourceid: sourceid! });
+      engine ??= new ProbeEngine({ sourceid: sourceid!, txTimestamps: options.txTimestamps ?? true });
       for (const p of protocols) {
         try {
           engine.prober(p);

@@ -13,7 +13,8 @@
  * Exactly `JSON.stringify`'s output for a flat object, in the object's own key order (the probe engine builds
  * results in its order and adds `destination` last; valibot's output follows the schema's): a property whose value
  * is undefined, a function or a symbol is left out, a non-finite number is `null`, -0 is `0`, other numbers are
- * their own `String(n)`; a nested object or array (no result has one) is written by `JSON.stringify` whole.
+ * their own `String(n)`; a nested plain object (a result's `timing`) is written the same way, field by field; an
+ * array (no result has one) by `JSON.stringify` whole.
  */
 import type { ResultInput } from '../../contract/index.js';
 
@@ -38,23 +39,32 @@ const encoder = new TextEncoder();
  * overwrite; call again with more room). A result of the contract's sizes takes a few hundred bytes.
  */
 export function writeResultJson(result: ResultInput, bytes: Uint8Array, at: number, limit: number): number {
+  return writeObject(result as unknown as Record<string, unknown>, bytes, at, limit);
+}
+
+/** {@link writeResultJson} for any plain object, nested ones included. */
+function writeObject(object: Record<string, unknown>, bytes: Uint8Array, at: number, limit: number): number {
   if (at + 2 > limit) return -1;
   let p = at;
   bytes[p++] = OPEN;
   let first = true;
   // for…in, not Object.keys: the same order (own string keys, as created) without an array per result. A
   // result is a plain object (no enumerable inherited keys), as JSON.stringify's own-keys rule assumes here.
-  for (const key in result) {
-    const value: unknown = result[key as keyof ResultInput];
+  for (const key in object) {
+    const value: unknown = object[key];
     let json: string | undefined;
+    let nested = false;
     switch (typeof value) {
       case 'undefined':
       case 'function':
       case 'symbol':
         continue;
       case 'object':
-        // null is by far the usual object here; anything else (no result has one) as JSON.stringify writes it.
-        if (value !== null) {
+        // null is by far the usual object here; a plain object (timing) is written field by field below; anything
+        // else (no result has one) as JSON.stringify writes it.
+        if (value !== null && !Array.isArray(value) && (value as { toJSON?: unknown }).toJSON === undefined) {
+          nested = true;
+        } else if (value !== null) {
           json = JSON.stringify(value);
           if (json === undefined) continue;
         }
@@ -77,6 +87,9 @@ export function writeResultJson(result: ResultInput, bytes: Uint8Array, at: numb
       p = writeAscii('true', bytes, p);
     } else if (value === false) {
       p = writeAscii('false', bytes, p);
+    } else if (nested) {
+      p = writeObject(value as Record<string, unknown>, bytes, p, limit);
+      if (p < 0) return -1;
     } else if (json === undefined) {
       p = writeAscii('null', bytes, p);
     } else {

@@ -26,6 +26,11 @@ export interface ProbeCounts {
   readonly results: Record<Status, number>;
   /** Probes sent and not yet resolved. */
   inflight: number;
+  /**
+   * Answered results whose RTT is not kernel-timed on both ends (`timing` in the contract): timed in part by the
+   * process's clock, so longer by the agent's own delay there.
+   */
+  processTimed: number;
 }
 
 /** One 0 per label value, so that every key exists from the start (a fast object, no missing-key check). */
@@ -60,7 +65,13 @@ function exportCounts<K extends string, L extends string>(
 export function createAgentMetrics() {
   const registry = new Registry();
   const registers = [registry];
-  const probeCounts: ProbeCounts = { sent: zeros(PROTOCOLS), results: zeros(STATUSES), inflight: 0 };
+  const probeCounts: ProbeCounts = {
+    sent: zeros(PROTOCOLS),
+    results: zeros(STATUSES),
+    inflight: 0,
+    processTimed: 0,
+  };
+  let processTimedExported = 0;
   return {
     registry,
     /** Written by the scheduler per probe; exported by probesSent, results and inflight when scraped. */
@@ -78,6 +89,17 @@ export function createAgentMetrics() {
       labelNames: ['status'] as const,
       registers,
       collect: exportCounts(probeCounts.results, 'status'),
+    }),
+    processTimed: new Counter({
+      name: 'pinger_agent_results_process_timed_total',
+      help:
+        'Answered results whose RTT was not timed by the kernel on both ends (no transmit stamp in time, or an ' +
+        'arrival read without a kernel stamp): their RTT includes a delay of the agent itself.',
+      registers,
+      collect() {
+        this.inc(probeCounts.processTimed - processTimedExported);
+        processTimedExported = probeCounts.processTimed;
+      },
     }),
     lateness: new BucketHistogram({
       name: 'pinger_agent_schedule_lateness_seconds',

@@ -27,7 +27,7 @@
  *   shared result callback — no promise, no closure, no hash lookup — and counts in plain numbers that the
  *   metrics export when scraped.
  */
-import type { Destination, Protocol, ResultInput } from '../../contract/index.js';
+import { type Destination, kernelTimed, type Protocol, type ResultInput } from '../../contract/index.js';
 import { type AgentMetrics, createAgentMetrics, type ProbeCounts } from '../metrics/metrics.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { errorResult } from './error-result.js';
@@ -54,7 +54,13 @@ export type ResultCallback = (result: ResultInput) => void;
  * sent and `done` will not be called: the scheduler records the error result. Called per probe (tens of thousands
  * a second), so a sender allocates no promise on its common path; it must not own a timer loop.
  */
-export type SendProbe = (target: ScheduledDestination, seq: number, done: ResultCallback) => void;
+export type SendProbe = (
+  target: ScheduledDestination,
+  seq: number,
+  done: ResultCallback,
+  /** Microseconds the probe leaves after its slot (whole; 0 when not given), for the result's timing mark. */
+  lateness?: number,
+) => void;
 
 /** Minimal logger surface (pino's). */
 export interface SchedulerLogger {
@@ -348,7 +354,7 @@ export class Scheduler {
       state.first = false;
       this.#heap.retimeTop(state.slot);
       this.#metrics.lateness.observe(Math.max(0, late) / 1000);
-      this.#fire(state);
+      this.#fire(state, late);
     }
     this.#arm(budgetAt);
   };
@@ -363,7 +369,7 @@ export class Scheduler {
     this.#lastSkipLog = now;
   }
 
-  #fire(state: DestinationState): void {
+  #fire(state: DestinationState, lateMs: number): void {
     const seq = state.seq;
     state.seq = (seq + 1) & 0xffff;
     this.#sent++;
@@ -371,7 +377,7 @@ export class Scheduler {
     this.#counts.inflight = ++this.#inflight;
     try {
       // One shared callback for every probe: the result names its destination and seq, so nothing per probe.
-      this.#send(state, seq, this.#settle);
+      this.#send(state, seq, this.#settle, lateMs > 0 ? Math.round(lateMs * 1000) : 0);
     } catch (err) {
       this.#log.debug(
         { err, destination: state.destination.id, seq },
@@ -385,6 +391,7 @@ export class Scheduler {
   readonly #settle = (result: ResultInput): void => {
     try {
       this.#counts.results[result.status]++;
+      if (result.rtt !== null && !kernelTimed(result)) this.#counts.processTimed++;
       this.#onResult(result);
     } catch (err) {
       this.#log.warn({ err }, '[agent:scheduler] result sink threw');

@@ -102,6 +102,7 @@ export function engineSender(
     address: string,
     seq: number,
     done: ResultCallback,
+    lateness: number,
   ) => {
     let target = memo;
     if (address !== memo.address) {
@@ -109,32 +110,33 @@ export function engineSender(
       // Unless the destination changed meanwhile (a probe that waited for the resolver).
       if (scheduled.memo === memo) scheduled.memo = target;
     }
-    send(target, seq, done);
+    send(target, seq, done, lateness);
   };
 
-  const send = (memo: Memo, seq: number, done: ResultCallback): void => {
+  const send = (memo: Memo, seq: number, done: ResultCallback, lateness: number): void => {
     engine()
       .prober(memo.protocol)
-      .send(memo, seq, done === memo.done ? memo.stamp : stamper(memo.destination, done));
+      .send(memo, seq, done === memo.done ? memo.stamp : stamper(memo.destination, done), lateness);
   };
 
-  return (scheduled: ScheduledDestination, seq: number, done: ResultCallback): void => {
+  return (scheduled: ScheduledDestination, seq: number, done: ResultCallback, lateness = 0): void => {
     const memo = memoOf(scheduled, done);
     if (memo.literal) {
-      send(memo, seq, done);
+      send(memo, seq, done, lateness);
       return;
     }
     const d = memo.destination;
     const address = resolver.cached(d.address, memo.family);
     if (address !== undefined) {
-      sendTo(scheduled, memo, address, seq, done);
+      sendTo(scheduled, memo, address, seq, done, lateness);
       return;
     }
     // A name due for resolution (or one that does not resolve): the probe leaves once the resolver answers.
     const failed = () => done(errorResult(d, seq, clock.wallNs().toString()));
     resolver.resolve(d.address, memo.family).then((resolved) => {
       try {
-        sendTo(scheduled, memo, resolved, seq, done);
+        // Late by the resolver's wait too, which the scheduler did not see: the mark keeps the slot's lateness.
+        sendTo(scheduled, memo, resolved, seq, done, lateness);
       } catch {
         failed();
       }

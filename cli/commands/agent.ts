@@ -41,6 +41,7 @@ interface AgentCliOptions {
   metricsPort?: number;
   pps?: number;
   logFormat?: LogFormat;
+  txTimestamps: boolean;
 }
 
 export function register(program: Command): void {
@@ -57,6 +58,10 @@ export function register(program: Command): void {
       intIn(AGENT_PPS.min, AGENT_PPS.max, 'a rate'),
     )
     .addOption(logFormatOption())
+    .option(
+      '--no-tx-timestamps',
+      "time sends by the agent's clock before sendto, not the kernel's transmit stamps (results say so)",
+    )
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -92,6 +97,7 @@ export function register(program: Command): void {
           logger,
           ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
           ...(options.pps !== undefined ? { pps: options.pps } : {}),
+          txTimestamps: options.txTimestamps,
         });
       } catch (err) {
         throw new CliError(`cannot start the agent: ${(err as Error).message}`, 1, { cause: err });

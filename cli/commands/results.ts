@@ -8,7 +8,7 @@ import { type Result, STATUSES, type Status } from '../../contract/index.js';
 import { type ApiOptions, apiAction, type Io } from '../api-command.js';
 import { parsePositiveInteger } from '../arguments.js';
 import { RESULTS_PAGE_SIZE, type ResultFilterInput } from '../client.js';
-import { type Column, formatRtime, formatRtt, orEmpty, table } from '../format.js';
+import { type Column, EMPTY, formatRtime, formatRtt, orEmpty, table } from '../format.js';
 
 /** How many results `pinger results` shows without `--limit`. */
 export const DEFAULT_RESULTS_LIMIT = 100;
@@ -32,7 +32,20 @@ export const resultColumns: Column<Result>[] = [
   { heading: 'RTT', cell: (r) => formatRtt(r.rtt), align: 'right' },
   { heading: 'FROM', cell: (r) => orEmpty(r.address) },
   { heading: 'TTL', cell: (r) => orEmpty(r.ttl), align: 'right' },
+  { heading: 'TIMED', cell: (r) => formatTiming(r.timing) },
+  { heading: 'LATE', cell: (r) => (r.timing ? formatRtt(r.timing.lateness) : EMPTY), align: 'right' },
 ];
+
+/**
+ * Where a result's RTT was timed: `kernel` on both ends, else which ends the process timed (its RTT includes
+ * the agent's own delay there). `-` for a result without a mark (an older agent) or without an answer.
+ */
+export function formatTiming(timing: Result['timing']): string {
+  if (timing === undefined || timing.receive === null) return EMPTY;
+  if (timing.send === 'kernel' && timing.receive === 'kernel') return 'kernel';
+  if (timing.send === 'process' && timing.receive === 'process') return 'process';
+  return timing.send === 'process' ? 'process send' : 'process receive';
+}
 
 /** Registers `pinger results`. */
 export function register(program: Command, io: Io): void {

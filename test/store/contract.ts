@@ -379,6 +379,32 @@ export function testStore(
         ]);
       });
 
+      it('keeps the timing mark of each result, and reads results without one (older agents) without it', async () => {
+        const { a, d1 } = await setup();
+        const kernel = result(d1.id, T0, 1, {
+          rtt: 20_001.5,
+          timing: { send: 'kernel', receive: 'kernel', lateness: 0 },
+        });
+        const fallback = result(d1.id, T0 + 1n, 2, {
+          rtt: 20_040.25,
+          timing: { send: 'process', receive: 'kernel', lateness: 1_234 },
+        });
+        const timedOut = result(d1.id, T0 + 2n, 3, {
+          ...TIMED_OUT,
+          timing: { send: 'kernel', receive: null, lateness: 7 },
+        });
+        const unmarked = result(d1.id, T0 + 3n, 4, { rtt: 20_000 });
+        await store.putResults(owner(a), [kernel, fallback, timedOut, unmarked]);
+        const got = (await store.listResults({ limit: 10 })).results;
+        expect(got.map((r) => r.timing)).toEqual([
+          undefined,
+          { send: 'kernel', receive: null, lateness: 7 },
+          { send: 'process', receive: 'kernel', lateness: 1_234 },
+          { send: 'kernel', receive: 'kernel', lateness: 0 },
+        ]);
+        expect('timing' in got[0]!).toBe(false);
+      });
+
       it('stores a result twice only once, within a batch and across batches', async () => {
         const { a, b, d1 } = await setup();
         const batch = [result(d1.id, T0, 1), result(d1.id, T0, 2), result(d1.id, T0, 1)];

@@ -4,7 +4,14 @@
  *
  * Runtime-free: no SDK import (items are the plain objects lib-dynamodb marshals).
  */
-import type { Destination, DestinationFields, Result, ResultInput, Source } from '../../../contract/index.js';
+import type {
+  Destination,
+  DestinationFields,
+  Result,
+  ResultInput,
+  Source,
+  Timing,
+} from '../../../contract/index.js';
 import { type ResultOwner, StoreError, type TokenKind, type TokenRecord } from '../store.js';
 import { TIME_SHARDS } from './schema.js';
 
@@ -176,7 +183,7 @@ export const identityOf = (source: string, r: Pick<ResultInput, 'destination' | 
 
 /** The item of a result: its identity is its key, so writing it again overwrites it with itself. */
 export function resultItem(owner: ResultOwner, r: ResultInput, expireAt: number): Item {
-  return {
+  const item: Item = {
     pk: resultPartition(r.destination),
     sk: resultSortKey(r.rtime, owner.id, r.destination, r.rseq),
     spk: sourcePartition(owner.id),
@@ -200,10 +207,13 @@ export function resultItem(owner: ResultOwner, r: ResultInput, expireAt: number)
     rsite: owner.location,
     rhost: owner.host,
   };
+  // A map, only when the agent sent one: results of older agents have no timing mark.
+  if (r.timing !== undefined) item.timing = { ...r.timing };
+  return item;
 }
 
 export function toResult(item: Item): Result {
-  return {
+  const result: Result = {
     destination: item.destination as string,
     source: item.source as string,
     rtime: item.rtime as string,
@@ -221,6 +231,11 @@ export function toResult(item: Item): Result {
     rsite: item.rsite as number,
     rhost: item.rhost as number,
   };
+  const timing = item.timing as Timing | undefined;
+  if (timing !== undefined && timing !== null) {
+    result.timing = { send: timing.send, receive: timing.receive ?? null, lateness: timing.lateness };
+  }
+  return result;
 }
 
 // Cursor -----------------------------------------------------------------------------------------------------

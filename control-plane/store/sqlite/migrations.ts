@@ -198,4 +198,12 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO rollup_total (destination, source, sent, reply)
     SELECT destination, source, SUM(sent), SUM(reply) FROM rollup_day GROUP BY destination, source;
   `,
+  // 4: how each result was timed (contract TimingSchema), NULL for results of agents older than the mark. 1 is
+  // the kernel's stamp and 0 the process's clock (integers: SQLite stores 0 and 1 in no payload bytes);
+  // timing_receive is NULL as well when nothing answered.
+  `
+  ALTER TABLE results ADD COLUMN timing_send INTEGER CHECK (timing_send IN (0, 1));
+  ALTER TABLE results ADD COLUMN timing_receive INTEGER CHECK (timing_receive IN (0, 1));
+  ALTER TABLE results ADD COLUMN timing_lateness INTEGER CHECK (timing_lateness >= 0);
+  `,
 ];

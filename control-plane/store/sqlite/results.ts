@@ -6,12 +6,18 @@
 import type Database from 'better-sqlite3';
 import type { ResultInput, ResultPage } from '../../../contract/index.js';
 import { NotFoundError, type ResultFilter, type ResultOwner } from '../store.js';
-import { decodeCursor, encodeCursor, type ResultRow, toResult } from './rows.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  type ResultRow,
+  TIMING_COLUMNS,
+  timingColumns,
+  toResult,
+} from './rows.js';
 
-const COLUMNS =
-  '(rtime, source, destination, rseq, target, protocol, address, rtt, rtype, rcode, rid, datamatch, status, ttl, rsite, rhost)';
-const ROW = `(${Array(16).fill('?').join(', ')})`;
-/** Rows per multi-row statement: 64 × 16 parameters, far below SQLite's limit of 32,766. */
+const COLUMNS = `(rtime, source, destination, rseq, target, protocol, address, rtt, rtype, rcode, rid, datamatch, status, ttl, rsite, rhost, ${TIMING_COLUMNS.join(', ')})`;
+const ROW = `(${Array(19).fill('?').join(', ')})`;
+/** Rows per multi-row statement: 64 × 19 parameters, far below SQLite's limit of 32,766. */
 const CHUNK = 64;
 
 /** What a put stored, for the rollups: the source's key and each inserted result with its destination's key. */
@@ -121,6 +127,7 @@ export function resultsTable(db: Database.Database): ResultsTable {
             r.ttl,
             owner.location,
             owner.host,
+            ...timingColumns(r.timing),
           );
         }
         return out;

@@ -2,7 +2,14 @@
  * Pure mappers between SQLite rows and domain objects, and the results cursor. Nothing else touches column
  * names, 0/1 booleans, JSON text columns or the cursor's shape.
  */
-import type { Destination, DestinationFields, Result, Source, Status } from '../../../contract/index.js';
+import type {
+  Destination,
+  DestinationFields,
+  Result,
+  Source,
+  Status,
+  Timing,
+} from '../../../contract/index.js';
 import type { TokenKind, TokenRecord } from '../store.js';
 import { StoreError } from '../store.js';
 
@@ -119,14 +126,38 @@ export interface ResultRow {
   ttl: bigint | null;
   rsite: bigint;
   rhost: bigint;
+  /** 1 kernel, 0 process; all three NULL for a result without a timing mark (see migration 4). */
+  timing_send: bigint | null;
+  timing_receive: bigint | null;
+  timing_lateness: bigint | null;
   source_id: string;
   destination_id: string;
 }
 
 const num = (x: bigint | null) => (x === null ? null : Number(x));
+const source = (x: bigint | null) => (x === null ? null : x === 1n ? 'kernel' : 'process');
+
+/** The timing columns of a result (see migration 4), in the order {@link TIMING_COLUMNS} names them. */
+export function timingColumns(timing: Timing | undefined): [number | null, number | null, number | null] {
+  if (timing === undefined) return [null, null, null];
+  const bit = (s: 'kernel' | 'process' | null) => (s === null ? null : s === 'kernel' ? 1 : 0);
+  return [bit(timing.send), bit(timing.receive), timing.lateness];
+}
+
+export const TIMING_COLUMNS = ['timing_send', 'timing_receive', 'timing_lateness'] as const;
+
+function toTiming(row: ResultRow): Timing | undefined {
+  if (row.timing_send === null) return undefined;
+  return {
+    send: source(row.timing_send)!,
+    receive: source(row.timing_receive),
+    lateness: Number(row.timing_lateness ?? 0n),
+  };
+}
 
 export function toResult(row: ResultRow): Result {
-  return {
+  const timing = toTiming(row);
+  const result: Result = {
     destination: row.destination_id,
     rtime: row.rtime.toString(),
     target: row.target,
@@ -144,6 +175,8 @@ export function toResult(row: ResultRow): Result {
     rsite: Number(row.rsite),
     rhost: Number(row.rhost),
   };
+  if (timing !== undefined) result.timing = timing;
+  return result;
 }
 
 /** Position after the last row of a page, in listing order: the primary key, descending. */

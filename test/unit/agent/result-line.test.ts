@@ -144,6 +144,18 @@ function randomResult(): ResultInput {
     datamatch: () => pick([true, false, null]),
     status: () => pick(STATUSES),
     ttl: () => (random() < 0.3 ? null : int(256)),
+    // Nested, its own keys in a random order too; any values: the encoder writes it field by field.
+    timing: () => {
+      const fields: [string, () => unknown][] = [
+        ['send', () => pick(['kernel', 'process'])],
+        ['receive', () => pick(['kernel', 'process', null])],
+        ['lateness', () => int(2 ** 32)],
+      ];
+      const t: Record<string, unknown> = {};
+      for (const [k, make] of fields.sort(() => random() - 0.5))
+        t[k] = random() < 0.8 ? make() : randomValue();
+      return random() < 0.2 ? undefined : t;
+    },
   };
   const r: Record<string, unknown> = {};
   for (const key of keys) r[key] = random() < 0.8 ? typed[key]!() : randomValue();
@@ -186,6 +198,7 @@ describe('writeResultJson', () => {
         rtype: null,
         rcode: null,
         ttl: null,
+        timing: { send: 'process', receive: null, lateness: 0 },
       }),
       result('dst_a', 65_535, {
         rtt: 0.1 + 0.2,
@@ -208,6 +221,7 @@ describe('writeResultJson', () => {
           datamatch: false,
           status: 'unreachable' as const,
           ttl: 63,
+          timing: { send: 'kernel' as const, receive: 'kernel' as const, lateness: 12 },
         },
         { destination: 'dst_01J0000000000000000000000' },
       ),

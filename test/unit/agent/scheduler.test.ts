@@ -178,6 +178,45 @@ describe('scheduler', () => {
     );
   });
 
+  it('hands each probe its lateness for the timing mark, and counts answered results not kernel-timed', async () => {
+    const clock = new FakeClock(10_000);
+    const metrics = createAgentMetrics();
+    const late: number[] = [];
+    const timings: ResultInput['timing'][] = [
+      { send: 'kernel', receive: 'kernel', lateness: 0 },
+      { send: 'process', receive: 'kernel', lateness: 0 },
+      { send: 'kernel', receive: 'process', lateness: 0 },
+      undefined, // an agent-side sender without marks (e.g. a test's)
+    ];
+    let n = 0;
+    let lastAt = 0;
+    const scheduler = new Scheduler({
+      clock,
+      send: ({ destination: d }, seq, done, lateness) => {
+        late.push(lateness ?? -1);
+        lastAt = clock.now();
+        const timing = timings[n++ % timings.length];
+        done(result(d.id, seq, timing === undefined ? {} : { timing }));
+      },
+      onResult: () => undefined,
+      metrics,
+      logger: memoryLogger(),
+    });
+    scheduler.apply([destination('a', { interval: 100 })]);
+    clock.advance(400);
+    const dueAt = lastAt + 100;
+    clock.stall(dueAt + 30 - clock.now());
+    clock.advance(0);
+    // Every probe says how late it left, in whole µs: on its slot (0, or the timer's sub-ms jitter), and 30 ms.
+    expect(late.every((x) => Number.isInteger(x) && x >= 0)).toBe(true);
+    expect(late.at(-1)).toBeCloseTo(30_000, -2);
+    scheduler.stop(0);
+    // Of each four answered results, three are not kernel-timed on both ends (the unmarked one included).
+    const answered = late.length;
+    const expected = Math.floor(answered / 4) * 3 + Math.max(0, (answered % 4) - 1);
+    expect(await metricValue(metrics.processTimed)).toBe(expected);
+  });
+
   it('sends a late tick late (observed) and skips ticks more than one interval late (counted, not bunched)', async () => {
     const { clock, prober, metrics, scheduler, logger } = setup();
     scheduler.apply([destination('a', { interval: 100 })]);

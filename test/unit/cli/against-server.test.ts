@@ -132,7 +132,7 @@ describe('admin commands against the control plane', () => {
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(
       new RegExp(
-        `^2026-11-18T11:06:40\\.000000Z +${source.id} +${dest.id} +198\\.18\\.0\\.1 +reply +0\\.041 ms +198\\.18\\.0\\.1 +63$`,
+        `^2026-11-18T11:06:40\\.000000Z +${source.id} +${dest.id} +198\\.18\\.0\\.1 +reply +0\\.041 ms +198\\.18\\.0\\.1 +63 +- +-$`,
       ),
     );
 

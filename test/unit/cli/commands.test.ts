@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Result } from '../../../contract/index.js';
 import { TIMED_OUT } from '../../helpers/factories.js';
 import { destination, reply, source, sourceWithToken } from './fixtures.js';
 import { type RecordingServer, startRecordingServer } from './recording-server.js';
@@ -270,11 +271,32 @@ describe('results', () => {
       limit: '100',
     });
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TIME +SOURCE +DESTINATION +TARGET +STATUS +RTT +FROM +TTL$/);
+    expect(lines[0]).toMatch(/^TIME +SOURCE +DESTINATION +TARGET +STATUS +RTT +FROM +TTL +TIMED +LATE$/);
     expect(lines[1]).toMatch(
-      /^2026-11-18T11:06:40\.000000Z +src_0123456789abcdef +dst_0123456789abcdef +198\.18\.0\.1 +reply +0\.041 ms +198\.18\.0\.1 +64$/,
+      /^2026-11-18T11:06:40\.000000Z +src_0123456789abcdef +dst_0123456789abcdef +198\.18\.0\.1 +reply +0\.041 ms +198\.18\.0\.1 +64 +- +-$/,
     );
-    expect(lines[2]).toMatch(/^2026-11-18T11:06:39\.000000Z .* timeout +- +- +-$/);
+    expect(lines[2]).toMatch(/^2026-11-18T11:06:39\.000000Z .* timeout +- +- +- +- +-$/);
+  });
+
+  it('shows how each result was timed and how late it left', async () => {
+    const timed = (i: number, timing: Result['timing']) => ({ ...reply(i), timing });
+    server.respond(() => ({
+      status: 200,
+      body: {
+        results: [
+          timed(0, { send: 'kernel', receive: 'kernel', lateness: 0 }),
+          timed(1, { send: 'process', receive: 'kernel', lateness: 1_500 }),
+          timed(2, { send: 'kernel', receive: 'process', lateness: 12 }),
+          { ...timed(3, { send: 'kernel', receive: null, lateness: 3 }), ...TIMED_OUT },
+        ],
+        cursor: null,
+      },
+    }));
+    const lines = (await cli('results')).stdout.trimEnd().split('\n');
+    expect(lines[1]).toMatch(/ 64 +kernel +0\.000 ms$/);
+    expect(lines[2]).toMatch(/ 64 +process send +1\.500 ms$/);
+    expect(lines[3]).toMatch(/ 64 +process receive +0\.012 ms$/);
+    expect(lines[4]).toMatch(/ timeout +- +- +- +- +0\.003 ms$/);
   });
 
   it('says so when there are none', async () => {
