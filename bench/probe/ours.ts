@@ -18,11 +18,18 @@ interface Job {
   interval?: number;
   /** Print every RTT (µs) too. */
   rtts?: boolean;
+  /** The ICMP id (engine source id); random when not given. */
+  sourceid?: number;
+  /** Kernel transmit stamps (default true); false times sends by the process's clock. */
+  txTimestamps?: boolean;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const HARD_LIMIT_MS = 120_000;
-const engine = new ProbeEngine({ sourceid: 1 + Math.floor(Math.random() * 65_534) });
+const engine = new ProbeEngine({
+  sourceid: job.sourceid ?? 1 + Math.floor(Math.random() * 65_534),
+  txTimestamps: job.txTimestamps ?? true,
+});
 const prober = await engine.open(job.protocol);
 const target = {
   protocol: job.protocol,

@@ -4,23 +4,23 @@
  *   1. sustained ICMP probes/s from one process, zero self-caused loss, to loopback and to a lab target:
  *      ours and net-ping with the same count and window (probes in flight), fping at its fastest lossless
  *      period;
- *   2. RTT error on a lab path with 20 ms of added delay: ours against the wire (tcpdump timestamps on the
- *      agent's interface, per probe) and against iputils ping running at the same time;
+ *   2. RTT error per probe against the wire (tcpdump at ns precision on the agent's interface, test/lab/wire.ts)
+ *      on the lab path through the responder's delay: ours with kernel transmit stamps, ours timing sends by the
+ *      process's clock, iputils ping and fping, all four at once in one capture;
  *   3. CPU time per 1,000 probes, from the same runs.
  *
  * Every figure is the median of RUNS runs. Needs root (namespaces, raw sockets). Bounded: fixed counts, and every
  * child is killed after a deadline.
  *
- *   node --import tsx bench/probe/run.ts [--runs 3] [--count 100000] [--rtt-only]
+ *   node --import tsx bench/probe/run.ts [--runs 3] [--count 100000] [--rtt-only] [--delay 20]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAB, Lab } from '../../test/lab/lab.js';
 import { runToEnd, startService, tsxArgv } from '../../test/lab/process.js';
+import { captureWire, readPcap, wireRtts } from '../../test/lab/wire.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     count: { type: 'string', default: '100000' },
     /** Only the RTT error part (2), e.g. while working on timing. */
     'rtt-only': { type: 'boolean', default: false },
+    /** The responder's delay for the RTT error part, ms (20 as before; 0 lets ping and fping print µs). */
+    delay: { type: 'string', default: '20' },
   },
 });
 const RUNS = Number(values.runs);
@@ -130,176 +132,130 @@ async function throughput(ns: string | null, target: string) {
   return { rows, summary, fping };
 }
 
-/** Parses `tcpdump -tt --time-stamp-precision=nano` echo lines into request/reply times by id and seq. */
-function wireRtts(capture: string): Map<string, number> {
-  const req = new Map<string, number>();
-  const rtt = new Map<string, number>();
-  for (const line of capture.split('\n')) {
-    const m = /^(\d+)\.(\d+) IP6? .*ICMP6?,? echo (request|reply), id (\d+), seq (\d+)/.exec(line);
-    if (!m) continue;
-    const ns = BigInt(m[1]!) * 1_000_000_000n + BigInt(m[2]!.padEnd(9, '0'));
-    const key = `${m[4]}/${m[5]}`;
-    if (m[3] === 'request') req.set(key, Number(ns % 10n ** 12n));
-    else if (req.has(key) && !rtt.has(key)) rtt.set(key, (Number(ns % 10n ** 12n) - req.get(key)!) / 1000);
+/** ICMP ids of our two workers in the RTT bench: kernel transmit stamps, and the process's clock. */
+const OURS_ID = 0x5a01;
+const OURS_PROCESS_ID = 0x5a02;
+const RTT_COUNT = 300;
+
+/** |error| median and p99, and the signed median (tool − wire), µs. */
+function errorFigures(errors: number[]) {
+  const abs = errors.map(Math.abs);
+  return { median: median(abs), p99: quantile(abs, 0.99), signed: median(errors), n: errors.length };
+}
+
+/** Wire RTTs of one ICMP id, by seq. */
+function seriesOf(wire: Map<string, number>, id: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [key, us] of wire) {
+    const [protocol, rid, seq] = key.split('/');
+    if (protocol === 'icmp' && Number(rid) === id) out.set(Number(seq), us);
   }
-  return rtt;
+  return out;
 }
 
-/** tcpdump on the agent's interface, writing `file`; resolves once it listens. */
-async function capture(ns: string, file: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      'tcpdump',
-      '-i',
-      'a0',
-      '-n',
-      '--immediate-mode',
-      '--time-stamp-precision=nano',
-      '-U',
-      '-w',
-      file,
-      'icmp',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('[bench] tcpdump did not start')), 10_000);
-    child.stderr.on('data', (d: Buffer) => {
-      if (d.toString().includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', () => reject(new Error('[bench] tcpdump exited')));
-  });
-  return {
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** A peer's per-probe errors against the wire series (of the ids not ours) that fits it best. */
+function peerErrors(wire: Map<string, number>, rtts: Map<number, number>, exclude: number[]) {
+  const ids = new Set([...wire.keys()].map((k) => Number(k.split('/')[1])));
+  let best: number[] = [];
+  for (const id of ids) {
+    if (exclude.includes(id)) continue;
+    const series = seriesOf(wire, id);
+    const e = [...rtts].flatMap(([seq, us]) => (series.has(seq) ? [us - series.get(seq)!] : []));
+    // The peer's own id lines up with most of its probes and within its print resolution.
+    if (
+      e.length > best.length * 1.2 ||
+      (e.length >= best.length && median(e.map(Math.abs)) < median(best.map(Math.abs)))
+    )
+      best = e;
+  }
+  return { errors: best };
 }
 
-async function rttError(lab: Lab) {
+/**
+ * Per-probe RTT error against the wire: tcpdump on the agent's interface (test/lab/wire.ts) while, at the same
+ * time through the responder's `delayMs`: ours with kernel transmit stamps, ours timing sends by the process's
+ * clock, iputils ping and fping, each 300 probes.
+ */
+async function rttError(lab: Lab, delayMs: number) {
   // The responder answers (after the delay), so the target's kernel must not.
   await lab.sysctl(lab.target, 'net.ipv4.icmp_echo_ignore_all=1');
-  const responder = await startService(lab.target, tsxArgv('test/lab/responder.ts', ['--delay', '20']));
-  const rows: string[] = [];
+  const responder = await startService(
+    lab.target,
+    tsxArgv('test/lab/responder.ts', ['--delay', `${delayMs}`]),
+  );
+  const figures: Record<string, ReturnType<typeof errorFigures>[]> = {
+    kernel: [],
+    process: [],
+    ping: [],
+    fping: [],
+  };
   try {
-    const medErr: number[] = [];
-    const p99Err: number[] = [];
-    const vsPingMedian: number[] = [];
-    const vsPingP99: number[] = [];
-    const wireMedian: number[] = [];
-    const wireP99: number[] = [];
-    const pingMedErr: number[] = [];
-    const pingP99Err: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'pinger-bench-'));
       const file = path.join(dir, 'cap.pcap');
-      const tcpdump = await capture(lab.agent, file);
+      const tcpdump = await captureWire(lab.agent, 'a0', file);
       try {
-        const [ours, ping] = await Promise.all([
+        const job = { address: LAB.target.v4, protocol: 'icmp', count: RTT_COUNT, window: 0, interval: 7 };
+        const [ours, oursProcess, ping, fping] = await Promise.all([
+          worker(lab.agent, 'bench/probe/ours.ts', { ...job, timeout: 1000, rtts: true, sourceid: OURS_ID }),
           worker(lab.agent, 'bench/probe/ours.ts', {
-            address: LAB.target.v4,
-            protocol: 'icmp',
-            count: 300,
-            window: 0,
-            interval: 7,
+            ...job,
             timeout: 1000,
             rtts: true,
+            sourceid: OURS_PROCESS_ID,
+            txTimestamps: false,
           }),
-          runToEnd(lab.agent, ['ping', '-n', '-i', '0.005', '-c', '300', LAB.target.v4], 60_000),
+          runToEnd(lab.agent, ['ping', '-n', '-i', '0.005', '-c', `${RTT_COUNT}`, LAB.target.v4], 60_000),
+          runToEnd(lab.agent, ['fping', '-C', `${RTT_COUNT}`, '-p', '7', '-t', '1000', '-q', LAB.target.v4], 60_000),
         ]);
-        await tcpdump.stop();
-        const capture = execFileSync('tcpdump', ['-r', file, '-n', '-tt', '--time-stamp-precision=nano'], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        const wire = wireRtts(capture);
-        // Our worker's RTTs are in seq order from 0; its ICMP id (a random sourceid) and ping's differ: take the
-        // capture series that lines up with ours.
-        const oursBySeq = ours.rtts!;
-        const oursRtts = oursBySeq.filter((x): x is number => x !== null);
-        const wireById = new Map<string, number[]>();
-        for (const [key, us] of wire) {
-          const [id, seq] = key.split('/');
-          if (!wireById.has(id!)) wireById.set(id!, []);
-          wireById.get(id!)![Number(seq)] = us;
-        }
-        // Our id is the one whose wire RTTs line up with ours in count; ping uses its own id.
-        let errors: number[] = [];
-        let oursSeries: number[] | undefined;
-        for (const series of wireById.values()) {
-          const e = oursBySeq.map((us, i) =>
-            us === null || series[i] === undefined ? Number.NaN : us - series[i]!,
-          );
-          const ok = e.filter((x) => Number.isFinite(x));
-          if (ok.length > errors.length && median(ok.map(Math.abs)) < 5000) {
-            errors = ok;
-            oursSeries = series;
-          }
-        }
-        medErr.push(median(errors));
-        p99Err.push(quantile(errors, 0.99));
-        // ping's own error against the same wire: its probe per icmp_seq against the other series.
-        const pingBySeq = new Map(
+        // ping counts icmp_seq from 1, fping from 0; both print ms (ping 0.1 ms steps above 10 ms, fping too).
+        const pingRtts = new Map(
           [...ping.stdout.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)].map((m) => [
             Number(m[1]),
             Number(m[2]) * 1000,
           ]),
         );
-        let pingErrors: number[] = [];
-        let pingSeries: number[] = [];
-        for (const series of wireById.values()) {
-          if (series === oursSeries) continue;
-          const e = [...pingBySeq].flatMap(([seq, us]) =>
-            series[seq] === undefined ? [] : [us - series[seq]!],
-          );
-          if (e.length > pingErrors.length) {
-            pingErrors = e;
-            pingSeries = series;
-          }
-        }
-        // The same side-by-side comparison on the wire: what the path gave each tool's probes.
-        const wireOurs = (oursSeries ?? []).filter((x) => x !== undefined);
-        const wirePing = pingSeries.filter((x) => x !== undefined);
-        wireMedian.push(median(wireOurs) - median(wirePing));
-        wireP99.push(quantile(wireOurs, 0.99) - quantile(wirePing, 0.99));
-        pingMedErr.push(median(pingErrors));
-        pingP99Err.push(quantile(pingErrors, 0.99));
-        const pingMs = [...pingBySeq.values()];
-        vsPingMedian.push(median(oursRtts) - median(pingMs));
-        vsPingP99.push(quantile(oursRtts, 0.99) - quantile(pingMs, 0.99));
+        const fpingLine = fping.stderr.split('\n').find((l) => l.startsWith(`${LAB.target.v4} :`)) ?? '';
+        const fpingRtts = new Map(
+          fpingLine
+            .split(':')[1]!
+            .trim()
+            .split(/\s+/)
+            .flatMap((x, i) => (x === '-' || x === '' ? [] : [[i, Number(x) * 1000] as [number, number]])),
+        );
+        const replies = ours.received + oursProcess.received + pingRtts.size + fpingRtts.size;
+        // tcpdump writes a block at a time: wait until every reply the tools saw is in the file.
+        await tcpdump.stop((frames) => {
+          let n = 0;
+          for (const f of frames) if (f.bytes.length > 34 && f.bytes[23] === 1 && f.bytes[34] === 0) n++;
+          return n >= replies;
+        });
+        const wire = wireRtts(readPcap(readFileSync(file)), LAB.agent);
+        const oursErrors = (rtts: (number | null)[], id: number) => {
+          const series = seriesOf(wire, id);
+          return rtts.flatMap((us, seq) => (us === null || !series.has(seq) ? [] : [us - series.get(seq)!]));
+        };
+        figures.kernel!.push(errorFigures(oursErrors(ours.rtts!, OURS_ID)));
+        figures.process!.push(errorFigures(oursErrors(oursProcess.rtts!, OURS_PROCESS_ID)));
+        const pingE = peerErrors(wire, pingRtts, [OURS_ID, OURS_PROCESS_ID]).errors;
+        figures.ping!.push(errorFigures(pingE));
+        figures.fping!.push(errorFigures(peerErrors(wire, fpingRtts, [OURS_ID, OURS_PROCESS_ID]).errors));
       } finally {
         await tcpdump.stop();
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    rows.push(
-      `| ours − wire (tcpdump on the agent's interface), per probe | ${median(medErr).toFixed(1)} | ${median(p99Err).toFixed(1)} |`,
-    );
-    rows.push(
-      `| iputils ping − wire, per probe (ping prints 0.1 ms steps: ±50 µs of rounding) | ${median(pingMedErr).toFixed(1)} | ${median(pingP99Err).toFixed(1)} |`,
-    );
-    rows.push(
-      `| ours − iputils ping, distributions side by side | ${median(vsPingMedian).toFixed(1)} | ${median(vsPingP99).toFixed(1)} |`,
-    );
-    rows.push(
-      `| the wire under ours − the wire under ping, side by side (the path's share of the line above) | ${median(wireMedian).toFixed(1)} | ${median(wireP99).toFixed(1)} |`,
-    );
   } finally {
     await responder.stop();
   }
-  return rows;
+  const row = (what: string, f: ReturnType<typeof errorFigures>[]) =>
+    `| ${what} | ${median(f.map((x) => x.median)).toFixed(1)} | ${median(f.map((x) => x.p99)).toFixed(1)} | ${median(f.map((x) => x.signed)).toFixed(1)} | ${Math.min(...f.map((x) => x.n))} |`;
+  return [
+    row('pinger, kernel transmit + receive stamps', figures.kernel!),
+    row('pinger, process send time (`txTimestamps: false`) + kernel receive', figures.process!),
+    row('iputils ping', figures.ping!),
+    row('fping', figures.fping!),
+  ];
 }
 
 const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown';
@@ -317,7 +273,7 @@ try {
   const labRun = values['rtt-only']
     ? { rows: [], summary: {} as Record<string, number> }
     : await throughput(lab.agent, LAB.target.v4);
-  const rtt = await rttError(lab);
+  const rtt = await rttError(lab, Number(values.delay));
   const ratio = (run: { summary: Record<string, number> }) =>
     (
       Math.max(run.summary['pinger/256']!, run.summary['pinger/1024']!) /
@@ -346,10 +302,10 @@ try {
     `Run ${started} · \`node --import tsx bench/probe/run.ts --runs ${RUNS} --count ${COUNT}${values['rtt-only'] ? ' --rtt-only' : ''}\` · ${os.cpus().length} CPUs (nproc), ${cpuModel} · Node ${process.version} · load average at start ${load}`,
     '',
     ...throughputSection,
-    '**2. RTT error, 20 ms added delay (lab responder), 300 probes per run at 7 ms beside ping at 5 ms** (µs)',
+    `**2. Per-probe RTT error against the wire (tcpdump, ns, on the agent's interface), ${values.delay} ms added delay (lab responder); per run 300 probes of each tool at once: ours ×2 and fping at 7 ms, ping at 5 ms** (µs, medians of runs)`,
     '',
-    '| comparison | median | p99 |',
-    '|---|---|---|',
+    '| tool | median \\|error\\| | p99 \\|error\\| | median tool − wire | probes matched (worst run) |',
+    '|---|---|---|---|---|',
     ...rtt,
   ].join('\n');
 } finally {
