@@ -13,11 +13,17 @@ export function enableTimestamps(fd: number): void;
 
 /**
  * Reads one datagram from `fd` without blocking into `buffer`; returns its source address, or undefined when
- * the socket is empty. `meta` (5 long) receives [arrival in `process.hrtime.bigint()` ns, bytes read, 1 if the
- * kernel stamped the arrival or 0 if it is the time of this read, that stamp in wall-clock ns or 0, the IPv6 hop
- * limit or -1]. Throws on any other receive error.
+ * the socket is empty. `meta` (3 long) receives [arrival in `process.hrtime.bigint()` ns, bytes read, 1 if the
+ * kernel stamped the arrival or 0 if it is the time of this read]; `extra` (2 long) [the kernel's stamp in
+ * wall-clock ns since a base fixed when the addon loaded (a double: exact to the ns for 104 days), or 0; the IPv6 hop
+ * limit, or -1]. Throws on any other receive error.
  */
-export function receive(fd: number, buffer: Buffer, meta: BigInt64Array): string | undefined;
+export function receive(
+  fd: number,
+  buffer: Buffer,
+  meta: BigInt64Array,
+  extra: Float64Array,
+): string | undefined;
 
 /**
  * Sends `buffer[0, length)` from `fd` without blocking to `address` (4 or 16 bytes, network order). Returns true
@@ -33,9 +39,9 @@ export function enableTxTimestamps(fd: number): void;
 
 /**
  * Drains transmit stamps from `fd`'s error queue without blocking, at most `out.length / 2`: writes [send number,
- * wall-clock ns] pairs to `out` and returns how many.
+ * wall-clock ns since the same base as `receive`'s] pairs to `out` and returns how many.
  */
-export function txTimestamps(fd: number, out: BigInt64Array): number;
+export function txTimestamps(fd: number, out: Float64Array): number;
 
 /** A poll of one descriptor (see watch.c). */
 export type Watch = { readonly __watch: unique symbol };

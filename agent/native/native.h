@@ -69,7 +69,33 @@ static inline int get_bigints(napi_env env, napi_value value, const char *name, 
   return 1;
 }
 
+/* The data and length of a Float64Array argument of at least `min` elements, or 0 with a TypeError thrown. */
+static inline int get_doubles(napi_env env, napi_value value, const char *name, size_t min, double **out,
+                              size_t *length) {
+  napi_typedarray_type type;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || *length < min) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a Float64Array of at least %zu", name, min);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return 0;
+  }
+  *out = data;
+  return 1;
+}
+
 static inline int64_t ns_of(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+/*
+ * Kernel stamps (CLOCK_REALTIME ns) handed to JavaScript as doubles: ns since the wall-clock second the addon
+ * was loaded, exact below 2^53 ns (104 days of uptime; 2 ns steps for the next 104, and so on). Numbers, not
+ * BigInts: the probe path subtracts two stamps per probe, and a BigInt per operation is an allocation. Only
+ * differences of stamps are used, so any base shared by every socket of the process will do.
+ */
+extern int64_t pinger_stamp_base_ns;
+
+static inline double stamp_of(int64_t real_ns) { return (double)(real_ns - pinger_stamp_base_ns); }
 
 /*
  * A kernel stamp (CLOCK_REALTIME ns) moved onto the CLOCK_MONOTONIC timeline that process.hrtime.bigint() reads:

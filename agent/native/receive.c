@@ -21,10 +21,20 @@
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
 #include "native.h"
+
+int64_t pinger_stamp_base_ns;
+static pthread_once_t stamp_base_once = PTHREAD_ONCE_INIT;
+
+static void set_stamp_base(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  pinger_stamp_base_ns = (int64_t)now.tv_sec * 1000000000LL;
+}
 
 static int get_buffer(napi_env env, napi_value value, void **data, size_t *capacity) {
   if (napi_get_buffer_info(env, value, data, capacity) != napi_ok) {
@@ -116,21 +126,24 @@ static napi_value enable_timestamps(napi_env env, napi_callback_info info) {
 }
 
 /*
- * receive(fd, buffer, meta): reads one datagram without blocking into `buffer`. Returns its source address, or
- * undefined when the socket is empty. `meta` (a BigInt64Array of 5) receives [arrival on CLOCK_MONOTONIC in ns,
- * bytes read, 1 if the kernel stamped the arrival or 0 if it is the time of this read, the kernel's stamp on
- * CLOCK_REALTIME in ns or 0, the IPv6 hop limit or -1].
+ * receive(fd, buffer, meta, extra): reads one datagram without blocking into `buffer`. Returns its source address,
+ * or undefined when the socket is empty. `meta` (a BigInt64Array of 3) receives [arrival on CLOCK_MONOTONIC in ns,
+ * bytes read, 1 if the kernel stamped the arrival or 0 if it is the time of this read]; `extra` (a Float64Array of
+ * 2) [the kernel's stamp as stamp_of() gives it, or 0; the IPv6 hop limit, or -1].
  */
 static napi_value receive(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   int32_t fd;
-  if (!get_args(env, info, 3, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
+  if (!get_args(env, info, 4, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
   void *data;
   size_t capacity;
   if (!get_buffer(env, argv[1], &data, &capacity)) return NULL;
   int64_t *meta;
-  size_t meta_length;
-  if (!get_bigints(env, argv[2], "meta", 5, &meta, &meta_length)) return NULL;
+  double *extra;
+  size_t meta_length, extra_length;
+  if (!get_bigints(env, argv[2], "meta", 3, &meta, &meta_length) ||
+      !get_doubles(env, argv[3], "extra", 2, &extra, &extra_length))
+    return NULL;
 
   struct sockaddr_storage from;
   memset(&from, 0, sizeof from); /* an address the kernel did not fill reads as "" */
@@ -179,14 +192,14 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     clock_gettime(CLOCK_MONOTONIC, &now_mono);
     meta[0] = ns_of(&now_mono);
     meta[2] = 0;
-    meta[3] = 0;
+    extra[0] = 0;
   } else {
     meta[0] = arrival;
     meta[2] = 1;
-    meta[3] = stamp;
+    extra[0] = stamp_of(stamp);
   }
   meta[1] = bytes;
-  meta[4] = hop_limit;
+  extra[1] = (double)hop_limit;
 
   char text[INET6_ADDRSTRLEN] = "";
   size_t text_length = 0;
@@ -258,6 +271,8 @@ static napi_value send_to(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  /* Once per process: every instance of the module (worker threads) shares this library's statics. */
+  pthread_once(&stamp_base_once, set_stamp_base);
   napi_property_descriptor properties[] = {
       {"rawSocketFds", NULL, raw_socket_fds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"enableTimestamps", NULL, enable_timestamps, NULL, NULL, NULL, napi_enumerable, NULL},

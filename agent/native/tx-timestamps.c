@@ -21,6 +21,14 @@
 #define SO_SELECT_ERR_QUEUE 45
 #endif
 
+/*
+ * Without it, SOF_TIMESTAMPING_SOFTWARE also reports receive stamps as a second control message beside
+ * SO_TIMESTAMPNS's on every read. Linux 6.7 and later (older ones refuse it, and the read copes with both).
+ */
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
 /* Stamps read per recvmmsg. */
 #define BATCH 64
 
@@ -31,7 +39,9 @@ napi_value pinger_enable_tx_timestamps(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
   int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
               SOF_TIMESTAMPING_OPT_TSONLY;
-  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
+  int filtered = flags | SOF_TIMESTAMPING_OPT_RX_FILTER;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &filtered, sizeof filtered) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
     return throw_errno(env, "setsockopt SO_TIMESTAMPING", errno);
   int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, &on, sizeof on) != 0)
@@ -41,16 +51,16 @@ napi_value pinger_enable_tx_timestamps(napi_env env, napi_callback_info info) {
 
 /*
  * txTimestamps(fd, out): drains the error queue without blocking, at most out.length / 2 stamps. For each
- * transmit stamp writes [send number, CLOCK_REALTIME ns] to out; returns how many. Anything else in the queue
- * is dropped. Throws on a receive error other than an empty queue.
+ * transmit stamp writes [send number, the stamp as stamp_of() gives it] to `out` (a Float64Array); returns how
+ * many. Anything else in the queue is dropped. Throws on a receive error other than an empty queue.
  */
 napi_value pinger_tx_timestamps(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t fd;
   if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], "fd", &fd)) return NULL;
-  int64_t *out;
+  double *out;
   size_t length;
-  if (!get_bigints(env, argv[1], "out", 2, &out, &length)) return NULL;
+  if (!get_doubles(env, argv[1], "out", 2, &out, &length)) return NULL;
   size_t room = length / 2, count = 0;
 
   struct mmsghdr messages[BATCH];
@@ -92,8 +102,8 @@ napi_value pinger_tx_timestamps(napi_env env, napi_callback_info info) {
         }
       }
       if (stamp == 0 || key < 0) continue;
-      out[2 * count] = key;
-      out[2 * count + 1] = stamp;
+      out[2 * count] = (double)key;
+      out[2 * count + 1] = stamp_of(stamp);
       count++;
     }
     if ((size_t)got < want) break;

@@ -125,7 +125,7 @@ export class ProbeEngine {
     return channel;
   }
 
-  #onIcmp4(packet: Buffer, source: string, receivedAt: bigint, receivedReal: bigint): void {
+  #onIcmp4(packet: Buffer, source: string, receivedAt: bigint, receivedReal: number): void {
     // Fast path for echo replies, the bulk of what arrives: read in place, no decoded objects (the type byte sits
     // at the IP header length). Anything unusual (options cut short, fragments, a length that disagrees) takes
     // the full decoder below, which names what is wrong.
@@ -186,7 +186,7 @@ export class ProbeEngine {
     }
   }
 
-  #onIcmp6(packet: Buffer, source: string, receivedAt: bigint, receivedReal: bigint, hopLimit: number): void {
+  #onIcmp6(packet: Buffer, source: string, receivedAt: bigint, receivedReal: number, hopLimit: number): void {
     // Raw ICMPv6 sockets deliver the message without the IPv6 header (the hop limit comes beside it, from
     // IPV6_RECVHOPLIMIT), and the kernel has already verified the checksum. Echo replies, the bulk, are read in
     // place (see #onIcmp4).

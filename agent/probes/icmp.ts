@@ -91,7 +91,7 @@ export class IcmpProber extends ProberBase {
     end: number,
     ttl: number | null,
     receivedAt: bigint,
-    receivedReal: bigint,
+    receivedReal: number,
   ): void {
     const start = offset + ICMP_HEADER_LENGTH;
     const entry = this.#match(from, buf, start, end);

@@ -22,12 +22,12 @@ import type { OutcomeCallback, ProbeOutcome } from './types.js';
 
 const NEVER = 2n ** 63n;
 /**
- * How far an RTT between two kernel stamps (wall clock) may lie from the same RTT on the monotonic clock (the
+ * How far (µs) an RTT between two kernel stamps (wall clock) may lie from the same RTT on the monotonic clock (the
  * process's send time to the arrival) and still be taken. The kernel's send is after the process's, by its send
  * path (µs, ms when preempted); more than this either way is a wall-clock step between the two stamps, which
  * would move the RTT by the step: then the monotonic RTT stands.
  */
-const CLOCK_STEP_NS = 100_000_000n;
+const CLOCK_STEP_US = 100_000;
 
 /** Where a probe's transmit stamp may be read from when its answer comes first (the channel it left by). */
 export interface TxStampSource {
@@ -41,8 +41,8 @@ export interface Answer {
   /** Who answered. */
   address: string;
   receivedAt: bigint;
-  /** The kernel's stamp of the arrival on the wall clock (ns since the epoch); 0n when the process timed it. */
-  receivedReal: bigint;
+  /** The kernel's stamp of the arrival, wall-clock ns as the addon gives them; 0 when the process timed it. */
+  receivedReal: number;
   rtype: number | null;
   rcode: number | null;
   datamatch: boolean | null;
@@ -64,8 +64,8 @@ export class InFlight {
   /** The deadline queue holding this probe, and its absolute position there (see {@link InFlightTable.arm}). */
   queue: DeadlineQueue | undefined = undefined;
   slot = 0;
-  /** The kernel's transmit stamp, wall clock (ns since the epoch); 0n until read (see raw-channel.ts). */
-  txReal = 0n;
+  /** The kernel's transmit stamp, wall-clock ns as the addon gives them (see raw-channel.ts); 0 until read. */
+  txReal = 0;
   /** The channel the probe left by, when it gives transmit stamps. */
   txSource: TxStampSource | undefined = undefined;
   /** Microseconds the probe left after its scheduled slot, as the caller of `send` measured it. */
@@ -96,11 +96,11 @@ export class InFlight {
     // else from the process's send time, as every probe was timed before transmit stamps.
     let rtt = micros(this.sentAt, a.receivedAt);
     let send: 'kernel' | 'process' = 'process';
-    if (this.txReal !== 0n && a.receivedReal !== 0n) {
-      const kernel = a.receivedReal - this.txReal;
-      const monotonic = a.receivedAt - this.sentAt;
-      if (kernel > 0n && kernel - monotonic < CLOCK_STEP_NS && monotonic - kernel < CLOCK_STEP_NS) {
-        rtt = Number(kernel) / 1000;
+    if (this.txReal !== 0 && a.receivedReal !== 0) {
+      // Numbers, not BigInts (see raw-channel.ts): whole ns, exact as doubles, so the µs keep their ns fraction.
+      const kernel = (a.receivedReal - this.txReal) / 1000;
+      if (kernel > 0 && Math.abs(kernel - rtt) < CLOCK_STEP_US) {
+        rtt = kernel;
         send = 'kernel';
       }
     }
@@ -119,7 +119,7 @@ export class InFlight {
       ttl: a.ttl,
       timing: {
         send,
-        receive: a.receivedReal !== 0n ? 'kernel' : 'process',
+        receive: a.receivedReal !== 0 ? 'kernel' : 'process',
         lateness: this.lateness,
       },
     };
@@ -139,7 +139,7 @@ export class InFlight {
       datamatch: null,
       status: 'timeout',
       ttl: null,
-      timing: { send: this.txReal !== 0n ? 'kernel' : 'process', receive: null, lateness: this.lateness },
+      timing: { send: this.txReal !== 0 ? 'kernel' : 'process', receive: null, lateness: this.lateness },
     };
   }
 
@@ -363,7 +363,7 @@ export class InFlightTable {
     if (!entry.live) return;
     // The answer came before its probe's transmit stamp was read (both in one wake-up, the answer's socket
     // first): read the stamps now, once. One still missing has not come in time; the send time is the process's.
-    if (entry.txReal === 0n && entry.txSource !== undefined) entry.txSource.pollTxStamps();
+    if (entry.txReal === 0 && entry.txSource !== undefined) entry.txSource.pollTxStamps();
     // Kernel stamps are wall-clock times moved onto the monotonic clock (raw-channel.ts): a wall-clock step while
     // the reply waited can put one before its own send. Then the time it is handled is the bound left; an RTT is
     // never negative.

@@ -24,7 +24,7 @@ export interface IcmpError {
   ttl: number | null;
   receivedAt: bigint;
   /** The kernel's wall-clock stamp of the arrival; 0n when the process timed it. */
-  receivedReal: bigint;
+  receivedReal: number;
   /** Destination address of the quoted datagram: the probe's target. */
   quotedDst: string;
 }

@@ -30,21 +30,24 @@ export type ChannelKind = 'icmp4' | 'icmp6' | 'udp4' | 'udp6' | 'tcp4' | 'tcp6';
 
 /**
  * Called for every datagram read, synchronously; `packet` is only valid during the call. `receivedAt` is the
- * arrival on the monotonic clock; `receivedReal` the kernel's stamp of it on the wall clock (ns since the epoch),
- * 0n when the arrival was not stamped; `hopLimit` the IPv6 hop limit it came with, -1 where unknown (IPv4: read it
+ * arrival on the monotonic clock; `receivedReal` the kernel's stamp of it on the wall clock, in ns since the
+ * addon's base (a number: see index.d.cts), 0 when the arrival was not stamped; `hopLimit` the IPv6 hop limit it came with, -1 where unknown (IPv4: read it
  * from the IP header).
  */
 export type PacketHandler = (
   packet: Buffer,
   source: string,
   receivedAt: bigint,
-  receivedReal: bigint,
+  receivedReal: number,
   hopLimit: number,
 ) => void;
 
-/** What a send's kernel transmit stamp is written into: the wall-clock ns the packet left, 0n until known. */
+/**
+ * What a send's kernel transmit stamp is written into: the wall-clock ns the packet left (since the addon's base,
+ * as `receivedReal`), 0 until known.
+ */
 export interface TxStamped {
-  txReal: bigint;
+  txReal: number;
 }
 
 /** Options of a {@link RawChannel}. */
@@ -104,8 +107,9 @@ export class RawChannel {
   readonly #backlog: Backlogged[] = [];
   /** The socket's descriptor when the kernel timestamps arrivals, else -1. */
   readonly #fd: number;
-  /** Filled by each native read: [arrival in monotonic ns, bytes, kernel-stamped, wall-clock stamp, hop limit]. */
-  readonly #meta = new BigInt64Array(5);
+  /** Filled by each native read: [arrival in monotonic ns, bytes, kernel-stamped], then [wall-clock stamp, hop limit]. */
+  readonly #meta = new BigInt64Array(3);
+  readonly #extra = new Float64Array(2);
   /** The addon's poll of {@link #fd} (see the module comment), when the channel polls it itself. */
   #watch: native.Watch | undefined;
   #writable = false;
@@ -114,7 +118,7 @@ export class RawChannel {
   readonly #txKeys = new Uint32Array(TX_RING);
   /** The number the kernel gives the next send (it counts sends from 0 since transmit stamps were turned on). */
   #txNext = 0;
-  readonly #txRead = new BigInt64Array(2 * TX_BATCH);
+  readonly #txRead = new Float64Array(2 * TX_BATCH);
   #ttl = -1;
   #closed = false;
   #failure: Error | undefined;
@@ -169,7 +173,6 @@ export class RawChannel {
       });
     }
     this.timestamps = this.#fd >= 0 ? 'kernel' : 'process';
-    this.txTimestamps = this.#fd >= 0 && options.txTimestamps ? this.#enableTx() : 'process';
     const wrap = this.#socket.wrap;
     // Take the native events over from raw-socket's queueing Socket (see the module comment).
     wrap.removeAllListeners('recvReady');
@@ -177,11 +180,19 @@ export class RawChannel {
     if (this.#fd >= 0) {
       // raw-socket's poll stopped for good, the addon's in its place: one poll per descriptor.
       wrap.pause(true, true);
-      this.#watch = native.watch(this.#fd, (events: number) => this.#onEvents(events, onPacket), 0);
-    } else {
-      wrap.on('recvReady', () => this.#drainUnstamped(onPacket));
+      try {
+        this.#watch = native.watch(this.#fd, (events: number) => this.#onEvents(events, onPacket), 0);
+      } catch {
+        wrap.pause(false, true); // raw-socket's poll back: no transmit stamps, which would end it
+      }
+    }
+    if (this.#watch === undefined) {
+      wrap.on('recvReady', () =>
+        this.#fd >= 0 ? this.#drainStamped(onPacket) : this.#drainUnstamped(onPacket),
+      );
       wrap.on('sendReady', () => this.#flush());
     }
+    this.txTimestamps = this.#watch !== undefined && options.txTimestamps ? this.#enableTx() : 'process';
     // raw-socket closes the socket on a poll error and re-emits it: remember why, so that every later send
     // fails with that reason instead of a bare EBADF.
     this.#socket.on('error', (err: Error) => {
@@ -207,17 +218,23 @@ export class RawChannel {
       return;
     }
     // Stamps first: a reply read in the same wake-up then finds its probe's send stamp already there.
-    if (events & UV_PRIORITIZED) this.pollTxStamps();
+    if (events & UV_PRIORITIZED) this.#readTxStamps();
     if (events & UV_READABLE) this.#drainStamped(onPacket);
     if (events & UV_WRITABLE) this.#flush();
   }
 
   /**
-   * Reads the transmit stamps waiting in the error queue into their sends' {@link TxStamped}. The channel does
-   * so whenever the socket reports them; a prober calls it when an answer comes before its probe's stamp was
-   * read.
+   * Reads the transmit stamps waiting in the error queue into their sends' {@link TxStamped}: for an answer that
+   * came before its probe's stamp was read (the channel reads them whenever the socket reports them). Not once
+   * TX_RING sends brought no stamp at all: a device whose driver stamps nothing (some virtual ones) would
+   * otherwise cost a system call per answer for nothing.
    */
   pollTxStamps(): void {
+    if (this.txStamps === 0 && this.#txNext > TX_RING) return;
+    this.#readTxStamps();
+  }
+
+  #readTxStamps(): void {
     if (this.txTimestamps !== 'kernel' || this.#closed) return;
     const read = this.#txRead;
     for (;;) {
@@ -228,7 +245,7 @@ export class RawChannel {
         return;
       }
       for (let i = 0; i < n; i++) {
-        const key = Number(read[2 * i]!) >>> 0;
+        const key = read[2 * i]! >>> 0;
         const slot = key & (TX_RING - 1);
         const stamped = this.#txWaiting[slot];
         if (stamped !== undefined && this.#txKeys[slot] === key) {
@@ -395,19 +412,20 @@ export class RawChannel {
   #drainStamped(onPacket: PacketHandler): void {
     const buffer = this.#buffer;
     const meta = this.#meta;
+    const extra = this.#extra;
     // A handler may close the channel; its descriptor number can then be reused at once (by a socket the
     // handler opens, or by any libuv thread), and reading on would take that socket's packets.
     for (let i = 0; i < DRAIN_BATCH && !this.#closed; i++) {
       let source: string | undefined;
       try {
-        source = native.receive(this.#fd, buffer, meta);
+        source = native.receive(this.#fd, buffer, meta, extra);
       } catch {
         // Any receive error leaves nothing to read, as EAGAIN does.
         return;
       }
       if (source === undefined) return;
       this.received++;
-      onPacket(buffer.subarray(0, Number(meta[1])), source, meta[0]!, meta[3]!, Number(meta[4]));
+      onPacket(buffer.subarray(0, Number(meta[1])), source, meta[0]!, extra[0]!, extra[1]!);
     }
   }
 
@@ -435,7 +453,7 @@ export class RawChannel {
         const receivedAt = process.hrtime.bigint();
         this.received++;
         Error.stackTraceLimit = stackTraceLimit;
-        onPacket(buffer.subarray(0, bytes), source, receivedAt, 0n, -1);
+        onPacket(buffer.subarray(0, bytes), source, receivedAt, 0, -1);
         Error.stackTraceLimit = 0;
       }
     } finally {

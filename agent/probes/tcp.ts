@@ -153,7 +153,7 @@ export class TcpProber extends ProberBase {
     packet: Buffer,
     source: string,
     receivedAt: bigint,
-    receivedReal: bigint,
+    receivedReal: number,
     hopLimit: number,
   ): void {
     // Cheap filter first: our port, and SYN-ACK or RST.

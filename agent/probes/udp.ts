@@ -221,7 +221,7 @@ export class UdpProber extends ProberBase {
     packet: Buffer,
     source: string,
     receivedAt: bigint,
-    receivedReal: bigint,
+    receivedReal: number,
     hopLimit: number,
   ): void {
     let offset = 0;

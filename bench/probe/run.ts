@@ -206,7 +206,11 @@ async function rttError(lab: Lab, delayMs: number) {
             txTimestamps: false,
           }),
           runToEnd(lab.agent, ['ping', '-n', '-i', '0.005', '-c', `${RTT_COUNT}`, LAB.target.v4], 60_000),
-          runToEnd(lab.agent, ['fping', '-C', `${RTT_COUNT}`, '-p', '7', '-t', '1000', '-q', LAB.target.v4], 60_000),
+          runToEnd(
+            lab.agent,
+            ['fping', '-C', `${RTT_COUNT}`, '-p', '7', '-t', '1000', '-q', LAB.target.v4],
+            60_000,
+          ),
         ]);
         // ping counts icmp_seq from 1, fping from 0; both print ms (ping 0.1 ms steps above 10 ms, fping too).
         const pingRtts = new Map(

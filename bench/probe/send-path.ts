@@ -50,9 +50,9 @@ let copied = 0;
 /** The reply source of the probe being sent, set by the loop below. */
 let currentFrom = '';
 
-/** The kernel's transmit stamp every send gets, and its reply's receive stamp (wall clock, ns): 20 µs apart. */
-const TX_REAL = 1_800_000_000_000_000_000n;
-const RX_REAL = TX_REAL + 20_000n;
+/** The kernel's transmit stamp every send gets, and its reply's receive stamp (as the addon gives them): 20 µs apart. */
+const TX_REAL = 3_600_000_000_000;
+const RX_REAL = TX_REAL + 20_000;
 const channel = {
   // A channel with kernel transmit stamps, as the engine's are: the per-probe work of matching them is charged.
   txTimestamps: 'kernel',

@@ -30,7 +30,7 @@ function reply(at: bigint): Answer {
     status: 'reply',
     address: '198.18.0.1',
     receivedAt: at,
-    receivedReal: 0n,
+    receivedReal: 0,
     rtype: 0,
     rcode: 0,
     datamatch: true,

@@ -30,6 +30,70 @@ describe('raw channel receive timestamps', () => {
   it.each([
     ['icmp4', '127.0.0.1'],
     ['icmp6', '::1'],
+  ] as const)(
+    '%s: each send gets its own kernel transmit stamp, after the process clock and before the reply',
+    async (kind, address) => {
+      const id = (process.pid ^ 0x3c3c) & 0xffff;
+      const replies = new Map<number, { receivedAt: bigint; receivedReal: number; hopLimit: number }>();
+      const channel = new RawChannel(
+        kind,
+        (packet, _source, receivedAt, receivedReal, hopLimit) => {
+          const at = kind === 'icmp4' ? (packet[0]! & 0x0f) * 4 : 0;
+          if (packet[at] === (kind === 'icmp4' ? 0 : 129) && packet.readUInt16BE(at + 4) === id)
+            replies.set(packet.readUInt16BE(at + 6), { receivedAt, receivedReal, hopLimit });
+        },
+        [kind === 'icmp4' ? 0 : 129],
+        { txTimestamps: true },
+      );
+      const plain = new RawChannel(kind, () => {});
+      try {
+        expect(channel.txTimestamps).toBe('kernel');
+        // Off unless asked: a channel such as the lab responder's has no use for them.
+        expect(plain.txTimestamps).toBe('process');
+        const sends = [1, 2, 3, 4, 5].map((seq) => {
+          const stamped = { txReal: 0, sentAt: 0n };
+          const request = kind === 'icmp4' ? encodeIcmpv4Echo({ id, seq }) : encodeIcmpv6Echo({ id, seq });
+          channel.send(
+            request,
+            address,
+            64,
+            (err, at) => {
+              expect(err).toBeNull();
+              stamped.sentAt = at;
+            },
+            request.length,
+            undefined,
+            stamped,
+          );
+          return stamped;
+        });
+        await until(`the ${kind} echo replies`, () => replies.size === sends.length, 5_000);
+        channel.pollTxStamps();
+        expect(channel.txStamps).toBe(sends.length);
+        expect(channel.txUnmatched).toBe(0);
+        sends.forEach((s, i) => {
+          const reply = replies.get(i + 1)!;
+          // Every send stamped, in send order, each before its own reply on the same (wall) clock.
+          expect(s.txReal, `seq ${i + 1}`).toBeGreaterThan(0);
+          if (i > 0) expect(s.txReal).toBeGreaterThan(sends[i - 1]!.txReal);
+          expect(reply.receivedReal).toBeGreaterThan(s.txReal);
+          // The kernel's send-to-arrival is within the process's (send clock read first, arrival the same stamp).
+          expect(reply.receivedReal - s.txReal).toBeLessThanOrEqual(
+            Number(reply.receivedAt - s.sentAt) + 1000,
+          );
+          // Loopback: the reply keeps the hop limit it was sent with (IPv6 only; IPv4 reads it from the header).
+          expect(reply.hopLimit).toBe(kind === 'icmp6' ? 64 : -1);
+        });
+      } finally {
+        channel.close();
+        plain.close();
+      }
+    },
+  );
+
+  it.each([
+    ['icmp4', '127.0.0.1'],
+    ['icmp6', '::1'],
   ] as const)('%s: a reply read 20 ms late keeps its arrival time', async (kind, address) => {
     const id = (process.pid ^ 0x5a5a) & 0xffff;
     const arrivals = new Map<number, { receivedAt: bigint; readAt: bigint }>();
