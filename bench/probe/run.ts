@@ -303,7 +303,7 @@ try {
         '',
       ];
   out = [
-    `Run ${started} · \`node --import tsx bench/probe/run.ts --runs ${RUNS} --count ${COUNT}${values['rtt-only'] ? ' --rtt-only' : ''}\` · ${os.cpus().length} CPUs (nproc), ${cpuModel} · Node ${process.version} · load average at start ${load}`,
+    `Run ${started} · \`node --import tsx bench/probe/run.ts --runs ${RUNS} --count ${COUNT}${values['rtt-only'] ? ' --rtt-only' : ''} --delay ${values.delay}\` · ${os.cpus().length} CPUs (nproc), ${cpuModel} · Node ${process.version} · load average at start ${load}`,
     '',
     ...throughputSection,
     `**2. Per-probe RTT error against the wire (tcpdump, ns, on the agent's interface), ${values.delay} ms added delay (lab responder); per run 300 probes of each tool at once: ours ×2 and fping at 7 ms, ping at 5 ms** (µs, medians of runs)`,
