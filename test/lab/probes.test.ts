@@ -387,10 +387,15 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
     }, 30_000);
 
     // Both tools take reply times from the kernel; the responder stamps requests in the kernel too and holds
-    // every answer alike (delay-line.ts). Measured under load 2.2, all six protocols land within 0.1 ms of ping,
-    // which prints 0.1 ms steps. A shared 2-core machine can still stall one side for a moment: a failed
-    // comparison gets two more tries.
-    it('measures a median RTT within 0.2 ms of iputils ping on the same path', { retry: 2 }, async () => {
+    // every answer alike (delay-line.ts). Ours also takes send times from the kernel (transmit stamps), ping from
+    // its clock before sendmsg: ping's RTTs are longer by its own send delay, which on a quiet machine is tens of
+    // µs and on a loaded one (load 15 while this was written) up to a millisecond at the median. So never longer
+    // than ping's by more than 0.2 ms (ping prints 0.1 ms steps), and shorter by at most 1.5 ms; the exact check,
+    // each probe against the wire, is test/lab/timing.test.ts. A shared 2-core machine can still stall one side
+    // for a moment: a failed comparison gets two more tries.
+    it('measures a median RTT at most 0.2 ms above iputils ping on the same path, and not far below', {
+      retry: 2,
+    }, async () => {
       const COUNT = 300;
       // One protocol at a time beside ping of its family, both crossing the responder at the same time: all six.
       for (const p of ALL) {
@@ -414,10 +419,9 @@ describe.skipIf(!isRoot)('probe engine in the lab (root)', () => {
         const reference = median(ping);
         expect(reference).toBeGreaterThanOrEqual(20);
         // iputils prints RTTs of 10–100 ms with 0.1 ms resolution: its median is exact to ±0.05 ms.
-        expect(
-          Math.abs(median(rtts) - reference),
-          `${p}: ours ${median(rtts)} ms, ping ${reference} ms`,
-        ).toBeLessThan(0.2);
+        const why = `${p}: ours ${median(rtts)} ms, ping ${reference} ms`;
+        expect(median(rtts) - reference, why).toBeLessThan(0.2);
+        expect(median(rtts) - reference, why).toBeGreaterThan(-1.5);
       }
     });
 
