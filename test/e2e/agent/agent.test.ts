@@ -84,7 +84,12 @@ describe.skipIf(!isRoot)('pinger agent (real processes, loopback)', () => {
       status: 'reply',
       datamatch: true,
       source: source.id,
+      // The hop limit of the reply, which loopback does not decrement; timed by the kernel on both ends, and the
+      // mark survives the spool, the batch and the store.
+      ttl: 64,
+      timing: { send: 'kernel', receive: 'kernel' },
     });
+    expect(v6.timing!.lateness).toBeGreaterThanOrEqual(0);
 
     // Added: on the wire within a second.
     let t = performance.now();
