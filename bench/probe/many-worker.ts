@@ -20,6 +20,8 @@ interface Job {
   protocol?: Protocol;
   /** Scheduler tick, ms: every tick sends the probes that fell due. */
   tick?: number;
+  /** Kernel transmit stamps (default true). */
+  txTimestamps?: boolean;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -29,7 +31,10 @@ if (!(job.count > 0 && job.count <= 65_000 && job.seconds > 0 && job.seconds <= 
   throw new Error('[bench] count 1–65000, seconds 1–120, interval ≥ 10 ms');
 }
 
-const engine = new ProbeEngine({ sourceid: 1 + Math.floor(Math.random() * 65_534) });
+const engine = new ProbeEngine({
+  sourceid: 1 + Math.floor(Math.random() * 65_534),
+  txTimestamps: job.txTimestamps ?? true,
+});
 const destinations = Array.from({ length: job.count }, (_, i) => {
   const n = i + 1;
   const target: ProbeTarget = {

@@ -8,7 +8,7 @@
  * nothing answer (echo ignored, UDP/TCP dropped: every probe times out).
  *
  *   node --import tsx bench/probe/many.ts [--count 10000] [--interval 1000] [--seconds 10] [--protocol icmp]
- *     [--silent] [--cpu-prof | --perf]
+ *     [--silent] [--no-tx-timestamps] [--cpu-prof | --perf]
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
     silent: { type: 'boolean', default: false },
+    /** Time sends by the process's clock, for comparison (the engine's txTimestamps: false). */
+    'no-tx-timestamps': { type: 'boolean', default: false },
   },
 });
 
@@ -44,6 +46,7 @@ try {
     interval: Number(values.interval),
     seconds: Number(values.seconds),
     protocol: values.protocol,
+    txTimestamps: !values['no-tx-timestamps'],
   };
   let argv = tsxArgv('bench/probe/many-worker.ts', [JSON.stringify(job)]);
   if (values['cpu-prof']) {
