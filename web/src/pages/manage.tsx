@@ -93,33 +93,35 @@ export function ManagePage() {
                   <span class={`badge ${d.active ? 'up' : 'paused'}`}>{d.active ? 'active' : 'paused'}</span>
                 </td>
                 {admin && (
-                  <td class="actions">
-                    <button type="button" class="small" onClick={() => setEditing(d)}>
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      class="small"
-                      onClick={() =>
-                        act(() =>
-                          api.send('PATCH', `/v1/destinations/${encodeURIComponent(d.id)}`, {
-                            active: !d.active,
-                          }),
-                        )
-                      }
-                    >
-                      {d.active ? 'Pause' : 'Resume'}
-                    </button>
-                    <button
-                      type="button"
-                      class="small danger"
-                      onClick={() =>
-                        confirm(`Delete ${d.address}? Its results stay.`) &&
-                        act(() => api.send('DELETE', `/v1/destinations/${encodeURIComponent(d.id)}`))
-                      }
-                    >
-                      Delete
-                    </button>
+                  <td>
+                    <div class="row-actions">
+                      <button type="button" class="small" onClick={() => setEditing(d)}>
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        class="small"
+                        onClick={() =>
+                          act(() =>
+                            api.send('PATCH', `/v1/destinations/${encodeURIComponent(d.id)}`, {
+                              active: !d.active,
+                            }),
+                          )
+                        }
+                      >
+                        {d.active ? 'Pause' : 'Resume'}
+                      </button>
+                      <button
+                        type="button"
+                        class="small danger"
+                        onClick={() =>
+                          confirm(`Delete ${d.address}? Its results stay.`) &&
+                          act(() => api.send('DELETE', `/v1/destinations/${encodeURIComponent(d.id)}`))
+                        }
+                      >
+                        Delete
+                      </button>
+                    </div>
                   </td>
                 )}
               </tr>

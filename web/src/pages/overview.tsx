@@ -56,10 +56,11 @@ export function OverviewPage() {
 
   const rows = useMemo(
     () =>
-      config.data && summary.data
-        ? pairRows(config.data.destinations, config.data.sources, summary.data.rows)
+      // Without figures (the stats API failing) the pairs still show, as "no data", beside the error.
+      config.data && (summary.data || summary.error)
+        ? pairRows(config.data.destinations, config.data.sources, summary.data?.rows ?? [])
         : undefined,
-    [config.data, summary.data],
+    [config.data, summary.data, summary.error],
   );
   const shown = useMemo(() => (rows ? filterRows(rows, filters) : []), [rows, filters]);
   const labels = useMemo(() => {
