@@ -112,7 +112,7 @@ export async function seedLab(
   planned: PlannedDestination[],
   options: { sourceNames?: string[]; spanS?: number; everyS?: number; seed?: number } = {},
 ): Promise<Lab> {
-  const { sourceNames = ['ams-1', 'fra-1'], spanS = 3600, everyS = 30, seed = 12 } = options;
+  const { sourceNames = ['ams-1', 'fra-1'], spanS = 3600, everyS = 5, seed = 12 } = options;
   const sources: SourceWithToken[] = [];
   for (const name of sourceNames)
     sources.push(await d.api.call<SourceWithToken>('POST', '/v1/sources', { name }));

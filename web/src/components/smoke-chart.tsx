@@ -12,7 +12,10 @@ import type { StatsPoint } from '../stats-shape.js';
 
 declare global {
   interface Window {
-    __pingerCharts?: Record<string, { smoke: uPlot.AlignedData; loss: uPlot.AlignedData; step: number }>;
+    __pingerCharts?: Record<
+      string,
+      { smoke: uPlot.AlignedData; loss: uPlot.AlignedData; step: number; query: string }
+    >;
   }
 }
 
@@ -50,13 +53,15 @@ function cssVar(name: string): string {
 function lossStroke(xs: number[], losses: number[]) {
   return (u: uPlot) => {
     const { left, width } = u.bbox;
-    if (width <= 0) return cssVar('--fg');
+    // Asked before the first layout too, when the box is not measured yet.
+    if (!Number.isFinite(left) || !Number.isFinite(width) || width <= 0) return cssVar('--fg');
     const g = u.ctx.createLinearGradient(left, 0, left + width, 0);
     for (let i = 0; i < xs.length; i++) {
       const loss = losses[i]!;
       if (Number.isNaN(loss)) continue;
       const a = (u.valToPos(xs[i]!, 'x', true) - left) / width;
       const b = i + 1 < xs.length ? (u.valToPos(xs[i + 1]!, 'x', true) - left) / width : 1;
+      if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
       const color = lossColor(loss);
       g.addColorStop(Math.min(1, Math.max(0, a)), color);
       g.addColorStop(Math.min(1, Math.max(0, b)), color);
@@ -75,6 +80,8 @@ export interface SmokeChartProps {
   width: number;
   dark: boolean;
   syncKey: string;
+  /** The stats request these points answer (kept with the chart's data for the tests). */
+  query: string;
   onZoom?: ((from: number, to: number) => void) | undefined;
 }
 
@@ -83,6 +90,9 @@ export function SmokeChart(props: SmokeChartProps) {
   const lossEl = useRef<HTMLDivElement>(null);
   const zoom = useRef(props.onZoom);
   zoom.current = props.onZoom;
+  const plots = useRef<uPlot[]>([]);
+  const width = useRef(props.width);
+  width.current = props.width;
 
   useEffect(() => {
     const { xs, cols, losses } = chartData(props.points, props.step);
@@ -95,6 +105,19 @@ export function SmokeChart(props: SmokeChartProps) {
       values: unit ? (_u, vals) => vals.map((v) => `${+v.toFixed(2)} ${unit}`) : undefined,
       size: 64,
     });
+    // 24-hour clock; the date where a range spans days.
+    const long = props.to - props.from > 2 * 86_400_000;
+    const two = (n: number) => String(n).padStart(2, '0');
+    const timeAxis: uPlot.Axis = {
+      ...axis(''),
+      values: (_u, splits) =>
+        splits.map((t) => {
+          const d = new Date(t * 1000);
+          return long
+            ? `${two(d.getMonth() + 1)}-${two(d.getDate())}`
+            : `${two(d.getHours())}:${two(d.getMinutes())}`;
+        }),
+    };
     const scaleX = { time: true, range: (): uPlot.Range.MinMax => [props.from / 1000, props.to / 1000] };
     const zoomHook = (u: uPlot) => {
       if (u.select.width < 4) return;
@@ -111,11 +134,11 @@ export function SmokeChart(props: SmokeChartProps) {
     const lossData: uPlot.AlignedData = [xs, cols[4]!];
     const u1 = new uPlot(
       {
-        width: props.width,
+        width: width.current,
         height: 260,
         cursor,
         scales: { x: scaleX, y: { range: (_u, _lo, hi) => [0, hi > 0 ? hi * 1.08 : 1] } },
-        axes: [axis(''), axis('ms')],
+        axes: [timeAxis, axis('ms')],
         legend: { show: true },
         series: [
           {},
@@ -135,17 +158,19 @@ export function SmokeChart(props: SmokeChartProps) {
     );
     const u2 = new uPlot(
       {
-        width: props.width,
-        height: 110,
+        width: width.current,
+        height: 120,
         cursor,
         scales: { x: scaleX, y: { range: [0, 100] } },
-        axes: [axis(''), { ...axis('%'), splits: () => [0, 50, 100] }],
+        axes: [timeAxis, { ...axis('%'), splits: () => [0, 50, 100] }],
         legend: { show: false },
         series: [
           {},
           {
             label: 'loss',
             stroke: LOSS_CLASSES[4].color,
+            // No outline: a step without loss draws nothing, not a hairline.
+            width: 0,
             fill: `${LOSS_CLASSES[4].color}99`,
             paths: uPlot.paths.bars!({ size: [1, 8], align: 1 }),
             points: { show: false },
@@ -156,9 +181,16 @@ export function SmokeChart(props: SmokeChartProps) {
       lossData,
       lossEl.current!,
     );
+    plots.current = [u1, u2];
     window.__pingerCharts ??= {};
-    window.__pingerCharts[props.sourceId] = { smoke: u1.data, loss: u2.data, step: props.step };
+    window.__pingerCharts[props.sourceId] = {
+      smoke: u1.data,
+      loss: u2.data,
+      step: props.step,
+      query: props.query,
+    };
     return () => {
+      plots.current = [];
       u1.destroy();
       u2.destroy();
       delete window.__pingerCharts?.[props.sourceId];
@@ -168,11 +200,16 @@ export function SmokeChart(props: SmokeChartProps) {
     props.step,
     props.from,
     props.to,
-    props.width,
     props.dark,
     props.syncKey,
     props.sourceId,
+    props.query,
   ]);
+
+  // A new width resizes the charts in place: no rebuild, no blank frame.
+  useEffect(() => {
+    for (const u of plots.current) u.setSize({ width: props.width, height: u.height });
+  }, [props.width]);
 
   return (
     <figure

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Destination, ResultPage, Source } from '../../../contract/index.js';
+import { withQuery } from '../api.js';
 import { SmokeChart } from '../components/smoke-chart.js';
 import { ago, LOSS_CLASSES, labelText, ms, nsToMs, stamp } from '../format.js';
 import { useDark, useLoad } from '../hooks.js';
@@ -46,17 +47,20 @@ export function DestinationPage({ id }: { id: string }) {
   const step = stepFor((range.to - range.from) / 1000, width);
   const stats = useLoad(
     async () => {
+      // Nothing to fit the step to before the charts' box is measured.
+      if (width === 0) return undefined;
       // A preset follows "now": each load re-anchors it.
       const r = range.preset ? presetRange(range.preset) : range;
-      const res = await api.get<StatsResponse>('/v1/stats', {
+      const query = {
         destination: id,
         from: new Date(r.from).toISOString(),
         to: new Date(r.to).toISOString(),
         step: `${step}`,
-      });
-      return { ...res, from: r.from, to: r.to };
+      };
+      const res = await api.get<StatsResponse>('/v1/stats', query);
+      return { ...res, from: r.from, to: r.to, query: withQuery('/v1/stats', query) };
     },
-    [api, id, range, step],
+    [api, id, range, step, width === 0],
     range.preset && PRESETS[range.preset] <= 86_400 ? REFRESH_MS : undefined,
   );
   const results = useLoad(
@@ -139,6 +143,7 @@ export function DestinationPage({ id }: { id: string }) {
               width={width}
               dark={dark}
               syncKey={`d-${id}`}
+              query={stats.data!.query}
               onZoom={(from, to) => setRange({ from, to })}
             />
           ))}

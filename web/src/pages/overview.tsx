@@ -6,7 +6,7 @@ import { useMemo, useState } from 'preact/hooks';
 import type { Destination, Source } from '../../../contract/index.js';
 import { Sparkline } from '../components/sparkline.js';
 import { VirtualTable } from '../components/virtual-table.js';
-import { ago, ms, nsToMs, pct } from '../format.js';
+import { ago, ms, nsToMs, pct, stamp } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { type Filters, filterRows, pairRows } from '../overview-rows.js';
 import { href } from '../router.js';
@@ -141,7 +141,7 @@ export function OverviewPage() {
               .filter((s) => counts[s])
               .map((s) => `${counts[s]} ${s}`)
               .join(' · ')}`}
-        {summary.data && ` · refreshed ${ago(Date.now())}`}
+        {summary.data && ` · updated ${stamp(Date.now()).slice(11)}, every ${REFRESH_MS / 1000} s`}
       </p>
       {error && (
         <p class="error" role="alert">
