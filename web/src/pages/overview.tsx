@@ -38,9 +38,12 @@ export function OverviewPage() {
     [api, win],
     REFRESH_MS,
   );
-  // The sparklines: one request for every pair's last hour, 5-minute steps (12 points a line).
+  // The sparklines: one request for every pair's last hour, 5-minute steps (12 points a line). Asked once the
+  // summary is in, so the rows' own figures do not queue behind it on the server.
+  const summaryIn = summary.data !== undefined || summary.error !== undefined;
   const spark = useLoad(
     async () => {
+      if (!summaryIn) return undefined;
       const to = Date.now();
       const from = to - HOUR_MS;
       const res = await api.get<StatsResponse>('/v1/stats', {
@@ -50,7 +53,7 @@ export function OverviewPage() {
       });
       return { from, to, lines: new Map(res.series.map((s) => [`${s.destination}/${s.source}`, s.points])) };
     },
-    [api],
+    [api, summaryIn],
     REFRESH_MS,
   );
 
