@@ -268,6 +268,7 @@ describe.skipIf(!HAS_STATS_API)('with the stats API', () => {
     await page.getByRole('button', { name: '1h', exact: true }).click();
     await until('the charts drawn for the last hour', async () => (await chartQuery()) !== drawn[src]!.query);
     const hour = new URL(`${d.url}${await chartQuery()}`);
+    await screenshot(page, 'destination-hour', false);
     const over = page.locator('.smoke-chart .u-over').first();
     const box = (await over.boundingBox())!;
     const next = page.waitForRequest((r) => r.url().includes('/v1/stats?') && r.url() !== hour.toString());

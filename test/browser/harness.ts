@@ -80,11 +80,11 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
   await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
 }
 
-/** Saves a full-page screenshot as an artifact (test/browser/artifacts/NAME.png). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot, of the whole page unless `fullPage` is false, as test/browser/artifacts/NAME.png. */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  await page.screenshot({ path, fullPage });
   return path;
 }
 
