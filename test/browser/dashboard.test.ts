@@ -281,9 +281,7 @@ describe.skipIf(!HAS_STATS_API)('with the stats API', () => {
     expect(Date.parse(zoomed.searchParams.get('from')!)).toBeGreaterThan(
       Date.parse(hour.searchParams.get('from')!),
     );
-    expect(Date.parse(zoomed.searchParams.get('to')!)).toBeLessThan(
-      Date.parse(hour.searchParams.get('to')!),
-    );
+    expect(Date.parse(zoomed.searchParams.get('to')!)).toBeLessThan(Date.parse(hour.searchParams.get('to')!));
     expect(span(zoomed) / span(hour)).toBeGreaterThan(0.25);
     expect(span(zoomed) / span(hour)).toBeLessThan(0.45);
     await page.getByRole('button', { name: 'Reset zoom' }).waitFor();
