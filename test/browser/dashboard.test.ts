@@ -15,6 +15,7 @@ import { type Dashboard, type Lab, launchChromium, ROOT, screenshot, seedLab, si
 // What the callbacks given to page.evaluate() use of the page's globals (this project's tsconfig has no DOM).
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { __pingerCharts?: unknown };
+declare const document: { activeElement: { getAttribute(name: string): string | null } | null };
 
 /** The stats routes are issue 10's; until they are in the control plane the tests that read them cannot run. */
 const HAS_STATS_API = existsSync(join(ROOT, 'control-plane/routes/stats.ts'));
@@ -76,6 +77,29 @@ describe('sign-in', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('pinger.token'))).toBeNull();
+    await ctx.close();
+  });
+});
+
+describe('keyboard', () => {
+  it('signs in, reaches a destination of the overview and opens it, with the keyboard alone', async () => {
+    const { ctx, page } = await freshPage();
+    await page.goto(`${d.url}/`);
+    // The token field has the focus on arrival.
+    await page.keyboard.type(d.admin);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.locator('tr.pair a').first().waitFor();
+    const target = await page.locator('tr.pair a').first().getAttribute('href');
+    let focused = '';
+    for (let presses = 0; presses < 40 && focused !== target; presses++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('href') ?? '');
+    }
+    expect(focused).toBe(target);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /198\.18\.0\./ }).waitFor();
+    expect(new URL(page.url()).hash).toBe(target);
     await ctx.close();
   });
 });

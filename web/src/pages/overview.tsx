@@ -191,6 +191,7 @@ export function OverviewPage() {
               <small>
                 {r.destination.protocol}
                 {r.destination.port !== null ? `:${r.destination.port}` : ''}
+                <span class="phone-only"> · {r.source?.name ?? r.sourceId}</span>
               </small>
             </td>
             <td
