@@ -104,6 +104,33 @@ describe('keyboard', () => {
   });
 });
 
+describe('overview filters', () => {
+  it('narrow the pairs by text, label, protocol and source', async () => {
+    const { ctx, page } = await freshPage();
+    await signIn(page, d.url, d.admin);
+    const pairs = page.locator('tr.pair');
+    await until(
+      'every pair listed',
+      async () => (await pairs.count()) === lab.destinations.length * lab.sources.length,
+    );
+    const shown = () => pairs.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-pair')).sort());
+    const [d10, d11, d12] = lab.destinations.map((x) => x.id);
+    const [ams, fra] = lab.sources.map((x) => x.id);
+    await page.getByLabel('Search', { exact: true }).fill('198.18.0.12');
+    await until('search applied', async () => (await pairs.count()) === 2);
+    expect(await shown()).toEqual([`${d12}/${ams}`, `${d12}/${fra}`].sort());
+    await page.getByLabel('Search', { exact: true }).fill('');
+    await page.getByLabel('Label', { exact: true }).selectOption('site=fra');
+    await page.getByLabel('Source', { exact: true }).selectOption(ams!);
+    await until('label and source applied', async () => (await pairs.count()) === 2);
+    expect(await shown()).toEqual([`${d11}/${ams}`, `${d12}/${ams}`].sort());
+    await page.getByLabel('Protocol', { exact: true }).selectOption('tcp');
+    await until('protocol applied', async () => (await pairs.count()) === 0);
+    expect(d10).toBeDefined();
+    await ctx.close();
+  });
+});
+
 describe('managing destinations', () => {
   it('shows the API field error beside ttl for ttl 300, stores nothing, then adds the corrected destination', async () => {
     const { ctx, page } = await freshPage();

@@ -96,36 +96,37 @@ export function OverviewPage() {
         </fieldset>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          <span>Search</span>
+        <div class="filter">
+          <label for="f-search">Search</label>
           <input
+            id="f-search"
             type="search"
             placeholder="address, label, source"
             value={filters.text}
             onInput={set('text')}
           />
-        </label>
-        <label>
-          <span>Label</span>
-          <select value={filters.label} onChange={set('label')}>
+        </div>
+        <div class="filter">
+          <label for="f-label">Label</label>
+          <select id="f-label" value={filters.label} onChange={set('label')}>
             <option value="">any</option>
             {labels.map((l) => (
               <option key={l}>{l}</option>
             ))}
           </select>
-        </label>
-        <label>
-          <span>Protocol</span>
-          <select value={filters.protocol} onChange={set('protocol')}>
+        </div>
+        <div class="filter">
+          <label for="f-protocol">Protocol</label>
+          <select id="f-protocol" value={filters.protocol} onChange={set('protocol')}>
             <option value="">any</option>
             {['icmp', 'icmp6', 'udp', 'udp6', 'tcp', 'tcp6'].map((p) => (
               <option key={p}>{p}</option>
             ))}
           </select>
-        </label>
-        <label>
-          <span>Source</span>
-          <select value={filters.source} onChange={set('source')}>
+        </div>
+        <div class="filter">
+          <label for="f-source">Source</label>
+          <select id="f-source" value={filters.source} onChange={set('source')}>
             <option value="">any</option>
             {(config.data?.sources ?? []).map((s) => (
               <option key={s.id} value={s.id}>
@@ -133,7 +134,7 @@ export function OverviewPage() {
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </form>
       <p class="counts" aria-live="polite">
         {rows === undefined
