@@ -2,8 +2,7 @@
  * The overview's rows: every (destination, source) pair a destination is probed from, joined with its summary
  * row when the stats API has one, ranked worst first. Pure, so the ranking reads in one place.
  */
-import type { Destination, Source } from '../../contract/index.js';
-import type { SummaryRow } from './stats-shape.js';
+import type { Destination, Source, SummaryRow } from '../../contract/index.js';
 
 export type PairStatus = 'down' | 'loss' | 'no data' | 'up' | 'paused';
 

@@ -3,10 +3,9 @@
  * constructed inputs (the browser tests check them again through the page against a real server).
  */
 import { describe, expect, it } from 'vitest';
-import type { Destination, Source } from '../../../contract/index.js';
+import type { Destination, Source, SummaryRow } from '../../../contract/index.js';
 import { filterRows, pairRows } from '../../../web/src/overview-rows.js';
 import { stepFor } from '../../../web/src/stats-range.js';
-import type { SummaryRow } from '../../../web/src/stats-shape.js';
 
 const at = '2026-12-05T00:00:00.000Z';
 const dest = (id: string, extra: Partial<Destination> = {}): Destination => ({

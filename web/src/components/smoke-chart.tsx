@@ -7,8 +7,8 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import type { StatsPoint } from '../../../contract/index.js';
 import { LOSS_CLASSES, lossColor, nsToMs } from '../format.js';
-import type { StatsPoint } from '../stats-shape.js';
 
 declare global {
   interface Window {

@@ -3,8 +3,8 @@
  * instance per row would cost more than the row. Exposes its points in `data-points` for the browser tests.
  */
 
+import type { StatsPoint } from '../../../contract/index.js';
 import { nsToMs } from '../format.js';
-import type { StatsPoint } from '../stats-shape.js';
 
 const W = 120;
 const H = 28;

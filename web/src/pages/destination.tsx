@@ -4,7 +4,7 @@
  * latest raw results under it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Destination, ResultPage, Source } from '../../../contract/index.js';
+import type { Destination, ResultPage, Source, StatsResponse } from '../../../contract/index.js';
 import { withQuery } from '../api.js';
 import { SmokeChart } from '../components/smoke-chart.js';
 import { ago, LOSS_CLASSES, labelText, ms, nsToMs, stamp } from '../format.js';
@@ -12,7 +12,6 @@ import { useDark, useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
 import { PRESETS, type Preset, presetRange, type Range, stepFor } from '../stats-range.js';
-import type { StatsResponse } from '../stats-shape.js';
 
 const REFRESH_MS = 60_000;
 

@@ -3,7 +3,14 @@
  * sparkline, worst first; filters; a virtualised list so a thousand rows scroll smoothly; refreshes itself.
  */
 import { useMemo, useState } from 'preact/hooks';
-import type { Destination, Source } from '../../../contract/index.js';
+import type {
+  Destination,
+  Source,
+  StatsPoint,
+  StatsResponse,
+  SummaryResponse,
+  SummaryWindow,
+} from '../../../contract/index.js';
 import { Sparkline } from '../components/sparkline.js';
 import { VirtualTable } from '../components/virtual-table.js';
 import { ago, ms, nsToMs, pct, stamp } from '../format.js';
@@ -11,7 +18,6 @@ import { useLoad } from '../hooks.js';
 import { type Filters, filterRows, pairRows } from '../overview-rows.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
-import type { StatsPoint, StatsResponse, SummaryResponse, SummaryWindow } from '../stats-shape.js';
 
 const REFRESH_MS = 30_000;
 const ROW_HEIGHT = 44;
