@@ -85,7 +85,10 @@ describe('keyboard', () => {
   it('signs in, reaches a destination of the overview and opens it, with the keyboard alone', async () => {
     const { ctx, page } = await freshPage();
     await page.goto(`${d.url}/`);
-    // The token field has the focus on arrival.
+    // The token field takes the focus once the page has rendered it.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('id') === 'token', undefined, {
+      timeout: 10_000,
+    });
     await page.keyboard.type(d.admin);
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
