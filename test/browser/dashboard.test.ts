@@ -174,8 +174,22 @@ describe('managing destinations', () => {
     ).destinations.find((x) => x.address === '198.18.0.99');
     expect(stored).toMatchObject({ ttl: 64, labels: { site: 'lab' }, active: true });
 
-    // Pause it, then delete it, through the buttons.
+    // Edit it: the form comes filled in, and saving patches only what the API is sent.
     const row = page.locator(`tr[data-destination="${stored!.id}"]`);
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit destination' });
+    expect(await edit.getByLabel('Address').inputValue()).toBe('198.18.0.99');
+    expect(await edit.getByLabel('Labels').inputValue()).toBe('site=lab');
+    await edit.getByLabel('Interval (ms)').fill('250');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await d.api.call<Destination>('GET', `/v1/destinations/${stored!.id}`)).toMatchObject({
+      interval: 250,
+      ttl: 64,
+      labels: { site: 'lab' },
+    });
+
+    // Pause it, then delete it, through the buttons.
     await row.getByRole('button', { name: 'Pause' }).click();
     await row.getByRole('button', { name: 'Resume' }).waitFor();
     expect((await d.api.call<Destination>('GET', `/v1/destinations/${stored!.id}`)).active).toBe(false);
