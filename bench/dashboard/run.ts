@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import type { ResultInput, SourceWithToken } from '../../contract/index.js';
 import { buildWeb } from '../../scripts/build-web/build.js';
 import { ARTIFACTS, launchChromium, ROOT, startDashboard } from '../../test/browser/harness.js';
-import { median } from '../ingest/stats.js';
+import { median, quantile } from '../ingest/stats.js';
 
 const { values: args } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, destinations: { type: 'string', default: '1000' } },
@@ -35,7 +35,55 @@ declare const performance: {
   getEntriesByType(type: 'resource'): { name: string; responseEnd: number }[];
 };
 declare const sessionStorage: { setItem(key: string, value: string): void };
-declare const window: { __pingerCharts?: Record<string, { query: string }>; __clickedAt?: number };
+declare const window: {
+  __pingerCharts?: Record<string, { query: string }>;
+  __clickedAt?: number;
+  __marks?: { rows?: number; spark?: number; count?: string };
+};
+
+/** Scrolls the overview's list 4 rows a frame (a brisk wheel) for 150 frames or to the end; resolves with the gaps between frames, ms. */
+const SCROLL_SCRIPT = `new Promise((resolve) => {
+  const box = document.querySelector('.vtable');
+  const gaps = [];
+  let last = performance.now();
+  const step = () => {
+    const now = performance.now();
+    gaps.push(now - last);
+    last = now;
+    if (box.scrollTop + box.clientHeight >= box.scrollHeight || gaps.length > 150) resolve(gaps.slice(1));
+    else {
+      box.scrollTop += 4 * 44;
+      requestAnimationFrame(step);
+    }
+  };
+  requestAnimationFrame(step);
+})`;
+
+/** The gaps between 60 frames of the same page left alone: the peer of the scrolling figure. */
+const IDLE_SCRIPT = `new Promise((resolve) => {
+  const gaps = [];
+  let last = performance.now();
+  const step = () => {
+    const now = performance.now();
+    gaps.push(now - last);
+    last = now;
+    if (gaps.length > 60) resolve(gaps.slice(1));
+    else requestAnimationFrame(step);
+  };
+  requestAnimationFrame(step);
+})`;
+
+/** Notes when the overview's rows (with their count) and its first sparkline enter the page. */
+const MARK_SCRIPT = `window.__marks = {};
+new MutationObserver(() => {
+  const m = window.__marks;
+  const count = document.querySelector('.counts');
+  if (m.rows === undefined && count && /^\\d+ of \\d+/.test(count.textContent) && document.querySelector('tr.pair')) {
+    m.rows = performance.now();
+    m.count = count.textContent.split(' pairs')[0];
+  }
+  if (m.spark === undefined && document.querySelector('tr.pair svg.spark path')) m.spark = performance.now();
+}).observe(document, { subtree: true, childList: true, characterData: true });`;
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
@@ -119,6 +167,8 @@ try {
   };
 
   const overview: number[] = [];
+  const frames: number[] = [];
+  const idleFrames: number[] = [];
   const overviewOwn: number[] = [];
   const sparks: number[] = [];
   const graph: number[] = [];
@@ -129,19 +179,17 @@ try {
     await ctx.addInitScript((token) => sessionStorage.setItem('pinger.token', token), d.admin);
     const page = await ctx.newPage();
 
-    // Overview: from navigation start to every row counted and the first rows drawn; then to the sparklines.
+    // Overview: from navigation start to the rows in the page (all counted), then to the sparklines in them. A
+    // MutationObserver notes each moment as the page commits it, whatever the test driver's polling does.
+    await page.addInitScript(MARK_SCRIPT);
     await page.goto(`${d.url}/#/`);
-    await page.waitForFunction(
-      (n) =>
-        document.querySelectorAll('tr.pair').length > 0 &&
-        (document.querySelector('.counts') as { textContent: string } | null)?.textContent?.startsWith(
-          `${n} of ${n}`,
-        ),
-      DESTINATIONS + 1,
-      { timeout: WAIT_MS },
-    );
-    overview.push(await page.evaluate(() => performance.now()));
-    // The page's own share: from the summary's last byte (Resource Timing) to the rows drawn.
+    await page.waitForFunction(() => window.__marks?.spark !== undefined, undefined, { timeout: WAIT_MS });
+    const marks = (await page.evaluate(() => window.__marks))!;
+    if (marks.count !== `${DESTINATIONS + 1} of ${DESTINATIONS + 1}`)
+      throw new Error(`counted ${marks.count}`);
+    overview.push(marks.rows!);
+    sparks.push(marks.spark!);
+    // The page's own share: from the summary's last byte (Resource Timing) to the rows in the page.
     const summaryEnd = await page.evaluate(
       () =>
         performance
@@ -149,11 +197,11 @@ try {
           .filter((e) => e.name.includes('/v1/stats/summary'))
           .map((e) => e.responseEnd)[0] ?? Number.NaN,
     );
-    overviewOwn.push(overview.at(-1)! - summaryEnd);
-    await page.waitForFunction(() => document.querySelector('tr.pair svg.spark path') !== null, undefined, {
-      timeout: WAIT_MS,
-    });
-    sparks.push(await page.evaluate(() => performance.now()));
+    overviewOwn.push(marks.rows! - summaryEnd);
+    // Scrolling the list: the gaps between frames while it scrolls, and while it is left alone.
+    // (A string, not a function: tsx would wrap the inner arrows in a helper the page does not have.)
+    idleFrames.push(...((await page.evaluate(IDLE_SCRIPT)) as number[]));
+    frames.push(...((await page.evaluate(SCROLL_SCRIPT)) as number[]));
     if (run === 0) {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'bench-overview-1000.png') });
@@ -200,6 +248,10 @@ try {
     `  … the page's own share (summary's last byte → rows drawn): median ${ms(median(overviewOwn))} (runs ${overviewOwn.map((x) => x.toFixed(0)).join(', ')})`,
   );
   line('30-day graph drawn (from the click)', graph, statsApi);
+  const frameLine = (what: string, xs: number[]) =>
+    `${what}: median ${ms(median(xs))}, p95 ${ms(quantile(xs, 0.95))}, max ${ms(Math.max(...xs))} (${xs.length} frames)`;
+  console.log(frameLine('frame gaps scrolling the overview, 4 rows a frame', frames));
+  console.log(frameLine('frame gaps of the same page left alone', idleFrames));
 } finally {
   await browser.close();
   await d.close();

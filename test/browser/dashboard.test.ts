@@ -62,8 +62,10 @@ describe('sign-in', () => {
 
     await page.getByLabel('API token').fill('pgr_read_not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').waitFor();
-    expect(await page.getByRole('alert').textContent()).toContain('does not take this token');
+    const refused = page.locator('#token-error');
+    await refused.waitFor();
+    expect(await refused.getAttribute('role')).toBe('alert');
+    expect(await refused.textContent()).toContain('does not take this token');
     expect(await page.evaluate(() => sessionStorage.getItem('pinger.token'))).toBeNull();
 
     await signIn(page, d.url, d.admin);

@@ -72,12 +72,13 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Types `token` into the sign-in form and waits for the signed-in shell. */
+/** Types `token` into the sign-in form and waits for the signed-in shell to know the token's kind. */
 export async function signIn(page: Page, url: string, token: string): Promise<void> {
   await page.goto(`${url}/`);
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
+  // The shell shows what the token may do once the server has said.
+  await page.locator('.who').waitFor({ state: 'attached', timeout: 10_000 });
 }
 
 /** Saves a screenshot, of the whole page unless `fullPage` is false, as test/browser/artifacts/NAME.png. */

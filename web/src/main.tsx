@@ -12,7 +12,7 @@ import { SourcesPage } from './pages/sources.js';
 import { href, type Route, useRoute } from './router.js';
 import { type Session, SessionContext } from './session-context.js';
 
-function Shell({ value, route }: { value: Session; route: Route }) {
+function Shell({ value, route, checked }: { value: Session; route: Route; checked: boolean }) {
   const nav: [Route, string][] = [
     [{ page: 'overview' }, 'Overview'],
     [{ page: 'manage' }, 'Destinations'],
@@ -51,9 +51,11 @@ function Shell({ value, route }: { value: Session; route: Route }) {
             </a>
           ))}
         </nav>
-        <span class="who" title="What this token may do">
-          {value.kind === 'admin' ? 'admin' : 'read-only'}
-        </span>
+        {checked && (
+          <span class="who" title="What this token may do">
+            {value.kind === 'admin' ? 'admin' : 'read-only'}
+          </span>
+        )}
         <button type="button" class="ghost" onClick={value.signOut}>
           Sign out
         </button>
@@ -100,11 +102,12 @@ function App() {
     );
   }, [api]);
 
-  if (!api || !kind) {
+  // The pages start loading at once, beside the token check; until it answers they show no edit controls
+  // (as for a read token), and a token the server refuses sends everyone back here.
+  if (!api) {
     return (
       <SignIn
         error={error}
-        busy={api !== undefined}
         onToken={(t) => {
           session.set(t);
           setToken(t);
@@ -112,7 +115,7 @@ function App() {
       />
     );
   }
-  return <Shell value={{ api, kind, signOut }} route={route} />;
+  return <Shell value={{ api, kind: kind ?? 'read', signOut }} checked={kind !== undefined} route={route} />;
 }
 
 render(<App />, document.getElementById('app')!);
