@@ -246,7 +246,6 @@ describe('sst.config.ts', () => {
 
     // The bundle runs on its own, as Lambda loads it: a fresh Node process with only the bundle, the files the
     // function's copyFiles ship (the dashboard's build, where lambda.ts reads it) and the links.
-    const fn = recorded.find((r) => r.kind === 'Function')!;
     const copies = fn.args.copyFiles as { from: string; to: string }[];
     expect(copies).toEqual([{ from: WEB_DIST, to: WEB_DIST }]);
     const dir = mkdtempSync(join(tmpdir(), 'pinger-bundle-'));
