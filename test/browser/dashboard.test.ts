@@ -1,24 +1,19 @@
 /**
- * The dashboard in a real browser against a real control plane: sign-in, the destination form and its field
- * errors, what a read-only token sees and may do, token rotation; and, once the stats API (issue 10) is in the
- * control plane, the overview's loss and the graph's points checked against that API, and zoom. Screenshots of
- * every page are written to test/browser/artifacts/.
+ * The dashboard in a real browser against a real control plane: sign-in, the keyboard, the overview's filters, the
+ * destination form and its field errors, what a read-only token sees and may do, token rotation; the overview's
+ * loss and the graph's points checked against the stats API, and zoom. Screenshots of every page are written to
+ * test/browser/artifacts/.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination, ErrorBody } from '../../contract/index.js';
 import { until } from '../helpers/until.js';
-import { type Dashboard, type Lab, launchChromium, ROOT, screenshot, seedLab, signIn } from './harness.js';
+import { type Dashboard, type Lab, launchChromium, screenshot, seedLab, signIn } from './harness.js';
 
 // What the callbacks given to page.evaluate() use of the page's globals (this project's tsconfig has no DOM).
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { __pingerCharts?: unknown };
 declare const document: { activeElement: { getAttribute(name: string): string | null } | null };
-
-/** The stats routes are issue 10's; until they are in the control plane the tests that read them cannot run. */
-const HAS_STATS_API = existsSync(join(ROOT, 'control-plane/routes/stats.ts'));
 
 let d: Dashboard;
 let browser: Browser;
@@ -265,7 +260,7 @@ describe('a read-only token', () => {
   });
 });
 
-describe.skipIf(!HAS_STATS_API)('with the stats API', () => {
+describe('with the stats API', () => {
   it('the overview lists every pair worst first with the loss the summary API reports', async () => {
     const { ctx, page } = await freshPage();
     await signIn(page, d.url, d.admin);
@@ -380,7 +375,7 @@ describe('every page, light and dark, desktop and phone', () => {
       await page.goto(`${d.url}/#/d/${lab.destinations[2]!.id}`);
       await page.getByRole('heading', { name: /198\.18\.0\.12/ }).waitFor();
       await page.locator('table.results tbody tr').first().waitFor();
-      if (HAS_STATS_API) await page.locator('.smoke-chart canvas').first().waitFor();
+      await page.locator('.smoke-chart canvas').first().waitFor();
       await screenshot(page, `destination-${name}`);
       expect(errors).toEqual([]);
       await ctx.close();
