@@ -19,26 +19,35 @@ interface Draft {
   ttl: string;
   data: string;
   labels: string;
+  /** Probes a second of a census (a prefix address); empty leaves the server's choice. */
+  rate: string;
   sources: string[];
   active: boolean;
 }
 
+/**
+ * The form's fields. A new destination starts with the numbers empty: the server then picks its defaults, which
+ * depend on the address (a prefix is swept every 30 minutes, not every second).
+ */
 const draftOf = (d: Destination | undefined): Draft => ({
   address: d?.address ?? '',
   protocol: d?.protocol ?? 'icmp',
   port: d?.port === null || d?.port === undefined ? '' : String(d.port),
-  interval: String(d?.interval ?? 1000),
-  timeout: String(d?.timeout ?? 1000),
-  ttl: String(d?.ttl ?? 64),
+  interval: d ? String(d.interval) : '',
+  timeout: d ? String(d.timeout) : '',
+  ttl: d ? String(d.ttl) : '',
   data: d?.data ?? '',
   labels: d ? labelText(d.labels) : '',
+  rate: d?.census ? String(d.census.rate) : '',
   sources: d?.sources ?? [],
   active: d?.active ?? true,
 });
 
 /** A number field as typed: a number when it reads as one, else the text itself (the server names the rule). */
-const num = (s: string): number | string | null =>
-  s.trim() === '' ? null : Number.isFinite(Number(s)) ? Number(s) : s;
+const num = (s: string): number | string => (Number.isFinite(Number(s)) ? Number(s) : s);
+
+/** `{key: value}` when the field was filled in, nothing when it was left empty (the server's default then). */
+const filled = (key: string, s: string) => (s.trim() === '' ? {} : { [key]: num(s.trim()) });
 
 /** "k=v, k2=v2" → labels; a piece without "=" is returned as an error for the labels field. */
 function parseLabels(text: string): Record<string, string> | string {
@@ -77,10 +86,13 @@ export function DestinationForm(props: {
     const body = {
       address: draft.address.trim(),
       protocol: draft.protocol,
-      port: num(draft.port),
-      interval: num(draft.interval),
-      timeout: num(draft.timeout),
-      ttl: num(draft.ttl),
+      port: draft.port.trim() === '' ? null : num(draft.port.trim()),
+      ...filled('interval', draft.interval),
+      ...filled('timeout', draft.timeout),
+      ...filled('ttl', draft.ttl),
+      ...(draft.rate.trim() === ''
+        ? {}
+        : { census: { ...props.destination?.census, rate: num(draft.rate.trim()) } }),
       data: draft.data,
       labels,
       sources: draft.sources,
@@ -100,7 +112,9 @@ export function DestinationForm(props: {
       const byField: Record<string, string[]> = {};
       if (err instanceof ApiError && err.issues.length > 0) {
         for (const i of err.issues) {
-          const name = i.path.split('.')[0] ?? '';
+          // The census settings' issues (census.rate, census) go beside the one census field.
+          const first = i.path.split('.')[0] ?? '';
+          const name = first === 'census' ? 'rate' : first;
           byField[name] = [...(byField[name] ?? []), i.message];
         }
       }
@@ -174,11 +188,29 @@ export function DestinationForm(props: {
           </select>,
         )}
         {field('port', 'Port', text('port', { inputMode: 'numeric' }), 'udp and tcp only')}
-        {field('interval', 'Interval (ms)', text('interval', { inputMode: 'numeric' }))}
-        {field('timeout', 'Timeout (ms)', text('timeout', { inputMode: 'numeric' }))}
-        {field('ttl', 'TTL / hop limit', text('ttl', { inputMode: 'numeric' }))}
+        {field(
+          'interval',
+          'Interval (ms)',
+          text('interval', { inputMode: 'numeric', placeholder: 'server default' }),
+        )}
+        {field(
+          'timeout',
+          'Timeout (ms)',
+          text('timeout', { inputMode: 'numeric', placeholder: 'server default' }),
+        )}
+        {field(
+          'ttl',
+          'TTL / hop limit',
+          text('ttl', { inputMode: 'numeric', placeholder: 'server default' }),
+        )}
         {field('data', 'Payload text', text('data'))}
         {field('labels', 'Labels', text('labels', { placeholder: 'site=ams, tier=core' }))}
+        {field(
+          'rate',
+          'Census rate (probes/s)',
+          text('rate', { inputMode: 'numeric', placeholder: 'server default' }),
+          'for a prefix address (a census sweep)',
+        )}
       </div>
       <fieldset class={`field ${issues.sources ? 'invalid' : ''}`} data-field="sources">
         <legend>Probed from (none ticked: every source)</legend>
