@@ -26,3 +26,7 @@ export type Token = v.InferOutput<typeof TokenSchema>;
 /** Answer to `POST /v1/tokens`. */
 export const TokenWithSecretSchema = v.object({ ...TokenSchema.entries, token: v.string() });
 export type TokenWithSecret = v.InferOutput<typeof TokenWithSecretSchema>;
+
+/** Answer to `GET /v1/tokens/self`: what the presented token may do. */
+export const TokenSelfSchema = v.object({ kind: v.picklist(['admin', 'read']) });
+export type TokenSelf = v.InferOutput<typeof TokenSelfSchema>;

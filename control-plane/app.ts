@@ -16,6 +16,7 @@ import { resultsRoutes } from './routes/results.js';
 import { sourcesRoutes } from './routes/sources.js';
 import { statsRoutes } from './routes/stats.js';
 import { tokensRoutes } from './routes/tokens.js';
+import { type WebAssets, webRoutes } from './routes/web.js';
 import type { Store } from './store/store.js';
 
 export interface AppOptions {
@@ -32,6 +33,8 @@ export interface AppOptions {
   shutdown?: AbortSignal;
   /** Parses result batch bodies; inline by default (node.ts passes a worker-thread pool). */
   parseResultBatch?: BatchParser;
+  /** The dashboard's built files, served at `/` (the host entry reads them; see web-assets-load.ts). */
+  web?: WebAssets | undefined;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -71,7 +74,8 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     .route('/v1/results', resultsRoutes(deps))
     .route('/v1/tokens', tokensRoutes(deps))
     .route('/v1/stats', statsRoutes(deps))
-    .route('/metrics', metricsRoutes(deps));
+    .route('/metrics', metricsRoutes(deps))
+    .route('/', webRoutes(options.web));
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -8,6 +8,7 @@
  * instead. The DynamoDB client takes region and credentials from the Lambda environment as usual.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { handle } from 'hono/aws-lambda';
 import pino from 'pino';
 import { Resource } from 'sst/resource';
@@ -15,6 +16,7 @@ import { createApp } from './app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
 import { LAMBDA_MAX_WAIT_SECONDS, LAMBDA_POLL_INTERVAL_MS } from './lambda-limits.js';
 import { createDynamoStore } from './store/dynamodb/dynamodb.js';
+import { loadWebAssets, WEB_DIST } from './web-assets-load.js';
 
 /** The Lambda could not start: a link or setting is missing. Thrown at init, so it shows in the function's logs. */
 export class LambdaConfigError extends Error {
@@ -58,6 +60,8 @@ const app = createApp({
   adminTokenHash: createHash('sha256').update(adminToken).digest('hex'),
   maxWaitSeconds: LAMBDA_MAX_WAIT_SECONDS,
   pollIntervalMs: LAMBDA_POLL_INTERVAL_MS,
+  // infra/api.ts copies the build beside the bundled handler, under the task root (the working directory).
+  web: loadWebAssets(join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), WEB_DIST)),
 });
 
 /** The Lambda entry: `control-plane/lambda.handler`. */

@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { serve as serveHono } from '@hono/node-server';
 import pino from 'pino';
 import type { Retention } from '../contract/index.js';
@@ -14,6 +15,7 @@ import { createBatchWorkerPool } from './batch-worker-pool.js';
 import type { Logger } from './deps.js';
 import { startPruneTimer } from './prune-timer.js';
 import { createSqliteStore, DEFAULT_DB_PATH } from './store/sqlite/sqlite.js';
+import { loadWebAssets, WEB_DIST } from './web-assets-load.js';
 
 export interface ServeOptions {
   host?: string;
@@ -31,6 +33,8 @@ export interface ServeOptions {
   retention?: Retention;
   /** Milliseconds between retention passes when there is no backlog (default a minute). */
   pruneIntervalMs?: number;
+  /** The dashboard's build to serve at `/`; the repository's web/dist unless given. */
+  webDir?: string;
 }
 
 export interface ServerHandle {
@@ -78,9 +82,13 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
   // One core runs the event loop and SQLite; parsing and validating batches goes to the others.
   const threads = options.parserThreads ?? Math.min(2, Math.max(1, availableParallelism() - 1));
   const pool = threads > 0 ? createBatchWorkerPool(threads, logger) : undefined;
+  const webDir = options.webDir ?? fileURLToPath(new URL(`../${WEB_DIST}`, import.meta.url));
+  const web = loadWebAssets(webDir);
+  if (!web) logger.warn({ webDir }, 'no dashboard build: `npm run build:web` makes it');
   const app = createApp({
     store,
     logger,
+    web,
     adminTokenHash,
     shutdown: shutdown.signal,
     parseResultBatch: pool?.parse,

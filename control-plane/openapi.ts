@@ -24,6 +24,7 @@ import {
   SummaryResponseSchema,
   TokenCreateSchema,
   TokenSchema,
+  TokenSelfSchema,
   TokenWithSecretSchema,
 } from '../contract/index.js';
 
@@ -129,6 +130,7 @@ export function openApiDocument(): object {
       TokenCreate: TokenCreateSchema,
       Token: TokenSchema,
       TokenWithSecret: TokenWithSecretSchema,
+      TokenSelf: TokenSelfSchema,
       ErrorBody: ErrorBodySchema,
     },
     {
@@ -281,6 +283,11 @@ export function openApiDocument(): object {
           { body: ref('TokenCreate') },
         ),
         get: op('admin', 'List read-only and agent tokens', { 200: ok('tokens', list('tokens', 'Token')) }),
+      },
+      '/v1/tokens/self': {
+        get: op('reader', 'What the presented token may do (admin or read)', {
+          200: ok('its kind', ref('TokenSelf')),
+        }),
       },
       '/v1/tokens/{id}': { delete: op('admin', 'Delete a read-only token', { 204: ok('deleted') }, id) },
       '/openapi.json': { get: op(null, 'This document', { 200: ok('OpenAPI 3.1') }) },

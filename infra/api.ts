@@ -15,6 +15,8 @@ export const api = new sst.aws.Function('PingerApi', {
   memory: '256 MB',
   url: true,
   link: [table, adminToken],
+  // The dashboard's build (npm ci runs `build:web`), read by lambda.ts from the task root at cold start.
+  copyFiles: [{ from: 'web/dist', to: 'web/dist' }],
   environment: {
     PINGER_RETENTION_DAYS: process.env.PINGER_RETENTION_DAYS ?? '90',
     PINGER_LOG_LEVEL: 'info',

@@ -65,6 +65,8 @@ declare namespace sst {
       environment?: Record<string, string>;
       logging?: { retention?: string; format?: 'text' | 'json' };
       nodejs?: { install?: string[]; format?: 'esm' | 'cjs'; esbuild?: { external?: string[] } };
+      /** Files copied into the function's package; `to` is relative to its root (the task root). */
+      copyFiles?: { from: string; to?: string }[];
     }
 
     // biome-ignore lint/suspicious/noShadowRestrictedNames: SST's own name for the component.

@@ -217,6 +217,7 @@ function banner(f: BannerFacts): string {
     `pinger: ${adminLine}`,
     `pinger: ${sourceLine}; the agent spools to ${show(f.files.spool)}`,
     ...(f.seeded.length > 0 ? [`pinger: added destinations ${f.seeded.join(' and ')}, every second`] : []),
+    `pinger: dashboard on ${f.localUrl}/ (sign in with the admin token)`,
     '',
     'In another shell, in this directory:',
     `  ${tokenExport}`,

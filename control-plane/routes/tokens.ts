@@ -24,28 +24,32 @@ const view = (t: TokenRecord) => ({
 });
 
 export function tokensRoutes({ store, guard }: RouteDeps) {
-  return new Hono<AuthEnv>()
-    .post('/', guard.admin, async (c) => {
-      const { name } = parseWith(
-        TokenCreateSchema,
-        await readJson(c, { maxBytes: MAX_ADMIN_BODY_BYTES }),
-        'body',
-      );
-      const { token, hash } = await generateToken('read');
-      const record = await store.createToken({ hash, kind: 'read', sourceId: null, name });
-      return c.json({ ...view(record), token }, 201);
-    })
-    .get('/', guard.admin, async (c) => {
-      const tokens = await store.listTokens();
-      return c.json({ tokens: tokens.filter((t) => t.kind !== 'admin').map(view) });
-    })
-    .delete('/:id', guard.admin, async (c) => {
-      const id = c.req.param('id').toLowerCase();
-      const record = /^[0-9a-f]{16}$/.test(id)
-        ? (await store.listTokens('read')).find((t) => t.hash.startsWith(id))
-        : undefined;
-      if (!record) throw new HttpError(404, 'not_found', `read-only token ${id} does not exist`);
-      await store.deleteToken(record.hash);
-      return c.body(null, 204);
-    });
+  return (
+    new Hono<AuthEnv>()
+      .post('/', guard.admin, async (c) => {
+        const { name } = parseWith(
+          TokenCreateSchema,
+          await readJson(c, { maxBytes: MAX_ADMIN_BODY_BYTES }),
+          'body',
+        );
+        const { token, hash } = await generateToken('read');
+        const record = await store.createToken({ hash, kind: 'read', sourceId: null, name });
+        return c.json({ ...view(record), token }, 201);
+      })
+      // Any dashboard or CLI token may ask what it is: the dashboard hides edit buttons from a read token.
+      .get('/self', guard.reader, (c) => c.json({ kind: c.get('principal').kind }))
+      .get('/', guard.admin, async (c) => {
+        const tokens = await store.listTokens();
+        return c.json({ tokens: tokens.filter((t) => t.kind !== 'admin').map(view) });
+      })
+      .delete('/:id', guard.admin, async (c) => {
+        const id = c.req.param('id').toLowerCase();
+        const record = /^[0-9a-f]{16}$/.test(id)
+          ? (await store.listTokens('read')).find((t) => t.hash.startsWith(id))
+          : undefined;
+        if (!record) throw new HttpError(404, 'not_found', `read-only token ${id} does not exist`);
+        await store.deleteToken(record.hash);
+        return c.body(null, 204);
+      })
+  );
 }

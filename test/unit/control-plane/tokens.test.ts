@@ -31,6 +31,18 @@ describe('/v1/tokens', () => {
     expect((await errorOf(again)).code).toBe('not_found');
   });
 
+  it('tells a dashboard or CLI token what it is, and refuses agent tokens and strangers', async () => {
+    const self = (token?: string | null) => f.request('GET', '/v1/tokens/self', { token });
+    expect(await (await self()).json()).toEqual({ kind: 'admin' });
+    const read = (await (await f.request('POST', '/v1/tokens', { body: { name: 'r' } })).json()) as {
+      token: string;
+    };
+    expect(await (await self(read.token)).json()).toEqual({ kind: 'read' });
+    expect((await self((await f.source('a')).token)).status).toBe(403);
+    expect((await self(null)).status).toBe(401);
+    expect((await self('pgr_read_nope')).status).toBe(401);
+  });
+
   it('does not delete agent tokens here, and refuses a bad name', async () => {
     await f.source('a');
     const agent = ((await (await f.request('GET', '/v1/tokens')).json()) as { tokens: { id: string }[] })

@@ -8,10 +8,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { type BuildOptions, build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoStore } from '../../../control-plane/store/dynamodb/dynamodb.js';
 import { PINGER_TABLE } from '../../../control-plane/store/dynamodb/schema.js';
+import { WEB_DIST } from '../../../control-plane/web-assets-load.js';
+import { buildWeb } from '../../../scripts/build-web/build.js';
 import { type DynaliteServer, startDynalite, type TableDefinition } from '../../helpers/dynalite.js';
 import { destinationInput, resultInput, sourceInput, TIMED_OUT } from '../../helpers/factories.js';
 import { type LambdaResult, lambdaContext, lambdaEvent, resultBody } from '../../helpers/lambda-events.js';
@@ -241,9 +244,13 @@ describe('sst.config.ts', () => {
     const host = await build({ ...options, entryPoints: [join(root, 'control-plane/node.ts')] });
     expect(Object.keys(host.metafile.inputs).some((i) => hostOnly.test(i))).toBe(true);
 
-    // The bundle runs on its own, as Lambda loads it: a fresh Node process with only the bundle and the links.
+    // The bundle runs on its own, as Lambda loads it: a fresh Node process with only the bundle, the files the
+    // function's copyFiles ship (the dashboard's build, where lambda.ts reads it) and the links.
+    const copies = fn.args.copyFiles as { from: string; to: string }[];
+    expect(copies).toEqual([{ from: WEB_DIST, to: WEB_DIST }]);
     const dir = mkdtempSync(join(tmpdir(), 'pinger-bundle-'));
     try {
+      await buildWeb({ root, outDir: join(dir, copies[0]!.to) });
       const bundle = join(dir, 'lambda.mjs');
       writeFileSync(bundle, out.outputFiles![0]!.contents);
       const tableName = await dynalite.createTable('bundle');
@@ -253,9 +260,15 @@ describe('sst.config.ts', () => {
         url: '/v1/sources',
         headers: { authorization: `Bearer ${secret}` },
       });
+      const page = lambdaEvent('function-url', {
+        method: 'GET',
+        url: '/',
+        headers: { 'accept-encoding': 'gzip' },
+      });
       const script = `const { handler } = await import(${JSON.stringify(bundle)});
         const res = await handler(${JSON.stringify(event)}, { awsRequestId: 'bundle' });
-        process.stdout.write(JSON.stringify(res));`;
+        const page = await handler(${JSON.stringify(page)}, { awsRequestId: 'page' });
+        process.stdout.write(JSON.stringify([res, page]));`;
       // Asynchronously: dynalite answers from this very process.
       const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
         cwd: dir,
@@ -263,6 +276,7 @@ describe('sst.config.ts', () => {
         timeout: 20_000,
         env: {
           PATH: process.env.PATH,
+          LAMBDA_TASK_ROOT: dir,
           SST_RESOURCE_App: JSON.stringify({ name: 'pinger', stage: 'production' }),
           SST_RESOURCE_PingerTable: JSON.stringify({ name: tableName }),
           SST_RESOURCE_PingerAdminToken: JSON.stringify({ value: secret }),
@@ -274,9 +288,14 @@ describe('sst.config.ts', () => {
         },
       });
       expect(child.stderr).not.toMatch(/Error/);
-      const res = JSON.parse(child.stdout) as LambdaResult;
+      const [res, served] = JSON.parse(child.stdout) as [LambdaResult, LambdaResult];
       expect(res.statusCode).toBe(200);
       expect(JSON.parse(resultBody(res).toString())).toEqual({ sources: [] });
+      // The dashboard, gzipped and so base64 through the Function URL, as the browser gets it.
+      expect(served.statusCode).toBe(200);
+      expect(served.headers?.['content-encoding']).toBe('gzip');
+      expect(served.isBase64Encoded).toBe(true);
+      expect(gunzipSync(resultBody(served)).toString()).toMatch(/<script type="module" src="\/assets\/app-/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,55 @@
+/** Small hooks the pages share: load-and-refresh, and a value that follows the system colour scheme. */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api.js';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/**
+ * Runs `load` when `deps` change and every `refreshMs` (while the tab is visible); keeps the last data while a
+ * reload runs, so a refresh does not flash an empty page. An answer to an older request never overwrites a newer.
+ */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: number): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
+  const generation = useRef(0);
+  const run = useCallback(() => {
+    const mine = ++generation.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => mine === generation.current && setState({ data, loading: false }),
+      (err: unknown) =>
+        mine === generation.current &&
+        setState((s) => ({
+          ...s,
+          loading: false,
+          error: err instanceof ApiError ? err : new ApiError(0, 'client', String(err)),
+        })),
+    );
+  }, deps);
+  useEffect(() => {
+    run();
+    if (!refreshMs) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') run();
+    }, refreshMs);
+    return () => clearInterval(timer);
+  }, [run, refreshMs]);
+  return { data: state.data, error: state.error, loading: state.loading, reload: run };
+}
+
+/** True while the system asks for a dark scheme; follows changes. */
+export function useDark(): boolean {
+  const query = '(prefers-color-scheme: dark)';
+  const [dark, setDark] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const mq = matchMedia(query);
+    const on = () => setDark(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, []);
+  return dark;
+}

@@ -1,0 +1,189 @@
+/**
+ * One destination: a SmokePing-style graph per source (median coloured by loss, smoke of the spread, loss bars
+ * beneath), range buttons and drag to zoom — each asking the stats API for a step that fits the width — and the
+ * latest raw results under it.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Destination, ResultPage, Source, StatsResponse } from '../../../contract/index.js';
+import { withQuery } from '../api.js';
+import { SmokeChart } from '../components/smoke-chart.js';
+import { ago, LOSS_CLASSES, labelText, ms, nsToMs, stamp } from '../format.js';
+import { useDark, useLoad } from '../hooks.js';
+import { href } from '../router.js';
+import { useSession } from '../session-context.js';
+import { PRESETS, type Preset, presetRange, type Range, stepFor } from '../stats-range.js';
+
+const REFRESH_MS = 60_000;
+
+/** The width the charts get: their container's, followed as it resizes. */
+function useWidth() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setWidth(Math.floor(el.clientWidth)));
+    ro.observe(el);
+    setWidth(Math.floor(el.clientWidth));
+    return () => ro.disconnect();
+  }, []);
+  return { ref, width };
+}
+
+export function DestinationPage({ id }: { id: string }) {
+  const { api } = useSession();
+  const dark = useDark();
+  const [range, setRange] = useState<Range>(() => presetRange('24h'));
+  const { ref, width } = useWidth();
+
+  const info = useLoad(async () => {
+    const [d, s] = await Promise.all([
+      api.get<Destination>(`/v1/destinations/${encodeURIComponent(id)}`),
+      api.get<{ sources: Source[] }>('/v1/sources'),
+    ]);
+    return { destination: d, sources: new Map(s.sources.map((x) => [x.id, x])) };
+  }, [api, id]);
+  const step = stepFor((range.to - range.from) / 1000, width);
+  const stats = useLoad(
+    async () => {
+      // Nothing to fit the step to before the charts' box is measured.
+      if (width === 0) return undefined;
+      // A preset follows "now": each load re-anchors it.
+      const r = range.preset ? presetRange(range.preset) : range;
+      const query = {
+        destination: id,
+        from: new Date(r.from).toISOString(),
+        to: new Date(r.to).toISOString(),
+        step: `${step}`,
+      };
+      const res = await api.get<StatsResponse>('/v1/stats', query);
+      return { ...res, from: r.from, to: r.to, query: withQuery('/v1/stats', query) };
+    },
+    [api, id, range, step, width === 0],
+    range.preset && PRESETS[range.preset] <= 86_400 ? REFRESH_MS : undefined,
+  );
+  const results = useLoad(
+    () => api.get<ResultPage>('/v1/results', { destination: id, limit: 25 }),
+    [api, id],
+    REFRESH_MS,
+  );
+
+  const d = info.data?.destination;
+  const error = info.error ?? stats.error ?? results.error;
+  return (
+    <section class="destination" aria-labelledby="dest-title">
+      <p class="crumbs">
+        <a href={href({ page: 'overview' })}>Overview</a> ›
+      </p>
+      <div class="page-head">
+        <h1 id="dest-title">
+          {d ? d.address : id}
+          {d && (
+            <small>
+              {' '}
+              {d.protocol}
+              {d.port !== null ? `:${d.port}` : ''} · every {d.interval} ms · ttl {d.ttl}
+              {d.active ? '' : ' · paused'}
+            </small>
+          )}
+        </h1>
+        <fieldset class="segmented">
+          <legend class="sr-only">Range</legend>
+          {(Object.keys(PRESETS) as Preset[]).map((p) => (
+            <button
+              key={p}
+              type="button"
+              aria-pressed={range.preset === p}
+              onClick={() => setRange(presetRange(p))}
+            >
+              {p}
+            </button>
+          ))}
+        </fieldset>
+      </div>
+      {d && Object.keys(d.labels).length > 0 && <p class="labels">{labelText(d.labels)}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error.message}
+        </p>
+      )}
+      <p class="range" aria-live="polite">
+        {stats.data
+          ? `${stamp(stats.data.from)} — ${stamp(stats.data.to)} · step ${stats.data.step / 60} min`
+          : 'Loading…'}
+        {!range.preset && (
+          <button type="button" class="ghost" onClick={() => setRange(presetRange('24h'))}>
+            Reset zoom
+          </button>
+        )}
+        <span class="legend-loss" title="colour of the median line by loss">
+          {LOSS_CLASSES.map((c) => (
+            <span key={c.name}>
+              <i style={{ background: c.color }} /> {c.name}
+            </span>
+          ))}
+        </span>
+      </p>
+      <div ref={ref} class="charts">
+        {stats.data && width > 0 && stats.data.series.length === 0 && (
+          <p class="empty">No results in this range.</p>
+        )}
+        {stats.data &&
+          width > 0 &&
+          stats.data.series.map((s) => (
+            <SmokeChart
+              key={s.source}
+              sourceId={s.source}
+              title={`from ${info.data?.sources.get(s.source)?.name ?? s.source}`}
+              points={s.points}
+              step={stats.data!.step}
+              from={stats.data!.from}
+              to={stats.data!.to}
+              width={width}
+              dark={dark}
+              syncKey={`d-${id}`}
+              query={stats.data!.query}
+              onZoom={(from, to) => setRange({ from, to })}
+            />
+          ))}
+      </div>
+      <h2>Latest results</h2>
+      <div class="table-wrap">
+        <table class="results">
+          <thead>
+            <tr>
+              <th scope="col">Sent</th>
+              <th scope="col">Source</th>
+              <th scope="col">Status</th>
+              <th scope="col" class="num">
+                RTT
+              </th>
+              <th scope="col">Answered by</th>
+              <th scope="col" class="num">
+                TTL
+              </th>
+              <th scope="col" class="num">
+                Seq
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(results.data?.results ?? []).map((r) => (
+              <tr key={`${r.source}/${r.rtime}/${r.rseq}`}>
+                <td title={ago(nsToMs(r.rtime))}>{stamp(nsToMs(r.rtime))}</td>
+                <td>{info.data?.sources.get(r.source)?.name ?? r.source}</td>
+                <td>
+                  <span class={`badge ${r.status === 'reply' ? 'up' : 'down'}`}>{r.status}</span>
+                </td>
+                <td class="num">{ms(r.rtt)}</td>
+                <td>{r.address ?? '—'}</td>
+                <td class="num">{r.ttl ?? '—'}</td>
+                <td class="num">{r.rseq}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
