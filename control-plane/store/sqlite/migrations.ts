@@ -184,4 +184,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX rollup_day_pair ON rollup_day (destination, source, t);
   `,
+  // 3: the open-minute cache's watermark per source (issue 10, control-plane/store/sqlite/open-minutes.ts): the
+  // tiers hold exactly the source's raw results of minutes up to it. Rollups were written whole with every batch
+  // before this migration, so each source starts at the minute of its newest result.
+  `
+  CREATE TABLE rollup_watermark (
+    source INTEGER PRIMARY KEY,
+    minute INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO rollup_watermark (source, minute)
+    SELECT source, max(rtime) / 1000000000 - (max(rtime) / 1000000000) % 60 FROM results GROUP BY source;
+  `,
 ];

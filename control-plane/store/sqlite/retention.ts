@@ -25,6 +25,8 @@ export function pruner(
   retention: Retention,
   write: <T>(work: () => T) => T,
   batchRows = PRUNE_BATCH_ROWS,
+  /** Called in a write transaction before raw rows older than `second` are deleted. */
+  beforeRaw: (second: number) => void = () => {},
 ): Pruner {
   const raw = db.prepare(
     `DELETE FROM results WHERE (rtime, source, destination, rseq) IN
@@ -49,7 +51,11 @@ export function pruner(
         deleted += changes;
         if (changes >= batchRows) more = true;
       };
-      if (retention.raw !== null) run(raw, BigInt(nowSeconds - retention.raw) * 1_000_000_000n);
+      if (retention.raw !== null) {
+        const horizon = nowSeconds - retention.raw;
+        write(() => beforeRaw(horizon));
+        run(raw, BigInt(horizon) * 1_000_000_000n);
+      }
       for (const { tier, statement } of tiers) {
         const keep = retention[tier];
         if (keep !== null) run(statement, nowSeconds - keep - TIER_SECONDS[tier]);

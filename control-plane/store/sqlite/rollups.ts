@@ -1,70 +1,68 @@
 /**
- * Rollups in SQLite, written at ingest: inside the transaction that inserts a batch, the results it actually
- * inserted are bucketed per (destination, minute) and folded into the minute, hour and day tiers — a read and
- * an upsert per row touched, with buckets of one batch coalesced per hour and day first. Writing all three
- * tiers at ingest keeps reads cheap (30 days of one pair is 720 hour rows, not 43,200 minute rows to merge)
- * for a cost that grows with the (pair, minute) slots a batch touches, not with its results.
+ * The rollup tiers' writes in SQLite, always inside the caller's transaction. Two ways in:
+ *
+ * - {@link TierWriter.addClosed}: whole minutes nobody has counted yet (the open-minute cache flushing them,
+ *   open-minutes.ts): one INSERT per minute row, and one additive upsert per hour and day row the flush touches
+ *   (sums in SQL, sketches merged by `pinger_sketch_merge`), so no row is read into JS.
+ * - {@link TierWriter.addLate}: results for a minute that is already stored (a late batch): the minute row is
+ *   read, joined with the batch (jitter linked or recomputed from the raw rows) and written back; hour and day
+ *   rows get the difference the minute gained.
  */
 import type Database from 'better-sqlite3';
-import { TIER_SECONDS, type Tier } from '../../../contract/index.js';
+import { TIER_SECONDS } from '../../../contract/index.js';
 import {
   type Bucket,
-  bucketResults,
   combineMinute,
   emptyBucket,
   jitterOf,
+  type MinuteBucket,
   mergeInto,
-  type RollupResult,
 } from '../../rollup/bucket.js';
 import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
-import type { PutOutcome } from './results.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
-export interface RollupWriter {
-  /** Folds the results a put inserted into every tier. Must run inside the put's transaction. */
-  add(outcome: PutOutcome): void;
+export interface TierWriter {
+  /** Stores minutes that have no row yet, and adds them into their hour and day rows. */
+  addClosed(source: number, minutes: Iterable<MinuteBucket<number>>): void;
+  /** Joins a late batch's buckets into minutes that may already be stored, and their hours and days. */
+  addLate(source: number, minutes: Iterable<MinuteBucket<number>>): void;
+  /** Jitter of a (pair, minute) recomputed from its raw replies in send order. */
+  jitterFromRaw(destination: number, source: number, minute: number): { sum: number; count: number };
 }
 
-export function rollupWriter(db: Database.Database): RollupWriter {
-  registerSketchMerge(db);
-  const tiers = Object.fromEntries(
-    (Object.keys(TIER_SECONDS) as Tier[]).map((tier) => [
-      tier,
-      {
-        get: db.prepare<[number, number, number], RollupRow>(
-          `SELECT ${ROLLUP_SELECT} FROM rollup_${tier} r WHERE destination = ? AND source = ? AND t = ?`,
-        ),
-        put: db.prepare(
-          `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
-           ON CONFLICT (t, destination, source) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
-             .map((c) => `${c} = excluded.${c}`)
-             .join(', ')}`,
-        ),
-      },
-    ]),
-  ) as Record<
-    Tier,
-    { get: Database.Statement<[number, number, number], RollupRow>; put: Database.Statement }
-  >;
+const VALUES = `VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
+/** Columns that add when rows of one slot merge. */
+const SUMS = [
+  'sent',
+  'reply',
+  'timeout',
+  'ttl_exceeded',
+  'unreachable',
+  'reset',
+  'error',
+  'rtt_sum',
+  'rtt_sumsq',
+  'jitter_sum',
+  'jitter_count',
+];
 
-  // Hour and day rows are added to in one statement, without reading them into JS first: every column adds
-  // (or keeps its min / max / newest), and the sketches merge in pinger_sketch_merge, registered below.
-  const SUMS = [
-    'sent',
-    'reply',
-    'timeout',
-    'ttl_exceeded',
-    'unreachable',
-    'reset',
-    'error',
-    'rtt_sum',
-    'rtt_sumsq',
-    'jitter_sum',
-    'jitter_count',
-  ];
+export function tierWriter(db: Database.Database): TierWriter {
+  registerSketchMerge(db);
+  const minuteGet = db.prepare<[number, number, number], RollupRow>(
+    `SELECT ${ROLLUP_SELECT} FROM rollup_minute r WHERE destination = ? AND source = ? AND t = ?`,
+  );
+  const minutePut = db.prepare(
+    `INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
+     ON CONFLICT (t, destination, source) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
+       .map((c) => `${c} = excluded.${c}`)
+       .join(', ')}`,
+  );
+  // A plain INSERT: a closed minute from the cache has no row by the cache's invariant, and a row there would
+  // mean counting twice, which must fail loudly rather than add.
+  const minuteInsert = db.prepare(`INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}`);
   const addInto = (tier: 'hour' | 'day') =>
     db.prepare(
-      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
+      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
        ON CONFLICT (t, destination, source) DO UPDATE SET
          ${SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
          rtt_min = coalesce(min(rtt_min, excluded.rtt_min), rtt_min, excluded.rtt_min),
@@ -74,35 +72,49 @@ export function rollupWriter(db: Database.Database): RollupWriter {
          last_result = max(last_result, excluded.last_result)`,
     );
   const merged = { hour: addInto('hour'), day: addInto('day') };
-
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
     `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'
      ORDER BY rtime`,
   );
 
-  /** Adds `delta` into the stored row of a merged tier (hour, day), or stores it as the first. */
-  function foldInto(tier: 'hour' | 'day', source: number, deltas: Map<string, Bucket>) {
-    const statement = merged[tier];
-    for (const [key, delta] of deltas) {
-      const [destination, t] = key.split('/').map(Number) as [number, number];
-      statement.run(rowParams(destination, source, t, delta));
+  function jitterFromRaw(destination: number, source: number, minute: number) {
+    const ns = BigInt(minute) * 1_000_000_000n;
+    return jitterOf(minuteReplies.all(destination, ns, ns + 60_000_000_000n, source).map((r) => r.rtt));
+  }
+
+  /** Adds what the minutes gained into their hour and day rows, coalesced per row first. */
+  function foldUp(source: number, deltas: Iterable<MinuteBucket<number>>) {
+    for (const tier of ['hour', 'day'] as const) {
+      const width = TIER_SECONDS[tier];
+      const rows = new Map<string, { destination: number; t: number; bucket: Bucket }>();
+      for (const { destination, minute, bucket } of deltas) {
+        const t = minute - (minute % width);
+        const key = `${destination}/${t}`;
+        const have = rows.get(key);
+        // A tier's delta is its own bucket: a minute's sketch object must not be shared and merged twice.
+        if (have) mergeInto(have.bucket, bucket);
+        else rows.set(key, { destination, t, bucket: mergeInto(emptyBucket(), bucket) });
+      }
+      for (const { destination, t, bucket } of rows.values())
+        merged[tier].run(rowParams(destination, source, t, bucket));
     }
   }
 
   return {
-    add({ source, inserted }) {
-      if (inserted.length === 0) return;
-      const input: RollupResult<number>[] = inserted.map(({ destination, result }) => ({
-        destination,
-        rtime: result.rtime,
-        status: result.status,
-        rtt: result.rtt,
-      }));
-      const hours = new Map<string, Bucket>();
-      const days = new Map<string, Bucket>();
-      for (const { destination, minute, bucket } of bucketResults(input)) {
-        const row = tiers.minute.get.get(destination, source, minute);
+    jitterFromRaw,
+
+    addClosed(source, minutes) {
+      const list = [...minutes];
+      for (const { destination, minute, bucket } of list)
+        minuteInsert.run(rowParams(destination, source, minute, bucket));
+      foldUp(source, list);
+    },
+
+    addLate(source, minutes) {
+      const deltas: MinuteBucket<number>[] = [];
+      for (const { destination, minute, bucket } of minutes) {
+        const row = minuteGet.get(destination, source, minute);
         // What the merged tiers must add: the batch's bucket, with the jitter the minute gained (a Δ joining
         // it to what was stored, or the minute recomputed).
         const delta = { ...bucket, firstReply: null, lastReply: null };
@@ -111,30 +123,17 @@ export function rollupWriter(db: Database.Database): RollupWriter {
           stored = toBucket(row);
           const before = { sum: stored.jitterSum, count: stored.jitterCount };
           if (!combineMinute(stored, bucket).exact) {
-            const ns = BigInt(minute) * 1_000_000_000n;
-            const rtts = minuteReplies.all(destination, ns, ns + 60_000_000_000n, source).map((r) => r.rtt);
-            const j = jitterOf(rtts);
+            const j = jitterFromRaw(destination, source, minute);
             stored.jitterSum = j.sum;
             stored.jitterCount = j.count;
           }
           delta.jitterSum = stored.jitterSum - before.sum;
           delta.jitterCount = stored.jitterCount - before.count;
         }
-        tiers.minute.put.run(rowParams(destination, source, minute, stored));
-        for (const [tier, into] of [
-          ['hour', hours],
-          ['day', days],
-        ] as const) {
-          const t = minute - (minute % TIER_SECONDS[tier]);
-          const key = `${destination}/${t}`;
-          const have = into.get(key);
-          // A tier's delta is its own bucket: the minute's sketch object must not be shared and merged twice.
-          if (have) mergeInto(have, delta);
-          else into.set(key, mergeInto(emptyBucket(), delta));
-        }
+        minutePut.run(rowParams(destination, source, minute, stored));
+        deltas.push({ destination, minute, bucket: delta });
       }
-      foldInto('hour', source, hours);
-      foldInto('day', source, days);
+      foldUp(source, deltas);
     },
   };
 }

@@ -25,9 +25,10 @@ import {
   UnavailableError,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { openMinutes } from './open-minutes.js';
 import { resultsTable } from './results.js';
 import { pruner } from './retention.js';
-import { rollupWriter } from './rollups.js';
+import { tierWriter } from './rollups.js';
 import {
   type DestinationRow,
   destinationParams,
@@ -74,13 +75,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
   const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
   const listeners = new Set<ChangeListener>();
   const resultRows = resultsTable(db);
-  const rollups = options.rollups === false ? undefined : rollupWriter(db);
-  const stats = statsReader(db);
+  const rollups = options.rollups === false ? undefined : openMinutes(db, tierWriter(db));
+  rollups?.reload();
+  const stats = statsReader(db, () => rollups?.pending() ?? []);
   const retention = pruner(
     db,
     options.retention ?? DEFAULT_RETENTION,
     (work) => write(work, false),
     options.pruneBatchRows,
+    // The cache's minutes live in their raw rows until closed: close them before those rows may go.
+    (second) => rollups?.flushBefore(second - (second % 60) + 60),
   );
 
   const sql = {
@@ -350,11 +354,17 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     },
 
     async putResults(owner, results) {
-      return write(() => {
-        const outcome = resultRows.put(owner, results, rollups !== undefined);
-        rollups?.add(outcome);
-        return { stored: outcome.stored, duplicates: outcome.duplicates };
-      }, false);
+      try {
+        return write(() => {
+          const outcome = resultRows.put(owner, results, rollups !== undefined);
+          rollups?.add(outcome);
+          return { stored: outcome.stored, duplicates: outcome.duplicates };
+        }, false);
+      } catch (err) {
+        // The cache may hold what the rolled-back transaction added: rebuild it from what did commit.
+        if (db.open) rollups?.reload();
+        throw err;
+      }
     },
 
     async listResults(filter) {
@@ -369,7 +379,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
         return read(() => stats.summary(filter));
       },
       async prune(at) {
-        return read(() => retention.prune(at));
+        try {
+          return read(() => retention.prune(at));
+        } catch (err) {
+          if (db.open) rollups?.reload();
+          throw err;
+        }
       },
     },
 

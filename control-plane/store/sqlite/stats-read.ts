@@ -1,17 +1,18 @@
 /**
  * Reading the rollups: stats series at a step from the coarsest tier that serves it, and the overview summary
- * over a window (whole hours from the hour tier, the edges from the minute tier). Pure SQL range reads on the
- * tiers' primary key (destination, source, t) or their index on t; merging and figures are rollup/'s.
+ * over a window (whole hours from the hour tier, the edges from the minute tier), each plus the minutes the
+ * open-minute cache still holds (open-minutes.ts), which no tier has yet. Pure SQL range reads on the tiers'
+ * primary key (t, destination, source) or their (destination, source, t) index; merging and figures are
+ * rollup/'s.
  */
 import type Database from 'better-sqlite3';
-import type { StatsPoint, StatsResponse, SummaryRow, Tier } from '../../../contract/index.js';
+import type { StatsResponse, SummaryRow, Tier } from '../../../contract/index.js';
 import { type Bucket, emptyBucket, mergeInto } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
 import { type PairFilter, type StatsFilter, StoreError, type SummaryFilter } from '../store.js';
+import type { PendingMinute } from './open-minutes.js';
 import { ROLLUP_SELECT, type RollupRow, toBucket } from './rollup-rows.js';
-
-type JoinedRow = RollupRow & { source_id: string; destination_id: string };
 
 export interface StatsReader {
   readStats(filter: StatsFilter): StatsResponse;
@@ -20,28 +21,46 @@ export interface StatsReader {
 
 const NS = 1_000_000_000n;
 
-export function statsReader(db: Database.Database): StatsReader {
-  const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
-  const statements = new Map<string, Database.Statement<unknown[], JoinedRow>>();
+/** The pairs a filter selects, as SQL conditions and as a test for cached minutes. */
+interface PairSelection {
+  sql: string[];
+  params: unknown[];
+  matches(destination: number, source: number): boolean;
+}
 
-  /** Rows of `tier` with t in [from, to) for the pairs `where` selects, by pair then time. */
-  function rows(tier: Tier, from: number, to: number, where: { sql: string[]; params: unknown[] }) {
-    const sql = `SELECT ${ROLLUP_SELECT}, s.id AS source_id, d.id AS destination_id FROM rollup_${tier} r
-      JOIN result_keys s ON s.num = r.source JOIN result_keys d ON d.num = r.destination
-      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}
-      ORDER BY r.destination, r.source, r.t`;
+/** What a read accumulates per pair. */
+interface PairAccumulator<T> {
+  destination: number;
+  source: number;
+  value: T;
+}
+
+export function statsReader(db: Database.Database, pending: () => Iterable<PendingMinute>): StatsReader {
+  const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
+  const idOf = db.prepare<[number], { id: string }>('SELECT id FROM result_keys WHERE num = ?');
+  const labelled = db.prepare<[string, string], { num: number }>(
+    `SELECT k.num FROM destinations x JOIN result_keys k ON k.id = x.id
+     WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?)`,
+  );
+  const statements = new Map<string, Database.Statement<unknown[], RollupRow>>();
+
+  /** Rows of `tier` with t in [from, to) for the pairs `where` selects. */
+  function rows(tier: Tier, from: number, to: number, where: PairSelection) {
+    const sql = `SELECT ${ROLLUP_SELECT} FROM rollup_${tier} r
+      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
     let statement = statements.get(sql);
     if (!statement) {
-      statement = db.prepare<unknown[], JoinedRow>(sql);
+      statement = db.prepare<unknown[], RollupRow>(sql);
       statements.set(sql, statement);
     }
     return statement.iterate(from, to, ...where.params);
   }
 
-  /** SQL conditions for a pair filter, or undefined when a named id is unknown (nothing can match). */
-  function pairWhere(filter: PairFilter): { sql: string[]; params: unknown[] } | undefined {
+  /** The selection for a pair filter, or undefined when a named id is unknown (nothing can match). */
+  function select(filter: PairFilter): PairSelection | undefined {
     const sql: string[] = [];
     const params: unknown[] = [];
+    const nums: { destination?: number; source?: number } = {};
     for (const [column, id] of [
       ['destination', filter.destination],
       ['source', filter.source],
@@ -51,54 +70,98 @@ export function statsReader(db: Database.Database): StatsReader {
       if (!found) return undefined;
       sql.push(`r.${column} = ?`);
       params.push(found.num);
+      nums[column] = found.num;
     }
+    const labelSets: Set<number>[] = [];
     for (const [key, value] of Object.entries(filter.labels ?? {})) {
       sql.push(`r.destination IN (SELECT k.num FROM destinations x JOIN result_keys k ON k.id = x.id
         WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?))`);
       params.push(key, value);
+      labelSets.push(new Set(labelled.all(key, value).map((r) => r.num)));
     }
-    return { sql, params };
+    return {
+      sql,
+      params,
+      matches: (destination, source) =>
+        (nums.destination === undefined || nums.destination === destination) &&
+        (nums.source === undefined || nums.source === source) &&
+        labelSets.every((set) => set.has(destination)),
+    };
+  }
+
+  /** The pair's accumulator in `pairs`, made by `make` when missing. */
+  function pairOf<T>(
+    pairs: Map<number, Map<number, PairAccumulator<T>>>,
+    destination: number,
+    source: number,
+    make: () => T,
+  ): PairAccumulator<T> {
+    let bySource = pairs.get(destination);
+    if (!bySource) {
+      bySource = new Map();
+      pairs.set(destination, bySource);
+    }
+    let pair = bySource.get(source);
+    if (!pair) {
+      pair = { destination, source, value: make() };
+      bySource.set(source, pair);
+    }
+    return pair;
+  }
+
+  /** Ids of keys, each looked up once per read. */
+  function ids() {
+    const known = new Map<number, string>();
+    return (num: number) => {
+      let id = known.get(num);
+      if (id === undefined) {
+        id = idOf.get(num)?.id ?? String(num);
+        known.set(num, id);
+      }
+      return id;
+    };
   }
 
   return {
     readStats(filter) {
       const { step, tier } = stepFor(filter);
-      const where = pairWhere(filter);
+      const where = select(filter);
       if (!where) return { step, series: [] };
       const fromSeconds = Number(filter.from / NS);
       const first = fromSeconds - (fromSeconds % step);
       const end = Number(filter.to / NS) + 1;
-      const series: StatsResponse['series'] = [];
-      let current:
-        | { pair: string; points: StatsPoint[]; slot: number; bucket: Bucket | undefined }
-        | undefined;
-      const flush = () => {
-        if (current?.bucket)
-          current.points.push({ t: `${current.slot}000000000`, ...figuresOf(current.bucket) });
-      };
-      for (const row of rows(tier, first, end, where)) {
-        const pair = `${row.destination}/${row.source}`;
-        const slot = row.t - (row.t % step);
-        if (current?.pair !== pair) {
-          flush();
-          current = { pair, points: [], slot, bucket: undefined };
-          series.push({ source: row.source_id, destination: row.destination_id, points: current.points });
-        } else if (current.slot !== slot) {
-          flush();
-          current.slot = slot;
-          current.bucket = undefined;
-        }
+      const pairs = new Map<number, Map<number, PairAccumulator<Map<number, Bucket>>>>();
+      const add = (destination: number, source: number, t: number, bucket: Bucket) => {
+        const slots = pairOf(pairs, destination, source, () => new Map<number, Bucket>()).value;
+        const slot = t - (t % step);
+        const have = slots.get(slot);
         // A slot of one row (step = tier width) needs no merge.
-        const bucket = toBucket(row);
-        current.bucket = current.bucket ? mergeInto(current.bucket, bucket) : bucket;
+        slots.set(slot, have ? mergeInto(have, bucket) : bucket);
+      };
+      for (const row of rows(tier, first, end, where)) add(row.destination, row.source, row.t, toBucket(row));
+      for (const p of pending()) {
+        if (p.minute >= first && p.minute < end && where.matches(p.destination, p.source))
+          add(p.destination, p.source, p.minute, mergeInto(emptyBucket(), p.bucket));
       }
-      flush();
+      const id = ids();
+      const series: StatsResponse['series'] = [];
+      for (const bySource of pairs.values()) {
+        for (const { destination, source, value } of bySource.values()) {
+          series.push({
+            source: id(source),
+            destination: id(destination),
+            points: [...value]
+              .sort((a, b) => a[0] - b[0])
+              .map(([slot, bucket]) => ({ t: `${slot}000000000`, ...figuresOf(bucket) })),
+          });
+        }
+      }
       series.sort((a, b) => compare(a.destination, b.destination) || compare(a.source, b.source));
       return { step, series };
     },
 
     summary(filter) {
-      const where = pairWhere(filter);
+      const where = select(filter);
       if (!where) return [];
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
@@ -114,28 +177,29 @@ export function statsReader(db: Database.Database): StatsReader {
               ['minute', hourEnd, end],
             ]
           : [['minute', start, end]];
-      const pairs = new Map<string, { source: string; destination: string; bucket: Bucket }>();
+      const pairs = new Map<number, Map<number, PairAccumulator<Bucket>>>();
       for (const [tier, from, to] of ranges) {
         if (to <= from) continue;
-        for (const row of rows(tier, from, to, where)) {
-          const key = `${row.destination}/${row.source}`;
-          const have = pairs.get(key);
-          if (have) mergeInto(have.bucket, toBucket(row));
-          else
-            pairs.set(key, {
-              source: row.source_id,
-              destination: row.destination_id,
-              bucket: mergeInto(emptyBucket(), toBucket(row)),
-            });
+        for (const row of rows(tier, from, to, where))
+          mergeInto(pairOf(pairs, row.destination, row.source, emptyBucket).value, toBucket(row));
+      }
+      for (const p of pending()) {
+        if (p.minute >= start && p.minute < end && where.matches(p.destination, p.source))
+          mergeInto(pairOf(pairs, p.destination, p.source, emptyBucket).value, p.bucket);
+      }
+      const id = ids();
+      const out: SummaryRow[] = [];
+      for (const bySource of pairs.values()) {
+        for (const { destination, source, value: bucket } of bySource.values()) {
+          out.push({
+            source: id(source),
+            destination: id(destination),
+            ...figuresOf(bucket),
+            lastResult: `${bucket.lastResult!.rtime}`,
+            lastStatus: bucket.lastResult!.status,
+          });
         }
       }
-      const out: SummaryRow[] = [...pairs.values()].map(({ source, destination, bucket }) => ({
-        source,
-        destination,
-        ...figuresOf(bucket),
-        lastResult: `${bucket.lastResult!.rtime}`,
-        lastStatus: bucket.lastResult!.status,
-      }));
       const worst = (row: SummaryRow) => (filter.sort === 'loss' ? row.loss : (row.p50 ?? -1));
       return out.sort(
         (a, b) => worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
