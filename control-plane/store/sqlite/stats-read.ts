@@ -6,9 +6,16 @@
  * rollup/'s.
  */
 import type Database from 'better-sqlite3';
-import type { StatsResponse, SummaryRow, Tier } from '../../../contract/index.js';
+import {
+  STATUSES,
+  type StatsResponse,
+  type Status,
+  type SummaryRow,
+  type Tier,
+} from '../../../contract/index.js';
 import { type Bucket, emptyBucket, mergeInto } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
+import { SketchSum } from '../../rollup/sketch.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
 import { type PairFilter, type StatsFilter, StoreError, type SummaryFilter } from '../store.js';
 import type { PendingMinute } from './open-minutes.js';
@@ -43,6 +50,7 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
      WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?)`,
   );
   const statements = new Map<string, Database.Statement<unknown[], RollupRow>>();
+  const summaryStatements = new Map<string, Database.Statement<unknown[], SummaryColumns>>();
 
   /** Rows of `tier` with t in [from, to) for the pairs `where` selects. */
   function rows(tier: Tier, from: number, to: number, where: PairSelection) {
@@ -54,6 +62,21 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
       statements.set(sql, statement);
     }
     return statement.iterate(from, to, ...where.params);
+  }
+
+  /** The summary's columns of `tier` rows with t in [from, to) (arrays: see {@link SummaryColumns}). */
+  function summaryRows(tier: Tier, from: number, to: number, where: PairSelection) {
+    const sql = `SELECT ${SUMMARY_SELECT} FROM rollup_${tier} r
+      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
+    let statement = summaryStatements.get(sql);
+    if (!statement) {
+      statement = db.prepare<unknown[], SummaryColumns>(sql).raw(true) as unknown as Database.Statement<
+        unknown[],
+        SummaryColumns
+      >;
+      summaryStatements.set(sql, statement);
+    }
+    return statement.iterate(from, to, ...where.params) as IterableIterator<SummaryColumns>;
   }
 
   /** The selection for a pair filter, or undefined when a named id is unknown (nothing can match). */
@@ -177,34 +200,182 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
               ['minute', hourEnd, end],
             ]
           : [['minute', start, end]];
-      const pairs = new Map<number, Map<number, PairAccumulator<Bucket>>>();
+      // Tens of thousands of rows: summed column by column into one accumulator per pair, sketches straight
+      // from their bytes (SketchSum), no bucket or sketch object per row.
+      const pairs = new Map<number, SummaryAccumulator>();
+      const pairOfRow = (destination: number, source: number) => {
+        const key = destination * PAIR_KEY + source;
+        let acc = pairs.get(key);
+        if (!acc) {
+          acc = newAccumulator(destination, source);
+          pairs.set(key, acc);
+        }
+        return acc;
+      };
       for (const [tier, from, to] of ranges) {
         if (to <= from) continue;
-        for (const row of rows(tier, from, to, where))
-          mergeInto(pairOf(pairs, row.destination, row.source, emptyBucket).value, toBucket(row));
+        for (const row of summaryRows(tier, from, to, where)) addRow(pairOfRow(row[0], row[1]), row);
       }
       for (const p of pending()) {
         if (p.minute >= start && p.minute < end && where.matches(p.destination, p.source))
-          mergeInto(pairOf(pairs, p.destination, p.source, emptyBucket).value, p.bucket);
+          addBucket(pairOfRow(p.destination, p.source), p.bucket);
       }
       const id = ids();
       const out: SummaryRow[] = [];
-      for (const bySource of pairs.values()) {
-        for (const { destination, source, value: bucket } of bySource.values()) {
-          out.push({
-            source: id(source),
-            destination: id(destination),
-            ...figuresOf(bucket),
-            lastResult: `${bucket.lastResult!.rtime}`,
-            lastStatus: bucket.lastResult!.status,
-          });
-        }
+      for (const acc of pairs.values()) {
+        const bucket = toBucketOf(acc);
+        out.push({
+          source: id(acc.source),
+          destination: id(acc.destination),
+          ...figuresOf(bucket),
+          lastResult: acc.lastResult,
+          lastStatus: acc.lastStatus,
+        });
       }
       const worst = (row: SummaryRow) => (filter.sort === 'loss' ? row.loss : (row.p50 ?? -1));
       return out.sort(
         (a, b) => worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
       );
     },
+  };
+}
+
+/** Pair keys: destination × this + source (keys stay far below 2^26). */
+const PAIR_KEY = 2 ** 26;
+
+const SUMMARY_SELECT = [
+  'destination',
+  'source',
+  'sent',
+  'reply',
+  'timeout',
+  'ttl_exceeded',
+  'unreachable',
+  'reset',
+  'error',
+  'rtt_min',
+  'rtt_max',
+  'rtt_sum',
+  'rtt_sumsq',
+  'jitter_sum',
+  'jitter_count',
+  'sketch',
+  'CAST(last_result AS TEXT)',
+  'last_status',
+]
+  .map((c) => (c.startsWith('CAST') ? c : `r.${c}`))
+  .join(', ');
+
+/** A row of {@link SUMMARY_SELECT}, in its order. */
+type SummaryColumns = [
+  destination: number,
+  source: number,
+  sent: number,
+  reply: number,
+  timeout: number,
+  ttlExceeded: number,
+  unreachable: number,
+  reset: number,
+  error: number,
+  rttMin: number | null,
+  rttMax: number | null,
+  rttSum: number,
+  rttSumSquares: number,
+  jitterSum: number,
+  jitterCount: number,
+  sketch: Uint8Array,
+  lastResult: string,
+  lastStatus: Status,
+];
+
+/** One pair's summary so far: a bucket's sums, with the sketch as a {@link SketchSum}. */
+interface SummaryAccumulator {
+  destination: number;
+  source: number;
+  sent: number;
+  statuses: number[];
+  rttMin: number;
+  rttMax: number;
+  rttSum: number;
+  rttSumSquares: number;
+  jitterSum: number;
+  jitterCount: number;
+  sketch: SketchSum;
+  /** Decimal ns: of equal length, strings order as numbers. */
+  lastResult: string;
+  lastStatus: Status;
+}
+
+function newAccumulator(destination: number, source: number): SummaryAccumulator {
+  return {
+    destination,
+    source,
+    sent: 0,
+    statuses: STATUSES.map(() => 0),
+    rttMin: Number.POSITIVE_INFINITY,
+    rttMax: Number.NEGATIVE_INFINITY,
+    rttSum: 0,
+    rttSumSquares: 0,
+    jitterSum: 0,
+    jitterCount: 0,
+    sketch: new SketchSum(),
+    lastResult: '',
+    lastStatus: 'reply',
+  };
+}
+
+function later(a: string, b: string): boolean {
+  return a.length > b.length || (a.length === b.length && a >= b);
+}
+
+function addRow(acc: SummaryAccumulator, row: SummaryColumns) {
+  acc.sent += row[2];
+  const statuses = acc.statuses;
+  for (let i = 0; i < 6; i++) statuses[i]! += row[3 + i] as number;
+  if (row[9] !== null && row[9] < acc.rttMin) acc.rttMin = row[9];
+  if (row[10] !== null && row[10] > acc.rttMax) acc.rttMax = row[10];
+  acc.rttSum += row[11];
+  acc.rttSumSquares += row[12];
+  acc.jitterSum += row[13];
+  acc.jitterCount += row[14];
+  acc.sketch.addBytes(row[15]);
+  if (later(row[16], acc.lastResult)) {
+    acc.lastResult = row[16];
+    acc.lastStatus = row[17];
+  }
+}
+
+function addBucket(acc: SummaryAccumulator, b: Bucket) {
+  acc.sent += b.sent;
+  for (let i = 0; i < 6; i++) acc.statuses[i]! += b.statuses[i]!;
+  if (b.rttMin < acc.rttMin) acc.rttMin = b.rttMin;
+  if (b.rttMax > acc.rttMax) acc.rttMax = b.rttMax;
+  acc.rttSum += b.rttSum;
+  acc.rttSumSquares += b.rttSumSquares;
+  acc.jitterSum += b.jitterSum;
+  acc.jitterCount += b.jitterCount;
+  acc.sketch.addSketch(b.sketch);
+  const last = `${b.lastResult!.rtime}`;
+  if (later(last, acc.lastResult)) {
+    acc.lastResult = last;
+    acc.lastStatus = b.lastResult!.status;
+  }
+}
+
+function toBucketOf(acc: SummaryAccumulator): Bucket {
+  return {
+    sent: acc.sent,
+    statuses: acc.statuses,
+    rttMin: acc.rttMin,
+    rttMax: acc.rttMax,
+    rttSum: acc.rttSum,
+    rttSumSquares: acc.rttSumSquares,
+    jitterSum: acc.jitterSum,
+    jitterCount: acc.jitterCount,
+    firstReply: null,
+    lastReply: null,
+    sketch: acc.sketch.toSketch(),
+    lastResult: null,
   };
 }
 
