@@ -338,7 +338,11 @@ for (let run = 0; run < RUNS; run++) {
   if (!only || only === 'summary') {
     for (const [window, ms] of Object.entries(await summaries())) add(`summary 10,000 dst, ${window} ms`, ms);
   }
-  console.error(`run ${run + 1}/${RUNS} done`);
+  console.error(
+    `run ${run + 1}/${RUNS}: ${Object.entries(rows)
+      .map(([k, v]) => `${k} = ${v.at(-1)!.toFixed(2)}`)
+      .join('; ')}`,
+  );
 }
 for (const [key, values] of Object.entries(rows)) {
   const fmt = (v: number) => (v < 10 ? v.toFixed(2) : Math.round(v).toString());

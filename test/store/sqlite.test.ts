@@ -169,6 +169,56 @@ describe('sqlite store', () => {
       expect(pages()).toBeLessThan(before / 2);
     });
 
+    it('builds the watermark and the 10-minute tier from a file of schema 2, equal to what ingest writes', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      // 30 minutes of results, then one a day later: every minute of the first half hour closes.
+      const { store, src, dst } = await filled(path, 0);
+      const owner = { id: src.id, location: 0, host: 0 };
+      const spread = (n: number, from: bigint, every: bigint) =>
+        Array.from({ length: n }, (_, i) =>
+          resultInput(dst.id, {
+            rtime: `${from + BigInt(i) * every}`,
+            rseq: i,
+            rtt: 200 + ((i * 7919) % 500),
+            status: i % 11 === 0 ? 'timeout' : 'reply',
+          }),
+        );
+      await store.putResults(owner, spread(1_800, RTIME, 1_000_000_000n));
+      await store.putResults(owner, spread(1, RTIME + 86_400_000_000_000n, 1n));
+      await store.close();
+      const tenmin = (db: Database.Database) =>
+        db
+          .prepare('SELECT * FROM rollup_tenmin ORDER BY t')
+          .all()
+          .map((row) =>
+            Object.fromEntries(
+              Object.entries(row as object).map(([k, v]) => [
+                k,
+                typeof v === 'number' ? Number(v.toPrecision(12)) : v,
+              ]),
+            ),
+          );
+      const db = new Database(path);
+      const written = tenmin(db);
+      expect(written.length).toBe(4);
+      expect(written.reduce((n, r) => n + (r.sent as number), 0)).toBe(1_800);
+      const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
+      db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_watermark');
+      db.pragma('user_version = 2');
+      db.close();
+      // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.
+      await createSqliteStore({ path }).close();
+      const again = new Database(path, { readonly: true });
+      expect(tenmin(again)).toEqual(written);
+      expect(again.prepare('SELECT * FROM rollup_watermark').all()).toEqual(
+        watermark.map((w) => ({
+          ...(w as object),
+          minute: Number((RTIME + 86_400_000_000_000n) / 60_000_000_000n) * 60,
+        })),
+      );
+      again.close();
+    });
+
     it('turns on incremental vacuum in a file made before it, once, keeping the data', async () => {
       const path = join(tempDir(), 'pinger.db');
       const old = new Database(path);

@@ -41,6 +41,11 @@ export function pruner(
     ),
   }));
 
+  const tenmin = db.prepare(
+    `DELETE FROM rollup_tenmin WHERE (destination, source, t) IN
+       (SELECT destination, source, t FROM rollup_tenmin WHERE t <= ? ORDER BY t LIMIT ?)`,
+  );
+
   return {
     prune(now) {
       const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -60,6 +65,8 @@ export function pruner(
         const keep = retention[tier];
         if (keep !== null) run(statement, nowSeconds - keep - TIER_SECONDS[tier]);
       }
+      // The summary's 10-minute tier goes with the minutes it was made from.
+      if (retention.minute !== null) run(tenmin, nowSeconds - retention.minute - 600);
       if (deleted > 0 || more) db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
       return { deleted, more };
     },

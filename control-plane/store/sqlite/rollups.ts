@@ -2,7 +2,8 @@
  * The rollup tiers' writes in SQLite, always inside the caller's transaction. Two ways in:
  *
  * - {@link TierWriter.addClosed}: whole minutes nobody has counted yet (the open-minute cache flushing them,
- *   open-minutes.ts): one INSERT per minute row, and one additive upsert per hour and day row the flush touches
+ *   open-minutes.ts): one INSERT per minute row, and one additive upsert per 10-minute, hour and day row the
+ *   flush touches
  *   (sums in SQL, sketches merged by `pinger_sketch_merge`), so no row is read into JS.
  * - {@link TierWriter.addLate}: results for a minute that is already stored (a late batch): the minute row is
  *   read, joined with the batch (jitter linked or recomputed from the raw rows) and written back; hour and day
@@ -18,7 +19,7 @@ import {
   type MinuteBucket,
   mergeInto,
 } from '../../rollup/bucket.js';
-import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
+import { decodeSketch, encodeSketch, SketchSum } from '../../rollup/sketch.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
 export interface TierWriter {
@@ -29,6 +30,11 @@ export interface TierWriter {
   /** Jitter of a (pair, minute) recomputed from its raw replies in send order. */
   jitterFromRaw(destination: number, source: number, minute: number): { sum: number; count: number };
 }
+
+/** The tiers that merge minutes: the API's hour and day, and the summary's 10 minutes (tenmin). */
+export const MERGED_SECONDS = { tenmin: 600, hour: TIER_SECONDS.hour, day: TIER_SECONDS.day } as const;
+type MergedTier = keyof typeof MERGED_SECONDS;
+const MERGED_TIERS = Object.keys(MERGED_SECONDS) as MergedTier[];
 
 const VALUES = `VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
 /** Columns that add when rows of one slot merge. */
@@ -46,8 +52,8 @@ const SUMS = [
   'jitter_count',
 ];
 
+/** Needs `pinger_sketch_merge` registered on `db` (openDatabase does). */
 export function tierWriter(db: Database.Database): TierWriter {
-  registerSketchMerge(db);
   const minuteGet = db.prepare<[number, number, number], RollupRow>(
     `SELECT ${ROLLUP_SELECT} FROM rollup_minute r WHERE destination = ? AND source = ? AND t = ?`,
   );
@@ -60,7 +66,7 @@ export function tierWriter(db: Database.Database): TierWriter {
   // A plain INSERT: a closed minute from the cache has no row by the cache's invariant, and a row there would
   // mean counting twice, which must fail loudly rather than add.
   const minuteInsert = db.prepare(`INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}`);
-  const addInto = (tier: 'hour' | 'day') =>
+  const addInto = (tier: MergedTier) =>
     db.prepare(
       `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
        ON CONFLICT (t, destination, source) DO UPDATE SET
@@ -71,7 +77,7 @@ export function tierWriter(db: Database.Database): TierWriter {
          last_status = CASE WHEN excluded.last_result >= last_result THEN excluded.last_status ELSE last_status END,
          last_result = max(last_result, excluded.last_result)`,
     );
-  const merged = { hour: addInto('hour'), day: addInto('day') };
+  const merged = { tenmin: addInto('tenmin'), hour: addInto('hour'), day: addInto('day') };
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
     `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'
@@ -85,8 +91,8 @@ export function tierWriter(db: Database.Database): TierWriter {
 
   /** Adds what the minutes gained into their hour and day rows, coalesced per row first. */
   function foldUp(source: number, deltas: Iterable<MinuteBucket<number>>) {
-    for (const tier of ['hour', 'day'] as const) {
-      const width = TIER_SECONDS[tier];
+    for (const tier of MERGED_TIERS) {
+      const width = MERGED_SECONDS[tier];
       const rows = new Map<string, { destination: number; t: number; bucket: Bucket }>();
       for (const { destination, minute, bucket } of deltas) {
         const t = minute - (minute % width);
@@ -138,8 +144,18 @@ export function tierWriter(db: Database.Database): TierWriter {
   };
 }
 
-/** `pinger_sketch_merge(a, b)`: the encoded merge of two encoded sketches, for SQL that adds rollup rows. */
+/**
+ * `pinger_sketch_merge(a, b)`: the encoded merge of two encoded sketches, for SQL that adds rollup rows; and
+ * the aggregate `pinger_sketch_sum(sketch)`, their merge over a group (the migration that builds a tier).
+ */
 export function registerSketchMerge(db: Database.Database) {
+  db.aggregate('pinger_sketch_sum', {
+    start: () => new SketchSum(),
+    step: (sum: SketchSum, bytes: unknown) => {
+      sum.addBytes(bytes as Uint8Array);
+    },
+    result: (sum: SketchSum) => Buffer.from(encodeSketch(sum.toSketch())),
+  });
   db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
     const sketch = decodeSketch(a as Uint8Array);
     sketch.merge(decodeSketch(b as Uint8Array));

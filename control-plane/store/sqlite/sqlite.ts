@@ -28,7 +28,7 @@ import { MIGRATIONS } from './migrations.js';
 import { openMinutes } from './open-minutes.js';
 import { resultsTable } from './results.js';
 import { pruner } from './retention.js';
-import { tierWriter } from './rollups.js';
+import { registerSketchMerge, tierWriter } from './rollups.js';
 import {
   type DestinationRow,
   destinationParams,
@@ -433,6 +433,8 @@ export function openDatabase(path: string, busyTimeoutMs: number): Database.Data
     // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).
     db.pragma('cache_size = -65536');
     enableIncrementalVacuum(db);
+    // Migration 3 builds a tier with it.
+    registerSketchMerge(db);
     migrate(db);
     return db;
   } catch (err) {

@@ -65,7 +65,7 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
   }
 
   /** The summary's columns of `tier` rows with t in [from, to) (arrays: see {@link SummaryColumns}). */
-  function summaryRows(tier: Tier, from: number, to: number, where: PairSelection) {
+  function summaryRows(tier: SummaryTier, from: number, to: number, where: PairSelection) {
     const sql = `SELECT ${SUMMARY_SELECT} FROM rollup_${tier} r
       WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
     let statement = summaryStatements.get(sql);
@@ -189,17 +189,8 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
       const start = end - filter.window;
-      // Whole hours inside the window come from the hour tier, the rest from the minute tier.
-      const hourStart = Math.ceil(start / 3_600) * 3_600;
-      const hourEnd = Math.floor(end / 3_600) * 3_600;
-      const ranges: [Tier, number, number][] =
-        hourEnd > hourStart
-          ? [
-              ['minute', start, hourStart],
-              ['hour', hourStart, hourEnd],
-              ['minute', hourEnd, end],
-            ]
-          : [['minute', start, end]];
+      // Whole hours from the hour tier, whole 10 minutes from the tenmin tier, the rest from the minute tier.
+      const ranges = cover(start, end, [3_600, 600, 60]);
       // Tens of thousands of rows: summed column by column into one accumulator per pair, sketches straight
       // from their bytes (SketchSum), no bucket or sketch object per row.
       const pairs = new Map<number, SummaryAccumulator>();
@@ -238,6 +229,24 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
       );
     },
   };
+}
+
+/** The tiers a summary reads, by width. */
+type SummaryTier = 'minute' | 'tenmin' | 'hour';
+const SUMMARY_TIERS: Record<number, SummaryTier> = { 60: 'minute', 600: 'tenmin', 3600: 'hour' };
+
+/**
+ * [from, to) as the fewest whole slots: the widest first, the edges left over by narrower ones (`widths`
+ * descending, ending with 60). At most 9 minutes and 5 ten-minute rows each side of the whole hours.
+ */
+export function cover(from: number, to: number, widths: readonly number[]): [SummaryTier, number, number][] {
+  if (to <= from) return [];
+  const [width, ...narrower] = widths as [number, ...number[]];
+  if (narrower.length === 0) return [[SUMMARY_TIERS[width]!, from, to]];
+  const a = Math.ceil(from / width) * width;
+  const b = Math.floor(to / width) * width;
+  if (b <= a) return cover(from, to, narrower);
+  return [...cover(from, a, narrower), [SUMMARY_TIERS[width]!, a, b], ...cover(b, to, narrower)];
 }
 
 /** Pair keys: destination × this + source (keys stay far below 2^26). */
