@@ -4,14 +4,14 @@
  * - ingest with rollups against the same ingest without (`rollups: false`, the baseline), alternating, same
  *   batches: 1,000-result batches over 20 destinations (the HTTP ingest benchmark's shape: ~20 (pair, minute)
  *   slots per batch) and over 1,000 destinations (a slot per result or two: the rollups' worst case);
- *   Database bytes per million results (file + WAL) are noted for both. The 1,000-destination run spans 600
+ *   Database bytes per million results (the file after close, WAL checkpointed) are noted for both. The 1,000-destination run spans 600
  *   batches (10 minutes of probes), so the open-minute cache closes minutes ~8 times inside the timed part;
  * - `readStats` for one pair over 30 days of minute data (one probe every 10 s: 43,200 minute rows), with the
  *   automatic step (hour tier) and a 5-minute step (minute tier, 5 rows merged per point);
- * - `summary` for 10,000 destinations (one source) over 5 min, 1 h and 24 h ending mid-hour (the 24 h window
- *   then reads 23 hour rows and 60 minute rows per pair). The tiers are filled directly with rows made from
- *   real buckets (24 h of 10,000 pairs is too many results to post), and the last 3 minutes are posted as
- *   results (one per pair every 10 s), so the open-minute cache holds what it would hold live.
+ * - `summary` for 10,000 destinations (one source) over 5 min, 1 h and 24 h ending at hh:37 (off every 10-minute
+ *   boundary: the 24 h window then reads 33 rows per pair). The tiers are filled directly, with exactly the rows
+ *   the summaries read, made from real buckets (24 h of 10,000 pairs is too many results to post); the last 3
+ *   minutes are posted as results (one per pair every 10 s), so the open-minute cache holds what it would live.
  *
  *   node --import tsx bench/stats/store.ts [--runs 3] [--batches 100] [--batches-wide 600] [--reads 20]
  *     [--summary-reads 5] [--only ingest|reads|summary]
@@ -27,6 +27,7 @@ import type { ResultInput } from '../../contract/index.js';
 import { bucketResults, mergeBuckets } from '../../control-plane/rollup/bucket.js';
 import { ROLLUP_COLUMNS, rowParams } from '../../control-plane/store/sqlite/rollup-rows.js';
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
+import { cover } from '../../control-plane/store/sqlite/stats-read.js';
 import { median } from '../ingest/stats.js';
 
 const { values: args } = parseArgs({
@@ -119,6 +120,8 @@ async function ingest(
       await store.putResults(owner, body);
     }
     const rate = (batches * BATCH) / ((performance.now() - started - building) / 1000);
+    // Closing checkpoints the WAL into the file and removes it: the file is then all there is.
+    await store.close();
     const file = join(dir, 'p.db');
     const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
     return { rate, bytesPerMillion: (bytes / ((batches + 5) * BATCH)) * 1e6 };
@@ -208,8 +211,9 @@ async function summaries(): Promise<Record<string, number>> {
       sources: [],
     });
     await store.close();
-    // The window ends mid-hour (E = 25:30 after T0): the worst case for the 24 h window's minute edges.
-    const end = Number(T0 / 1_000_000_000n) + 25 * 3_600 + 1_800;
+    // The window ends at 25:37 after T0, off every 10-minute boundary: the 24 h window then reads 23 hour rows,
+    // 2 + 2 ten-minute rows and 3 + 7 minute rows per pair, the 1 h window 5 ten-minute and 10 minute rows.
+    const end = Number(T0 / 1_000_000_000n) + 25 * 3_600 + 37 * 60;
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = OFF');
@@ -230,7 +234,16 @@ async function summaries(): Promise<Record<string, number>> {
           }),
         )[0]!.bucket,
     );
-    const hourTemplates = templates.map((b) => mergeBuckets(Array(60).fill(b)));
+    const WIDTH = { minute: 60, tenmin: 600, hour: 3_600 } as const;
+    const merged = (n: number) => templates.map((b) => mergeBuckets(Array(n).fill(b)));
+    const bucketsOf = { minute: templates, tenmin: merged(10), hour: merged(60) };
+    // Exactly the slots the three summaries read, but the last 3 minutes, which are posted below.
+    const slots = new Set<string>();
+    for (const window of [300, 3_600, 86_400]) {
+      for (const [tier, from, to] of cover(end - window, end, [3_600, 600, 60])) {
+        for (let t = from; t < to; t += WIDTH[tier]) if (t < end - 180) slots.add(`${tier}/${t}`);
+      }
+    }
     db.transaction(() => {
       const row = db.prepare('SELECT * FROM destinations WHERE id = ?').get(first.id) as Record<
         string,
@@ -249,20 +262,23 @@ async function summaries(): Promise<Record<string, number>> {
         keys.push((addKey.get(id) as { num: number }).num);
       }
       const columns = `(${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
-      const minute = db.prepare(`INSERT INTO rollup_minute ${columns}`);
-      const hour = db.prepare(`INSERT INTO rollup_hour ${columns}`);
-      const encoded = (b: ReturnType<typeof mergeBuckets>, t: number) => rowParams(0, source, t, b).slice(3);
-      const hourRows = hourTemplates.map((b) => encoded(b, 0));
-      const minuteRows = templates.map((b) => encoded(b, 0));
-      // Minutes: the 24 h window's first half hour, and the last hour but the 3 minutes posted below.
-      const minutes: number[] = [];
-      for (let t = end - 86_400; t < end - 86_400 + 1_800; t += 60) minutes.push(t);
-      for (let t = end - 3_600; t < end - 180; t += 60) minutes.push(t);
-      for (let p = 0; p < PAIRS; p++) {
-        for (const t of minutes) minute.run(keys[p], source, t, ...minuteRows[(p + t) % 10]!);
-        for (let t = end - 86_400 - 1_800; t < end; t += 3_600)
-          hour.run(keys[p], source, t, ...hourRows[p % 10]!);
+      const insert = {
+        minute: db.prepare(`INSERT INTO rollup_minute ${columns}`),
+        tenmin: db.prepare(`INSERT INTO rollup_tenmin ${columns}`),
+        hour: db.prepare(`INSERT INTO rollup_hour ${columns}`),
+      };
+      const encoded = Object.fromEntries(
+        Object.entries(bucketsOf).map(([tier, list]) => [
+          tier,
+          list.map((b) => rowParams(0, source, 0, b).slice(3)),
+        ]),
+      ) as Record<keyof typeof WIDTH, unknown[][]>;
+      for (const slot of slots) {
+        const [tier, t] = slot.split('/') as [keyof typeof WIDTH, string];
+        for (let p = 0; p < PAIRS; p++)
+          insert[tier].run(keys[p], source, Number(t), ...encoded[tier][p % 10]!);
       }
+      console.error(`summary data: ${slots.size} slots × ${PAIRS} pairs`);
     })();
     db.close();
     store = createSqliteStore({ path });

@@ -94,7 +94,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: rollup tiers (issue 10). One row per (destination, source, slot): t is the slot's start in seconds since
   // the epoch (a multiple of 60, 3,600 or 86,400). Written in the same transaction as the results they count
-  // (control-plane/store/sqlite/rollups.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
+  // (control-plane/store/sqlite/rollups.ts; since migration 3, in the transaction that closes their minute, with
+  // the raw results as the log in between: open-minutes.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
   // first_/last_rtime and _rtt mark the first and last reply of a minute, which joins the jitter of batches;
   // they are NULL in the hour and day tiers. Keyed by time first: a batch touches many pairs of the same
   // minute, and their rows then share a few pages instead of dirtying one page per pair (with 1,000 pairs,

@@ -3,7 +3,9 @@
  * synchronous=FULL syncs each commit to disk before it returns, so a batch answered 200 (after which the
  * agent deletes its copy) survives a power cut too; a batch is one transaction, so that is one sync per batch.
  * Each write is one transaction that also bumps the config version where agents care, so a long-poll never
- * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch.
+ * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch; their
+ * rollups are counted in memory while their minute is open and written when it closes (open-minutes.ts), so a
+ * file has one store instance writing it at a time.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
