@@ -73,7 +73,7 @@ async function ingest(
   rollups: boolean,
   destinations: number,
   batches: number,
-): Promise<{ rate: number; bytesPerMillion: number }> {
+): Promise<{ rate: number; cpuMsPer1000: number; bytesPerMillion: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
   const store = createSqliteStore({ path: join(dir, 'p.db'), rollups });
   try {
@@ -111,6 +111,7 @@ async function ingest(
       });
     for (let b = 0; b < 5; b++) await store.putResults(owner, batch(b)); // warm-up
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     let building = 0;
     for (let b = 0; b < batches; b++) {
       // Built inside the loop (600 batches held at once would weigh on the GC), its time taken out.
@@ -120,11 +121,15 @@ async function ingest(
       await store.putResults(owner, body);
     }
     const rate = (batches * BATCH) / ((performance.now() - started - building) / 1000);
+    // CPU of this process (user + system) per 1,000 results, building included (the same in both): what the
+    // store costs whatever else the machine runs.
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpuMsPer1000 = (cpu.user + cpu.system) / 1000 / batches;
     // Closing checkpoints the WAL into the file and removes it: the file is then all there is.
     await store.close();
     const file = join(dir, 'p.db');
     const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-    return { rate, bytesPerMillion: (bytes / ((batches + 5) * BATCH)) * 1e6 };
+    return { rate, cpuMsPer1000, bytesPerMillion: (bytes / ((batches + 5) * BATCH)) * 1e6 };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -329,13 +334,19 @@ for (let run = 0; run < RUNS; run++) {
     ] as const) {
       // Alternating, the order flipped each run: the machine's load drifts.
       const order = run % 2 === 0 ? [false, true] : [true, false];
-      const got: Record<string, { rate: number; bytesPerMillion: number }> = {};
+      const got: Record<string, Awaited<ReturnType<typeof ingest>>> = {};
       for (const rollups of order) got[String(rollups)] = await ingest(rollups, destinations, batches);
       const without = got.false!;
       const withRollups = got.true!;
       add(`ingest ${destinations} dst, without rollups (results/s)`, without.rate);
       add(`ingest ${destinations} dst, with rollups (results/s)`, withRollups.rate);
       add(`ingest ${destinations} dst, ratio with/without`, withRollups.rate / without.rate);
+      add(`ingest ${destinations} dst, CPU ms per 1,000 results without rollups`, without.cpuMsPer1000);
+      add(`ingest ${destinations} dst, CPU ms per 1,000 results with rollups`, withRollups.cpuMsPer1000);
+      add(
+        `ingest ${destinations} dst, CPU ratio without/with`,
+        without.cpuMsPer1000 / withRollups.cpuMsPer1000,
+      );
       add(
         `ingest ${destinations} dst, MB per million results without rollups`,
         without.bytesPerMillion / 1e6,
