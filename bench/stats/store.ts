@@ -9,7 +9,7 @@
  * - `readStats` for one pair over 30 days of minute data (one probe every 10 s: 43,200 minute rows), with the
  *   automatic step (hour tier) and a 5-minute step (minute tier, 5 rows merged per point);
  * - `summary` for 10,000 destinations (one source) over 5 min, 1 h and 24 h ending at hh:37 (off every 10-minute
- *   boundary: the 24 h window then reads 33 rows per pair). The tiers are filled directly, with exactly the rows
+ *   boundary: the 24 h window then reads 23 rows per pair). The tiers are filled directly, with exactly the rows
  *   the summaries read, made from real buckets (24 h of 10,000 pairs is too many results to post); the last 3
  *   minutes are posted as results (one per pair every 10 s), so the open-minute cache holds what it would live.
  *
@@ -27,7 +27,7 @@ import type { ResultInput } from '../../contract/index.js';
 import { bucketResults, mergeBuckets } from '../../control-plane/rollup/bucket.js';
 import { ROLLUP_COLUMNS, rowParams } from '../../control-plane/store/sqlite/rollup-rows.js';
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
-import { cover } from '../../control-plane/store/sqlite/stats-read.js';
+import { cover, SUMMARY_WIDTHS } from '../../control-plane/store/sqlite/stats-read.js';
 import { median } from '../ingest/stats.js';
 
 const { values: args } = parseArgs({
@@ -216,8 +216,9 @@ async function summaries(): Promise<Record<string, number>> {
       sources: [],
     });
     await store.close();
-    // The window ends at 25:37 after T0, off every 10-minute boundary: the 24 h window then reads 23 hour rows,
-    // 2 + 2 ten-minute rows and 3 + 7 minute rows per pair, the 1 h window 5 ten-minute and 10 minute rows.
+    // The window ends at 25:37 after T0 (01:37 UTC), off every boundary: the 24 h window then reads, per pair,
+    // 3 minutes, 2 ten-minute rows, 4 hours, 3 six-hour rows, 1 hour, 3 ten-minute rows and 7 minutes (the
+    // last 3 from the cache); the 1 h window 3 + 7 minutes and 5 ten-minute rows.
     const end = Number(T0 / 1_000_000_000n) + 25 * 3_600 + 37 * 60;
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -239,13 +240,13 @@ async function summaries(): Promise<Record<string, number>> {
           }),
         )[0]!.bucket,
     );
-    const WIDTH = { minute: 60, tenmin: 600, hour: 3_600 } as const;
+    const WIDTH = { minute: 60, tenmin: 600, hour: 3_600, sixhour: 21_600 } as const;
     const merged = (n: number) => templates.map((b) => mergeBuckets(Array(n).fill(b)));
-    const bucketsOf = { minute: templates, tenmin: merged(10), hour: merged(60) };
+    const bucketsOf = { minute: templates, tenmin: merged(10), hour: merged(60), sixhour: merged(360) };
     // Exactly the slots the three summaries read, but the last 3 minutes, which are posted below.
     const slots = new Set<string>();
     for (const window of [300, 3_600, 86_400]) {
-      for (const [tier, from, to] of cover(end - window, end, [3_600, 600, 60])) {
+      for (const [tier, from, to] of cover(end - window, end, SUMMARY_WIDTHS)) {
         for (let t = from; t < to; t += WIDTH[tier]) if (t < end - 180) slots.add(`${tier}/${t}`);
       }
     }
@@ -271,6 +272,7 @@ async function summaries(): Promise<Record<string, number>> {
         minute: db.prepare(`INSERT INTO rollup_minute ${columns}`),
         tenmin: db.prepare(`INSERT INTO rollup_tenmin ${columns}`),
         hour: db.prepare(`INSERT INTO rollup_hour ${columns}`),
+        sixhour: db.prepare(`INSERT INTO rollup_sixhour ${columns}`),
       };
       const encoded = Object.fromEntries(
         Object.entries(bucketsOf).map(([tier, list]) => [

@@ -188,9 +188,10 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the open-minute cache's watermark per source (issue 10, control-plane/store/sqlite/open-minutes.ts): the
   // tiers hold exactly the source's raw results of minutes up to it. Rollups were written whole with every batch
   // before this migration, so each source starts at the minute of its newest result.
-  // And a 10-minute tier that only the summary reads (stats-read.ts): a window's edges from 10-minute rows and
-  // at most 9 minutes each side instead of up to 59 minutes, made from the minutes already stored
-  // (pinger_sketch_sum is registered before migrations run), kept as long as the minute tier.
+  // And a 10-minute and a 6-hour tier that only the summary reads (stats-read.ts): a 24 h window is then at
+  // most 3 six-hour rows, 5 hours, 5 ten-minute rows and 9 minutes each side, instead of 23 hours and 60
+  // minutes. Made from the minutes and hours already stored (pinger_sketch_sum is registered before migrations
+  // run), kept as long as the minute and the hour tier.
   `
   CREATE TABLE rollup_watermark (
     source INTEGER PRIMARY KEY,
@@ -230,5 +231,37 @@ export const MIGRATIONS: readonly string[] = [
       sum(jitter_sum), sum(jitter_count), NULL, NULL, NULL, NULL, pinger_sketch_sum(sketch), max(last_result),
       last_status
     FROM rollup_minute GROUP BY t - t % 600, destination, source;
+  CREATE TABLE rollup_sixhour (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (t, destination, source)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO rollup_sixhour
+    SELECT destination, source, t - t % 21600, sum(sent), sum(reply), sum(timeout), sum(ttl_exceeded),
+      sum(unreachable), sum(reset), sum(error), min(rtt_min), max(rtt_max), sum(rtt_sum), sum(rtt_sumsq),
+      sum(jitter_sum), sum(jitter_count), NULL, NULL, NULL, NULL, pinger_sketch_sum(sketch), max(last_result),
+      last_status
+    FROM rollup_hour GROUP BY t - t % 21600, destination, source;
   `,
 ];

@@ -41,10 +41,15 @@ export function pruner(
     ),
   }));
 
-  const tenmin = db.prepare(
-    `DELETE FROM rollup_tenmin WHERE (destination, source, t) IN
-       (SELECT destination, source, t FROM rollup_tenmin WHERE t <= ? ORDER BY t LIMIT ?)`,
-  );
+  const summaryTiers = Object.fromEntries(
+    ['tenmin', 'sixhour'].map((tier) => [
+      tier,
+      db.prepare(
+        `DELETE FROM rollup_${tier} WHERE (destination, source, t) IN
+           (SELECT destination, source, t FROM rollup_${tier} WHERE t <= ? ORDER BY t LIMIT ?)`,
+      ),
+    ]),
+  ) as Record<'tenmin' | 'sixhour', Database.Statement>;
 
   return {
     prune(now) {
@@ -65,8 +70,9 @@ export function pruner(
         const keep = retention[tier];
         if (keep !== null) run(statement, nowSeconds - keep - TIER_SECONDS[tier]);
       }
-      // The summary's 10-minute tier goes with the minutes it was made from.
-      if (retention.minute !== null) run(tenmin, nowSeconds - retention.minute - 600);
+      // The summary's 10-minute and 6-hour tiers go with the minutes and hours they were made from.
+      if (retention.minute !== null) run(summaryTiers.tenmin, nowSeconds - retention.minute - 600);
+      if (retention.hour !== null) run(summaryTiers.sixhour, nowSeconds - retention.hour - 21_600);
       if (deleted > 0 || more) db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
       return { deleted, more };
     },

@@ -2,8 +2,8 @@
  * The rollup tiers' writes in SQLite, always inside the caller's transaction. Two ways in:
  *
  * - {@link TierWriter.addClosed}: whole minutes nobody has counted yet (the open-minute cache flushing them,
- *   open-minutes.ts): one INSERT per minute row, and one additive upsert per 10-minute, hour and day row the
- *   flush touches
+ *   open-minutes.ts): one INSERT per minute row, and one additive upsert per 10-minute, hour, 6-hour and day
+ *   row the flush touches
  *   (sums in SQL, sketches merged by `pinger_sketch_merge`), so no row is read into JS.
  * - {@link TierWriter.addLate}: results for a minute that is already stored (a late batch): the minute row is
  *   read, joined with the batch (jitter linked or recomputed from the raw rows) and written back; hour and day
@@ -31,8 +31,13 @@ export interface TierWriter {
   jitterFromRaw(destination: number, source: number, minute: number): { sum: number; count: number };
 }
 
-/** The tiers that merge minutes: the API's hour and day, and the summary's 10 minutes (tenmin). */
-export const MERGED_SECONDS = { tenmin: 600, hour: TIER_SECONDS.hour, day: TIER_SECONDS.day } as const;
+/** The tiers that merge minutes: the API's hour and day, and the summary's 10 minutes and 6 hours. */
+export const MERGED_SECONDS = {
+  tenmin: 600,
+  hour: TIER_SECONDS.hour,
+  sixhour: 21_600,
+  day: TIER_SECONDS.day,
+} as const;
 type MergedTier = keyof typeof MERGED_SECONDS;
 const MERGED_TIERS = Object.keys(MERGED_SECONDS) as MergedTier[];
 
@@ -77,7 +82,10 @@ export function tierWriter(db: Database.Database): TierWriter {
          last_status = CASE WHEN excluded.last_result >= last_result THEN excluded.last_status ELSE last_status END,
          last_result = max(last_result, excluded.last_result)`,
     );
-  const merged = { tenmin: addInto('tenmin'), hour: addInto('hour'), day: addInto('day') };
+  const merged = Object.fromEntries(MERGED_TIERS.map((tier) => [tier, addInto(tier)])) as Record<
+    MergedTier,
+    Database.Statement
+  >;
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave.
   const minuteReplies = db.prepare<[number, bigint, bigint, number], { rtt: number }>(
     `SELECT rtt FROM results WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply'

@@ -189,8 +189,8 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
       const start = end - filter.window;
-      // Whole hours from the hour tier, whole 10 minutes from the tenmin tier, the rest from the minute tier.
-      const ranges = cover(start, end, [3_600, 600, 60]);
+      // Whole 6 hours, hours and 10 minutes from their tiers, the rest from the minute tier.
+      const ranges = cover(start, end, SUMMARY_WIDTHS);
       // Tens of thousands of rows: summed column by column into one accumulator per pair, sketches straight
       // from their bytes (SketchSum), no bucket or sketch object per row.
       const pairs = new Map<number, SummaryAccumulator>();
@@ -232,12 +232,20 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
 }
 
 /** The tiers a summary reads, by width. */
-type SummaryTier = 'minute' | 'tenmin' | 'hour';
-const SUMMARY_TIERS: Record<number, SummaryTier> = { 60: 'minute', 600: 'tenmin', 3600: 'hour' };
+type SummaryTier = 'minute' | 'tenmin' | 'hour' | 'sixhour';
+const SUMMARY_TIERS: Record<number, SummaryTier> = {
+  60: 'minute',
+  600: 'tenmin',
+  3600: 'hour',
+  21600: 'sixhour',
+};
+/** Widths of {@link SUMMARY_TIERS}, widest first. */
+export const SUMMARY_WIDTHS = [21_600, 3_600, 600, 60];
 
 /**
  * [from, to) as the fewest whole slots: the widest first, the edges left over by narrower ones (`widths`
- * descending, ending with 60). At most 9 minutes and 5 ten-minute rows each side of the whole hours.
+ * descending, ending with 60). With {@link SUMMARY_WIDTHS}: at most 9 minutes, 5 ten-minute rows and 5 hours
+ * each side of the whole 6 hours.
  */
 export function cover(from: number, to: number, widths: readonly number[]): [SummaryTier, number, number][] {
   if (to <= from) return [];
