@@ -53,9 +53,6 @@ export function resultsTable(db: Database.Database): ResultsTable {
   const insertOneReturning = db.prepare<unknown[], Identity>(
     `INSERT OR IGNORE INTO results ${COLUMNS} VALUES ${ROW} ${RETURNING}`,
   );
-  const savepoint = db.prepare('SAVEPOINT results_chunk');
-  const release = db.prepare('RELEASE results_chunk');
-  const rollbackTo = db.prepare('ROLLBACK TO results_chunk');
   const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
   const destinationKey = db.prepare<[string], { num: number }>(
     'SELECT k.num FROM destinations d JOIN result_keys k ON k.id = d.id WHERE d.id = ?',
@@ -132,9 +129,9 @@ export function resultsTable(db: Database.Database): ResultsTable {
       let at = 0;
       const inserted: PutOutcome['inserted'] = [];
       /** Adds the results of [from, to) that `rows` says were inserted. */
-      const keep = (from: number, to: number, rows: Identity[] | null) => {
-        stored += rows?.length ?? to - from;
-        if (rows === null || rows.length === to - from) {
+      const keep = (from: number, to: number, rows: Identity[]) => {
+        stored += rows.length;
+        if (rows.length === to - from) {
           for (let i = from; i < to; i++) inserted.push(withKey(results[i]!));
           return;
         }
@@ -151,20 +148,8 @@ export function resultsTable(db: Database.Database): ResultsTable {
         result,
       });
       if (collect) {
-        for (; at + CHUNK <= results.length; at += CHUNK) {
-          // RETURNING costs a row object per result; a plain insert whose changes equal the chunk says "all
-          // new" for free. Only a chunk with repeats (a retry) is undone and inserted again with RETURNING.
-          const chunk = params(at, at + CHUNK);
-          savepoint.run();
-          if (insertChunk.run(chunk).changes === CHUNK) {
-            release.run();
-            keep(at, at + CHUNK, null);
-          } else {
-            rollbackTo.run();
-            keep(at, at + CHUNK, insertChunkReturning.all(chunk));
-            release.run();
-          }
-        }
+        for (; at + CHUNK <= results.length; at += CHUNK)
+          keep(at, at + CHUNK, insertChunkReturning.all(params(at, at + CHUNK)));
         for (; at < results.length; at++) keep(at, at + 1, insertOneReturning.all(params(at, at + 1)));
       } else {
         for (; at + CHUNK <= results.length; at += CHUNK)
