@@ -45,6 +45,7 @@ interface PairAccumulator<T> {
 export function statsReader(db: Database.Database, pending: () => Iterable<PendingMinute>): StatsReader {
   const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
   const idOf = db.prepare<[number], { id: string }>('SELECT id FROM result_keys WHERE num = ?');
+  const allIds = db.prepare<[], { num: number; id: string }>('SELECT num, id FROM result_keys');
   const labelled = db.prepare<[string, string], { num: number }>(
     `SELECT k.num FROM destinations x JOIN result_keys k ON k.id = x.id
      WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?)`,
@@ -133,8 +134,10 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
   }
 
   /** Ids of keys, each looked up once per read. */
-  function ids() {
+  function ids(pairs: number) {
     const known = new Map<number, string>();
+    // Many pairs: every key in one statement (one row per source and destination) beats a lookup per pair.
+    if (pairs > 100) for (const { num, id } of allIds.all()) known.set(num, id);
     return (num: number) => {
       let id = known.get(num);
       if (id === undefined) {
@@ -166,7 +169,7 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
         if (p.minute >= first && p.minute < end && where.matches(p.destination, p.source))
           add(p.destination, p.source, p.minute, mergeInto(emptyBucket(), p.bucket));
       }
-      const id = ids();
+      const id = ids(pairs.size);
       const series: StatsResponse['series'] = [];
       for (const bySource of pairs.values()) {
         for (const { destination, source, value } of bySource.values()) {
@@ -211,7 +214,7 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
         if (p.minute >= start && p.minute < end && where.matches(p.destination, p.source))
           addBucket(pairOfRow(p.destination, p.source), p.bucket);
       }
-      const id = ids();
+      const id = ids(pairs.size);
       const out: SummaryRow[] = [];
       for (const acc of pairs.values()) {
         const bucket = toBucketOf(acc);
