@@ -4,30 +4,46 @@
  * - ingest with rollups against the same ingest without (`rollups: false`, the baseline), alternating, same
  *   batches: 1,000-result batches over 20 destinations (the HTTP ingest benchmark's shape: ~20 (pair, minute)
  *   slots per batch) and over 1,000 destinations (a slot per result or two: the rollups' worst case);
+ *   Database bytes per million results (the file after close, WAL checkpointed) are noted for both. The 1,000-destination run spans 600
+ *   batches (10 minutes of probes), so the open-minute cache closes minutes ~8 times inside the timed part;
  * - `readStats` for one pair over 30 days of minute data (one probe every 10 s: 43,200 minute rows), with the
- *   automatic step (hour tier) and a 5-minute step (minute tier, 5 rows merged per point).
+ *   automatic step (hour tier) and a 5-minute step (minute tier, 5 rows merged per point);
+ * - `summary` for 10,000 destinations (one source) over 5 min, 1 h and 24 h ending at hh:37 (off every 10-minute
+ *   boundary: the 24 h window then reads 23 rows per pair). The tiers are filled directly, with exactly the rows
+ *   the summaries read, made from real buckets (24 h of 10,000 pairs is too many results to post); the last 3
+ *   minutes are posted as results (one per pair every 10 s), so the open-minute cache holds what it would live.
  *
- *   node --import tsx bench/stats/store.ts [--runs 3] [--batches 100] [--reads 20]
+ *   node --import tsx bench/stats/store.ts [--runs 3] [--batches 100] [--batches-wide 600] [--reads 20]
+ *     [--summary-reads 5] [--only ingest|reads|summary]
  *
  * No network. Every loop is bounded in count. Medians of the runs are printed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import type { ResultInput } from '../../contract/index.js';
+import { bucketResults, mergeBuckets } from '../../control-plane/rollup/bucket.js';
+import { ROLLUP_COLUMNS, rowParams } from '../../control-plane/store/sqlite/rollup-rows.js';
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
+import { cover, SUMMARY_WIDTHS } from '../../control-plane/store/sqlite/stats-read.js';
 import { median } from '../ingest/stats.js';
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     batches: { type: 'string', default: '100' },
+    'batches-wide': { type: 'string', default: '600' },
+    'summary-reads': { type: 'string', default: '5' },
+    only: { type: 'string' },
     reads: { type: 'string', default: '20' },
   },
 });
 const RUNS = Number(args.runs);
 const BATCHES = Number(args.batches);
+const BATCHES_WIDE = Number(args['batches-wide']);
+const SUMMARY_READS = Number(args['summary-reads']);
 const READS = Number(args.reads);
 const BATCH = 1000;
 const T0 = 1_763_769_600_000_000_000n;
@@ -51,8 +67,13 @@ function result(destination: string, rtime: bigint, i: number): ResultInput {
   };
 }
 
-/** Results/s storing BATCHES batches; each destination probed once a second, as an agent would. */
-async function ingest(rollups: boolean, destinations: number): Promise<number> {
+/** Results/s storing `batches` batches, and bytes on disk per million results; each destination probed once a
+ * second, as an agent would. */
+async function ingest(
+  rollups: boolean,
+  destinations: number,
+  batches: number,
+): Promise<{ rate: number; cpuMsPer1000: number; bytesPerMillion: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
   const store = createSqliteStore({ path: join(dir, 'p.db'), rollups });
   try {
@@ -89,10 +110,26 @@ async function ingest(rollups: boolean, destinations: number): Promise<number> {
         return result(ids[n % destinations]!, rtime, n);
       });
     for (let b = 0; b < 5; b++) await store.putResults(owner, batch(b)); // warm-up
-    const bodies = Array.from({ length: BATCHES }, (_, b) => batch(b + 5));
     const started = performance.now();
-    for (const body of bodies) await store.putResults(owner, body);
-    return (BATCHES * BATCH) / ((performance.now() - started) / 1000);
+    const cpuStarted = process.cpuUsage();
+    let building = 0;
+    for (let b = 0; b < batches; b++) {
+      // Built inside the loop (600 batches held at once would weigh on the GC), its time taken out.
+      const t = performance.now();
+      const body = batch(b + 5);
+      building += performance.now() - t;
+      await store.putResults(owner, body);
+    }
+    const rate = (batches * BATCH) / ((performance.now() - started - building) / 1000);
+    // CPU of this process (user + system) per 1,000 results, building included (the same in both): what the
+    // store costs whatever else the machine runs.
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpuMsPer1000 = (cpu.user + cpu.system) / 1000 / batches;
+    // Closing checkpoints the WAL into the file and removes it: the file is then all there is.
+    await store.close();
+    const file = join(dir, 'p.db');
+    const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+    return { rate, cpuMsPer1000, bytesPerMillion: (bytes / ((batches + 5) * BATCH)) * 1e6 };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -155,23 +192,186 @@ async function reads(): Promise<{ auto: number; fiveMinutes: number; points: [nu
   }
 }
 
+/** ms per summary of 10,000 pairs for each window (see the module header for the data). */
+async function summaries(): Promise<Record<string, number>> {
+  const PAIRS = 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
+  const path = join(dir, 'p.db');
+  try {
+    let store = createSqliteStore({ path });
+    const src = await store.createSource(
+      { name: 's', location: 0, host: 0, address: null, labels: {} },
+      'b'.repeat(64),
+    );
+    const first = await store.createDestination({
+      active: true,
+      address: '198.18.0.1',
+      protocol: 'icmp',
+      port: null,
+      interval: 10_000,
+      timeout: 1000,
+      ttl: 64,
+      data: '',
+      labels: {},
+      sources: [],
+    });
+    await store.close();
+    // The window ends at 25:37 after T0 (01:37 UTC), off every boundary: the 24 h window then reads, per pair,
+    // 3 minutes, 2 ten-minute rows, 4 hours, 3 six-hour rows, 1 hour, 3 ten-minute rows and 7 minutes (the
+    // last 3 from the cache); the 1 h window 3 + 7 minutes and 5 ten-minute rows.
+    const end = Number(T0 / 1_000_000_000n) + 25 * 3_600 + 37 * 60;
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = OFF');
+    const ids = [first.id];
+    const keys = [
+      (db.prepare('SELECT num FROM result_keys WHERE id = ?').get(first.id) as { num: number }).num,
+    ];
+    const source = (db.prepare('SELECT num FROM result_keys WHERE id = ?').get(src.id) as { num: number })
+      .num;
+    // Ten real buckets of 60 results each, reused (their sketches have the bins a live minute has).
+    const templates = Array.from(
+      { length: 10 },
+      (_, k) =>
+        bucketResults(
+          Array.from({ length: 60 }, (_, i) => {
+            const r = result('d', T0 + BigInt(i) * 1_000_000_000n, k * 997 + i * 13);
+            return { destination: 0, rtime: r.rtime, status: r.status, rtt: r.rtt };
+          }),
+        )[0]!.bucket,
+    );
+    const WIDTH = { minute: 60, tenmin: 600, hour: 3_600, sixhour: 21_600 } as const;
+    const merged = (n: number) => templates.map((b) => mergeBuckets(Array(n).fill(b)));
+    const bucketsOf = { minute: templates, tenmin: merged(10), hour: merged(60), sixhour: merged(360) };
+    // Exactly the slots the three summaries read, but the last 3 minutes, which are posted below.
+    const slots = new Set<string>();
+    for (const window of [300, 3_600, 86_400]) {
+      for (const [tier, from, to] of cover(end - window, end, SUMMARY_WIDTHS)) {
+        for (let t = from; t < to; t += WIDTH[tier]) if (t < end - 180) slots.add(`${tier}/${t}`);
+      }
+    }
+    db.transaction(() => {
+      const row = db.prepare('SELECT * FROM destinations WHERE id = ?').get(first.id) as Record<
+        string,
+        unknown
+      >;
+      const insertDestination = db.prepare(
+        `INSERT INTO destinations (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
+          .map((k) => `@${k}`)
+          .join(', ')})`,
+      );
+      const addKey = db.prepare('INSERT INTO result_keys (id) VALUES (?) RETURNING num');
+      for (let d = 1; d < PAIRS; d++) {
+        const id = `dst_bench${String(d).padStart(11, '0')}`;
+        insertDestination.run({ ...row, id, address: `198.18.${d >> 8}.${d & 255}` });
+        ids.push(id);
+        keys.push((addKey.get(id) as { num: number }).num);
+      }
+      const columns = `(${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
+      const insert = {
+        minute: db.prepare(`INSERT INTO rollup_minute ${columns}`),
+        tenmin: db.prepare(`INSERT INTO rollup_tenmin ${columns}`),
+        hour: db.prepare(`INSERT INTO rollup_hour ${columns}`),
+        sixhour: db.prepare(`INSERT INTO rollup_sixhour ${columns}`),
+      };
+      const encoded = Object.fromEntries(
+        Object.entries(bucketsOf).map(([tier, list]) => [
+          tier,
+          list.map((b) => rowParams(0, source, 0, b).slice(3)),
+        ]),
+      ) as Record<keyof typeof WIDTH, unknown[][]>;
+      for (const slot of slots) {
+        const [tier, t] = slot.split('/') as [keyof typeof WIDTH, string];
+        for (let p = 0; p < PAIRS; p++)
+          insert[tier].run(keys[p], source, Number(t), ...encoded[tier][p % 10]!);
+      }
+      console.error(`summary data: ${slots.size} slots × ${PAIRS} pairs`);
+    })();
+    db.close();
+    store = createSqliteStore({ path });
+    const owner = { id: src.id, location: 0, host: 0 };
+    for (let s = 0; s < 180; s += 10) {
+      await store.putResults(
+        owner,
+        ids.map((id, p) => result(id, BigInt(end - 180 + s) * 1_000_000_000n + BigInt(p) * 1000n, p + s)),
+      );
+    }
+    const out: Record<string, number> = {};
+    for (const [name, window] of [
+      ['5m', 300],
+      ['1h', 3_600],
+      ['24h', 86_400],
+    ] as const) {
+      const samples: number[] = [];
+      for (let r = 0; r < SUMMARY_READS; r++) {
+        const started = performance.now();
+        const rows = await store.stats!.summary({
+          to: BigInt(end - 1) * 1_000_000_000n,
+          window,
+          sort: 'loss',
+        });
+        samples.push(performance.now() - started);
+        if (rows.length !== PAIRS) throw new Error(`summary ${name}: ${rows.length} rows, not ${PAIRS}`);
+      }
+      out[`${name} window`] = median(samples);
+    }
+    await store.close();
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const rows: Record<string, number[]> = {};
 const add = (key: string, value: number) => {
   rows[key] ??= [];
   rows[key].push(value);
 };
+const only = args.only;
 for (let run = 0; run < RUNS; run++) {
-  for (const destinations of [20, 1000]) {
-    const without = await ingest(false, destinations);
-    const withRollups = await ingest(true, destinations);
-    add(`ingest ${destinations} dst, without rollups (results/s)`, without);
-    add(`ingest ${destinations} dst, with rollups (results/s)`, withRollups);
-    add(`ingest ${destinations} dst, ratio with/without`, withRollups / without);
+  if (!only || only === 'ingest') {
+    for (const [destinations, batches] of [
+      [20, BATCHES],
+      [1000, BATCHES_WIDE],
+    ] as const) {
+      // Alternating, the order flipped each run: the machine's load drifts.
+      const order = run % 2 === 0 ? [false, true] : [true, false];
+      const got: Record<string, Awaited<ReturnType<typeof ingest>>> = {};
+      for (const rollups of order) got[String(rollups)] = await ingest(rollups, destinations, batches);
+      const without = got.false!;
+      const withRollups = got.true!;
+      add(`ingest ${destinations} dst, without rollups (results/s)`, without.rate);
+      add(`ingest ${destinations} dst, with rollups (results/s)`, withRollups.rate);
+      add(`ingest ${destinations} dst, ratio with/without`, withRollups.rate / without.rate);
+      add(`ingest ${destinations} dst, CPU ms per 1,000 results without rollups`, without.cpuMsPer1000);
+      add(`ingest ${destinations} dst, CPU ms per 1,000 results with rollups`, withRollups.cpuMsPer1000);
+      add(
+        `ingest ${destinations} dst, CPU ratio without/with`,
+        without.cpuMsPer1000 / withRollups.cpuMsPer1000,
+      );
+      add(
+        `ingest ${destinations} dst, MB per million results without rollups`,
+        without.bytesPerMillion / 1e6,
+      );
+      add(
+        `ingest ${destinations} dst, MB per million results with rollups`,
+        withRollups.bytesPerMillion / 1e6,
+      );
+    }
   }
-  const r = await reads();
-  add(`stats 30 d one pair, auto step (${r.points[0]} points, hour tier) ms`, r.auto);
-  add(`stats 30 d one pair, step 5m (${r.points[1]} points, minute tier) ms`, r.fiveMinutes);
-  console.error(`run ${run + 1}/${RUNS} done`);
+  if (!only || only === 'reads') {
+    const r = await reads();
+    add(`stats 30 d one pair, auto step (${r.points[0]} points, hour tier) ms`, r.auto);
+    add(`stats 30 d one pair, step 5m (${r.points[1]} points, minute tier) ms`, r.fiveMinutes);
+  }
+  if (!only || only === 'summary') {
+    for (const [window, ms] of Object.entries(await summaries())) add(`summary 10,000 dst, ${window} ms`, ms);
+  }
+  console.error(
+    `run ${run + 1}/${RUNS}: ${Object.entries(rows)
+      .map(([k, v]) => `${k} = ${v.at(-1)!.toFixed(2)}`)
+      .join('; ')}`,
+  );
 }
 for (const [key, values] of Object.entries(rows)) {
   const fmt = (v: number) => (v < 10 ? v.toFixed(2) : Math.round(v).toString());

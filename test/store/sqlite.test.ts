@@ -9,6 +9,7 @@ import { MIGRATIONS } from '../../control-plane/store/sqlite/migrations.js';
 import { createSqliteStore, openDatabase } from '../../control-plane/store/sqlite/sqlite.js';
 import { StoreError } from '../../control-plane/store/store.js';
 import { destinationInput, RTIME, resultInput, sourceInput } from '../helpers/factories.js';
+import { oracle } from '../helpers/stats-oracle.js';
 import { testStore } from './contract.js';
 
 const dirs: string[] = [];
@@ -167,6 +168,100 @@ describe('sqlite store', () => {
       expect(got.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(40_000);
       await store.close();
       expect(pages()).toBeLessThan(before / 2);
+    });
+
+    it('builds the watermark and the 10-minute and 6-hour tiers from a file of schema 4 (before migration 5), equal to what ingest writes', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      // 30 minutes of results, then one a day later: every minute of the first half hour closes.
+      const { store, src, dst } = await filled(path, 0);
+      const owner = { id: src.id, location: 0, host: 0 };
+      const spread = (n: number, from: bigint, every: bigint) =>
+        Array.from({ length: n }, (_, i) =>
+          resultInput(dst.id, {
+            rtime: `${from + BigInt(i) * every}`,
+            rseq: i,
+            rtt: 200 + ((i * 7919) % 500),
+            status: i % 11 === 0 ? 'timeout' : 'reply',
+          }),
+        );
+      await store.putResults(owner, spread(1_800, RTIME, 1_000_000_000n));
+      await store.putResults(owner, spread(1, RTIME + 86_400_000_000_000n, 1n));
+      await store.close();
+      const tier = (db: Database.Database, name: string) =>
+        db
+          .prepare(`SELECT * FROM rollup_${name} ORDER BY t`)
+          .all()
+          .map((row) =>
+            Object.fromEntries(
+              Object.entries(row as object).map(([k, v]) => [
+                k,
+                typeof v === 'number' ? Number(v.toPrecision(12)) : v,
+              ]),
+            ),
+          );
+      const db = new Database(path);
+      const written = tier(db, 'tenmin');
+      expect(written.length).toBe(4);
+      expect(written.reduce((n, r) => n + (r.sent as number), 0)).toBe(1_800);
+      const sixhours = tier(db, 'sixhour');
+      expect(sixhours.map((r) => r.sent)).toEqual([1_800]);
+      const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
+      db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
+      db.pragma('user_version = 4');
+      db.close();
+      // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.
+      await createSqliteStore({ path }).close();
+      const again = new Database(path, { readonly: true });
+      expect(tier(again, 'tenmin')).toEqual(written);
+      expect(tier(again, 'sixhour')).toEqual(sixhours);
+      expect(again.prepare('SELECT * FROM rollup_watermark').all()).toEqual(
+        watermark.map((w) => ({
+          ...(w as object),
+          minute: Number((RTIME + 86_400_000_000_000n) / 60_000_000_000n) * 60,
+        })),
+      );
+      again.close();
+    });
+
+    it('sums a 24 h summary from 6-hour, hour, 10-minute and minute rows and the open minutes, for any end', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const { store, src, dst } = await filled(path, 0);
+      const day0 = (RTIME / 86_400_000_000_000n) * 86_400_000_000_000n;
+      // 30 hours, one result every 97 s from a UTC midnight, RTTs that wander, a timeout now and then.
+      const results = Array.from({ length: 1_114 }, (_, i) =>
+        resultInput(dst.id, {
+          rtime: `${day0 + BigInt(i) * 97_000_000_000n}`,
+          rseq: i,
+          rtt: 100 + ((i * 7919) % 900),
+          status: i % 17 === 0 ? 'timeout' : 'reply',
+        }),
+      );
+      await store.putResults({ id: src.id, location: 0, host: 0 }, results);
+      for (const endSeconds of [
+        24 * 3_600,
+        25 * 3_600 + 37 * 60,
+        29 * 3_600 + 59 * 60,
+        28 * 3_600 + 10 * 60,
+      ]) {
+        const to = day0 + BigInt(endSeconds) * 1_000_000_000n - 1n;
+        const [row] = await store.stats!.summary({ to, window: 86_400, sort: 'loss' });
+        // The window: the 24 h that end with the minute holding `to`.
+        const end = to + 1n;
+        const inWindow = results.filter(
+          (r) => BigInt(r.rtime) >= end - 86_400_000_000_000n && BigInt(r.rtime) < end,
+        );
+        const want = oracle(inWindow);
+        expect([row!.sent, row!.received, row!.min, row!.max, row!.p50], `end ${endSeconds}`).toEqual([
+          want.sent,
+          want.received,
+          want.min,
+          want.max,
+          row!.p50,
+        ]);
+        expect(Math.abs(row!.p50! - want.p50!) / want.p50!).toBeLessThanOrEqual(0.01);
+        expect(Math.abs(row!.mean! - want.mean!) / want.mean!).toBeLessThan(1e-9);
+      }
+      await store.close();
     });
 
     it('turns on incremental vacuum in a file made before it, once, keeping the data', async () => {

@@ -94,7 +94,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: rollup tiers (issue 10). One row per (destination, source, slot): t is the slot's start in seconds since
   // the epoch (a multiple of 60, 3,600 or 86,400). Written in the same transaction as the results they count
-  // (control-plane/store/sqlite/rollups.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
+  // (control-plane/store/sqlite/rollups.ts; since migration 5, in the transaction that closes their minute, with
+  // the raw results as the log in between: open-minutes.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
   // first_/last_rtime and _rtt mark the first and last reply of a minute, which joins the jitter of batches;
   // they are NULL in the hour and day tiers. Keyed by time first: a batch touches many pairs of the same
   // minute, and their rows then share a few pages instead of dirtying one page per pair (with 1,000 pairs,
@@ -205,5 +206,84 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE results ADD COLUMN timing_send INTEGER CHECK (timing_send IN (0, 1));
   ALTER TABLE results ADD COLUMN timing_receive INTEGER CHECK (timing_receive IN (0, 1));
   ALTER TABLE results ADD COLUMN timing_lateness INTEGER CHECK (timing_lateness >= 0);
+  `,
+  // 5: the open-minute cache's watermark per source (issue 10, control-plane/store/sqlite/open-minutes.ts): the
+  // tiers hold exactly the source's raw results of minutes up to it. Rollups were written whole with every batch
+  // before this migration, so each source starts at the minute of its newest result.
+  // And a 10-minute and a 6-hour tier that only the summary reads (stats-read.ts): a 24 h window is then at
+  // most 3 six-hour rows, 5 hours, 5 ten-minute rows and 9 minutes each side, instead of 23 hours and 60
+  // minutes. Made from the minutes and hours already stored (pinger_sketch_sum is registered before migrations
+  // run), kept as long as the minute and the hour tier.
+  `
+  CREATE TABLE rollup_watermark (
+    source INTEGER PRIMARY KEY,
+    minute INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO rollup_watermark (source, minute)
+    SELECT source, max(rtime) / 1000000000 - (max(rtime) / 1000000000) % 60 FROM results GROUP BY source;
+  CREATE TABLE rollup_tenmin (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (t, destination, source)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO rollup_tenmin
+    SELECT destination, source, t - t % 600, sum(sent), sum(reply), sum(timeout), sum(ttl_exceeded),
+      sum(unreachable), sum(reset), sum(error), min(rtt_min), max(rtt_max), sum(rtt_sum), sum(rtt_sumsq),
+      sum(jitter_sum), sum(jitter_count), NULL, NULL, NULL, NULL, pinger_sketch_sum(sketch), max(last_result),
+      last_status
+    FROM rollup_minute GROUP BY t - t % 600, destination, source;
+  CREATE TABLE rollup_sixhour (
+    destination  INTEGER NOT NULL,
+    source       INTEGER NOT NULL,
+    t            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    reply        INTEGER NOT NULL,
+    timeout      INTEGER NOT NULL,
+    ttl_exceeded INTEGER NOT NULL,
+    unreachable  INTEGER NOT NULL,
+    reset        INTEGER NOT NULL,
+    error        INTEGER NOT NULL,
+    rtt_min      REAL,
+    rtt_max      REAL,
+    rtt_sum      REAL NOT NULL,
+    rtt_sumsq    REAL NOT NULL,
+    jitter_sum   REAL NOT NULL,
+    jitter_count INTEGER NOT NULL,
+    first_rtime  INTEGER,
+    first_rtt    REAL,
+    last_rtime   INTEGER,
+    last_rtt     REAL,
+    sketch       BLOB NOT NULL,
+    last_result  INTEGER NOT NULL,
+    last_status  TEXT NOT NULL,
+    PRIMARY KEY (t, destination, source)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO rollup_sixhour
+    SELECT destination, source, t - t % 21600, sum(sent), sum(reply), sum(timeout), sum(ttl_exceeded),
+      sum(unreachable), sum(reset), sum(error), min(rtt_min), max(rtt_max), sum(rtt_sum), sum(rtt_sumsq),
+      sum(jitter_sum), sum(jitter_count), NULL, NULL, NULL, NULL, pinger_sketch_sum(sketch), max(last_result),
+      last_status
+    FROM rollup_hour GROUP BY t - t % 21600, destination, source;
   `,
 ];

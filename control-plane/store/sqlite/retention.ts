@@ -25,6 +25,8 @@ export function pruner(
   retention: Retention,
   write: <T>(work: () => T) => T,
   batchRows = PRUNE_BATCH_ROWS,
+  /** Called in a write transaction before raw rows older than `second` are deleted. */
+  beforeRaw: (second: number) => void = () => {},
 ): Pruner {
   const raw = db.prepare(
     `DELETE FROM results WHERE (rtime, source, destination, rseq) IN
@@ -39,6 +41,16 @@ export function pruner(
     ),
   }));
 
+  const summaryTiers = Object.fromEntries(
+    ['tenmin', 'sixhour'].map((tier) => [
+      tier,
+      db.prepare(
+        `DELETE FROM rollup_${tier} WHERE (destination, source, t) IN
+           (SELECT destination, source, t FROM rollup_${tier} WHERE t <= ? ORDER BY t LIMIT ?)`,
+      ),
+    ]),
+  ) as Record<'tenmin' | 'sixhour', Database.Statement>;
+
   return {
     prune(now) {
       const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -49,11 +61,18 @@ export function pruner(
         deleted += changes;
         if (changes >= batchRows) more = true;
       };
-      if (retention.raw !== null) run(raw, BigInt(nowSeconds - retention.raw) * 1_000_000_000n);
+      if (retention.raw !== null) {
+        const horizon = nowSeconds - retention.raw;
+        write(() => beforeRaw(horizon));
+        run(raw, BigInt(horizon) * 1_000_000_000n);
+      }
       for (const { tier, statement } of tiers) {
         const keep = retention[tier];
         if (keep !== null) run(statement, nowSeconds - keep - TIER_SECONDS[tier]);
       }
+      // The summary's 10-minute and 6-hour tiers go with the minutes and hours they were made from.
+      if (retention.minute !== null) run(summaryTiers.tenmin, nowSeconds - retention.minute - 600);
+      if (retention.hour !== null) run(summaryTiers.sixhour, nowSeconds - retention.hour - 21_600);
       if (deleted > 0 || more) db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
       return { deleted, more };
     },

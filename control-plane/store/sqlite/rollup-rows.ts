@@ -1,5 +1,5 @@
 /**
- * Pure mappers between rollup rows (tables rollup_minute, rollup_hour, rollup_day) and rollup buckets. Nothing
+ * Pure mappers between rollup rows (tables rollup_minute, rollup_tenmin, rollup_hour, rollup_day) and rollup buckets. Nothing
  * else touches these column names or the sketch's blob.
  */
 import type { Status } from '../../../contract/index.js';

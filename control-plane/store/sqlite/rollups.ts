@@ -1,71 +1,84 @@
 /**
- * Rollups in SQLite, written at ingest: inside the transaction that inserts a batch, the results it actually
- * inserted are bucketed per (destination, minute) and folded into the minute, hour and day tiers — a read and
- * an upsert per row touched, with buckets of one batch coalesced per hour and day first. Writing all three
- * tiers at ingest keeps reads cheap (30 days of one pair is 720 hour rows, not 43,200 minute rows to merge)
- * for a cost that grows with the (pair, minute) slots a batch touches, not with its results. A running total
- * per pair (rollup_total) is added to as well: what /metrics' counters read.
+ * The rollup tiers' writes in SQLite, always inside the caller's transaction. Two ways in:
+ *
+ * - {@link TierWriter.addClosed}: whole minutes nobody has counted yet (the open-minute cache flushing them,
+ *   open-minutes.ts): one INSERT per minute row, and one additive upsert per 10-minute, hour, 6-hour and day
+ *   row the flush touches
+ *   (sums in SQL, sketches merged by `pinger_sketch_merge`), so no row is read into JS.
+ * - {@link TierWriter.addLate}: results for a minute that is already stored (a late batch): the minute row is
+ *   read, joined with the batch (jitter linked or recomputed from the raw rows) and written back; hour and day
+ *   rows get the difference the minute gained.
+ *
+ * Both add what they count into the pair's running total (rollup_total, what /metrics' counters read), so a
+ * stored result reaches the total exactly once: when its minute closes, or at once when it arrives late.
+ * Results of minutes still open are in no total yet; StatsStore.totals() adds the cache to it.
  */
 import type Database from 'better-sqlite3';
-import { TIER_SECONDS, type Tier } from '../../../contract/index.js';
+import { TIER_SECONDS } from '../../../contract/index.js';
 import {
   type Bucket,
-  bucketResults,
   combineMinute,
   emptyBucket,
   jitterOf,
+  type MinuteBucket,
   mergeInto,
-  type RollupResult,
+  REPLY,
 } from '../../rollup/bucket.js';
-import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
-import type { PutOutcome } from './results.js';
+import { decodeSketch, encodeSketch, SketchSum } from '../../rollup/sketch.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
-export interface RollupWriter {
-  /** Folds the results a put inserted into every tier. Must run inside the put's transaction. */
-  add(outcome: PutOutcome): void;
+export interface TierWriter {
+  /** Stores minutes that have no row yet, and adds them into their hour and day rows. */
+  addClosed(source: number, minutes: Iterable<MinuteBucket<number>>): void;
+  /** Joins a late batch's buckets into minutes that may already be stored, and their hours and days. */
+  addLate(source: number, minutes: Iterable<MinuteBucket<number>>): void;
+  /** Jitter of a (pair, minute) recomputed from its raw replies in send order. */
+  jitterFromRaw(destination: number, source: number, minute: number): { sum: number; count: number };
 }
 
-export function rollupWriter(db: Database.Database): RollupWriter {
-  registerSketchMerge(db);
-  const tiers = Object.fromEntries(
-    (Object.keys(TIER_SECONDS) as Tier[]).map((tier) => [
-      tier,
-      {
-        get: db.prepare<[number, number, number], RollupRow>(
-          `SELECT ${ROLLUP_SELECT} FROM rollup_${tier} r WHERE destination = ? AND source = ? AND t = ?`,
-        ),
-        put: db.prepare(
-          `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
-           ON CONFLICT (t, destination, source) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
-             .map((c) => `${c} = excluded.${c}`)
-             .join(', ')}`,
-        ),
-      },
-    ]),
-  ) as Record<
-    Tier,
-    { get: Database.Statement<[number, number, number], RollupRow>; put: Database.Statement }
-  >;
+/** The tiers that merge minutes: the API's hour and day, and the summary's 10 minutes and 6 hours. */
+export const MERGED_SECONDS = {
+  tenmin: 600,
+  hour: TIER_SECONDS.hour,
+  sixhour: 21_600,
+  day: TIER_SECONDS.day,
+} as const;
+type MergedTier = keyof typeof MERGED_SECONDS;
+const MERGED_TIERS = Object.keys(MERGED_SECONDS) as MergedTier[];
 
-  // Hour and day rows are added to in one statement, without reading them into JS first: every column adds
-  // (or keeps its min / max / newest), and the sketches merge in pinger_sketch_merge, registered below.
-  const SUMS = [
-    'sent',
-    'reply',
-    'timeout',
-    'ttl_exceeded',
-    'unreachable',
-    'reset',
-    'error',
-    'rtt_sum',
-    'rtt_sumsq',
-    'jitter_sum',
-    'jitter_count',
-  ];
-  const addInto = (tier: 'hour' | 'day') =>
+const VALUES = `VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
+/** Columns that add when rows of one slot merge. */
+const SUMS = [
+  'sent',
+  'reply',
+  'timeout',
+  'ttl_exceeded',
+  'unreachable',
+  'reset',
+  'error',
+  'rtt_sum',
+  'rtt_sumsq',
+  'jitter_sum',
+  'jitter_count',
+];
+
+/** Needs `pinger_sketch_merge` registered on `db` (openDatabase does). */
+export function tierWriter(db: Database.Database): TierWriter {
+  const minuteGet = db.prepare<[number, number, number], RollupRow>(
+    `SELECT ${ROLLUP_SELECT} FROM rollup_minute r WHERE destination = ? AND source = ? AND t = ?`,
+  );
+  const minutePut = db.prepare(
+    `INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
+     ON CONFLICT (t, destination, source) DO UPDATE SET ${ROLLUP_COLUMNS.slice(3)
+       .map((c) => `${c} = excluded.${c}`)
+       .join(', ')}`,
+  );
+  // A plain INSERT: a closed minute from the cache has no row by the cache's invariant, and a row there would
+  // mean counting twice, which must fail loudly rather than add.
+  const minuteInsert = db.prepare(`INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}`);
+  const addInto = (tier: MergedTier) =>
     db.prepare(
-      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
+      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
        ON CONFLICT (t, destination, source) DO UPDATE SET
          ${SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
          rtt_min = coalesce(min(rtt_min, excluded.rtt_min), rtt_min, excluded.rtt_min),
@@ -74,13 +87,14 @@ export function rollupWriter(db: Database.Database): RollupWriter {
          last_status = CASE WHEN excluded.last_result >= last_result THEN excluded.last_status ELSE last_status END,
          last_result = max(last_result, excluded.last_result)`,
     );
-  const merged = { hour: addInto('hour'), day: addInto('day') };
-
+  const merged = Object.fromEntries(MERGED_TIERS.map((tier) => [tier, addInto(tier)])) as Record<
+    MergedTier,
+    Database.Statement
+  >;
   const addTotal = db.prepare(
     `INSERT INTO rollup_total (destination, source, sent, reply) VALUES (?, ?, ?, ?)
      ON CONFLICT (destination, source) DO UPDATE SET sent = sent + excluded.sent, reply = reply + excluded.reply`,
   );
-
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave. Through
   // the destination's index: left to itself the planner takes the source's, which for an agent probing 1,000
   // destinations a second walks 60,000 rows per minute recomputed instead of 60 (7 ms each, measured).
@@ -89,28 +103,56 @@ export function rollupWriter(db: Database.Database): RollupWriter {
      WHERE destination = ? AND rtime >= ? AND rtime < ? AND source = ? AND status = 'reply' ORDER BY rtime`,
   );
 
-  /** Adds `delta` into the stored row of a merged tier (hour, day), or stores it as the first. */
-  function foldInto(tier: 'hour' | 'day', source: number, deltas: Map<string, Bucket>) {
-    const statement = merged[tier];
-    for (const [key, delta] of deltas) {
-      const [destination, t] = key.split('/').map(Number) as [number, number];
-      statement.run(rowParams(destination, source, t, delta));
+  function jitterFromRaw(destination: number, source: number, minute: number) {
+    const ns = BigInt(minute) * 1_000_000_000n;
+    return jitterOf(minuteReplies.all(destination, ns, ns + 60_000_000_000n, source).map((r) => r.rtt));
+  }
+
+  /** Adds what the minutes gained into their hour and day rows, coalesced per row first. */
+  function foldUp(source: number, deltas: Iterable<MinuteBucket<number>>) {
+    for (const tier of MERGED_TIERS) {
+      const width = MERGED_SECONDS[tier];
+      const rows = new Map<string, { destination: number; t: number; bucket: Bucket }>();
+      for (const { destination, minute, bucket } of deltas) {
+        const t = minute - (minute % width);
+        const key = `${destination}/${t}`;
+        const have = rows.get(key);
+        // A tier's delta is its own bucket: a minute's sketch object must not be shared and merged twice.
+        if (have) mergeInto(have.bucket, bucket);
+        else rows.set(key, { destination, t, bucket: mergeInto(emptyBucket(), bucket) });
+      }
+      for (const { destination, t, bucket } of rows.values())
+        merged[tier].run(rowParams(destination, source, t, bucket));
     }
   }
 
+  /** Adds what the minutes newly count into their pairs' running totals, one upsert per pair. */
+  function addTotals(source: number, minutes: Iterable<MinuteBucket<number>>) {
+    const totals = new Map<number, [sent: number, reply: number]>();
+    for (const { destination, bucket } of minutes) {
+      const total = totals.get(destination) ?? [0, 0];
+      total[0] += bucket.sent;
+      total[1] += bucket.statuses[REPLY]!;
+      totals.set(destination, total);
+    }
+    for (const [destination, [sent, reply]] of totals) addTotal.run(destination, source, sent, reply);
+  }
+
   return {
-    add({ source, inserted }) {
-      if (inserted.length === 0) return;
-      const input: RollupResult<number>[] = inserted.map(({ destination, result }) => ({
-        destination,
-        rtime: result.rtime,
-        status: result.status,
-        rtt: result.rtt,
-      }));
-      const hours = new Map<string, Bucket>();
-      const days = new Map<string, Bucket>();
-      for (const { destination, minute, bucket } of bucketResults(input)) {
-        const row = tiers.minute.get.get(destination, source, minute);
+    jitterFromRaw,
+
+    addClosed(source, minutes) {
+      const list = [...minutes];
+      for (const { destination, minute, bucket } of list)
+        minuteInsert.run(rowParams(destination, source, minute, bucket));
+      foldUp(source, list);
+      addTotals(source, list);
+    },
+
+    addLate(source, minutes) {
+      const deltas: MinuteBucket<number>[] = [];
+      for (const { destination, minute, bucket } of minutes) {
+        const row = minuteGet.get(destination, source, minute);
         // What the merged tiers must add: the batch's bucket, with the jitter the minute gained (a Δ joining
         // it to what was stored, or the minute recomputed).
         const delta = { ...bucket, firstReply: null, lastReply: null };
@@ -119,44 +161,34 @@ export function rollupWriter(db: Database.Database): RollupWriter {
           stored = toBucket(row);
           const before = { sum: stored.jitterSum, count: stored.jitterCount };
           if (!combineMinute(stored, bucket).exact) {
-            const ns = BigInt(minute) * 1_000_000_000n;
-            const rtts = minuteReplies.all(destination, ns, ns + 60_000_000_000n, source).map((r) => r.rtt);
-            const j = jitterOf(rtts);
+            const j = jitterFromRaw(destination, source, minute);
             stored.jitterSum = j.sum;
             stored.jitterCount = j.count;
           }
           delta.jitterSum = stored.jitterSum - before.sum;
           delta.jitterCount = stored.jitterCount - before.count;
         }
-        tiers.minute.put.run(rowParams(destination, source, minute, stored));
-        for (const [tier, into] of [
-          ['hour', hours],
-          ['day', days],
-        ] as const) {
-          const t = minute - (minute % TIER_SECONDS[tier]);
-          const key = `${destination}/${t}`;
-          const have = into.get(key);
-          // A tier's delta is its own bucket: the minute's sketch object must not be shared and merged twice.
-          if (have) mergeInto(have, delta);
-          else into.set(key, mergeInto(emptyBucket(), delta));
-        }
+        minutePut.run(rowParams(destination, source, minute, stored));
+        deltas.push({ destination, minute, bucket: delta });
       }
-      foldInto('hour', source, hours);
-      foldInto('day', source, days);
-      const totals = new Map<number, [sent: number, reply: number]>();
-      for (const { destination, result } of inserted) {
-        const total = totals.get(destination) ?? [0, 0];
-        total[0]++;
-        if (result.status === 'reply') total[1]++;
-        totals.set(destination, total);
-      }
-      for (const [destination, [sent, reply]] of totals) addTotal.run(destination, source, sent, reply);
+      foldUp(source, deltas);
+      addTotals(source, deltas);
     },
   };
 }
 
-/** `pinger_sketch_merge(a, b)`: the encoded merge of two encoded sketches, for SQL that adds rollup rows. */
+/**
+ * `pinger_sketch_merge(a, b)`: the encoded merge of two encoded sketches, for SQL that adds rollup rows; and
+ * the aggregate `pinger_sketch_sum(sketch)`, their merge over a group (the migration that builds a tier).
+ */
 export function registerSketchMerge(db: Database.Database) {
+  db.aggregate('pinger_sketch_sum', {
+    start: () => new SketchSum(),
+    step: (sum: SketchSum, bytes: unknown) => {
+      sum.addBytes(bytes as Uint8Array);
+    },
+    result: (sum: SketchSum) => Buffer.from(encodeSketch(sum.toSketch())),
+  });
   db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
     const sketch = decodeSketch(a as Uint8Array);
     sketch.merge(decodeSketch(b as Uint8Array));

@@ -3,7 +3,9 @@
  * synchronous=FULL syncs each commit to disk before it returns, so a batch answered 200 (after which the
  * agent deletes its copy) survives a power cut too; a batch is one transaction, so that is one sync per batch.
  * Each write is one transaction that also bumps the config version where agents care, so a long-poll never
- * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch.
+ * sees half a change. Results go in with INSERT OR IGNORE on their identity, one transaction per batch; their
+ * rollups are counted in memory while their minute is open and written when it closes (open-minutes.ts), so a
+ * file has one store instance writing it at a time.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,9 +27,10 @@ import {
   UnavailableError,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { openMinutes } from './open-minutes.js';
 import { resultsTable } from './results.js';
 import { pruner } from './retention.js';
-import { rollupWriter } from './rollups.js';
+import { registerSketchMerge, tierWriter } from './rollups.js';
 import {
   type DestinationRow,
   destinationParams,
@@ -74,13 +77,16 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
   const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
   const listeners = new Set<ChangeListener>();
   const resultRows = resultsTable(db);
-  const rollups = options.rollups === false ? undefined : rollupWriter(db);
-  const stats = statsReader(db);
+  const rollups = options.rollups === false ? undefined : openMinutes(db, tierWriter(db));
+  rollups?.reload();
+  const stats = statsReader(db, () => rollups?.pending() ?? []);
   const retention = pruner(
     db,
     options.retention ?? DEFAULT_RETENTION,
     (work) => write(work, false),
     options.pruneBatchRows,
+    // The cache's minutes live in their raw rows until closed: close them before those rows may go.
+    (second) => rollups?.flushBefore(second - (second % 60) + 60),
   );
 
   const sql = {
@@ -350,11 +356,17 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     },
 
     async putResults(owner, results) {
-      return write(() => {
-        const outcome = resultRows.put(owner, results, rollups !== undefined);
-        rollups?.add(outcome);
-        return { stored: outcome.stored, duplicates: outcome.duplicates };
-      }, false);
+      try {
+        return write(() => {
+          const outcome = resultRows.put(owner, results, rollups !== undefined);
+          rollups?.add(outcome);
+          return { stored: outcome.stored, duplicates: outcome.duplicates };
+        }, false);
+      } catch (err) {
+        // The cache may hold what the rolled-back transaction added: rebuild it from what did commit.
+        if (db.open) rollups?.reload();
+        throw err;
+      }
     },
 
     async listResults(filter) {
@@ -372,7 +384,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
         return read(() => stats.totals(filter));
       },
       async prune(at) {
-        return read(() => retention.prune(at));
+        try {
+          return read(() => retention.prune(at));
+        } catch (err) {
+          if (db.open) rollups?.reload();
+          throw err;
+        }
       },
     },
 
@@ -421,6 +438,8 @@ export function openDatabase(path: string, busyTimeoutMs: number): Database.Data
     // A bigger page cache keeps the result indexes' hot pages in memory during ingest (64 MiB).
     db.pragma('cache_size = -65536');
     enableIncrementalVacuum(db);
+    // Migration 3 builds a tier with it.
+    registerSketchMerge(db);
     migrate(db);
     return db;
   } catch (err) {

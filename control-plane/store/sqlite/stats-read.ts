@@ -1,13 +1,21 @@
 /**
  * Reading the rollups: stats series at a step from the coarsest tier that serves it, and the overview summary
- * over a window (whole hours from the hour tier, the edges from the minute tier). SQL range reads on the tiers'
- * keys; a series merges its rows in JS (rollup/), the summary adds each pair's rows up in SQL first.
+ * over a window (whole hours from the hour tier, the edges from the minute tier), each plus the minutes the
+ * open-minute cache still holds (open-minutes.ts), which no tier has yet. Pure SQL range reads on the tiers'
+ * primary key (t, destination, source) or their (destination, source, t) index; merging and figures are
+ * rollup/'s. The running totals (rollup_total) likewise: closed minutes from the table, open ones from the cache.
  */
 import type Database from 'better-sqlite3';
-import type { StatsPoint, StatsResponse, Status, SummaryRow, Tier } from '../../../contract/index.js';
-import { type Bucket, mergeInto } from '../../rollup/bucket.js';
+import {
+  STATUSES,
+  type StatsResponse,
+  type Status,
+  type SummaryRow,
+  type Tier,
+} from '../../../contract/index.js';
+import { type Bucket, emptyBucket, mergeInto, REPLY } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
-import { decodeSketch, newSketch, type Sketch } from '../../rollup/sketch.js';
+import { SketchSum } from '../../rollup/sketch.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
 import {
   type PairFilter,
@@ -16,15 +24,8 @@ import {
   StoreError,
   type SummaryFilter,
 } from '../store.js';
+import type { PendingMinute } from './open-minutes.js';
 import { ROLLUP_SELECT, type RollupRow, toBucket } from './rollup-rows.js';
-
-type JoinedRow = RollupRow & { source_id: string; destination_id: string };
-
-/** A pair's rows added up by SQL (see `pairTotals`): `sketch` indexes the merged sketches, `last` is rtime+status. */
-type PairSumRow = Omit<
-  RollupRow,
-  't' | 'first_rtime' | 'first_rtt' | 'last_rtime' | 'last_rtt' | 'sketch' | 'last_result' | 'last_status'
-> & { sketch: number; last: string; source_id: string; destination_id: string };
 
 export interface StatsReader {
   readStats(filter: StatsFilter): StatsResponse;
@@ -34,87 +35,80 @@ export interface StatsReader {
 
 const NS = 1_000_000_000n;
 
-export function statsReader(db: Database.Database): StatsReader {
-  const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
-  const statements = new Map<string, Database.Statement<unknown[], JoinedRow>>();
+/** The pairs a filter selects, as SQL conditions and as a test for cached minutes. */
+interface PairSelection {
+  sql: string[];
+  params: unknown[];
+  matches(destination: number, source: number): boolean;
+}
 
-  /** Rows of `tier` with t in [from, to) for the pairs `where` selects, by pair then time. */
-  function rows(tier: Tier, from: number, to: number, where: { sql: string[]; params: unknown[] }) {
-    const sql = `SELECT ${ROLLUP_SELECT}, s.id AS source_id, d.id AS destination_id FROM rollup_${tier} r
-      JOIN result_keys s ON s.num = r.source JOIN result_keys d ON d.num = r.destination
-      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}
-      ORDER BY r.destination, r.source, r.t`;
+/** What a read accumulates per pair. */
+interface PairAccumulator<T> {
+  destination: number;
+  source: number;
+  value: T;
+}
+
+export function statsReader(db: Database.Database, pending: () => Iterable<PendingMinute>): StatsReader {
+  const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
+  const idOf = db.prepare<[number], { id: string }>('SELECT id FROM result_keys WHERE num = ?');
+  const allIds = db.prepare<[], { num: number; id: string }>('SELECT num, id FROM result_keys');
+  const labelled = db.prepare<[string, string], { num: number }>(
+    `SELECT k.num FROM destinations x JOIN result_keys k ON k.id = x.id
+     WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?)`,
+  );
+  const statements = new Map<string, Database.Statement<unknown[], RollupRow>>();
+  const summaryStatements = new Map<string, Database.Statement<unknown[], SummaryColumns>>();
+
+  /** Rows of `tier` with t in [from, to) for the pairs `where` selects. */
+  function rows(tier: Tier, from: number, to: number, where: PairSelection) {
+    const sql = `SELECT ${ROLLUP_SELECT} FROM rollup_${tier} r
+      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
     let statement = statements.get(sql);
     if (!statement) {
-      statement = db.prepare<unknown[], JoinedRow>(sql);
+      statement = db.prepare<unknown[], RollupRow>(sql);
       statements.set(sql, statement);
     }
     return statement.iterate(from, to, ...where.params);
   }
 
-  // The summary adds rows up in SQL, one result row per pair: a row object per rollup row (23 columns, rtimes as
-  // text) and a sort of them all took most of its time (10,000 pairs × 5 minutes: 450 ms against 90 ms, measured
-  // on a loaded machine). Sketches merge in a registered aggregate that keeps the merged sketch in `collected` and
-  // hands SQL its index, so nothing is encoded only to be decoded again.
-  let collected: Sketch[] = [];
-  db.aggregate('pinger_sketch_collect', {
-    start: () => null as Sketch | null,
-    step: (merged: Sketch | null, blob: unknown) => {
-      const sketch = decodeSketch(blob as Uint8Array);
-      if (!merged) return sketch;
-      merged.merge(sketch);
-      return merged;
-    },
-    result: (merged: Sketch | null) => collected.push(merged ?? newSketch()) - 1,
-  });
-  const sums = new Map<string, Database.Statement<unknown[], PairSumRow>>();
-
-  /** Each pair's rows of `tier` with t in [from, to), added up into one bucket per pair. */
-  function pairTotals(tier: Tier, from: number, to: number, where: { sql: string[]; params: unknown[] }) {
-    // The newest result's status rides along its rtime, zero-padded so that text order is time order.
-    const sql = `SELECT a.*, s.id AS source_id, d.id AS destination_id FROM (
-        SELECT r.destination, r.source, SUM(r.sent) AS sent, SUM(r.reply) AS reply, SUM(r.timeout) AS timeout,
-          SUM(r.ttl_exceeded) AS ttl_exceeded, SUM(r.unreachable) AS unreachable, SUM(r.reset) AS reset,
-          SUM(r.error) AS error, MIN(r.rtt_min) AS rtt_min, MAX(r.rtt_max) AS rtt_max, SUM(r.rtt_sum) AS rtt_sum,
-          SUM(r.rtt_sumsq) AS rtt_sumsq, SUM(r.jitter_sum) AS jitter_sum, SUM(r.jitter_count) AS jitter_count,
-          pinger_sketch_collect(r.sketch) AS sketch, MAX(printf('%020d', r.last_result) || r.last_status) AS last
-        FROM rollup_${tier} r WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}
-        GROUP BY r.destination, r.source
-      ) a JOIN result_keys s ON s.num = a.source JOIN result_keys d ON d.num = a.destination`;
-    let statement = sums.get(sql);
+  /** The summary's columns of `tier` rows with t in [from, to) (arrays: see {@link SummaryColumns}). */
+  function summaryRows(tier: SummaryTier, from: number, to: number, where: PairSelection) {
+    const sql = `SELECT ${SUMMARY_SELECT} FROM rollup_${tier} r
+      WHERE r.t >= ? AND r.t < ? ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
+    let statement = summaryStatements.get(sql);
     if (!statement) {
-      statement = db.prepare<unknown[], PairSumRow>(sql);
-      sums.set(sql, statement);
+      statement = db.prepare<unknown[], SummaryColumns>(sql).raw(true) as unknown as Database.Statement<
+        unknown[],
+        SummaryColumns
+      >;
+      summaryStatements.set(sql, statement);
     }
-    collected = [];
-    const rows = statement.all(from, to, ...where.params);
-    const sketches = collected;
-    collected = [];
-    return rows.map((row) => ({
-      key: `${row.destination}/${row.source}`,
-      source: row.source_id,
-      destination: row.destination_id,
-      bucket: {
-        sent: row.sent,
-        statuses: [row.reply, row.timeout, row.ttl_exceeded, row.unreachable, row.reset, row.error],
-        rttMin: row.rtt_min ?? Number.POSITIVE_INFINITY,
-        rttMax: row.rtt_max ?? Number.NEGATIVE_INFINITY,
-        rttSum: row.rtt_sum,
-        rttSumSquares: row.rtt_sumsq,
-        jitterSum: row.jitter_sum,
-        jitterCount: row.jitter_count,
-        firstReply: null,
-        lastReply: null,
-        sketch: sketches[row.sketch]!,
-        lastResult: { rtime: BigInt(row.last.slice(0, 20)), status: row.last.slice(20) as Status },
-      } satisfies Bucket,
-    }));
+    return statement.iterate(from, to, ...where.params) as IterableIterator<SummaryColumns>;
   }
 
-  /** SQL conditions for a pair filter, or undefined when a named id is unknown (nothing can match). */
-  function pairWhere(filter: PairFilter): { sql: string[]; params: unknown[] } | undefined {
+  const totalStatements = new Map<string, Database.Statement<unknown[], TotalColumns>>();
+
+  /** The running totals of closed minutes for the pairs `where` selects. */
+  function totalRows(where: PairSelection) {
+    const sql = `SELECT r.destination, r.source, r.sent, r.reply FROM rollup_total r
+      WHERE 1 = 1 ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
+    let statement = totalStatements.get(sql);
+    if (!statement) {
+      statement = db.prepare<unknown[], TotalColumns>(sql).raw(true) as unknown as Database.Statement<
+        unknown[],
+        TotalColumns
+      >;
+      totalStatements.set(sql, statement);
+    }
+    return statement.iterate(...where.params) as IterableIterator<TotalColumns>;
+  }
+
+  /** The selection for a pair filter, or undefined when a named id is unknown (nothing can match). */
+  function select(filter: PairFilter): PairSelection | undefined {
     const sql: string[] = [];
     const params: unknown[] = [];
+    const nums: { destination?: number; source?: number } = {};
     for (const [column, id] of [
       ['destination', filter.destination],
       ['source', filter.source],
@@ -124,102 +118,334 @@ export function statsReader(db: Database.Database): StatsReader {
       if (!found) return undefined;
       sql.push(`r.${column} = ?`);
       params.push(found.num);
+      nums[column] = found.num;
     }
+    const labelSets: Set<number>[] = [];
     for (const [key, value] of Object.entries(filter.labels ?? {})) {
       sql.push(`r.destination IN (SELECT k.num FROM destinations x JOIN result_keys k ON k.id = x.id
         WHERE EXISTS (SELECT 1 FROM json_each(x.labels) j WHERE j.key = ? AND j.value = ?))`);
       params.push(key, value);
+      labelSets.push(new Set(labelled.all(key, value).map((r) => r.num)));
     }
-    return { sql, params };
+    return {
+      sql,
+      params,
+      matches: (destination, source) =>
+        (nums.destination === undefined || nums.destination === destination) &&
+        (nums.source === undefined || nums.source === source) &&
+        labelSets.every((set) => set.has(destination)),
+    };
+  }
+
+  /** The pair's accumulator in `pairs`, made by `make` when missing. */
+  function pairOf<T>(
+    pairs: Map<number, Map<number, PairAccumulator<T>>>,
+    destination: number,
+    source: number,
+    make: () => T,
+  ): PairAccumulator<T> {
+    let bySource = pairs.get(destination);
+    if (!bySource) {
+      bySource = new Map();
+      pairs.set(destination, bySource);
+    }
+    let pair = bySource.get(source);
+    if (!pair) {
+      pair = { destination, source, value: make() };
+      bySource.set(source, pair);
+    }
+    return pair;
+  }
+
+  /** Ids of keys, each looked up once per read. */
+  function ids(pairs: number) {
+    const known = new Map<number, string>();
+    // Many pairs: every key in one statement (one row per source and destination) beats a lookup per pair.
+    if (pairs > 100) for (const { num, id } of allIds.all()) known.set(num, id);
+    return (num: number) => {
+      let id = known.get(num);
+      if (id === undefined) {
+        id = idOf.get(num)?.id ?? String(num);
+        known.set(num, id);
+      }
+      return id;
+    };
   }
 
   return {
     totals(filter) {
-      const where = pairWhere(filter);
+      const where = select(filter);
       if (!where) return [];
-      return db
-        .prepare<unknown[], PairTotal>(
-          `SELECT d.id AS destination, s.id AS source, r.sent, r.reply AS received FROM rollup_total r
-           JOIN result_keys s ON s.num = r.source JOIN result_keys d ON d.num = r.destination
-           WHERE 1 = 1 ${where.sql.map((w) => `AND ${w}`).join(' ')} ORDER BY d.id, s.id`,
-        )
-        .all(...where.params);
+      // rollup_total counts closed minutes only (rollups.ts); the open ones are added from the cache, so a
+      // counter neither lags a result already stored nor drops when its minute closes.
+      const pairs = new Map<number, Map<number, PairAccumulator<[sent: number, received: number]>>>();
+      for (const [destination, source, sent, reply] of totalRows(where))
+        pairOf(pairs, destination, source, () => [sent, reply]);
+      for (const p of pending()) {
+        if (!where.matches(p.destination, p.source)) continue;
+        const total = pairOf(pairs, p.destination, p.source, (): [number, number] => [0, 0]).value;
+        total[0] += p.bucket.sent;
+        total[1] += p.bucket.statuses[REPLY]!;
+      }
+      const id = ids(pairs.size);
+      const out: PairTotal[] = [];
+      for (const bySource of pairs.values()) {
+        for (const { destination, source, value } of bySource.values())
+          out.push({ destination: id(destination), source: id(source), sent: value[0], received: value[1] });
+      }
+      return out.sort((a, b) => compare(a.destination, b.destination) || compare(a.source, b.source));
     },
 
     readStats(filter) {
       const { step, tier } = stepFor(filter);
-      const where = pairWhere(filter);
+      const where = select(filter);
       if (!where) return { step, series: [] };
       const fromSeconds = Number(filter.from / NS);
       const first = fromSeconds - (fromSeconds % step);
       const end = Number(filter.to / NS) + 1;
-      const series: StatsResponse['series'] = [];
-      let current:
-        | { pair: string; points: StatsPoint[]; slot: number; bucket: Bucket | undefined }
-        | undefined;
-      const flush = () => {
-        if (current?.bucket)
-          current.points.push({ t: `${current.slot}000000000`, ...figuresOf(current.bucket) });
-      };
-      for (const row of rows(tier, first, end, where)) {
-        const pair = `${row.destination}/${row.source}`;
-        const slot = row.t - (row.t % step);
-        if (current?.pair !== pair) {
-          flush();
-          current = { pair, points: [], slot, bucket: undefined };
-          series.push({ source: row.source_id, destination: row.destination_id, points: current.points });
-        } else if (current.slot !== slot) {
-          flush();
-          current.slot = slot;
-          current.bucket = undefined;
-        }
+      const pairs = new Map<number, Map<number, PairAccumulator<Map<number, Bucket>>>>();
+      const add = (destination: number, source: number, t: number, bucket: Bucket) => {
+        const slots = pairOf(pairs, destination, source, () => new Map<number, Bucket>()).value;
+        const slot = t - (t % step);
+        const have = slots.get(slot);
         // A slot of one row (step = tier width) needs no merge.
-        const bucket = toBucket(row);
-        current.bucket = current.bucket ? mergeInto(current.bucket, bucket) : bucket;
+        slots.set(slot, have ? mergeInto(have, bucket) : bucket);
+      };
+      for (const row of rows(tier, first, end, where)) add(row.destination, row.source, row.t, toBucket(row));
+      for (const p of pending()) {
+        if (p.minute >= first && p.minute < end && where.matches(p.destination, p.source))
+          add(p.destination, p.source, p.minute, mergeInto(emptyBucket(), p.bucket));
       }
-      flush();
+      const id = ids(pairs.size);
+      const series: StatsResponse['series'] = [];
+      for (const bySource of pairs.values()) {
+        for (const { destination, source, value } of bySource.values()) {
+          series.push({
+            source: id(source),
+            destination: id(destination),
+            points: [...value]
+              .sort((a, b) => a[0] - b[0])
+              .map(([slot, bucket]) => ({ t: `${slot}000000000`, ...figuresOf(bucket) })),
+          });
+        }
+      }
       series.sort((a, b) => compare(a.destination, b.destination) || compare(a.source, b.source));
       return { step, series };
     },
 
     summary(filter) {
-      const where = pairWhere(filter);
+      const where = select(filter);
       if (!where) return [];
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
       const start = end - filter.window;
-      // Whole hours inside the window come from the hour tier, the rest from the minute tier.
-      const hourStart = Math.ceil(start / 3_600) * 3_600;
-      const hourEnd = Math.floor(end / 3_600) * 3_600;
-      const ranges: [Tier, number, number][] =
-        hourEnd > hourStart
-          ? [
-              ['minute', start, hourStart],
-              ['hour', hourStart, hourEnd],
-              ['minute', hourEnd, end],
-            ]
-          : [['minute', start, end]];
-      const pairs = new Map<string, { source: string; destination: string; bucket: Bucket }>();
+      // Whole 6 hours, hours and 10 minutes from their tiers, the rest from the minute tier.
+      const ranges = cover(start, end, SUMMARY_WIDTHS);
+      // Tens of thousands of rows: summed column by column into one accumulator per pair, sketches straight
+      // from their bytes (SketchSum), no bucket or sketch object per row.
+      const pairs = new Map<number, SummaryAccumulator>();
+      const pairOfRow = (destination: number, source: number) => {
+        const key = destination * PAIR_KEY + source;
+        let acc = pairs.get(key);
+        if (!acc) {
+          acc = newAccumulator(destination, source);
+          pairs.set(key, acc);
+        }
+        return acc;
+      };
       for (const [tier, from, to] of ranges) {
         if (to <= from) continue;
-        for (const { key, source, destination, bucket } of pairTotals(tier, from, to, where)) {
-          const have = pairs.get(key);
-          if (have) mergeInto(have.bucket, bucket);
-          else pairs.set(key, { source, destination, bucket });
-        }
+        for (const row of summaryRows(tier, from, to, where)) addRow(pairOfRow(row[0], row[1]), row);
       }
-      const out: SummaryRow[] = [...pairs.values()].map(({ source, destination, bucket }) => ({
-        source,
-        destination,
-        ...figuresOf(bucket),
-        lastResult: `${bucket.lastResult!.rtime}`,
-        lastStatus: bucket.lastResult!.status,
-      }));
+      for (const p of pending()) {
+        if (p.minute >= start && p.minute < end && where.matches(p.destination, p.source))
+          addBucket(pairOfRow(p.destination, p.source), p.bucket);
+      }
+      const id = ids(pairs.size);
+      const out: SummaryRow[] = [];
+      for (const acc of pairs.values()) {
+        const bucket = toBucketOf(acc);
+        out.push({
+          source: id(acc.source),
+          destination: id(acc.destination),
+          ...figuresOf(bucket),
+          lastResult: acc.lastResult,
+          lastStatus: acc.lastStatus,
+        });
+      }
       const worst = (row: SummaryRow) => (filter.sort === 'loss' ? row.loss : (row.p50 ?? -1));
       return out.sort(
         (a, b) => worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
       );
     },
+  };
+}
+
+/** The tiers a summary reads, by width. */
+type SummaryTier = 'minute' | 'tenmin' | 'hour' | 'sixhour';
+const SUMMARY_TIERS: Record<number, SummaryTier> = {
+  60: 'minute',
+  600: 'tenmin',
+  3600: 'hour',
+  21600: 'sixhour',
+};
+/** Widths of {@link SUMMARY_TIERS}, widest first. */
+export const SUMMARY_WIDTHS = [21_600, 3_600, 600, 60];
+
+/**
+ * [from, to) as the fewest whole slots: the widest first, the edges left over by narrower ones (`widths`
+ * descending, ending with 60). With {@link SUMMARY_WIDTHS}: at most 9 minutes, 5 ten-minute rows and 5 hours
+ * each side of the whole 6 hours.
+ */
+export function cover(from: number, to: number, widths: readonly number[]): [SummaryTier, number, number][] {
+  if (to <= from) return [];
+  const [width, ...narrower] = widths as [number, ...number[]];
+  if (narrower.length === 0) return [[SUMMARY_TIERS[width]!, from, to]];
+  const a = Math.ceil(from / width) * width;
+  const b = Math.floor(to / width) * width;
+  if (b <= a) return cover(from, to, narrower);
+  return [...cover(from, a, narrower), [SUMMARY_TIERS[width]!, a, b], ...cover(b, to, narrower)];
+}
+
+/** Pair keys: destination × this + source (keys stay far below 2^26). */
+const PAIR_KEY = 2 ** 26;
+
+const SUMMARY_SELECT = [
+  'destination',
+  'source',
+  'sent',
+  'reply',
+  'timeout',
+  'ttl_exceeded',
+  'unreachable',
+  'reset',
+  'error',
+  'rtt_min',
+  'rtt_max',
+  'rtt_sum',
+  'rtt_sumsq',
+  'jitter_sum',
+  'jitter_count',
+  'sketch',
+  'CAST(last_result AS TEXT)',
+  'last_status',
+]
+  .map((c) => (c.startsWith('CAST') ? c : `r.${c}`))
+  .join(', ');
+
+/** A row of {@link SUMMARY_SELECT}, in its order. */
+type SummaryColumns = [
+  destination: number,
+  source: number,
+  sent: number,
+  reply: number,
+  timeout: number,
+  ttlExceeded: number,
+  unreachable: number,
+  reset: number,
+  error: number,
+  rttMin: number | null,
+  rttMax: number | null,
+  rttSum: number,
+  rttSumSquares: number,
+  jitterSum: number,
+  jitterCount: number,
+  sketch: Uint8Array,
+  lastResult: string,
+  lastStatus: Status,
+];
+
+/** A row of rollup_total: destination, source, sent, reply. */
+type TotalColumns = [destination: number, source: number, sent: number, reply: number];
+
+/** One pair's summary so far: a bucket's sums, with the sketch as a {@link SketchSum}. */
+interface SummaryAccumulator {
+  destination: number;
+  source: number;
+  sent: number;
+  statuses: number[];
+  rttMin: number;
+  rttMax: number;
+  rttSum: number;
+  rttSumSquares: number;
+  jitterSum: number;
+  jitterCount: number;
+  sketch: SketchSum;
+  /** Decimal ns: of equal length, strings order as numbers. */
+  lastResult: string;
+  lastStatus: Status;
+}
+
+function newAccumulator(destination: number, source: number): SummaryAccumulator {
+  return {
+    destination,
+    source,
+    sent: 0,
+    statuses: STATUSES.map(() => 0),
+    rttMin: Number.POSITIVE_INFINITY,
+    rttMax: Number.NEGATIVE_INFINITY,
+    rttSum: 0,
+    rttSumSquares: 0,
+    jitterSum: 0,
+    jitterCount: 0,
+    sketch: new SketchSum(),
+    lastResult: '',
+    lastStatus: 'reply',
+  };
+}
+
+function later(a: string, b: string): boolean {
+  return a.length > b.length || (a.length === b.length && a >= b);
+}
+
+function addRow(acc: SummaryAccumulator, row: SummaryColumns) {
+  acc.sent += row[2];
+  const statuses = acc.statuses;
+  for (let i = 0; i < 6; i++) statuses[i]! += row[3 + i] as number;
+  if (row[9] !== null && row[9] < acc.rttMin) acc.rttMin = row[9];
+  if (row[10] !== null && row[10] > acc.rttMax) acc.rttMax = row[10];
+  acc.rttSum += row[11];
+  acc.rttSumSquares += row[12];
+  acc.jitterSum += row[13];
+  acc.jitterCount += row[14];
+  acc.sketch.addBytes(row[15]);
+  if (later(row[16], acc.lastResult)) {
+    acc.lastResult = row[16];
+    acc.lastStatus = row[17];
+  }
+}
+
+function addBucket(acc: SummaryAccumulator, b: Bucket) {
+  acc.sent += b.sent;
+  for (let i = 0; i < 6; i++) acc.statuses[i]! += b.statuses[i]!;
+  if (b.rttMin < acc.rttMin) acc.rttMin = b.rttMin;
+  if (b.rttMax > acc.rttMax) acc.rttMax = b.rttMax;
+  acc.rttSum += b.rttSum;
+  acc.rttSumSquares += b.rttSumSquares;
+  acc.jitterSum += b.jitterSum;
+  acc.jitterCount += b.jitterCount;
+  acc.sketch.addSketch(b.sketch);
+  const last = `${b.lastResult!.rtime}`;
+  if (later(last, acc.lastResult)) {
+    acc.lastResult = last;
+    acc.lastStatus = b.lastResult!.status;
+  }
+}
+
+function toBucketOf(acc: SummaryAccumulator): Bucket {
+  return {
+    sent: acc.sent,
+    statuses: acc.statuses,
+    rttMin: acc.rttMin,
+    rttMax: acc.rttMax,
+    rttSum: acc.rttSum,
+    rttSumSquares: acc.rttSumSquares,
+    jitterSum: acc.jitterSum,
+    jitterCount: acc.jitterCount,
+    firstReply: null,
+    lastReply: null,
+    sketch: acc.sketch.toSketch(),
+    lastResult: null,
   };
 }
 

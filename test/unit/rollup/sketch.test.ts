@@ -5,6 +5,7 @@ import {
   encodeSketch,
   newSketch,
   SketchDecodeError,
+  SketchSum,
 } from '../../../control-plane/rollup/sketch.js';
 import { pareto, random } from '../../helpers/stats-oracle.js';
 
@@ -45,5 +46,33 @@ describe('sketch encoding', () => {
     expect(() => decodeSketch(Uint8Array.of(9, ...bytes.slice(1)))).toThrow(SketchDecodeError);
     expect(() => decodeSketch(bytes.slice(0, -1))).toThrow(/cut short/);
     expect(() => decodeSketch(Uint8Array.of(...bytes, 0))).toThrow(/trailing/);
+  });
+
+  it('sums sketches from their bytes and as objects into the sketch the library merge gives', () => {
+    const rand = random(9);
+    // Ranges that do not overlap, overlap, and lie below and above each other; zeros; an empty sketch.
+    const sets = [
+      Array.from({ length: 300 }, () => 200 + rand() * 50),
+      Array.from({ length: 300 }, () => pareto(rand, 100, 1.2)),
+      [0, 0, 3],
+      [],
+      Array.from({ length: 50 }, () => 5 + rand()),
+      Array.from({ length: 50 }, () => 1e6 + rand() * 1e5),
+    ];
+    const merged = newSketch();
+    const sum = new SketchSum();
+    sets.forEach((values, i) => {
+      const sketch = newSketch();
+      for (const x of values) sketch.accept(x);
+      merged.merge(sketch);
+      if (i % 2 === 0) sum.addBytes(encodeSketch(sketch));
+      else sum.addSketch(sketch);
+    });
+    const got = sum.toSketch();
+    expect(got.count).toBe(merged.count);
+    expect(encodeSketch(got)).toEqual(encodeSketch(merged));
+    for (const q of [0, 0.01, 0.5, 0.9, 0.99, 1])
+      expect(got.getValueAtQuantile(q)).toBe(merged.getValueAtQuantile(q));
+    expect(new SketchSum().toSketch().count).toBe(0);
   });
 });

@@ -1,0 +1,178 @@
+/**
+ * Rollups at ingest, written behind: the minutes still open are kept in memory and written to the tiers once
+ * closed, and the raw results table is their durable log.
+ *
+ * Why: a batch from an agent with 10,000 destinations touches ~1,000 (pair, minute) slots and adds about one
+ * result to each. Writing each slot's minute, hour and day row per batch costs three row writes per result —
+ * several times the cost of storing the result. Kept open in memory until the minute closes, a slot is
+ * written once for its ~60 results instead.
+ *
+ * The invariant, per source, with W its watermark (a minute, in table rollup_watermark):
+ *
+ *   the tiers hold exactly the raw results of the source's minutes ≤ W, and nothing of its minutes > W;
+ *   the cache holds exactly the raw results of its minutes > W.
+ *
+ * - A batch's inserted results (INSERT OR IGNORE … RETURNING: a retry's repeats are never seen here) of
+ *   minutes ≤ W are written to the tiers at once, in the batch's transaction (addLate); those of minutes > W
+ *   join the cache.
+ * - When the source's newest minute is {@link GRACE_SECONDS} past a cached minute, that minute is closed: the
+ *   same transaction writes every cached minute ≤ the new W to the tiers and moves W, so tiers and watermark
+ *   move together or not at all.
+ * - Reads add the cached minutes to what the tiers answer (pending()).
+ * - If a transaction fails, and when the store opens, the cache is rebuilt from the raw rows of the minutes
+ *   after each W (reload()). After a crash (SIGKILL, power cut: the results' commits are synchronous=FULL), a
+ *   stored result is either in a minute ≤ W — then it was written to the tiers in the transaction that stored
+ *   it or in the one that moved W past it, both committed — or in a minute > W, then it is in no tier and the
+ *   rebuild counts it from its raw row, once, because the raw table's primary key holds each result once.
+ *   Nothing is counted twice or lost, which is what "rollups in the same transaction as the results" promised;
+ *   what is deferred is only work, not durability.
+ * - Retention never deletes a raw row the cache still needs: a prune first closes the minutes before its raw
+ *   horizon (flushBefore).
+ *
+ * One store instance per file: another process writing the same file would not see this cache.
+ */
+import type Database from 'better-sqlite3';
+import type { Status } from '../../../contract/index.js';
+import {
+  bucketResults,
+  combineMinute,
+  type MinuteBucket,
+  minuteOf,
+  type RollupResult,
+} from '../../rollup/bucket.js';
+import type { PutOutcome } from './results.js';
+import type { TierWriter } from './rollups.js';
+
+/** A minute closes once its source has sent results of a minute this much later (2 minutes). */
+export const GRACE_SECONDS = 120;
+
+/** A cached (pair, minute). */
+export interface PendingMinute extends MinuteBucket<number> {
+  source: number;
+}
+
+export interface RollupWriter {
+  /** Counts what a put inserted. Must run inside the put's transaction; call reload() if it then fails. */
+  add(outcome: PutOutcome): void;
+  /** Writes every cached minute before `minute` (seconds) to the tiers. Inside a write transaction. */
+  flushBefore(minute: number): void;
+  /** Rebuilds the cache from the database: at open, and after a transaction that failed. */
+  reload(): void;
+  /** The cached minutes, which no tier holds yet. */
+  pending(): Iterable<PendingMinute>;
+}
+
+interface SourceCache {
+  /** The watermark minute; -Infinity when nothing of the source was ever closed. */
+  watermark: number;
+  newest: number;
+  /** Key `${destination}/${minute}`. */
+  slots: Map<string, MinuteBucket<number>>;
+}
+
+export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWriter {
+  const setWatermark = db.prepare(
+    `INSERT INTO rollup_watermark (source, minute) VALUES (?, ?)
+     ON CONFLICT (source) DO UPDATE SET minute = excluded.minute`,
+  );
+  const watermarks = db.prepare<[], { source: number; minute: number }>(
+    'SELECT source, minute FROM rollup_watermark',
+  );
+  // Every key that could name a source (sources deleted since still have raw rows); small: one per source and
+  // destination ever made.
+  const keys = db.prepare<[], { num: number }>('SELECT num FROM result_keys');
+  const rawAfter = db.prepare<
+    [number, bigint],
+    { destination: number; rtime: string; status: Status; rtt: number | null }
+  >(
+    `SELECT destination, CAST(rtime AS TEXT) AS rtime, status, rtt FROM results WHERE source = ? AND rtime >= ?`,
+  );
+
+  let cache = new Map<number, SourceCache>();
+
+  function cacheOf(source: number): SourceCache {
+    let c = cache.get(source);
+    if (!c) {
+      c = { watermark: Number.NEGATIVE_INFINITY, newest: Number.NEGATIVE_INFINITY, slots: new Map() };
+      cache.set(source, c);
+    }
+    return c;
+  }
+
+  /** Adds fresh buckets (minutes > W) into the source's cache, joining jitter or recomputing it. */
+  function join(source: number, c: SourceCache, buckets: MinuteBucket<number>[]) {
+    for (const b of buckets) {
+      const key = `${b.destination}/${b.minute}`;
+      const have = c.slots.get(key);
+      if (!have) c.slots.set(key, b);
+      else if (!combineMinute(have.bucket, b.bucket).exact) {
+        // The raw rows of a minute > W are all stored (this batch's too, in this transaction): exact.
+        const j = tiers.jitterFromRaw(b.destination, source, b.minute);
+        have.bucket.jitterSum = j.sum;
+        have.bucket.jitterCount = j.count;
+      }
+      if (b.minute > c.newest) c.newest = b.minute;
+    }
+  }
+
+  /** Closes every cached minute ≤ `upTo` of a source and moves its watermark there. */
+  function close(source: number, c: SourceCache, upTo: number) {
+    if (upTo <= c.watermark) return;
+    const closing: MinuteBucket<number>[] = [];
+    for (const [key, slot] of c.slots) {
+      if (slot.minute <= upTo) {
+        closing.push(slot);
+        c.slots.delete(key);
+      }
+    }
+    tiers.addClosed(source, closing);
+    setWatermark.run(source, upTo);
+    c.watermark = upTo;
+  }
+
+  const writer: RollupWriter = {
+    add({ source, inserted }) {
+      if (inserted.length === 0) return;
+      const c = cacheOf(source);
+      const late: RollupResult<number>[] = [];
+      const fresh: RollupResult<number>[] = [];
+      for (const { destination, result } of inserted) {
+        const r = { destination, rtime: result.rtime, status: result.status, rtt: result.rtt };
+        (minuteOf(result.rtime) <= c.watermark ? late : fresh).push(r);
+      }
+      if (late.length > 0) tiers.addLate(source, bucketResults(late));
+      if (fresh.length > 0) join(source, c, bucketResults(fresh));
+      const closed = c.newest - GRACE_SECONDS;
+      if (closed > c.watermark) close(source, c, closed);
+    },
+
+    flushBefore(minute) {
+      for (const [source, c] of cache) {
+        let any = false;
+        for (const slot of c.slots.values()) if (slot.minute < minute) any = true;
+        if (any) close(source, c, minute - 60);
+      }
+    },
+
+    reload() {
+      cache = new Map();
+      for (const { source, minute } of watermarks.all()) cacheOf(source).watermark = minute;
+      for (const { num } of keys.all()) {
+        const c = cache.get(num);
+        const from = c ? BigInt(c.watermark + 60) * 1_000_000_000n : -(2n ** 63n);
+        const rows: RollupResult<number>[] = rawAfter.all(num, from);
+        if (rows.length === 0) continue;
+        const own = cacheOf(num);
+        // Recomputed from all of each minute's rows at once: the jitter is exact without joining.
+        join(num, own, bucketResults(rows));
+      }
+    },
+
+    *pending() {
+      for (const [source, c] of cache) {
+        for (const slot of c.slots.values()) yield { source, ...slot };
+      }
+    },
+  };
+  return writer;
+}
