@@ -18,7 +18,8 @@ export const api = new sst.aws.Function('PingerApi', {
   // The dashboard's build (npm ci runs `build:web`), read by lambda.ts from the task root at cold start.
   copyFiles: [{ from: 'web/dist', to: 'web/dist' }],
   environment: {
-    PINGER_RETENTION_DAYS: process.env.PINGER_RETENTION_DAYS ?? '90',
+    // Retention per kind (raw=14d,minute=60d,hour=2y,day=forever unless set at deploy time); TTL applies it.
+    PINGER_RETENTION: process.env.PINGER_RETENTION ?? '',
     PINGER_LOG_LEVEL: 'info',
   },
   logging: { retention: '1 month', format: 'json' },

@@ -188,8 +188,8 @@ export interface Store {
 
   // Statistics ---------------------------------------------------------------------------------------------
   /**
-   * The backend's statistics and retention: the capability flag of issue 10. SQLite has them; DynamoDB has
-   * `undefined` until its phase lands (the contract suite skips the stats cases there, and only there).
+   * The backend's statistics and retention: the capability flag of issue 10. Both backends have them; a new
+   * backend may start with `undefined` (its runner then opts out of the stats cases of the contract suite).
    */
   readonly stats: StatsStore | undefined;
 

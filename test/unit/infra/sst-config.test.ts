@@ -151,8 +151,18 @@ describe('sst.config.ts', () => {
     const store = createDynamoStore({ tableName, client });
     const source = await store.createSource(sourceInput(), 'e'.repeat(64));
     const dst = await store.createDestination(destinationInput());
-    const r = resultInput(dst.id, { rtime: '1763780000000000000', ...TIMED_OUT });
+    // Sent now: results expire 14 days after they were sent.
+    const r = resultInput(dst.id, { rtime: `${BigInt(Date.now()) * 1_000_000n}`, ...TIMED_OUT });
     await store.putResults({ id: source.id, location: 0, host: 0 }, [r]);
+    // Compaction reads the rollups' time index: a pass two hours on finds the hour's fragment there.
+    await store.stats!.prune(new Date(Date.now() + 2 * 3_600_000));
+    const hour = await store.stats!.readStats({
+      from: BigInt(r.rtime) - 3_600_000_000_000n,
+      to: BigInt(r.rtime),
+      step: 3_600,
+      destination: dst.id,
+    });
+    expect(hour.series[0]?.points.reduce((n, p) => n + p.sent, 0)).toBe(1);
     // Each listing path: the table (by destination), and each global index.
     for (const filter of [{ destination: dst.id }, { source: source.id }, {}]) {
       expect((await store.listResults({ limit: 10, ...filter })).results).toHaveLength(1);
