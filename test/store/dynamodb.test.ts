@@ -392,3 +392,67 @@ describe('dynamodb store', () => {
     await store.close();
   });
 });
+
+describe('dynamodb stats', () => {
+  it('compacts hours and days in prune, and reads 30 days of a pair in 3 Queries', async () => {
+    const s = await dynamo();
+    let now = new Date(CONTRACT_NOW);
+    const tableName = await s.createTable();
+    const store = createDynamoStore({ tableName, client: s.client(), now: () => now });
+    const { owner, dst } = await seed(store);
+    // One probe an hour for 30 days before now, posted now.
+    const end = BigInt(CONTRACT_NOW) * 1_000_000n;
+    const batch = Array.from({ length: 720 }, (_, i) => ({
+      ...results(dst.id, 1)[0]!,
+      rtime: `${end - BigInt(720 - i) * 3_600_000_000_000n + 1_000_000_000n}`,
+      rseq: i,
+      rtt: 100 + (i % 7),
+    }));
+    await store.putResults(owner, batch);
+    const read = () =>
+      store.stats!.readStats({
+        from: end - 30n * 86_400_000_000_000n,
+        to: end,
+        destination: dst.id,
+        source: owner.id,
+      });
+    const before = await read();
+    expect(before.step).toBe(3_600);
+    expect(before.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
+
+    // Two passes a few minutes apart: hours first, then the days once their hours are swept and quiet.
+    for (const _ of [1, 2]) {
+      now = new Date(now.getTime() + 120_000);
+      let passes = 0;
+      while ((await store.stats!.prune(now)).more) passes++;
+      expect(passes).toBeLessThan(100);
+    }
+    const mark = s.operations.length;
+    const after = await read();
+    const queries = s.operations.slice(mark).filter((op) => op === 'Query').length;
+    expect(after).toEqual(before);
+    // The dirty-slot items and the hour items: every hour is compacted and clean.
+    expect(queries).toBeLessThanOrEqual(3);
+    const days = await store.stats!.readStats({
+      from: end - 30n * 86_400_000_000_000n,
+      to: end,
+      step: 86_400,
+      destination: dst.id,
+    });
+    expect(days.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
+    const count = async (prefix: string) =>
+      (
+        await s.client().send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+            ExpressionAttributeValues: { ':pk': { S: `U#${dst.id}` }, ':p': { S: prefix } },
+            Select: 'COUNT',
+          }),
+        )
+      ).Count;
+    // A fragment per minute, a compacted item per hour and per day with results (now is a UTC midnight).
+    expect([await count('m#'), await count('h#'), await count('d#')]).toEqual([720, 720, 30]);
+    await store.close();
+  }, 60_000);
+});

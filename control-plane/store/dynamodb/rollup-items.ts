@@ -4,7 +4,7 @@
  *
  * | item                | pk               | sk                                       | other               |
  * |---------------------|------------------|------------------------------------------|---------------------|
- * | minute fragment     | `U#<destination>`| `m#<minute:10>#<source>#<batch digest:16>`| `qpk`=`F#<hour>#<shard>`, `f` (bytes) |
+ * | minute fragment     | `U#<destination>`| `m#<minute:10>#<source>#<batch digest:16>`| `qpk`=`F#<day>#<shard>`, `f` (bytes) |
  * | hour (compacted)    | `U#<destination>`| `h#<hour:10>#<source>`                   | `qpk`=`H#<day>#<shard>`, bucket |
  * | day (compacted)     | `U#<destination>`| `d#<day:10>#<source>`                    | bucket              |
  * | dirty hour / day    | `UQ`             | `h<hour:10>` / `d<day:10>`               | `w`, `at`, `swept`  |
@@ -16,7 +16,7 @@ import type { Bucket } from '../../rollup/bucket.js';
 import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
 import type { Item, Key } from './items.js';
 
-/** Partitions of the `rollupsByTime` index per slot: spreads one hour's fragments over this many. */
+/** Partitions of the `rollupsByTime` index per day: spreads one day's fragments (or hours) over this many. */
 export const ROLLUP_SHARDS = 8;
 /** An expiry that never comes (9999-12-31): for what is kept forever, so every read filter stays one test. */
 export const FOREVER = 253_402_300_799;
@@ -43,7 +43,7 @@ export function shardOf(destination: string): number {
   for (let i = 0; i < destination.length; i++) h = Math.imul(h ^ destination.charCodeAt(i), 0x01000193);
   return (h >>> 0) % ROLLUP_SHARDS;
 }
-export const fragmentIndexKey = (hour: number, shard: number): string => `F#${hour}#${shard}`;
+export const fragmentIndexKey = (day: number, shard: number): string => `F#${day}#${shard}`;
 export const hourIndexKey = (day: number, shard: number): string => `H#${day}#${shard}`;
 
 export const dirtyKey = (tier: 'h' | 'd', t: number): Key => ({

@@ -48,13 +48,13 @@ export function rollupItems(
   for (const { destination, minute, results: list } of groups.values()) {
     const expireAt = expiryOf(minute + TIER_SECONDS.minute, retention.minute);
     if (expireAt <= nowSeconds) continue;
-    const hour = minute - (minute % TIER_SECONDS.hour);
-    hours.add(hour);
-    days.add(minute - (minute % TIER_SECONDS.day));
+    const day = minute - (minute % TIER_SECONDS.day);
+    hours.add(minute - (minute % TIER_SECONDS.hour));
+    days.add(day);
     fragments.push({
       pk: rollupPartition(destination),
       sk: fragmentSk(minute, source, digest),
-      qpk: fragmentIndexKey(hour, shardOf(destination)),
+      qpk: fragmentIndexKey(day, shardOf(destination)),
       [TTL_ATTRIBUTE]: expireAt,
       destination,
       source,

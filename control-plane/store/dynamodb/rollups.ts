@@ -28,7 +28,8 @@
  * the batch digest and the time, in the final group after all its fragments). `prune` — the maintenance pass
  * hosts already run on a timer — reads the dirty items, and for each hour that has ended and has been quiet
  * for {@link QUIET_SECONDS} (the time index is eventually consistent) reads the hour's fragments of every pair
- * through the `rollupsByTime` index (one Query per shard), writes each pair's hour item, and marks the slot
+ * through the `rollupsByTime` index (one Query per shard and day, for all the day's dirty hours at once),
+ * writes each pair's hour item, and marks the slot
  * swept with a condition on the digest and time it read: a batch that rewrote the dirty item meanwhile leaves
  * it dirty for the next pass. Days are compacted the same way from hour items once all their hours are swept
  * and quiet. Compaction is deterministic (fragments in key order), so two passes at once write the same items.
@@ -87,8 +88,8 @@ import { TTL_ATTRIBUTE } from './schema.js';
 /** A dirty slot is compacted only after this long without a write: the time index has caught up by then. */
 export const QUIET_SECONDS = 60;
 /** Hours and days one pass compacts at most. */
-export const HOURS_PER_PASS = 24;
-export const DAYS_PER_PASS = 4;
+export const HOURS_PER_PASS = 96;
+export const DAYS_PER_PASS = 8;
 /** Destinations read at once by a stats read. */
 const READ_CONCURRENCY = 8;
 
@@ -346,7 +347,13 @@ async function compact(db: Requests, retention: Retention, now: number): Promise
   const dirtyHours = queue.filter(
     (i) => tierOf(i) === 'h' && i.swept !== true && slot(i) + HOUR <= now && quiet(i),
   );
-  for (const item of dirtyHours.slice(0, HOURS_PER_PASS)) await compactHour(db, retention, now, item);
+  // The hours of one day are compacted together: one Query per shard reads all their fragments.
+  const byDay = new Map<number, Item[]>();
+  for (const item of dirtyHours.slice(0, HOURS_PER_PASS)) {
+    const day = slot(item) - (slot(item) % DAY);
+    byDay.set(day, [...(byDay.get(day) ?? []), item]);
+  }
+  for (const [day, items] of byDay) await compactHours(db, retention, now, day, items);
 
   const unsettledHours = queue.filter(
     (i) =>
@@ -368,46 +375,72 @@ async function compact(db: Requests, retention: Retention, now: number): Promise
   };
 }
 
-/** Compacts one hour for every pair from its fragments, then marks it swept if no batch touched it since. */
-async function compactHour(db: Requests, retention: Retention, now: number, dirty: Item) {
-  const hour = Number(String(dirty.sk).slice(1));
-  // Once the hour's first minute is past retention some fragments may be gone: its hour item stays as it is.
-  if (expiryOf(hour + TIER_SECONDS.minute, retention.minute) > now) {
-    const fragments = await indexItems(db, (shard) => fragmentIndexKey(hour, shard), now);
-    const grouped = new Map<string, Map<number, Uint8Array[]>>();
+/**
+ * Compacts some hours of one day for every pair from their fragments, then marks each swept if no batch
+ * touched it since it was read.
+ */
+async function compactHours(db: Requests, retention: Retention, now: number, day: number, dirty: Item[]) {
+  // Once an hour's first minute is past retention some fragments may be gone: its hour item stays as it is.
+  const live = dirty
+    .map((item) => Number(String(item.sk).slice(1)))
+    .filter((hour) => expiryOf(hour + TIER_SECONDS.minute, retention.minute) > now);
+  if (live.length > 0) {
+    const from = Math.min(...live);
+    const to = Math.max(...live) + HOUR;
+    const wanted = new Set(live);
+    const fragments = await indexItems(
+      db,
+      (shard) => fragmentIndexKey(day, shard),
+      now,
+      tierRange('m', from, to),
+    );
+    // pair → hour → minute → fragments, in key order.
+    const grouped = new Map<string, Map<number, Map<number, Uint8Array[]>>>();
     for (const f of fragments) {
+      const minute = f.t as number;
+      const hour = minute - (minute % HOUR);
+      if (!wanted.has(hour)) continue;
       const pair = `${f.destination}\n${f.source}`;
-      const byMinute = grouped.get(pair) ?? new Map<number, Uint8Array[]>();
-      grouped.set(pair, byMinute);
-      byMinute.set(f.t as number, [...(byMinute.get(f.t as number) ?? []), f.f as Uint8Array]);
+      const byHour = grouped.get(pair) ?? new Map<number, Map<number, Uint8Array[]>>();
+      grouped.set(pair, byHour);
+      const byMinute = byHour.get(hour) ?? new Map<number, Uint8Array[]>();
+      byHour.set(hour, byMinute);
+      byMinute.set(minute, [...(byMinute.get(minute) ?? []), f.f as Uint8Array]);
     }
     const items: Item[] = [];
-    for (const [pair, byMinute] of grouped) {
+    for (const [pair, byHour] of grouped) {
       const [destination, source] = pair.split('\n') as [string, string];
-      const bucket = emptyBucket();
-      for (const minute of [...byMinute.keys()].sort((a, b) => a - b)) {
-        const b = minuteFromFragments(minute, byMinute.get(minute)!);
-        if (b) mergeInto(bucket, b);
+      for (const [hour, byMinute] of byHour) {
+        const bucket = emptyBucket();
+        for (const minute of [...byMinute.keys()].sort((a, b) => a - b)) {
+          const b = minuteFromFragments(minute, byMinute.get(minute)!);
+          if (b) mergeInto(bucket, b);
+        }
+        items.push({
+          pk: rollupPartition(destination),
+          sk: hourSk(hour, source),
+          qpk: hourIndexKey(day, shardOf(destination)),
+          [TTL_ATTRIBUTE]: expiryOf(hour + HOUR, retention.hour),
+          destination,
+          source,
+          ...bucketAttributes(bucket),
+        });
       }
-      items.push({
-        pk: rollupPartition(destination),
-        sk: hourSk(hour, source),
-        qpk: hourIndexKey(hour - (hour % DAY), shardOf(destination)),
-        [TTL_ATTRIBUTE]: expiryOf(hour + HOUR, retention.hour),
-        destination,
-        source,
-        ...bucketAttributes(bucket),
-      });
     }
     await putAll(db, items);
   }
-  await markSwept(db, dirty, now);
+  await Promise.all(dirty.map((item) => markSwept(db, item, now)));
 }
 
 /** Compacts one day for every pair from its hour items, then marks it swept if no batch touched it since. */
 async function compactDay(db: Requests, retention: Retention, now: number, dirty: Item) {
   const day = Number(String(dirty.sk).slice(1));
-  const hourItems = await indexItems(db, (shard) => hourIndexKey(day, shard), now);
+  const hourItems = await indexItems(
+    db,
+    (shard) => hourIndexKey(day, shard),
+    now,
+    tierRange('h', day, day + DAY),
+  );
   const grouped = new Map<string, Item[]>();
   for (const h of hourItems) {
     const pair = `${h.destination}\n${h.source}`;
@@ -432,17 +465,22 @@ async function compactDay(db: Requests, retention: Retention, now: number, dirty
   await markSwept(db, dirty, now);
 }
 
-/** Every unexpired item of one slot across the shards of the `rollupsByTime` index. */
-async function indexItems(db: Requests, key: (shard: number) => string, now: number): Promise<Item[]> {
+/** Every unexpired item of one day in a sort-key range across the shards of the `rollupsByTime` index. */
+async function indexItems(
+  db: Requests,
+  key: (shard: number) => string,
+  now: number,
+  range: { lo: string; hi: string },
+): Promise<Item[]> {
   const shards = await Promise.all(
     Array.from({ length: ROLLUP_SHARDS }, (_, shard) =>
       db.queryAll(
         {
           IndexName: 'rollupsByTime',
-          KeyConditionExpression: 'qpk = :q',
+          KeyConditionExpression: 'qpk = :q AND sk BETWEEN :lo AND :hi',
           FilterExpression: '#e > :now',
           ExpressionAttributeNames: { '#e': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':q': key(shard), ':now': now },
+          ExpressionAttributeValues: { ':q': key(shard), ':now': now, ':lo': range.lo, ':hi': range.hi },
         },
         'rollup compaction query',
       ),
