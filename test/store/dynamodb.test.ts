@@ -433,6 +433,13 @@ describe('dynamodb stats', () => {
     expect(after).toEqual(before);
     // The dirty-slot items and the hour items: every hour is compacted and clean.
     expect(queries).toBeLessThanOrEqual(3);
+    // The 24-hour summary reads every pair through the time index: the dirty items, then one Query per shard
+    // (8) and day for the whole hours (two days) and each partial hour at the ends.
+    const summaryMark = s.operations.length;
+    const rows = await store.stats!.summary({ to: end, window: 86_400, sort: 'loss' });
+    // The window is (now − 24 h + 1 min, now + 1 min]: the probe at now − 24 h + 1 s is just outside it.
+    expect(rows.map((r) => r.sent)).toEqual([23]);
+    expect(s.operations.slice(summaryMark).filter((op) => op === 'Query').length).toBeLessThanOrEqual(41);
     const days = await store.stats!.readStats({
       from: end - 30n * 86_400_000_000_000n,
       to: end,

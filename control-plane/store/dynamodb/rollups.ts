@@ -39,9 +39,12 @@
  * after an outage) makes its old slots dirty again: reads include it at once, and the next pass recompacts.
  *
  * Query cost of reads (dirty slots are normally only the current hour and day): `readStats` of one pair over
- * 30 days (step 1h) = 1 Query of dirty items + 1 of hour items + 1 of the dirty hour's fragments = 3;
- * `summary` = 1 Query of dirty items + per destination 1 of hour items and 2 of the window's partial hours
- * (minute fragments), + 1 of the destination list without a destination filter.
+ * 30 days (step 1h) = 1 Query of dirty items + 1 of hour items + 1 of the dirty hour's fragments = 3 (it reads
+ * per destination: one destination is the usual graph). `summary` reads every pair at once through the time
+ * index: 1 Query of dirty items, then per range (whole hours; the partial hours at both ends; dirty hours) one
+ * Query per shard and per day the range touches, ≈ 8 × 5 = 40 for 24 hours whatever the number of
+ * destinations (+ pages of 1 MB), + 1 for the destination list when filtered by labels or destination. The
+ * index is eventually consistent: a summary may miss results stored in the last second or so.
  *
  * ## Retention: TTL per tier
  *
@@ -281,43 +284,79 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
       let hourStart = Math.ceil(start / HOUR) * HOUR;
       let hourEnd = Math.floor(end / HOUR) * HOUR;
       if (hourEnd <= hourStart) [hourStart, hourEnd] = [end, end];
-      const [destinations, dirty] = await Promise.all([
-        destinationsOf(filter),
+      // Every pair at once through the time index: a Query per shard and day of each range, however many
+      // destinations there are (one Query per destination would be 3 per destination).
+      const [allowed, dirty] = await Promise.all([
+        filter.destination === undefined && filter.labels === undefined
+          ? Promise.resolve(undefined)
+          : destinationsOf(filter).then((ids) => new Set(ids)),
         dirtySlots('h', hourStart, hourEnd),
       ]);
-      const perDestination = await mapLimit(destinations, READ_CONCURRENCY, async (destination) => {
-        const parts = await Promise.all([
-          minutes(destination, start, hourStart, filter.source),
-          hours(destination, hourStart, hourEnd, dirty, filter.source),
-          minutes(destination, hourEnd, end, filter.source),
-        ]);
-        const pairs = new Map<string, Bucket>();
-        for (const part of parts) {
-          for (const [source, bySlot] of part) {
-            const into = pairs.get(source) ?? emptyBucket();
-            for (const t of [...bySlot.keys()].sort((a, b) => a - b)) mergeInto(into, bySlot.get(t)!);
-            pairs.set(source, into);
-          }
+      const now = nowSeconds();
+      const across = async (tier: 'm' | 'h', from: number, to: number) => {
+        const out: Item[] = [];
+        if (to <= from) return out;
+        for (let day = from - (from % DAY); day < to; day += DAY) {
+          const key = (shard: number) =>
+            tier === 'm' ? fragmentIndexKey(day, shard) : hourIndexKey(day, shard);
+          const range = tierRange(tier, Math.max(from, day), Math.min(to, day + DAY));
+          out.push(...(await indexItems(db, key, now, range, filter.source)));
         }
-        return [...pairs]
-          .filter(([, b]) => b.sent > 0)
-          .map(
-            ([source, b]): SummaryRow => ({
-              source,
-              destination,
-              ...figuresOf(b),
-              lastResult: `${b.lastResult!.rtime}`,
-              lastStatus: b.lastResult!.status,
-            }),
-          );
-      });
+        return out.filter((i) => allowed === undefined || allowed.has(i.destination as string));
+      };
+      const minuteRanges = (
+        [[start, hourStart], [hourEnd, end], ...runs(dirty, HOUR, hourStart, hourEnd)] as const
+      )
+        .map(([a, b]): [number, number] => [a, b])
+        .filter(([a, b]) => b > a);
+      const [hourItems, ...fragmentLists] = await Promise.all([
+        across('h', hourStart, hourEnd),
+        ...minuteRanges.map(([a, b]) => across('m', a, b)),
+      ]);
+      // pair → slot → bucket, hours from clean compacted items and minutes from their fragments.
+      const pairs = new Map<string, Map<number, Bucket>>();
+      const slotsOfPair = (i: Item) => {
+        const key = `${i.destination}\n${i.source}`;
+        let m = pairs.get(key);
+        if (!m) {
+          m = new Map();
+          pairs.set(key, m);
+        }
+        return m;
+      };
+      for (const item of hourItems!) {
+        const t = slotOfSk(String(item.sk));
+        if (!dirty.has(t)) slotsOfPair(item).set(t, bucketOfItem(item));
+      }
+      const fragments = new Map<string, { item: Item; list: Uint8Array[] }>();
+      for (const item of fragmentLists.flat()) {
+        const key = `${item.destination}\n${item.source}\n${item.t}`;
+        const have = fragments.get(key);
+        if (have) have.list.push(item.f as Uint8Array);
+        else fragments.set(key, { item, list: [item.f as Uint8Array] });
+      }
+      for (const { item, list } of fragments.values()) {
+        const bucket = minuteFromFragments(item.t as number, list);
+        if (bucket) slotsOfPair(item).set(item.t as number, bucket);
+      }
+      const rows: SummaryRow[] = [];
+      for (const [key, bySlot] of pairs) {
+        const [destination, source] = key.split('\n') as [string, string];
+        const b = emptyBucket();
+        for (const t of [...bySlot.keys()].sort((x, y) => x - y)) mergeInto(b, bySlot.get(t)!);
+        if (b.sent === 0) continue;
+        rows.push({
+          source,
+          destination,
+          ...figuresOf(b),
+          lastResult: `${b.lastResult!.rtime}`,
+          lastStatus: b.lastResult!.status,
+        });
+      }
       const worst = (row: SummaryRow) => (filter.sort === 'loss' ? row.loss : (row.p50 ?? -1));
-      return perDestination
-        .flat()
-        .sort(
-          (a, b) =>
-            worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
-        );
+      return rows.sort(
+        (a, b) => worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
+      );
     },
 
     async prune(now): Promise<PruneOutcome> {
@@ -471,16 +510,25 @@ async function indexItems(
   key: (shard: number) => string,
   now: number,
   range: { lo: string; hi: string },
+  source?: string,
 ): Promise<Item[]> {
+  const names: Record<string, string> = { '#e': TTL_ATTRIBUTE };
+  const values: Item = { ':now': now, ':lo': range.lo, ':hi': range.hi };
+  let filter = '#e > :now';
+  if (source !== undefined) {
+    filter += ' AND #s = :s';
+    names['#s'] = 'source';
+    values[':s'] = source;
+  }
   const shards = await Promise.all(
     Array.from({ length: ROLLUP_SHARDS }, (_, shard) =>
       db.queryAll(
         {
           IndexName: 'rollupsByTime',
           KeyConditionExpression: 'qpk = :q AND sk BETWEEN :lo AND :hi',
-          FilterExpression: '#e > :now',
-          ExpressionAttributeNames: { '#e': TTL_ATTRIBUTE },
-          ExpressionAttributeValues: { ':q': key(shard), ':now': now, ':lo': range.lo, ':hi': range.hi },
+          FilterExpression: filter,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':q': key(shard) },
         },
         'rollup compaction query',
       ),
