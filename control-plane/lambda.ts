@@ -72,3 +72,22 @@ const app = createApp({
 
 /** The Lambda entry: `control-plane/lambda.handler`. */
 export const handler = handle(app);
+
+/** Longest a maintenance run keeps passing (the function's timeout is 60 s). */
+const MAINTENANCE_BUDGET_MS = 45_000;
+
+/**
+ * The scheduled entry (`control-plane/lambda.maintenance`, every 5 minutes, infra/maintenance.ts): compaction
+ * passes of the rollups (the DynamoDB store's `prune`: TTL does the deleting) until none is left or the budget
+ * is spent. Without it hours and days would be read from minute rollups, and lost once those expire.
+ */
+export async function maintenance(): Promise<{ passes: number; more: boolean }> {
+  const started = Date.now();
+  let passes = 0;
+  let more = true;
+  while (more && Date.now() - started < MAINTENANCE_BUDGET_MS) {
+    more = (await store.stats!.prune(new Date())).more;
+    passes++;
+  }
+  return { passes, more };
+}
