@@ -416,6 +416,8 @@ describe('dynamodb stats', () => {
         destination: dst.id,
         source: owner.id,
       });
+    const totals = [{ destination: dst.id, source: owner.id, sent: 720, received: 720 }];
+    expect(await store.stats!.totals({})).toEqual(totals);
     const before = await read();
     expect(before.step).toBe(3_600);
     expect(before.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
@@ -431,6 +433,9 @@ describe('dynamodb stats', () => {
     const after = await read();
     const queries = s.operations.slice(mark).filter((op) => op === 'Query').length;
     expect(after).toEqual(before);
+    // The running totals: the same from the compacted days as from the fragments before.
+    expect(await store.stats!.totals({})).toEqual(totals);
+    expect(await store.stats!.totals({ destination: 'dst_unknown' })).toEqual([]);
     // The dirty-slot items and the hour items: every hour is compacted and clean.
     expect(queries).toBeLessThanOrEqual(3);
     // The 24-hour summary reads every pair through the time index: the dirty items, then one Query per shard

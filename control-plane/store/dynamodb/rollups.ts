@@ -46,6 +46,11 @@
  * destinations (+ pages of 1 MB), + 1 for the destination list when filtered by labels or destination. The
  * index is eventually consistent: a summary may miss results stored in the last second or so.
  *
+ * `totals` (the running counters /metrics exports) sum the day tier of each pair over all time: per destination
+ * 1 Query of day items (+ 1–2 for the current, dirty day), + 2 for the dirty items. They only grow as long as
+ * day rollups are kept forever (the default); a finite `day` retention makes them drop as days expire, and a
+ * batch that arrives after its minutes' retention is not counted (it writes no fragment).
+ *
  * ## Retention: TTL per tier
  *
  * Every item carries `expireAt` = the end of its slot (raw: its rtime) + the tier's retention, the moment
@@ -63,11 +68,11 @@ import {
   type StatsResponse,
   TIER_SECONDS,
 } from '../../../contract/index.js';
-import { type Bucket, emptyBucket, mergeInto } from '../../rollup/bucket.js';
+import { type Bucket, emptyBucket, mergeInto, REPLY } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
 import { minuteFromFragments } from '../../rollup/fragment.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
-import { type PairFilter, type PruneOutcome, type StatsStore, StoreError } from '../store.js';
+import { type PairFilter, type PairTotal, type PruneOutcome, type StatsStore, StoreError } from '../store.js';
 import { type Item, PART } from './items.js';
 import type { Requests } from './requests.js';
 import {
@@ -93,6 +98,8 @@ export const QUIET_SECONDS = 60;
 /** Hours and days one pass compacts at most. */
 export const HOURS_PER_PASS = 96;
 export const DAYS_PER_PASS = 8;
+/** The end of time as the keys write it (10 digits of seconds): totals read every slot before it. */
+const TIME_END = 9_999_999_999;
 /** Destinations read at once by a stats read. */
 const READ_CONCURRENCY = 8;
 
@@ -357,6 +364,27 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
       return rows.sort(
         (a, b) => worst(b) - worst(a) || compare(a.destination, b.destination) || compare(a.source, b.source),
       );
+    },
+
+    async totals(filter) {
+      // Every day there is: compacted days, and dirty days merged from their hours (and those from minutes).
+      const [destinations, dirty] = await Promise.all([destinationsOf(filter), dirtyFor('d', 0, TIME_END)]);
+      const perDestination = await mapLimit(destinations, READ_CONCURRENCY, async (destination) => {
+        const slots = await days(destination, 0, TIME_END, dirty, filter.source);
+        return [...slots].map(([source, bySlot]): PairTotal => {
+          let sent = 0;
+          let received = 0;
+          for (const b of bySlot.values()) {
+            sent += b.sent;
+            received += b.statuses[REPLY]!;
+          }
+          return { destination, source, sent, received };
+        });
+      });
+      return perDestination
+        .flat()
+        .filter((t) => t.sent > 0)
+        .sort((a, b) => compare(a.destination, b.destination) || compare(a.source, b.source));
     },
 
     async prune(now): Promise<PruneOutcome> {
