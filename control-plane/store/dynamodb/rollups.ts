@@ -53,11 +53,11 @@
  *
  * ## Retention: TTL per tier
  *
- * Every item carries `expireAt` = the end of its slot (raw: its rtime) + the tier's retention, the moment
- * SQLite's prune would delete it; reads hide what has expired and DynamoDB's TTL deletes it within days, for
+ * Every item carries `expireAt` = the end of its slot (raw: its rtime, and at least a day
+ * after it arrives) + the tier's retention, the moment SQLite's prune would delete it; reads hide what has expired and DynamoDB's TTL deletes it within days, for
  * free. `prune` therefore deletes nothing (`deleted` is 0); it compacts. Compaction must run within minute
- * retention (60 days) of a slot, or its hour and day lose what only the fragments held: hosts call it every
- * minute. Fragments of minutes already past minute retention when they arrive are not written (a batch that
+ * retention (60 days) of a slot, or its hour and day lose what only the fragments held: the Node host calls it
+ * every minute, the Lambda deployment every 5 minutes (infra/maintenance.ts). Fragments of minutes already past minute retention when they arrive are not written (a batch that
  * late is kept raw only, and raw is shorter).
  */
 
