@@ -4,7 +4,7 @@
  * gone events after `goneAfter` misses, and the listings. Registered by `testStore` for every backend.
  */
 import * as v from 'valibot';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type CensusPass, CensusPassReportSchema, DestinationCreateSchema } from '../../contract/index.js';
 import { NotFoundError, type Store } from '../../control-plane/store/store.js';
 import { sourceInput as source } from '../helpers/factories.js';
