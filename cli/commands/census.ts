@@ -8,13 +8,14 @@ import {
   CENSUS_DEFAULTS,
   CENSUS_HOST_STATES,
   CENSUS_LIMITS,
+  type CensusEvent,
   type CensusHost,
   type CensusPassRecord,
   PROTOCOLS,
   type Protocol,
 } from '../../contract/index.js';
 import { type ApiOptions, apiAction, type Io } from '../api-command.js';
-import { parseDuration, parseIdList, parseInteger } from '../arguments.js';
+import { parseDuration, parseIdList, parseInteger, parsePositiveInteger } from '../arguments.js';
 import { type Column, details, formatRtime, formatRtt, table } from '../format.js';
 
 interface AddOptions extends ApiOptions {
@@ -39,6 +40,23 @@ const hostColumns: Column<CensusHost>[] = [
   { heading: 'MISSED', cell: (h) => String(h.missed), align: 'right' },
 ];
 
+const passColumns: Column<CensusPassRecord>[] = [
+  { heading: 'START', cell: (p) => formatRtime(p.start) },
+  { heading: 'DURATION', cell: (p) => `${(p.durationMs / 1000).toFixed(2)} s`, align: 'right' },
+  { heading: 'SOURCE', cell: (p) => p.source },
+  { heading: 'ADDRESSES', cell: (p) => String(p.addresses), align: 'right' },
+  { heading: 'ANSWERED', cell: (p) => String(p.answered), align: 'right' },
+  { heading: 'PROBED', cell: (p) => String(p.probed), align: 'right' },
+  { heading: 'RETRIES', cell: (p) => String(p.retries), align: 'right' },
+  { heading: 'SKIPPED', cell: (p) => String(p.skipped), align: 'right' },
+];
+
+const eventColumns: Column<CensusEvent>[] = [
+  { heading: 'AT', cell: (e) => formatRtime(e.at) },
+  { heading: 'ADDRESS', cell: (e) => e.address },
+  { heading: 'EVENT', cell: (e) => e.kind },
+];
+
 const range = (r: { min: number; max: number }) => `${r.min}–${r.max}`;
 
 /** The last pass as `key: value` lines. */
@@ -54,7 +72,7 @@ function passLines(p: CensusPassRecord | undefined): [string, string][] {
   ];
 }
 
-/** Registers `pinger census add|show|hosts`. */
+/** Registers `pinger census add|show|hosts|passes|events`. */
 export function register(program: Command, io: Io): void {
   const census = program
     .command('census')
@@ -164,5 +182,23 @@ export function register(program: Command, io: Io): void {
   apiAction<ApiOptions & { state?: 'up' | 'down' | 'new' }>(hosts, io, async (ctx, [id], o) => {
     const found = await ctx.client.censusHosts(id!, o.state);
     ctx.print(found, () => (found.length === 0 ? 'no hosts' : table(hostColumns, found)));
+  });
+
+  const passes = census
+    .command('passes <id>')
+    .description('list the passes of a census, newest first')
+    .option('--limit <n>', 'at most this many (default: 100, at most 1000)', parsePositiveInteger, 100);
+  apiAction<ApiOptions & { limit: number }>(passes, io, async (ctx, [id], o) => {
+    const found = await ctx.client.censusPasses(id!, o.limit);
+    ctx.print(found, () => (found.length === 0 ? 'no passes yet' : table(passColumns, found)));
+  });
+
+  const events = census
+    .command('events <id>')
+    .description('list the hosts that appeared and went, newest first')
+    .option('--limit <n>', 'at most this many (default: 100, at most 1000)', parsePositiveInteger, 100);
+  apiAction<ApiOptions & { limit: number }>(events, io, async (ctx, [id], o) => {
+    const found = await ctx.client.censusEvents(id!, o.limit);
+    ctx.print(found, () => (found.length === 0 ? 'no events yet' : table(eventColumns, found)));
   });
 }
