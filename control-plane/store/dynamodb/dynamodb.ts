@@ -40,6 +40,7 @@ import {
   type TokenKind,
   type TokenRecord,
 } from '../store.js';
+import { censusItems } from './census.js';
 import { putResultBatch } from './ingest.js';
 import {
   destinationFields,
@@ -367,6 +368,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     async listResults(filter) {
       return listResults(db, filter, nowSeconds());
     },
+
+    census: censusItems(db),
 
     async close() {
       lastTouch.clear();

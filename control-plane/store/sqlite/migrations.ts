@@ -206,4 +206,48 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE results ADD COLUMN timing_receive INTEGER CHECK (timing_receive IN (0, 1));
   ALTER TABLE results ADD COLUMN timing_lateness INTEGER CHECK (timing_lateness >= 0);
   `,
+  // 5: censuses (issue 11). A destination's census settings as JSON (NULL for a single host). Passes keyed by their
+  // identity (destination, source, start), so a retried report stores once; hosts are the addresses that ever
+  // answered (unanswered addresses are only counted in the pass); events say when a host appeared or went. The
+  // destination is its id, not a result key: these tables are small and deleted with their destination.
+  `
+  ALTER TABLE destinations ADD COLUMN census TEXT;
+
+  CREATE TABLE census_passes (
+    destination TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    prefix      TEXT NOT NULL,
+    addresses   INTEGER NOT NULL,
+    probed      INTEGER NOT NULL,
+    answered    INTEGER NOT NULL,
+    retries     INTEGER NOT NULL,
+    errors      INTEGER NOT NULL,
+    skipped     INTEGER NOT NULL,
+    rate        INTEGER NOT NULL,
+    PRIMARY KEY (destination, start, source)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE census_hosts (
+    destination     TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    address         TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('up', 'down')),
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    last_rtt        REAL,
+    passes_answered INTEGER NOT NULL,
+    missed          INTEGER NOT NULL,
+    last_pass       INTEGER NOT NULL,
+    PRIMARY KEY (destination, address)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE census_events (
+    destination TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    address     TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('appeared', 'gone')),
+    PRIMARY KEY (destination, at, address, kind)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
