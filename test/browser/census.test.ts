@@ -137,6 +137,23 @@ describe('census page', () => {
     await page.locator(`.host-details[data-address="${A}"]`).waitFor();
     await page.waitForFunction(() => window.__pingerHostsChart !== undefined, undefined, { timeout: 10_000 });
     await screenshot(page, 'census-dark');
+
+    // From the keyboard: the arrows move the pick cell by cell (A is 198.18.0.7; one row down is 198.18.1.7).
+    await canvas.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.locator('.host-details[data-address="198.18.1.7"]').waitFor();
+
+    // At a phone's width the map shrinks whole, square cells and all, and a click still finds its host.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const small = await canvas.evaluate((el: { clientWidth: number; clientHeight: number }) => ({
+      width: el.clientWidth,
+      height: el.clientHeight,
+    }));
+    expect(small.width).toBeLessThan(390);
+    expect(small.height).toBe(small.width);
+    await canvas.click({ position: { x: (20.5 * small.width) / 256, y: (1.5 * small.height) / 256 } });
+    await page.locator(`.host-details[data-address="${B}"]`).waitFor();
+    await screenshot(page, 'census-phone');
     await ctx.close();
   }, 60_000);
 });

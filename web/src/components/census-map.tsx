@@ -1,7 +1,7 @@
 /**
  * A census prefix as a grid on a canvas, one cell per address (a /16 is 256×256), coloured by host state.
- * Clicking a cell (or Enter on the focused canvas, for the keyboard: it picks the first known host) names its
- * address to `onPick`. The drawn states are kept on `window.__pingerCensusMap` for the browser tests, which read
+ * Clicking a cell names its address to `onPick`; from the keyboard, Enter or an arrow on the focused canvas picks
+ * the first known host and the arrows then move cell by cell. The drawn states are kept on `window.__pingerCensusMap` for the browser tests, which read
  * them, not pixels.
  */
 import { useEffect, useRef } from 'preact/hooks';
@@ -100,15 +100,25 @@ export function CensusMap(props: {
     <canvas
       ref={ref}
       class="census-map"
-      style={{ width: `${grid.cols * cell}px`, height: `${grid.rows * cell}px` }}
+      // A width and a ratio, no height: on a narrow screen max-width shrinks it without stretching the cells.
+      style={{ width: `${grid.cols * cell}px`, aspectRatio: `${grid.cols} / ${grid.rows}` }}
       role="img"
       aria-label={`map of ${grid.prefix.text}: ${known} known hosts; click a cell for its details`}
       tabIndex={0}
       onClick={pick}
       onKeyDown={(e) => {
-        if (e.key !== 'Enter') return;
-        const first = Object.keys(states)[0];
-        if (first) onPick(first);
+        const at = picked === undefined ? undefined : offsetOf(grid, picked);
+        if (at === undefined) {
+          if (e.key !== 'Enter' && !e.key.startsWith('Arrow')) return;
+          const first = Object.keys(states)[0];
+          onPick(first ?? addressAt(grid, 0));
+        } else {
+          const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -grid.cols, ArrowDown: grid.cols }[e.key];
+          if (step === undefined) return;
+          const next = at + step;
+          if (next >= 0 && next < grid.prefix.size) onPick(addressAt(grid, next));
+        }
+        e.preventDefault();
       }}
     />
   );
