@@ -117,8 +117,14 @@ const rttFigures = {
   mean: v.nullable(v.number()),
   /** Population standard deviation. */
   stddev: v.nullable(v.number()),
-  /** Percentiles from the sketch: within 1 % (relative) of the exact value at that rank. */
+  /**
+   * Percentiles from the sketch: within 1 % (relative) of the exact value at that rank. p10, p25 and p75 are
+   * what a SmokePing-style graph draws its smoke from (p10–p90 and p25–p75 around the median).
+   */
+  p10: v.nullable(v.number()),
+  p25: v.nullable(v.number()),
   p50: v.nullable(v.number()),
+  p75: v.nullable(v.number()),
   p90: v.nullable(v.number()),
   p99: v.nullable(v.number()),
   max: v.nullable(v.number()),

@@ -334,7 +334,13 @@ describe('with the stats API', () => {
     expect(asked.searchParams.get('destination')).toBe(dest.id);
     const api = await d.api.call<{
       step: number;
-      series: { source: string; points: { t: string; p50: number | null; loss: number }[] }[];
+      series: {
+        source: string;
+        points: ({ t: string; loss: number } & Record<
+          'p10' | 'p25' | 'p50' | 'p75' | 'p90',
+          number | null
+        >)[];
+      }[];
     }>('GET', `/v1/stats${asked.search}`);
     expect(api.series.map((s) => s.source).sort()).toEqual(lab.sources.map((s) => s.id).sort());
     for (const s of api.series) {
@@ -344,9 +350,17 @@ describe('with the stats API', () => {
       // The chart puts a null after a gap so the line breaks there; those are the only extra slots.
       const kept = xs.map((_, i) => i).filter((i) => chart.loss[1]![i] !== null);
       expect(kept.map((i) => xs[i])).toEqual(s.points.map((p) => Number(BigInt(p.t) / 1_000_000n) / 1000));
-      expect(kept.map((i) => chart.smoke[4]![i])).toEqual(
-        s.points.map((p) => (p.p50 === null ? null : p.p50 / 1000)),
-      );
+      const ms = (us: number | null) => (us === null ? null : us / 1000);
+      expect(kept.map((i) => chart.smoke[5]![i])).toEqual(s.points.map((p) => ms(p.p50)));
+      // The smoke: p10–p90 and p25–p75 around it.
+      for (const [column, key] of [
+        [1, 'p10'],
+        [2, 'p25'],
+        [3, 'p75'],
+        [4, 'p90'],
+      ] as const) {
+        expect(kept.map((i) => chart.smoke[column]![i])).toEqual(s.points.map((p) => ms(p[key])));
+      }
       expect(kept.map((i) => chart.loss[1]![i])).toEqual(s.points.map((p) => p.loss * 100));
       expect(s.points.length).toBeGreaterThan(10);
     }

@@ -18,7 +18,7 @@ import type {
 } from '../../contract/index.js';
 import { BIN, type PingerProcess, spawnPinger } from '../helpers/pinger-process.js';
 import { until } from '../helpers/until.js';
-import { allowOnly, existingHosts } from './census-hosts.js';
+import { allowOnly, existingHosts, replaceHosts } from './census-hosts.js';
 import { CENSUS_PREFIX, Lab } from './lab.js';
 import { runToEnd } from './process.js';
 
@@ -84,11 +84,12 @@ describe.skipIf(!isRoot)('census with a control plane in the lab (root)', () => 
       'add',
       CENSUS_PREFIX,
       '--every',
-      '8s',
+      '15s',
       '--rate',
       '20000',
+      // One retry round: on a loaded machine a lost answer would make a host flap (gone, then back) at goneAfter 1.
       '--retries',
-      '0',
+      '1',
       '--gone-after',
       '1',
       '--timeout',
@@ -104,20 +105,20 @@ describe.skipIf(!isRoot)('census with a control plane in the lab (root)', () => 
         [first] = (await passes()).slice(-1);
         return first !== undefined;
       },
-      45_000,
+      60_000,
     );
-    expect(first).toMatchObject({ addresses: 65_534, probed: 65_534, answered: before.length, rate: 20_000 });
+    expect(first).toMatchObject({ addresses: 65_534, answered: before.length, rate: 20_000 });
     const up = await cli<CensusHost[]>('census', 'hosts', census.id, '--state', 'up');
     // Hosts up after the first pass (a second pass changes nothing yet: the subset is the same).
     expect(up.map((h) => h.address)).toEqual(sorted(before));
 
-    await allowOnly(lab, after);
+    await replaceHosts(lab, after);
     const changedAt = BigInt(Date.now()) * 1_000_000n;
     // The pass running at the change may see part of it; the first pass that starts after it sees all of it.
     await until(
       'a pass after the change stored',
       async () => (await passes()).some((p) => BigInt(p.start) > changedAt),
-      45_000,
+      60_000,
     );
     const hosts = await cli<CensusHost[]>('census', 'hosts', census.id, '--state', 'up');
     expect(hosts.map((h) => h.address)).toEqual(sorted(after));
@@ -129,5 +130,5 @@ describe.skipIf(!isRoot)('census with a control plane in the lab (root)', () => 
     expect(sorted(since.filter((e) => e.kind === 'gone').map((e) => e.address))).toEqual(sorted(goneHosts));
     const fresh = await cli<CensusHost[]>('census', 'hosts', census.id, '--state', 'down');
     expect(fresh.map((h) => h.address)).toEqual(sorted(goneHosts));
-  }, 150_000);
+  }, 180_000);
 });

@@ -66,7 +66,7 @@ function expectExact(got: Omit<StatsPoint, 't'>, results: readonly ResultInput[]
         1e-9,
       );
   }
-  for (const key of ['p50', 'p90', 'p99'] as const) {
+  for (const key of ['p10', 'p25', 'p50', 'p75', 'p90', 'p99'] as const) {
     if (want[key] === null) expect(got[key], `${label} ${key}`).toBeNull();
     else expect(Math.abs(got[key]! - want[key]!) / want[key]!, `${label} ${key}`).toBeLessThanOrEqual(0.01);
   }

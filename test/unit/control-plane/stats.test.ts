@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TIMED_OUT } from '../../helpers/factories.js';
+import { exactQuantile } from '../../helpers/stats-oracle.js';
 import { errorOf, type Fixture, makeFixture, resultFor } from './fixture.js';
 
 /** The server's "now": 12:00:30, so 11:59 is the last complete minute. */
@@ -17,7 +18,7 @@ function exact(rtts: (number | null)[]) {
   let jitterSum = 0;
   for (let i = 1; i < replies.length; i++) jitterSum += Math.abs(replies[i]! - replies[i - 1]!);
   const sorted = [...replies].sort((a, b) => a - b);
-  const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+  const rank = (q: number) => exactQuantile(sorted, q);
   return {
     sent: rtts.length,
     received: replies.length,
@@ -27,7 +28,10 @@ function exact(rtts: (number | null)[]) {
     mean,
     stddev: Math.sqrt(variance),
     jitter: jitterSum / (replies.length - 1),
+    p10: rank(0.1),
+    p25: rank(0.25),
     p50: rank(0.5),
+    p75: rank(0.75),
     p90: rank(0.9),
     p99: rank(0.99),
   };
@@ -39,7 +43,7 @@ function expectFigures(got: Record<string, unknown>, want: ReturnType<typeof exa
   for (const key of ['loss', 'mean', 'stddev', 'jitter'] as const) {
     expect(got[key] as number, key).toBeCloseTo(want[key], 6);
   }
-  for (const key of ['p50', 'p90', 'p99'] as const) {
+  for (const key of ['p10', 'p25', 'p50', 'p75', 'p90', 'p99'] as const) {
     expect(Math.abs((got[key] as number) - want[key]) / want[key], key).toBeLessThanOrEqual(0.01);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * SmokePing's picture in uPlot, for one source: the median RTT as a line coloured by the loss of each step, with
- * "smoke" around it, and the loss of each step as bars beneath. The stats API gives p50, p90, p99, min and max
- * per step (no p10/p25/p75), so the smoke is min–p90 (dark: 90 % of replies) and p90–p99 (light); nothing is
- * made up between them. Dragging across either chart zooms: `onZoom` gets the range and the page refetches.
+ * "smoke" around it, and the loss of each step as bars beneath. The smoke is SmokePing's spread in two bands,
+ * from the stats API's percentiles: p25–p75 (dark: the middle half of the replies) inside p10–p90 (light).
+ * Dragging across either chart zooms: `onZoom` gets the range and the page refetches.
  * The drawn data is kept on `window.__pingerCharts[source]` for the browser tests, which read it, not pixels.
  */
 import { useEffect, useRef } from 'preact/hooks';
@@ -19,10 +19,10 @@ declare global {
   }
 }
 
-/** The series uPlot draws: time (s), then min, p90, p99, p50 in ms, then loss in %; a null closes each gap. */
+/** The series uPlot draws: time (s), then p10, p25, p75, p90, p50 in ms, then loss in %; a null closes each gap. */
 export function chartData(points: readonly StatsPoint[], step: number) {
   const xs: number[] = [];
-  const cols: (number | null)[][] = [[], [], [], [], []];
+  const cols: (number | null)[][] = [[], [], [], [], [], []];
   const losses: number[] = [];
   const ms = (us: number | null) => (us === null ? null : us / 1000);
   let prev: number | undefined;
@@ -34,11 +34,12 @@ export function chartData(points: readonly StatsPoint[], step: number) {
       losses.push(Number.NaN);
     }
     xs.push(t);
-    cols[0]!.push(ms(p.min));
-    cols[1]!.push(ms(p.p90));
-    cols[2]!.push(ms(p.p99));
-    cols[3]!.push(ms(p.p50));
-    cols[4]!.push(p.loss * 100);
+    cols[0]!.push(ms(p.p10));
+    cols[1]!.push(ms(p.p25));
+    cols[2]!.push(ms(p.p75));
+    cols[3]!.push(ms(p.p90));
+    cols[4]!.push(ms(p.p50));
+    cols[5]!.push(p.loss * 100);
     losses.push(p.loss);
     prev = t;
   }
@@ -130,8 +131,8 @@ export function SmokeChart(props: SmokeChartProps) {
       sync: { key: props.syncKey },
       drag: { x: true, y: false, setScale: false },
     };
-    const smokeData: uPlot.AlignedData = [xs, ...cols.slice(0, 4)];
-    const lossData: uPlot.AlignedData = [xs, cols[4]!];
+    const smokeData: uPlot.AlignedData = [xs, ...cols.slice(0, 5)];
+    const lossData: uPlot.AlignedData = [xs, cols[5]!];
     const u1 = new uPlot(
       {
         width: width.current,
@@ -142,14 +143,15 @@ export function SmokeChart(props: SmokeChartProps) {
         legend: { show: true },
         series: [
           {},
-          { label: 'min', stroke: 'transparent', points: { show: false } },
+          { label: 'p10', stroke: 'transparent', points: { show: false } },
+          { label: 'p25', stroke: 'transparent', points: { show: false } },
+          { label: 'p75', stroke: 'transparent', points: { show: false } },
           { label: 'p90', stroke: 'transparent', points: { show: false } },
-          { label: 'p99', stroke: 'transparent', points: { show: false } },
           { label: 'median', stroke: lossStroke(xs, losses), width: 2, points: { show: false } },
         ],
         bands: [
-          { series: [2, 1], fill: cssVar('--smoke-dark') },
-          { series: [3, 2], fill: cssVar('--smoke-light') },
+          { series: [4, 1], fill: cssVar('--smoke-light') },
+          { series: [3, 2], fill: cssVar('--smoke-dark') },
         ],
         hooks: { setSelect: [zoomHook] },
       },
