@@ -6,12 +6,15 @@
  * The table and the admin token come from SST links (`Resource.PingerTable.name`,
  * `Resource.PingerAdminToken.value`); a deployment without SST sets `PINGER_TABLE` and `PINGER_ADMIN_TOKEN`
  * instead. The DynamoDB client takes region and credentials from the Lambda environment as usual.
+ * `PINGER_RETENTION` (`raw=14d,minute=60d,hour=2y`, as `pinger serve --retention`) sets how long each kind is
+ * kept; DynamoDB's TTL applies it.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { handle } from 'hono/aws-lambda';
 import pino from 'pino';
 import { Resource } from 'sst/resource';
+import { parseRetention, type Retention, RetentionError } from '../contract/index.js';
 import { createApp } from './app.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from './auth.js';
 import { LAMBDA_MAX_WAIT_SECONDS, LAMBDA_POLL_INTERVAL_MS } from './lambda-limits.js';
@@ -45,15 +48,18 @@ if (!adminToken || adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
   );
 }
 
-const retentionDays = Number(process.env.PINGER_RETENTION_DAYS ?? 90);
-if (!Number.isInteger(retentionDays) || retentionDays < 1) {
-  throw new LambdaConfigError(
-    `[lambda] PINGER_RETENTION_DAYS must be a whole number of days, got ${retentionDays}`,
-  );
+let retention: Retention | undefined;
+try {
+  retention = process.env.PINGER_RETENTION ? parseRetention(process.env.PINGER_RETENTION) : undefined;
+} catch (err) {
+  if (!(err instanceof RetentionError)) throw err;
+  throw new LambdaConfigError(`[lambda] PINGER_RETENTION: ${err.message.replace(/^\[retention\] /, '')}`, {
+    cause: err,
+  });
 }
 
 // Created once per Lambda instance and reused by every invocation it serves.
-const store = createDynamoStore({ tableName, retentionDays });
+const store = createDynamoStore({ tableName, retention });
 const app = createApp({
   store,
   logger: pino({ name: 'pinger', level: process.env.PINGER_LOG_LEVEL ?? 'info' }),
@@ -66,3 +72,22 @@ const app = createApp({
 
 /** The Lambda entry: `control-plane/lambda.handler`. */
 export const handler = handle(app);
+
+/** Longest a maintenance run keeps passing (the function's timeout is 60 s). */
+const MAINTENANCE_BUDGET_MS = 45_000;
+
+/**
+ * The scheduled entry (`control-plane/lambda.maintenance`, every 5 minutes, infra/maintenance.ts): compaction
+ * passes of the rollups (the DynamoDB store's `prune`: TTL does the deleting) until none is left or the budget
+ * is spent. Without it hours and days would be read from minute rollups, and lost once those expire.
+ */
+export async function maintenance(): Promise<{ passes: number; more: boolean }> {
+  const started = Date.now();
+  let passes = 0;
+  let more = true;
+  while (more && Date.now() - started < MAINTENANCE_BUDGET_MS) {
+    more = (await store.stats!.prune(new Date())).more;
+    passes++;
+  }
+  return { passes, more };
+}

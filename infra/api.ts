@@ -5,6 +5,20 @@
 import { adminToken } from './secret.js';
 import { table } from './table.js';
 
+/** How SST bundles the control plane's functions. */
+export const nodejs = {
+  // @datadog/sketches-js requires protobufjs (an optional peer) only inside toProto/fromProto, which the
+  // rollups never call (they write their own encoding): left out of the bundle rather than failing it.
+  esbuild: { external: ['protobufjs/minimal'] },
+};
+
+/** Settings the function reads at start (the maintenance function's too: the same module). */
+export const environment = {
+  // Retention per kind (raw=14d,minute=60d,hour=2y,day=forever unless set at deploy time); TTL applies it.
+  PINGER_RETENTION: process.env.PINGER_RETENTION ?? '',
+  PINGER_LOG_LEVEL: 'info',
+};
+
 export const api = new sst.aws.Function('PingerApi', {
   handler: 'control-plane/lambda.handler',
   runtime: 'nodejs22.x',
@@ -17,14 +31,7 @@ export const api = new sst.aws.Function('PingerApi', {
   link: [table, adminToken],
   // The dashboard's build (npm ci runs `build:web`), read by lambda.ts from the task root at cold start.
   copyFiles: [{ from: 'web/dist', to: 'web/dist' }],
-  environment: {
-    PINGER_RETENTION_DAYS: process.env.PINGER_RETENTION_DAYS ?? '90',
-    PINGER_LOG_LEVEL: 'info',
-  },
+  environment,
   logging: { retention: '1 month', format: 'json' },
-  nodejs: {
-    // @datadog/sketches-js requires protobufjs only inside toProto/fromProto, which the rollups never call (they
-    // encode sketches themselves, control-plane/rollup/sketch.ts); the package does not depend on it either.
-    esbuild: { external: ['protobufjs/minimal'] },
-  },
+  nodejs,
 });

@@ -69,6 +69,18 @@ declare namespace sst {
       copyFiles?: { from: string; to?: string }[];
     }
 
+    interface CronArgs {
+      /** `rate(5 minutes)` or `cron(...)`, as EventBridge takes it. */
+      schedule: string;
+      /** The function to run: a handler, or the arguments of a Function. */
+      function: string | FunctionArgs;
+    }
+
+    /** A schedule that invokes a function. */
+    class Cron {
+      constructor(name: string, args: CronArgs);
+    }
+
     // biome-ignore lint/suspicious/noShadowRestrictedNames: SST's own name for the component.
     class Function {
       constructor(name: string, args: FunctionArgs);

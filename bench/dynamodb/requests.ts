@@ -5,11 +5,16 @@
  *
  *   npx tsx bench/dynamodb/requests.ts            # writes nothing; prints a Markdown table
  *
- * Goals (issue 5): <= 41 requests per 1,000 results ingested, <= 1 request per idle long-poll second.
+ * Goals: <= 45 requests per 1,000 results ingested with rollups (issue 10; 41 before them, issue 5), <= 1
+ * request per idle long-poll second. Also: a batch of 1,000 results over 1,000 destinations (a fragment per
+ * pair), and the Queries of stats reads once prune has compacted the tiers.
+ *
+ * Results are sent "now" (the machine's clock): rollups are written only for minutes inside retention, so an
+ * old fixed rtime would leave them out and understate the cost.
  */
 import { gzipSync } from 'node:zlib';
-import type { ResultInput } from '../../contract/index.js';
-import { MAX_WAIT_SECONDS } from '../../contract/index.js';
+import * as v from 'valibot';
+import { DestinationCreateSchema, MAX_WAIT_SECONDS, type ResultInput } from '../../contract/index.js';
 import { LAMBDA_MAX_WAIT_SECONDS } from '../../control-plane/lambda-limits.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb/dynamodb.js';
 import { startDynalite } from '../../test/helpers/dynalite.js';
@@ -22,7 +27,9 @@ import {
 } from '../../test/helpers/lambda-events.js';
 
 const DESTINATIONS = 10;
-const T0 = 1_763_780_000_000_000_000n;
+const destinationDefaults = v.parse(DestinationCreateSchema, { address: '198.18.0.1' });
+// A whole minute a little before now, so that a batch of 5,000 results (5 s) stays inside one minute.
+const T0 = (BigInt(Math.floor(Date.now() / 60_000) - 1) * 60n + 1n) * 1_000_000_000n;
 
 const dynalite = await startDynalite();
 const lambda = await bootLambda(dynalite);
@@ -164,7 +171,82 @@ for (const label of ['first idle long-poll', 'next idle long-poll']) {
   );
 }
 
+// A batch of 1,000 results over 1,000 destinations, one each: a fragment per pair.
+const many: string[] = [];
+for (let i = 0; i < 1000; i++) {
+  many.push(
+    (await store.createDestination({ ...destinationDefaults, address: `198.18.${4 + (i >> 8)}.${i % 256}` }))
+      .id,
+  );
+}
+const spread = batch(1000).map((r, i) => ({ ...r, destination: many[i]! }));
+const wide = await counted(() => store.putResults(owner, spread));
+rows.push(
+  `| store.putResults, new batch (1,000 destinations, one result each) | 1000 | ${wide.total} | ${wide.total.toFixed(1)} | ${fmt(wide.by)} |`,
+);
+
+// Stats reads once the tiers are compacted: 30 days of one pair (one probe a minute on destination 0), and the
+// 24-hour summary of the 10 destinations (one probe every 5 minutes each, the last day). A store whose clock
+// runs ahead lets prune find the slots quiet.
+let ahead = 0;
+const maintained = createDynamoStore({
+  tableName: lambda.tableName,
+  client: dynalite.client(),
+  now: () => new Date(Date.now() + ahead),
+});
+const nowNs = BigInt(Date.now()) * 1_000_000n;
+const history: ResultInput[] = [];
+for (let m = 30 * 1440; m > 0; m--) {
+  history.push({
+    ...batch(1)[0]!,
+    destination: destinations[0]!,
+    rtime: `${nowNs - BigInt(m) * 60_000_000_000n}`,
+    rseq: m % 65_536,
+  });
+}
+for (let k = 288; k > 0; k--) {
+  for (const [i, d] of destinations.entries()) {
+    if (i === 0) continue;
+    history.push({
+      ...batch(1)[0]!,
+      destination: d,
+      rtime: `${nowNs - BigInt(k) * 300_000_000_000n}`,
+      rseq: k,
+    });
+  }
+}
+for (let i = 0; i < history.length; i += 5000) await maintained.putResults(owner, history.slice(i, i + 5000));
+let passes = 0;
+const compaction = await counted(async () => {
+  for (const _ of [1, 2]) {
+    ahead += 120_000;
+    while ((await maintained.stats!.prune(new Date(Date.now() + ahead))).more) passes++;
+    passes++;
+  }
+});
+const statsRows = [
+  '| what | DynamoDB requests | by operation | ms (dynalite) |',
+  '|---|---:|---|---:|',
+  `| prune: compact ${history.length} results' hours and days (${passes} passes) | ${compaction.total} | ${fmt(compaction.by)} | ${compaction.ms.toFixed(0)} |`,
+];
+const readThirty = await counted(() =>
+  maintained.stats!.readStats({
+    destination: destinations[0]!,
+    source: owner.id,
+    from: nowNs - 30n * 86_400_000_000_000n,
+    to: nowNs,
+  }),
+);
+statsRows.push(
+  `| stats, one pair, 30 days (step 1h, tiers compacted) | ${readThirty.total} | ${fmt(readThirty.by)} | ${readThirty.ms.toFixed(0)} |`,
+);
+const summary = await counted(() => maintained.stats!.summary({ to: nowNs, window: 86_400, sort: 'loss' }));
+statsRows.push(
+  `| summary, 24 h, every pair (${DESTINATIONS + many.length} destinations, ${DESTINATIONS} with results in the window) | ${summary.total} | ${fmt(summary.by)} | ${summary.ms.toFixed(0)} |`,
+);
+
+await maintained.close();
 await store.close();
 await dynalite.close();
-console.log([...rows, '', ...pollRows].join('\n'));
+console.log([...rows, '', ...pollRows, '', ...statsRows].join('\n'));
 process.exit(0);

@@ -129,6 +129,9 @@ export interface StatsStore {
   /**
    * Deletes a bounded batch of what is past retention (raw results and each tier) and reclaims some of the
    * space; short, so it never holds ingest up for long. Hosts call it on a timer, again soon while `more`.
+   * DynamoDB deletes nothing here (`deleted` is 0: a TTL attribute per tier has DynamoDB delete for free, and
+   * reads hide what has expired); its pass compacts the hour and day tiers instead, which must happen within
+   * minute retention (dynamodb/rollups.ts).
    */
   prune(now: Date): Promise<PruneOutcome>;
 }
@@ -214,8 +217,8 @@ export interface Store {
 
   // Statistics ---------------------------------------------------------------------------------------------
   /**
-   * The backend's statistics and retention: the capability flag of issue 10. SQLite has them; DynamoDB has
-   * `undefined` until its phase lands (the contract suite skips the stats cases there, and only there).
+   * The backend's statistics and retention: the capability flag of issue 10. Both backends have them; a new
+   * backend may start with `undefined` (its runner then opts out of the stats cases of the contract suite).
    */
   readonly stats: StatsStore | undefined;
 

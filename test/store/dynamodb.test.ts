@@ -2,7 +2,12 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import * as v from 'valibot';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { DestinationCreateSchema, type ResultInput, SourceCreateSchema } from '../../contract/index.js';
+import {
+  DEFAULT_RETENTION,
+  DestinationCreateSchema,
+  type ResultInput,
+  SourceCreateSchema,
+} from '../../contract/index.js';
 import { createDynamoStore } from '../../control-plane/store/dynamodb/dynamodb.js';
 import { MAX_PAGES_PER_PARTITION } from '../../control-plane/store/dynamodb/list.js';
 import { type ResultFilter, type Store, UnavailableError } from '../../control-plane/store/store.js';
@@ -19,20 +24,30 @@ afterAll(async () => {
   await server?.close();
 });
 
-testStore(
-  'dynamodb',
-  async () => {
-    const s = await dynamo();
-    const store = createDynamoStore({
-      tableName: await s.createTable(),
-      client: s.client(),
-      touchIntervalMs: 0,
-    });
-    return { store, cleanup: () => store.close() };
-    // Rollups and retention (issue 10) come to DynamoDB in that issue's next phase, which removes this flag.
-  },
-  { stats: false },
-);
+/**
+ * The contract's results are sent in late November 2025 (RTIME, DAY0 of the stats cases) and expiry counts from
+ * a result's own time, so the store's clock starts a few days after them rather than at the machine's date;
+ * the stats cases move it where they prune.
+ */
+const CONTRACT_NOW = Date.parse('2025-11-27T00:00:00Z');
+
+testStore('dynamodb', async () => {
+  const s = await dynamo();
+  let now = new Date(CONTRACT_NOW);
+  const store = createDynamoStore({
+    tableName: await s.createTable(),
+    client: s.client(),
+    touchIntervalMs: 0,
+    now: () => now,
+  });
+  return {
+    store,
+    cleanup: () => store.close(),
+    setNow: (at) => {
+      now = at;
+    },
+  };
+});
 
 /** Arms failures on a client: called for each command before it is sent; may answer or throw instead. */
 type Fault = (
@@ -68,7 +83,8 @@ async function faultyStore(
     client,
     touchIntervalMs: 0,
     retry: { attempts: 4, baseMs: 1, capMs: 5 },
-    now: options.now,
+    // The results below are sent in November 2025; expiry counts from then.
+    now: options.now ?? (() => new Date(CONTRACT_NOW)),
   });
   return { store, tableName };
 }
@@ -118,11 +134,18 @@ async function countAll(store: Store, filter: Partial<ResultFilter> = {}) {
 }
 
 describe('dynamodb store', () => {
-  it('stamps results with an expiry `retentionDays` ahead and hides them once it passes', async () => {
-    let now = new Date('2026-03-01T00:00:00Z');
+  it('stamps results with an expiry `retention.raw` after their rtime and hides them once it passes', async () => {
+    // Sent in the second 1,763,780,000 (+ 0, 1, 2 ms): hidden once that second is more than 30 days ago.
+    const sent = 1_763_780_000;
+    let now = new Date('2025-11-25T00:00:00Z');
     const s = await dynamo();
     const tableName = await s.createTable();
-    const store = createDynamoStore({ tableName, client: s.client(), retentionDays: 30, now: () => now });
+    const store = createDynamoStore({
+      tableName,
+      client: s.client(),
+      retention: { ...DEFAULT_RETENTION, raw: 30 * 86_400 },
+      now: () => now,
+    });
     const { owner, dst } = await seed(store);
     await store.putResults(owner, results(dst.id, 3));
     const raw = await s.client().send(
@@ -132,20 +155,20 @@ describe('dynamodb store', () => {
         ExpressionAttributeValues: { ':pk': { S: `R#${dst.id}` } },
       }),
     );
-    expect(raw.Items?.map((i) => Number(i.expireAt?.N))).toEqual(
-      Array(3).fill(Date.parse('2026-03-31T00:00:00Z') / 1000),
-    );
-    now = new Date('2026-03-30T23:59:59Z');
+    expect(raw.Items?.map((i) => Number(i.expireAt?.N))).toEqual(Array(3).fill(sent + 1 + 30 * 86_400));
+    now = new Date((sent + 30 * 86_400 + 0.999) * 1000);
     expect(await countAll(store)).toBe(3);
     expect(await countAll(store, { destination: dst.id })).toBe(3);
-    now = new Date('2026-03-31T00:00:01Z');
+    now = new Date((sent + 1 + 30 * 86_400) * 1000);
     // Past expiry but not yet swept by DynamoDB's TTL: every listing path filters it.
     expect(await countAll(store)).toBe(0);
     expect(await countAll(store, { destination: dst.id })).toBe(0);
     expect(await countAll(store, { source: owner.id })).toBe(0);
-    // An expired copy does not count as a duplicate: it is stored again with a new expiry.
+    // An expired copy does not count as a duplicate: it is stored again, and kept a day from its arrival.
     expect(await store.putResults(owner, results(dst.id, 3))).toEqual({ stored: 3, duplicates: 0 });
     expect(await countAll(store)).toBe(3);
+    now = new Date(now.getTime() + 86_400_000);
+    expect(await countAll(store)).toBe(0);
     await store.close();
   });
 
@@ -203,7 +226,9 @@ describe('dynamodb store', () => {
     const fault: { current?: Fault } = {};
     const { store } = await faultyStore(fault);
     const { owner, dst } = await seed(store);
-    const batch = results(dst.id, 60); // groups of 25, 25, 10: the sentinel is in the last
+    // Groups of 25 (the minute's fragment and 24 results), 25, and 10 with the dirty-slot items and the
+    // sentinel last.
+    const batch = results(dst.id, 60);
     let groups = 0;
     // The final group: DynamoDB stores its last item (the sentinel), then throttles every retry.
     fault.current = (command, input, send) => {
@@ -217,7 +242,7 @@ describe('dynamodb store', () => {
     };
     await expect(store.putResults(owner, batch)).rejects.toBeInstanceOf(UnavailableError);
     fault.current = undefined;
-    expect(await countAll(store)).toBe(51);
+    expect(await countAll(store)).toBe(50);
     expect(await store.putResults(owner, batch)).toEqual({ stored: 0, duplicates: 60 });
     expect(await countAll(store)).toBe(60);
     await store.close();
@@ -366,4 +391,80 @@ describe('dynamodb store', () => {
     await expect(store.listResults({ limit: 5 })).rejects.toBeInstanceOf(UnavailableError);
     await store.close();
   });
+});
+
+describe('dynamodb stats', () => {
+  it('compacts hours and days in prune, and reads 30 days of a pair in 3 Queries', async () => {
+    const s = await dynamo();
+    let now = new Date(CONTRACT_NOW);
+    const tableName = await s.createTable();
+    const store = createDynamoStore({ tableName, client: s.client(), now: () => now });
+    const { owner, dst } = await seed(store);
+    // One probe an hour for 30 days before now, posted now.
+    const end = BigInt(CONTRACT_NOW) * 1_000_000n;
+    const batch = Array.from({ length: 720 }, (_, i) => ({
+      ...results(dst.id, 1)[0]!,
+      rtime: `${end - BigInt(720 - i) * 3_600_000_000_000n + 1_000_000_000n}`,
+      rseq: i,
+      rtt: 100 + (i % 7),
+    }));
+    await store.putResults(owner, batch);
+    const read = () =>
+      store.stats!.readStats({
+        from: end - 30n * 86_400_000_000_000n,
+        to: end,
+        destination: dst.id,
+        source: owner.id,
+      });
+    const totals = [{ destination: dst.id, source: owner.id, sent: 720, received: 720 }];
+    expect(await store.stats!.totals({})).toEqual(totals);
+    const before = await read();
+    expect(before.step).toBe(3_600);
+    expect(before.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
+
+    // Two passes a few minutes apart: hours first, then the days once their hours are swept and quiet.
+    for (const _ of [1, 2]) {
+      now = new Date(now.getTime() + 120_000);
+      let passes = 0;
+      while ((await store.stats!.prune(now)).more) passes++;
+      expect(passes).toBeLessThan(100);
+    }
+    const mark = s.operations.length;
+    const after = await read();
+    const queries = s.operations.slice(mark).filter((op) => op === 'Query').length;
+    expect(after).toEqual(before);
+    // The running totals: the same from the compacted days as from the fragments before.
+    expect(await store.stats!.totals({})).toEqual(totals);
+    expect(await store.stats!.totals({ destination: 'dst_unknown' })).toEqual([]);
+    // The dirty-slot items and the hour items: every hour is compacted and clean.
+    expect(queries).toBeLessThanOrEqual(3);
+    // The 24-hour summary reads every pair through the time index: the dirty items, then one Query per shard
+    // (8) and day for the whole hours (two days) and each partial hour at the ends.
+    const summaryMark = s.operations.length;
+    const rows = await store.stats!.summary({ to: end, window: 86_400, sort: 'loss' });
+    // The window is (now − 24 h + 1 min, now + 1 min]: the probe at now − 24 h + 1 s is just outside it.
+    expect(rows.map((r) => r.sent)).toEqual([23]);
+    expect(s.operations.slice(summaryMark).filter((op) => op === 'Query').length).toBeLessThanOrEqual(41);
+    const days = await store.stats!.readStats({
+      from: end - 30n * 86_400_000_000_000n,
+      to: end,
+      step: 86_400,
+      destination: dst.id,
+    });
+    expect(days.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
+    const count = async (prefix: string) =>
+      (
+        await s.client().send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+            ExpressionAttributeValues: { ':pk': { S: `U#${dst.id}` }, ':p': { S: prefix } },
+            Select: 'COUNT',
+          }),
+        )
+      ).Count;
+    // A fragment per minute, a compacted item per hour and per day with results (now is a UTC midnight).
+    expect([await count('m#'), await count('h#'), await count('d#')]).toEqual([720, 720, 30]);
+    await store.close();
+  }, 60_000);
 });

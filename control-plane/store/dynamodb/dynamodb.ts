@@ -12,6 +12,7 @@
  * | destination       | `DST`            | destination id                       |                           |
  * | token             | `TOK`            | SHA-256 hex (lookup by hash = GetItem)|                          |
  * | result            | `R#<destination>`| `<rtime:20>#<source>#<destination>#<rseq:5>` | `spk`=`S#<source>`, `tpk`=`T#<rseq%8>`, `expireAt` |
+ * | rollups           | `U#<destination>`, `UQ` | see `rollup-items.ts`                  | `qpk`, `expireAt`         |
  *
  * Config items live in one partition per kind: a fleet's config is small (thousands of items), so listing is
  * one Query and every read can be strongly consistent. Config writes go through the change log in
@@ -22,15 +23,22 @@
  * itself. The sort key orders like the API (rtime, source, destination, rseq, all descending); the table is
  * the by-destination listing, `bySource` the by-source one, and `byTime` (8 shards, merged on read) the
  * unfiltered one. The cursor is the last sort key returned (keyset pagination: pages do not shift as results
- * arrive). Results expire `retentionDays` after they are stored (TTL deletes them within days; reads filter
+ * arrive). Results expire `retention.raw` after their rtime (TTL deletes them within days; reads filter
  * what has expired but is not yet deleted).
  *
  * Ingest (whole or none, duplicates counted, 41 requests per 1,000 results): `dynamodb-ingest.ts`.
  * Listing (newest first, keyset cursor, expired results hidden): `dynamodb-list.ts`.
+ * Rollups, stats and retention per tier (fragments written at ingest, hours and days compacted): `rollups.ts`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Destination, DestinationFields, Source } from '../../../contract/index.js';
+import {
+  DEFAULT_RETENTION,
+  type Destination,
+  type DestinationFields,
+  type Retention,
+  type Source,
+} from '../../../contract/index.js';
 import {
   ConflictError,
   NotFoundError,
@@ -63,6 +71,7 @@ import {
 import { listResults } from './list.js';
 import { ConfigLog, type Op, type Plan } from './log.js';
 import { DEFAULT_RETRY, Requests, type RetryPolicy } from './requests.js';
+import { dynamoStats } from './rollups.js';
 import { TTL_ATTRIBUTE } from './schema.js';
 
 export interface DynamoStoreOptions {
@@ -70,8 +79,11 @@ export interface DynamoStoreOptions {
   tableName: string;
   /** A client to use (tests: one pointed at dynalite). Default: a client from the environment's region and credentials. */
   client?: DynamoDBClient;
-  /** Days a result is kept. Default 90. */
-  retentionDays?: number;
+  /**
+   * How long raw results and each rollup tier are kept, from their own time (rtime, slot end); expiry is a
+   * TTL attribute per item. Default: raw 14 days, minute 60 days, hour 2 years, day forever.
+   */
+  retention?: Retention;
   /** Skip a `lastSeen` write when the previous one for the source was less than this long ago. Default 60 s. */
   touchIntervalMs?: number;
   /** Retries of unprocessed batch items. */
@@ -83,7 +95,7 @@ export interface DynamoStoreOptions {
 /** Creates the DynamoDB store. No request is made until the first call. */
 export function createDynamoStore(options: DynamoStoreOptions): Store {
   const now = options.now ?? (() => new Date());
-  const retentionSeconds = (options.retentionDays ?? 90) * 86_400;
+  const retention = options.retention ?? DEFAULT_RETENTION;
   const touchIntervalMs = options.touchIntervalMs ?? 60_000;
   const ownClient = options.client === undefined;
   const client = options.client ?? new DynamoDBClient({});
@@ -145,9 +157,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
 
   const store: Store = {
     kind: 'dynamodb',
-    // Issue 10's rollups and retention (TTL per tier) are the next phase's: until then no stats here, and the
-    // contract suite's stats cases are skipped for this backend by the same flag.
-    stats: undefined,
+    stats: dynamoStats(db, retention, nowSeconds),
 
     async createSource(input, tokenHash) {
       return change(async () => {
@@ -362,7 +372,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     },
 
     async putResults(owner, results) {
-      return putResultBatch(db, owner, results, { nowSeconds: nowSeconds(), retentionSeconds });
+      return putResultBatch(db, owner, results, { nowSeconds: nowSeconds(), retention });
     },
 
     async listResults(filter) {

@@ -14,6 +14,8 @@ export const TABLE_FIELDS = {
   spk: 'string',
   /** Results only: `T#<shard>`, the partitions of the all-results index. */
   tpk: 'string',
+  /** Rollup items only: `F#<day>#<shard>` (minute fragments) or `H#<day>#<shard>` (hours), see rollup-items.ts. */
+  qpk: 'string',
 } as const;
 
 export const PRIMARY_INDEX = { hashKey: 'pk', rangeKey: 'sk' } as const;
@@ -27,9 +29,11 @@ export const GLOBAL_INDEXES = {
   bySource: { hashKey: 'spk', rangeKey: 'sk' },
   /** All results, spread over {@link TIME_SHARDS} partitions so no single partition takes every write. */
   byTime: { hashKey: 'tpk', rangeKey: 'sk' },
+  /** Rollup items of one day across every pair: what compaction reads (rollups.ts). */
+  rollupsByTime: { hashKey: 'qpk', rangeKey: 'sk' },
 } as const;
 
-/** Epoch seconds after which DynamoDB's TTL sweeper may delete the item (results, tombstones). */
+/** Epoch seconds after which DynamoDB's TTL sweeper may delete the item (results, rollups, tombstones). */
 export const TTL_ATTRIBUTE = 'expireAt';
 
 /**

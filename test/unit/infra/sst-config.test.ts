@@ -23,7 +23,7 @@ const root = join(import.meta.dirname, '../../..');
 const execFileAsync = promisify(execFile);
 
 interface Recorded {
-  kind: 'Dynamo' | 'Function' | 'Secret';
+  kind: 'Dynamo' | 'Function' | 'Secret' | 'Cron';
   name: string;
   args: Record<string, unknown>;
 }
@@ -56,7 +56,11 @@ function standIn(stage: string) {
     $app: { name: 'pinger', stage },
     sst: strict('sst', {
       Secret: component('Secret'),
-      aws: strict('sst.aws', { Dynamo: component('Dynamo'), Function: component('Function') }),
+      aws: strict('sst.aws', {
+        Dynamo: component('Dynamo'),
+        Function: component('Function'),
+        Cron: component('Cron'),
+      }),
     }),
   });
   return recorded;
@@ -93,9 +97,10 @@ describe('sst.config.ts', () => {
     expect(config.app({ stage: 'dev' })).toMatchObject({ removal: 'remove', protect: false });
   });
 
-  it('declares one table, one secret and one function that links both, and outputs the URL', async () => {
+  it('declares one table, one secret, one function that links both and its schedule, and outputs the URL', async () => {
     const { recorded, outputs } = await evaluate('production');
     expect(recorded.map((r) => `${r.kind}:${r.name}`).sort()).toEqual([
+      'Cron:PingerMaintenance',
       'Dynamo:PingerTable',
       'Function:PingerApi',
       'Secret:PingerAdminToken',
@@ -105,6 +110,25 @@ describe('sst.config.ts', () => {
     expect(links).toEqual(['PingerAdminToken', 'PingerTable']);
     expect(fn.args).toMatchObject({ url: true, runtime: expect.stringMatching(/^nodejs2[024]\.x$/) });
     expect(outputs.url).toBe('https://pingerapi.lambda-url.invalid/');
+  });
+
+  it('schedules the rollups maintenance from the same module, with the same links and settings', async () => {
+    const { recorded } = await evaluate('production');
+    const api = recorded.find((r) => r.kind === 'Function')!.args;
+    const cron = recorded.find((r) => r.kind === 'Cron')!.args as {
+      schedule: string;
+      function: Record<string, unknown>;
+    };
+    expect(cron.schedule).toMatch(/^rate\(\d+ minutes?\)$/);
+    const fn = cron.function;
+    expect(fn.handler).toBe('control-plane/lambda.maintenance');
+    expect((fn.link as { name: string }[]).map((l) => l.name).sort()).toEqual([
+      'PingerAdminToken',
+      'PingerTable',
+    ]);
+    expect(fn.environment).toEqual(api.environment);
+    expect(fn.nodejs).toEqual(api.nodejs);
+    // The module booted with these links runs it: see the next-but-one case.
   });
 
   it('gives the function time for a whole long-poll', async () => {
@@ -151,8 +175,18 @@ describe('sst.config.ts', () => {
     const store = createDynamoStore({ tableName, client });
     const source = await store.createSource(sourceInput(), 'e'.repeat(64));
     const dst = await store.createDestination(destinationInput());
-    const r = resultInput(dst.id, { rtime: '1763780000000000000', ...TIMED_OUT });
+    // Sent now: results expire 14 days after they were sent.
+    const r = resultInput(dst.id, { rtime: `${BigInt(Date.now()) * 1_000_000n}`, ...TIMED_OUT });
     await store.putResults({ id: source.id, location: 0, host: 0 }, [r]);
+    // Compaction reads the rollups' time index: a pass two hours on finds the hour's fragment there.
+    await store.stats!.prune(new Date(Date.now() + 2 * 3_600_000));
+    const hour = await store.stats!.readStats({
+      from: BigInt(r.rtime) - 3_600_000_000_000n,
+      to: BigInt(r.rtime),
+      step: 3_600,
+      destination: dst.id,
+    });
+    expect(hour.series[0]?.points.reduce((n, p) => n + p.sent, 0)).toBe(1);
     // Each listing path: the table (by destination), and each global index.
     for (const filter of [{ destination: dst.id }, { source: source.id }, {}]) {
       expect((await store.listResults({ limit: 10, ...filter })).results).toHaveLength(1);
@@ -203,6 +237,10 @@ describe('sst.config.ts', () => {
     );
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(resultBody(res).toString())).toEqual({ sources: [] });
+    // The scheduled maintenance entry of the same module: one compaction pass, nothing left over.
+    const cron = (recorded.find((r) => r.kind === 'Cron')!.args.function as { handler: string }).handler;
+    const maintenance = mod[cron.split(/\.(?=[^.]+$)/)[1]!] as () => Promise<unknown>;
+    expect(await maintenance()).toEqual({ passes: 1, more: false });
   });
 
   it("bundles the handler as SST does, without the Node host's SQLite or the agent, and the bundle runs", async () => {

@@ -9,7 +9,7 @@ const boot = async (env: Record<string, string | undefined>) => {
   for (const key of Object.keys(process.env)) if (key.startsWith('SST_RESOURCE_')) delete process.env[key];
   delete process.env.PINGER_TABLE;
   delete process.env.PINGER_ADMIN_TOKEN;
-  delete process.env.PINGER_RETENTION_DAYS;
+  delete process.env.PINGER_RETENTION;
   Object.assign(process.env, { AWS_REGION: 'eu-west-1', PINGER_LOG_LEVEL: 'silent' }, env);
   vi.resetModules();
   return import('../../../control-plane/lambda.js');
@@ -29,9 +29,12 @@ describe('lambda entry configuration', () => {
     );
   });
 
-  it('refuses a retention that is not a whole number of days', async () => {
+  it('refuses a retention setting that breaks its rules, naming the variable', async () => {
     await expect(
-      boot({ PINGER_TABLE: 't', PINGER_ADMIN_TOKEN: 'x'.repeat(40), PINGER_RETENTION_DAYS: '1.5' }),
-    ).rejects.toThrow(/PINGER_RETENTION_DAYS must be a whole number of days, got 1.5/);
+      boot({ PINGER_TABLE: 't', PINGER_ADMIN_TOKEN: 'x'.repeat(40), PINGER_RETENTION: 'raw=1h' }),
+    ).rejects.toThrow(/^\[lambda\] PINGER_RETENTION: raw must be a duration of at least 1d/);
+    await expect(
+      boot({ PINGER_TABLE: 't', PINGER_ADMIN_TOKEN: 'x'.repeat(40), PINGER_RETENTION: 'raw=30d' }),
+    ).resolves.toHaveProperty('handler');
   });
 });
