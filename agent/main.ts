@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Agent as UndiciAgent } from 'undici';
 import { AGENT_PPS, type AgentConfig, type CensusPass, type Protocol } from '../contract/index.js';
 import { ConfigSync, SyncAuthError } from './config/sync.js';
+import { PassUploader } from './delivery/census-passes.js';
 import { Outbox, type OutboxOptions } from './delivery/outbox.js';
 import { resultsClient } from './delivery/results-client.js';
 import { type AgentMetrics, createAgentMetrics, serveMetrics } from './metrics/metrics.js';
@@ -64,8 +65,8 @@ export interface AgentOptions {
    */
   maxDrainMs?: number;
   /**
-   * Receives each census pass record. There is no control-plane API for them yet: the agent logs each record and
-   * exports it as metrics (`pinger_agent_census_*`), and hands it here.
+   * Receives each census pass record too. The agent itself spools each record and delivers it to the control plane
+   * (`POST /v1/agent/census/passes`, see delivery/census-passes.ts), logs it and exports it as metrics.
    */
   onCensusPass?: (record: CensusPass) => void;
 }
@@ -117,6 +118,22 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     throw err;
   }
 
+  let passes: PassUploader;
+  try {
+    passes = await PassUploader.open({
+      url: options.url,
+      token: options.token,
+      spoolDir: options.spoolDir,
+      logger: log,
+      dispatcher,
+    });
+  } catch (err) {
+    await outbox.close(0);
+    await metricsServer?.close();
+    await dispatcher.close();
+    throw err;
+  }
+
   let engine: ProbeEngine | undefined;
   let sender: SendProbe | undefined;
   let sourceid: number | undefined;
@@ -144,7 +161,10 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     pps: options.pps ?? AGENT_PPS.default,
     metrics,
     logger: log,
-    ...(options.onCensusPass ? { onPass: options.onCensusPass } : {}),
+    onPass: (record) => {
+      passes.push(record);
+      options.onCensusPass?.(record);
+    },
   });
 
   let maxTimeout = 0;
@@ -253,7 +273,10 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       // outbox before it closes, or each restart leaves a seq gap per probe in flight.
       engine?.close();
       if (abandoned > 0) await scheduler.stop(1000);
-      const stats = await outbox.close(options.finalSendMs ?? 3000);
+      const [stats] = await Promise.all([
+        outbox.close(options.finalSendMs ?? 3000),
+        passes.close(options.finalSendMs ?? 3000),
+      ]);
       await dispatcher.close().catch(() => undefined);
       await metricsServer?.close();
       log.info(

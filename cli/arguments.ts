@@ -46,3 +46,17 @@ export function collectLabel(
   if (eq <= 0) throw new InvalidArgumentError('must be key=value.');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration in ms: a whole number with a unit (`500ms`, `30s`, `30m`, `2h`, `1d`) or bare milliseconds.
+ * Hand-written: five units do not call for a dependency.
+ */
+export function parseDuration(value: string): number {
+  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be a whole number with a unit: ms, s, m, h or d (e.g. 30m).');
+  const n = Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('is too large.');
+  return n;
+}

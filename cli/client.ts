@@ -8,6 +8,12 @@ import * as v from 'valibot';
 import {
   type BatchReceipt,
   BatchReceiptSchema,
+  type CensusEvent,
+  CensusEventListSchema,
+  type CensusHost,
+  CensusHostListSchema,
+  CensusPassListSchema,
+  type CensusPassRecord,
   type Destination,
   type DestinationCreateSchema,
   type DestinationPatch,
@@ -245,6 +251,24 @@ export class ApiClient {
   /** One row per (destination, source) over a window, worst first. */
   summary(query: SummaryQueryInput): Promise<SummaryResponse> {
     return this.#call('GET', '/v1/stats/summary', SummaryResponseSchema, { query: { ...query } });
+  }
+
+  // Census ---------------------------------------------------------------------------------------------------
+
+  /** A census's hosts by address; `state` filters (up, down, new). */
+  async censusHosts(destination: string, state?: 'up' | 'down' | 'new'): Promise<CensusHost[]> {
+    const path = `/v1/census/${segment(destination)}/hosts`;
+    return (await this.#call('GET', path, CensusHostListSchema, { query: { state } })).hosts;
+  }
+  /** A census's newest passes, newest first. */
+  async censusPasses(destination: string, limit = 100): Promise<CensusPassRecord[]> {
+    const path = `/v1/census/${segment(destination)}/passes`;
+    return (await this.#call('GET', path, CensusPassListSchema, { query: { limit } })).passes;
+  }
+  /** A census's newest events, newest first. */
+  async censusEvents(destination: string, limit = 100): Promise<CensusEvent[]> {
+    const path = `/v1/census/${segment(destination)}/events`;
+    return (await this.#call('GET', path, CensusEventListSchema, { query: { limit } })).events;
   }
 
   // Tokens ---------------------------------------------------------------------------------------------------

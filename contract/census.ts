@@ -6,7 +6,8 @@
  * answered); addresses that did not answer are only counted, in the pass record.
  */
 import * as v from 'valibot';
-import { AGENT_PPS, IdSchema, intRange, NanosSchema } from './common.js';
+import { AGENT_PPS, IdSchema, IpSchema, intRange, NanosSchema } from './common.js';
+import { MAX_CENSUS_ADDRESSES } from './prefix.js';
 
 /** Limits of the census settings. */
 export const CENSUS_LIMITS = {
@@ -36,7 +37,7 @@ export const CensusSchema = v.strictObject({
     intRange(CENSUS_LIMITS.retries.min, CENSUS_LIMITS.retries.max),
     CENSUS_DEFAULTS.retries,
   ),
-  /** Share the prefix across the sources that probe it (a disjoint slice each); not yet acted on by the agent. */
+  /** Share the prefix across the sources that probe it (a disjoint slice each, given in the agent config). */
   split: v.optional(v.boolean('must be true or false'), CENSUS_DEFAULTS.split),
   /** A host that misses this many passes in a row is gone. */
   goneAfter: v.optional(
@@ -84,5 +85,45 @@ export const CensusPassSchema = v.strictObject({
   skipped: count,
   /** Probes a second the pass was paced at (the configured rate, held to the agent's budget). */
   rate: count,
+  /**
+   * Every address that answered, with the RTT (µs) of its first answer, in any order: `[address, rtt]`. The
+   * control plane updates its hosts from this list, so host state never depends on the order in which the
+   * answers' results arrive. Optional so that records from agents before it still parse; without it the pass is
+   * stored and counted but no host is updated. At most one entry per address of the pass (65,536).
+   */
+  answers: v.optional(
+    v.pipe(
+      v.array(
+        v.tuple([IpSchema, v.nullable(v.pipe(v.number('must be a number'), v.minValue(0, 'must be ≥ 0')))]),
+        'must be an array of [address, rtt] pairs',
+      ),
+      v.maxLength(MAX_CENSUS_ADDRESSES, `must list at most ${MAX_CENSUS_ADDRESSES} addresses`),
+    ),
+  ),
 });
 export type CensusPass = v.InferOutput<typeof CensusPassSchema>;
+
+/**
+ * Body of `POST /v1/agent/census/passes`: one pass record, checked for consistency — `end` not before `start`,
+ * `answers` (when given) one entry per answering address, matching `answered`.
+ */
+export const CensusPassReportSchema = v.pipe(
+  CensusPassSchema,
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const p = dataset.value;
+    const issue = (key: string, message: string) =>
+      addIssue({
+        message,
+        path: [{ type: 'object', origin: 'value', input: p, key, value: p[key as keyof CensusPass] }],
+      });
+    if (BigInt(p.end) < BigInt(p.start)) issue('end', 'must not be before start');
+    if (p.answered > p.addresses) issue('answered', 'must not exceed addresses');
+    if (p.answers !== undefined) {
+      if (p.answers.length !== p.answered)
+        issue('answers', `must list exactly the ${p.answered} answered addresses`);
+      else if (new Set(p.answers.map(([a]) => a)).size !== p.answers.length)
+        issue('answers', 'must not list an address twice');
+    }
+  }),
+);

@@ -10,6 +10,7 @@ import type { Clock, Logger, RouteDeps } from './deps.js';
 import { errorBody, errorResponse, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { agentRoutes } from './routes/agent.js';
+import { agentCensusRoutes, censusRoutes } from './routes/census.js';
 import { destinationsRoutes } from './routes/destinations.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { resultsRoutes } from './routes/results.js';
@@ -70,7 +71,9 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     .get('/openapi.json', (c) => c.json(openApiDocument()))
     .route('/v1/sources', sourcesRoutes(deps))
     .route('/v1/destinations', destinationsRoutes(deps))
+    .route('/v1/agent/census', agentCensusRoutes(deps))
     .route('/v1/agent', agentRoutes(deps))
+    .route('/v1/census', censusRoutes(deps))
     .route('/v1/results', resultsRoutes(deps))
     .route('/v1/tokens', tokensRoutes(deps))
     .route('/v1/stats', statsRoutes(deps))

@@ -6,6 +6,13 @@ import { type JsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import {
   AgentConfigSchema,
   BatchReceiptSchema,
+  CensusEventListSchema,
+  CensusHostListSchema,
+  CensusHostQuerySchema,
+  CensusListQuerySchema,
+  CensusPassListSchema,
+  CensusPassReceiptSchema,
+  CensusPassReportSchema,
   DestinationCreateSchema,
   DestinationPatchSchema,
   DestinationQuerySchema,
@@ -132,6 +139,13 @@ export function openApiDocument(): object {
       TokenWithSecret: TokenWithSecretSchema,
       TokenSelf: TokenSelfSchema,
       ErrorBody: ErrorBodySchema,
+      CensusPassReport: CensusPassReportSchema,
+      CensusPassReceipt: CensusPassReceiptSchema,
+      CensusHostList: CensusHostListSchema,
+      CensusHostQuery: CensusHostQuerySchema,
+      CensusPassList: CensusPassListSchema,
+      CensusEventList: CensusEventListSchema,
+      CensusListQuery: CensusListQuerySchema,
     },
     {
       target: 'draft-2020-12',
@@ -234,6 +248,41 @@ export function openApiDocument(): object {
             200: ok('receipt', ref('BatchReceipt')),
           },
           { body: ref('ResultBatch') },
+        ),
+      },
+      '/v1/agent/census/passes': {
+        post: op(
+          'agent',
+          'Report a census pass (≤ 4 MiB after gunzip); stored once per (source, destination, start), its ' +
+            'answers applied to the hosts. 400 for a bad field or a destination that is not a census, 403 for ' +
+            'one this source does not probe',
+          { 200: ok('receipt', ref('CensusPassReceipt')) },
+          { body: ref('CensusPassReport') },
+        ),
+      },
+      '/v1/census/{destination}/hosts': {
+        get: op(
+          'reader',
+          "A census's hosts by address; state=new: up and first seen in the latest pass. 404 names " +
+            '`destination` when it is unknown or not a census',
+          { 200: ok('hosts', ref('CensusHostList')) },
+          { path: ['destination'], query: queryParams(schemas.CensusHostQuery) },
+        ),
+      },
+      '/v1/census/{destination}/passes': {
+        get: op(
+          'reader',
+          "A census's passes, newest first, with start, end and duration",
+          { 200: ok('passes', ref('CensusPassList')) },
+          { path: ['destination'], query: queryParams(schemas.CensusListQuery) },
+        ),
+      },
+      '/v1/census/{destination}/events': {
+        get: op(
+          'reader',
+          "A census's events (host appeared, host gone), newest first",
+          { 200: ok('events', ref('CensusEventList')) },
+          { path: ['destination'], query: queryParams(schemas.CensusListQuery) },
         ),
       },
       '/v1/results': {

@@ -6,6 +6,10 @@
  * Runtime-free on purpose: no `node:*`, no SDK import here.
  */
 import type {
+  CensusEvent,
+  CensusHost,
+  CensusPass,
+  CensusPassRecord,
   Destination,
   DestinationCreate,
   DestinationFields,
@@ -132,6 +136,28 @@ export interface StatsStore {
   prune(now: Date): Promise<PruneOutcome>;
 }
 
+/** Which hosts of a census to list: `new` is up and first seen in the latest pass. */
+export type CensusHostState = 'up' | 'down' | 'new';
+
+/**
+ * Census passes, hosts and events (issue 11). A pass is identified by (source, destination, start); storing it
+ * again stores nothing and changes no host. Hosts change as `applyPass` (control-plane/census/apply-pass.ts) says.
+ */
+export interface CensusStore {
+  /**
+   * Stores a pass record reported by `source` and applies its answers to the destination's hosts, `goneAfter`
+   * being the destination's setting. `stored` is false when the pass was stored before. Throws
+   * {@link NotFoundError} (`destination`) when the destination does not exist.
+   */
+  putPass(source: string, pass: CensusPass, goneAfter: number): Promise<{ stored: boolean }>;
+  /** The hosts of a census, by address; all of them unless a state is given. */
+  listHosts(destination: string, state?: CensusHostState): Promise<CensusHost[]>;
+  /** The newest `limit` passes, newest first (start, then source, descending). */
+  listPasses(destination: string, limit: number): Promise<CensusPassRecord[]>;
+  /** The newest `limit` events, newest first (at, then address and kind, descending). */
+  listEvents(destination: string, limit: number): Promise<CensusEvent[]>;
+}
+
 /** A change that may concern agents: the config version after it. */
 export type ChangeListener = (version: number) => void;
 
@@ -195,6 +221,9 @@ export interface Store {
    * backend may start with `undefined` (its runner then opts out of the stats cases of the contract suite).
    */
   readonly stats: StatsStore | undefined;
+
+  // Census -------------------------------------------------------------------------------------------------
+  readonly census: CensusStore;
 
   close(): Promise<void>;
 }

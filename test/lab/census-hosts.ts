@@ -53,3 +53,14 @@ export async function allowOnly(
 `;
   await runIn(lab.target, ['nft', '-f', '-'], script);
 }
+
+/**
+ * Replaces the IPv4 hosts that exist, in one nft transaction (`nft -f` applies a file atomically): unlike
+ * {@link allowOnly}, which deletes and remakes the table, no pass ever sees every address answer for a moment.
+ */
+export async function replaceHosts(lab: Lab, hosts: readonly string[]): Promise<void> {
+  const script = `flush set inet pinger_census alive
+add element inet pinger_census alive { ${hosts.join(', ')} }
+`;
+  await runIn(lab.target, ['nft', '-f', '-'], script);
+}

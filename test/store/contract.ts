@@ -21,6 +21,7 @@ import {
   sourceInput as source,
   TIMED_OUT,
 } from '../helpers/factories.js';
+import { censusContract } from './contract-census.js';
 import { statsContract } from './contract-stats.js';
 
 /** A handle on a fresh store and how to dispose of it. */
@@ -524,5 +525,6 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
     });
 
     statsContract(() => fixture);
+    describe('census', () => censusContract(() => store));
   });
 }

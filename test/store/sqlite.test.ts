@@ -170,7 +170,7 @@ describe('sqlite store', () => {
       expect(pages()).toBeLessThan(before / 2);
     });
 
-    it('builds the watermark and the 10-minute and 6-hour tiers from a file of schema 4 (before migration 5), equal to what ingest writes', async () => {
+    it('builds the watermark and the 10-minute and 6-hour tiers from a file of schema 5 (before migration 6), equal to what ingest writes', async () => {
       const path = join(tempDir(), 'pinger.db');
       // 30 minutes of results, then one a day later: every minute of the first half hour closes.
       const { store, src, dst } = await filled(path, 0);
@@ -207,7 +207,7 @@ describe('sqlite store', () => {
       expect(sixhours.map((r) => r.sent)).toEqual([1_800]);
       const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
       db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
-      db.pragma('user_version = 4');
+      db.pragma('user_version = 5');
       db.close();
       // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.
       await createSqliteStore({ path }).close();

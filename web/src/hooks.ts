@@ -1,4 +1,7 @@
-/** Small hooks the pages share: load-and-refresh, and a value that follows the system colour scheme. */
+/**
+ * Small hooks the pages share: load-and-refresh, a value that follows the system colour scheme, and the width of
+ * a box.
+ */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
@@ -52,4 +55,19 @@ export function useDark(): boolean {
     return () => mq.removeEventListener('change', on);
   }, []);
   return dark;
+}
+
+/** The width the charts get: their container's, followed as it resizes. */
+export function useWidth() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setWidth(Math.floor(el.clientWidth)));
+    ro.observe(el);
+    setWidth(Math.floor(el.clientWidth));
+    return () => ro.disconnect();
+  }, []);
+  return { ref, width };
 }

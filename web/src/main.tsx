@@ -4,6 +4,7 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createApi, session } from './api.js';
+import { CensusPage } from './pages/census.js';
 import { DestinationPage } from './pages/destination.js';
 import { ManagePage } from './pages/manage.js';
 import { OverviewPage } from './pages/overview.js';
@@ -22,6 +23,7 @@ function Shell({ value, route, checked }: { value: Session; route: Route; checke
     const titles = {
       overview: 'Overview',
       destination: 'Destination',
+      census: 'Census',
       manage: 'Destinations',
       sources: 'Sources',
     };
@@ -42,7 +44,9 @@ function Shell({ value, route, checked }: { value: Session; route: Route; checke
               key={label}
               href={href(r)}
               aria-current={
-                r.page === route.page || (route.page === 'destination' && r.page === 'overview')
+                r.page === route.page ||
+                (route.page === 'destination' && r.page === 'overview') ||
+                (route.page === 'census' && r.page === 'manage')
                   ? 'page'
                   : undefined
               }
@@ -63,6 +67,7 @@ function Shell({ value, route, checked }: { value: Session; route: Route; checke
       <main id="main" tabIndex={-1}>
         {route.page === 'overview' && <OverviewPage />}
         {route.page === 'destination' && <DestinationPage id={route.id} />}
+        {route.page === 'census' && <CensusPage id={route.id} />}
         {route.page === 'manage' && <ManagePage />}
         {route.page === 'sources' && <SourcesPage />}
       </main>

@@ -9,8 +9,9 @@
  *   other slot (or sparser), never twice at once.
  * - **Budget**: a pass is paced at its rate, held to the agent's pps budget, and borrows only the tokens ordinary
  *   destinations leave ({@link SpareBudget}).
- * - **Records**: each pass ends with a {@link CensusPass} record, logged and exported as metrics, and handed to
- *   `onPass`. There is no control-plane API for them yet; answers reach the outbox as ordinary results.
+ * - **Records**: each pass ends with a {@link CensusPass} record (with the answering addresses and their RTTs),
+ *   logged (without the answers) and exported as metrics, and handed to `onPass` — the agent's pass uploader.
+ *   Answers also reach the outbox as ordinary results.
  */
 import {
   type Census,
@@ -246,6 +247,7 @@ export class CensusScheduler {
         errors: summary.errors,
         skipped: state.skipped,
         rate: summary.rate,
+        answers: summary.answers,
       };
       state.skipped = 0;
       metrics.censusPasses.inc(labels);
@@ -253,8 +255,9 @@ export class CensusScheduler {
       metrics.censusLastPassSeconds.set(labels, Number(summary.end - summary.start) / 1e9);
       metrics.censusLastPassAnswered.set(labels, summary.answered);
       metrics.censusLastPassAddresses.set(labels, summary.addresses);
+      const { answers: _answers, ...logged } = record;
       this.#log.info(
-        { ...record, stopped: summary.stopped, ms: Math.round(Number(summary.end - summary.start) / 1e6) },
+        { ...logged, stopped: summary.stopped, ms: Math.round(Number(summary.end - summary.start) / 1e6) },
         '[agent:census] pass done',
       );
       try {

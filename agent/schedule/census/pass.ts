@@ -76,6 +76,8 @@ export interface PassSummary {
   rate: number;
   /** The pass was stopped before it probed everything. */
   stopped: boolean;
+  /** Every address that answered, with the RTT of its first answer (µs; null when the prober had none). */
+  answers: [string, number | null][];
 }
 
 /** Largest credit, in ms of the rate: a late wake-up sends at most this much at once. */
@@ -89,6 +91,8 @@ export class RunningPass {
   readonly #space: AddressSpace;
   readonly #order: Permutation;
   readonly #answeredAt: Uint8Array;
+  /** RTT of each address's first answer; NaN for an answer without one. */
+  readonly #rtt: Float64Array;
   readonly #maxCredit: number;
   readonly #family: 4 | 6;
   readonly #data: Uint8Array;
@@ -118,6 +122,7 @@ export class RunningPass {
       options.seed ?? (Math.random() * 2 ** 32) >>> 0,
     );
     this.#answeredAt = new Uint8Array(this.#space.count);
+    this.#rtt = new Float64Array(this.#space.count);
     this.#maxCredit = Math.max(1, (options.rate * MAX_CREDIT_MS) / 1000);
     this.#family = options.prefix.family;
     this.#data = dataBytes(options.destination.data);
@@ -197,6 +202,7 @@ export class RunningPass {
       const index = outcome.rseq;
       if (this.#answeredAt[index] !== 1) {
         this.#answeredAt[index] = 1;
+        this.#rtt[index] = outcome.rtt ?? Number.NaN;
         this.#answered++;
       }
       const result = outcome as ProbeOutcome & { destination: string };
@@ -224,6 +230,12 @@ export class RunningPass {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    const answers: [string, number | null][] = [];
+    for (let i = 0; i < this.#space.count; i++) {
+      if (this.#answeredAt[i] !== 1) continue;
+      const rtt = this.#rtt[i]!;
+      answers.push([this.#space.at(i), Number.isNaN(rtt) ? null : rtt]);
+    }
     this.#resolve({
       start: this.#start,
       end: this.#clock.wallNs(),
@@ -234,6 +246,7 @@ export class RunningPass {
       errors: this.#errors,
       rate: this.#o.rate,
       stopped: this.#stopped,
+      answers,
     });
   }
 }

@@ -48,6 +48,7 @@ import {
   type TokenKind,
   type TokenRecord,
 } from '../store.js';
+import { censusItems } from './census.js';
 import { putResultBatch } from './ingest.js';
 import {
   destinationFields,
@@ -377,6 +378,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     async listResults(filter) {
       return listResults(db, filter, nowSeconds());
     },
+
+    census: censusItems(db),
 
     async close() {
       lastTouch.clear();

@@ -5,6 +5,7 @@
  * Runtime-free: no SDK import (items are the plain objects lib-dynamodb marshals).
  */
 import type {
+  Census,
   Destination,
   DestinationFields,
   Result,
@@ -92,8 +93,9 @@ export function toSource(item: Item): Source {
 
 // Destinations -----------------------------------------------------------------------------------------------
 
+/** The config log only SETs attributes: a census removed from a destination is written as null, not left out. */
 export function destinationFields(d: Destination): Item {
-  return { ...d };
+  return { ...d, census: d.census ?? null };
 }
 
 export function toDestination(item: Item): Destination {
@@ -109,6 +111,7 @@ export function toDestination(item: Item): Destination {
     data: (item.data as string | undefined) ?? '',
     sources: (item.sources as string[] | undefined) ?? [],
     labels: (item.labels as Record<string, string> | undefined) ?? {},
+    ...(item.census ? { census: item.census as Census } : {}),
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
   };
@@ -133,6 +136,7 @@ export function makeDestination(
     data: f.data,
     sources: [...f.sources],
     labels: { ...f.labels },
+    ...(f.census ? { census: { ...f.census } } : {}),
     createdAt,
     updatedAt,
   };

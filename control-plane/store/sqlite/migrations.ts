@@ -94,7 +94,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: rollup tiers (issue 10). One row per (destination, source, slot): t is the slot's start in seconds since
   // the epoch (a multiple of 60, 3,600 or 86,400). Written in the same transaction as the results they count
-  // (control-plane/store/sqlite/rollups.ts; since migration 5, in the transaction that closes their minute, with
+  // (control-plane/store/sqlite/rollups.ts; since migration 6, in the transaction that closes their minute, with
   // the raw results as the log in between: open-minutes.ts); the columns are a rollup Bucket (control-plane/rollup/bucket.ts).
   // first_/last_rtime and _rtt mark the first and last reply of a minute, which joins the jitter of batches;
   // they are NULL in the hour and day tiers. Keyed by time first: a batch touches many pairs of the same
@@ -207,7 +207,51 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE results ADD COLUMN timing_receive INTEGER CHECK (timing_receive IN (0, 1));
   ALTER TABLE results ADD COLUMN timing_lateness INTEGER CHECK (timing_lateness >= 0);
   `,
-  // 5: the open-minute cache's watermark per source (issue 10, control-plane/store/sqlite/open-minutes.ts): the
+  // 5: censuses (issue 11). A destination's census settings as JSON (NULL for a single host). Passes keyed by their
+  // identity (destination, source, start), so a retried report stores once; hosts are the addresses that ever
+  // answered (unanswered addresses are only counted in the pass); events say when a host appeared or went. The
+  // destination is its id, not a result key: these tables are small and deleted with their destination.
+  `
+  ALTER TABLE destinations ADD COLUMN census TEXT;
+
+  CREATE TABLE census_passes (
+    destination TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    source      TEXT NOT NULL,
+    start       INTEGER NOT NULL,
+    end         INTEGER NOT NULL,
+    prefix      TEXT NOT NULL,
+    addresses   INTEGER NOT NULL,
+    probed      INTEGER NOT NULL,
+    answered    INTEGER NOT NULL,
+    retries     INTEGER NOT NULL,
+    errors      INTEGER NOT NULL,
+    skipped     INTEGER NOT NULL,
+    rate        INTEGER NOT NULL,
+    PRIMARY KEY (destination, start, source)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE census_hosts (
+    destination     TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    address         TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('up', 'down')),
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    last_rtt        REAL,
+    passes_answered INTEGER NOT NULL,
+    missed          INTEGER NOT NULL,
+    last_pass       INTEGER NOT NULL,
+    PRIMARY KEY (destination, address)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE census_events (
+    destination TEXT NOT NULL REFERENCES destinations (id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    address     TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('appeared', 'gone')),
+    PRIMARY KEY (destination, at, address, kind)
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 6: the open-minute cache's watermark per source (issue 10, control-plane/store/sqlite/open-minutes.ts): the
   // tiers hold exactly the source's raw results of minutes up to it. Rollups were written whole with every batch
   // before this migration, so each source starts at the minute of its newest result.
   // And a 10-minute and a 6-hour tier that only the summary reads (stats-read.ts): a 24 h window is then at

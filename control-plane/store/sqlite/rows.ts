@@ -3,6 +3,7 @@
  * names, 0/1 booleans, JSON text columns or the cursor's shape.
  */
 import type {
+  Census,
   Destination,
   DestinationFields,
   Result,
@@ -52,6 +53,8 @@ export interface DestinationRow {
   labels: string;
   /** JSON array of source ids, in the order given (aggregated from destination_sources). */
   sources: string;
+  /** JSON of the census settings; NULL for a single host. */
+  census: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -69,6 +72,7 @@ export function toDestination(row: DestinationRow): Destination {
     data: row.data,
     sources: JSON.parse(row.sources) as string[],
     labels: JSON.parse(row.labels) as Record<string, string>,
+    ...(row.census === null ? {} : { census: JSON.parse(row.census) as Census }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -86,6 +90,7 @@ export function destinationParams(fields: DestinationFields) {
     ttl: fields.ttl,
     data: fields.data,
     labels: JSON.stringify(fields.labels),
+    census: fields.census === undefined ? null : JSON.stringify(fields.census),
   };
 }
 

@@ -26,6 +26,7 @@ import {
   StoreError,
   UnavailableError,
 } from '../store.js';
+import { censusTables } from './census.js';
 import { MIGRATIONS } from './migrations.js';
 import { openMinutes } from './open-minutes.js';
 import { resultsTable } from './results.js';
@@ -89,6 +90,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     (second) => rollups?.flushBefore(second - (second % 60) + 60),
   );
 
+  const census = censusTables(db, (work) => write(work, false));
+
   const sql = {
     version: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'config_version'`),
     bump: db.prepare(`UPDATE meta SET value = value + 1 WHERE key = 'config_version'`),
@@ -126,11 +129,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       ORDER BY d.created_at, d.id`),
     insertDestination: db.prepare(`
       INSERT INTO destinations
-        (id, active, address, protocol, port, interval, timeout, ttl, data, labels, created_at, updated_at)
-      VALUES (@id, @active, @address, @protocol, @port, @interval, @timeout, @ttl, @data, @labels, @at, @at)`),
+        (id, active, address, protocol, port, interval, timeout, ttl, data, labels, census, created_at, updated_at)
+      VALUES (@id, @active, @address, @protocol, @port, @interval, @timeout, @ttl, @data, @labels, @census, @at, @at)`),
     updateDestination: db.prepare(`
       UPDATE destinations SET active = @active, address = @address, protocol = @protocol, port = @port,
-        interval = @interval, timeout = @timeout, ttl = @ttl, data = @data, labels = @labels, updated_at = @at
+        interval = @interval, timeout = @timeout, ttl = @ttl, data = @data, labels = @labels, census = @census,
+        updated_at = @at
       WHERE id = @id`),
     deleteDestination: db.prepare('DELETE FROM destinations WHERE id = ?'),
     clearDestinationSources: db.prepare('DELETE FROM destination_sources WHERE destination = ?'),
@@ -392,6 +396,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
         }
       },
     },
+
+    census,
 
     async close() {
       listeners.clear();

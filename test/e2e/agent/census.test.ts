@@ -1,8 +1,9 @@
 /**
  * A census through the whole product: a prefix destination created through the API, a real `pinger agent` process
  * (raw sockets, as root) running its passes, and the answers stored by a real `pinger serve` as ordinary results.
- * The prefix is 127.0.0.0/24 on loopback, where every address answers. The pass record has no API yet: the agent
- * logs it, and this test reads it there.
+ * The prefix is 127.0.0.0/24 on loopback, where every address answers. The census settings reach the agent through
+ * its config (the configured rate is the pass's), and the pass record reaches the control plane, whose hosts API
+ * then lists every address; the record is in the agent's log too.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,10 +43,11 @@ describe.skipIf(!isRoot)('census through pinger agent (real processes, loopback)
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs a pass over the prefix and delivers each answer as a result; the pass record is logged', async () => {
+  it('runs a pass over the prefix and delivers each answer as a result and the pass record; hosts listed', async () => {
     const census = await api<Destination>('POST', '/v1/destinations', {
       address: '127.0.0.0/24',
       interval: 3_600_000,
+      census: { rate: 7000, retries: 0 },
     });
     expect(census).toMatchObject({ address: '127.0.0.0/24', interval: 3_600_000 });
     agent = spawnPinger(['agent', '--url', url, '--spool', join(dir, 'spool')], {
@@ -64,8 +66,8 @@ describe.skipIf(!isRoot)('census through pinger agent (real processes, loopback)
       retries: 0,
       errors: 0,
       skipped: 0,
-      // The census defaults, as the store keeps no census settings yet.
-      rate: 5000,
+      // The configured rate, from the store through the agent config.
+      rate: 7000,
     });
     await until('every answer stored', async () => (await results(census.id)).length >= 254, 15_000);
     const stored = await results(census.id);
@@ -75,6 +77,33 @@ describe.skipIf(!isRoot)('census through pinger agent (real processes, loopback)
     expect(targets.has('127.0.0.0')).toBe(false);
     expect(targets.has('127.0.0.255')).toBe(false);
     for (const r of stored) expect(r).toMatchObject({ status: 'reply', source: source.id });
+    await until(
+      'the pass stored',
+      async () =>
+        (await api<{ passes: unknown[] }>('GET', `/v1/census/${census.id}/passes`)).passes.length === 1,
+      15_000,
+    );
+    const { passes } = await api<{ passes: Record<string, unknown>[] }>(
+      'GET',
+      `/v1/census/${census.id}/passes`,
+    );
+    expect(passes[0]).toMatchObject({
+      source: source.id,
+      prefix: '127.0.0.0/24',
+      start: String(record.start),
+      end: String(record.end),
+      answered: 254,
+      probed: 254,
+      rate: 7000,
+    });
+    const { hosts } = await api<{ hosts: { address: string; state: string }[] }>(
+      'GET',
+      `/v1/census/${census.id}/hosts?state=new`,
+    );
+    expect(hosts.map((h) => h.address)).toEqual(Array.from({ length: 254 }, (_, i) => `127.0.0.${i + 1}`));
+    expect(new Set(hosts.map((h) => h.state))).toEqual(new Set(['up']));
+    const { events } = await api<{ events: unknown[] }>('GET', `/v1/census/${census.id}/events`);
+    expect(events).toHaveLength(100);
     const exit = await agent.stop('SIGTERM', 10_000);
     expect(exit.code).toBe(0);
   }, 60_000);

@@ -3,32 +3,17 @@
  * beneath), range buttons and drag to zoom — each asking the stats API for a step that fits the width — and the
  * latest raw results under it.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { Destination, ResultPage, Source, StatsResponse } from '../../../contract/index.js';
 import { withQuery } from '../api.js';
 import { SmokeChart } from '../components/smoke-chart.js';
 import { ago, LOSS_CLASSES, labelText, ms, nsToMs, stamp } from '../format.js';
-import { useDark, useLoad } from '../hooks.js';
+import { useDark, useLoad, useWidth } from '../hooks.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
 import { PRESETS, type Preset, presetRange, type Range, stepFor } from '../stats-range.js';
 
 const REFRESH_MS = 60_000;
-
-/** The width the charts get: their container's, followed as it resizes. */
-function useWidth() {
-  const ref = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(0);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(Math.floor(el.clientWidth)));
-    ro.observe(el);
-    setWidth(Math.floor(el.clientWidth));
-    return () => ro.disconnect();
-  }, []);
-  return { ref, width };
-}
 
 export function DestinationPage({ id }: { id: string }) {
   const { api } = useSession();

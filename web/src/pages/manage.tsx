@@ -80,7 +80,7 @@ export function ManagePage() {
             {(list.data?.destinations ?? []).map((d) => (
               <tr key={d.id} data-destination={d.id}>
                 <td>
-                  <a href={href({ page: 'destination', id: d.id })}>{d.address}</a>
+                  <a href={href({ page: d.census ? 'census' : 'destination', id: d.id })}>{d.address}</a>
                 </td>
                 <td>
                   {d.protocol}

@@ -194,7 +194,9 @@ export function OverviewPage() {
               <span class={`badge ${r.status.replace(' ', '-')}`}>{r.status}</span>
             </td>
             <td class="dest">
-              <a href={href({ page: 'destination', id: r.destination.id })}>{r.destination.address}</a>
+              <a href={href({ page: r.destination.census ? 'census' : 'destination', id: r.destination.id })}>
+                {r.destination.address}
+              </a>
               <small>
                 {r.destination.protocol}
                 {r.destination.port !== null ? `:${r.destination.port}` : ''}

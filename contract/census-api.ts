@@ -1,0 +1,90 @@
+/**
+ * What the control plane keeps of a census and answers with: the hosts it found (`GET /v1/census/:destination/hosts`),
+ * the passes reported (`…/passes`) and the hosts' comings and goings (`…/events`). Times are ns since the epoch as
+ * decimal strings, like a result's rtime; a host is "seen" at the start of the pass it answered in.
+ */
+import * as v from 'valibot';
+import { IdSchema, intRange, NanosSchema } from './common.js';
+
+const count = intRange(0, Number.MAX_SAFE_INTEGER);
+
+/** The states a host can be asked for: `new` is up and first seen in the latest pass. */
+export const CENSUS_HOST_STATES = ['up', 'down', 'new'] as const;
+
+/** A host of a census: an address that answered at least once. */
+export const CensusHostSchema = v.object({
+  address: v.string(),
+  /** up: answered in the last pass that covered it; down: missed at least that one. */
+  state: v.picklist(['up', 'down']),
+  /** Start of the first pass it answered in. */
+  firstSeen: NanosSchema,
+  /** Start of the last pass it answered in. */
+  lastSeen: NanosSchema,
+  /** RTT of its answer in that pass, µs (null when the agent did not say). */
+  lastRtt: v.nullable(v.number()),
+  /** Passes it answered in. */
+  passesAnswered: count,
+  /** Passes it missed in a row since it last answered. */
+  missed: count,
+});
+export type CensusHost = v.InferOutput<typeof CensusHostSchema>;
+
+/** Body of `GET /v1/census/:destination/hosts`, ordered by address. */
+export const CensusHostListSchema = v.object({ hosts: v.array(CensusHostSchema) });
+
+/** Query of `GET /v1/census/:destination/hosts`. */
+export const CensusHostQuerySchema = v.strictObject({
+  state: v.optional(v.picklist(CENSUS_HOST_STATES, 'must be one of up, down, new')),
+});
+export type CensusHostQuery = v.InferOutput<typeof CensusHostQuerySchema>;
+
+/** A pass as stored: the agent's record less its answer list, with the source (from its token) and a duration. */
+export const CensusPassRecordSchema = v.object({
+  destination: IdSchema,
+  source: IdSchema,
+  prefix: v.string(),
+  start: NanosSchema,
+  end: NanosSchema,
+  /** end − start, milliseconds. */
+  durationMs: v.number(),
+  addresses: count,
+  probed: count,
+  answered: count,
+  retries: count,
+  errors: count,
+  skipped: count,
+  rate: count,
+});
+export type CensusPassRecord = v.InferOutput<typeof CensusPassRecordSchema>;
+
+/** Body of `GET /v1/census/:destination/passes`, newest first. */
+export const CensusPassListSchema = v.object({ passes: v.array(CensusPassRecordSchema) });
+
+/** A host appeared (answered for the first time, or again after it was gone) or went (missed `goneAfter` passes). */
+export const CensusEventSchema = v.object({
+  /** Start of the pass that showed it. */
+  at: NanosSchema,
+  address: v.string(),
+  kind: v.picklist(['appeared', 'gone']),
+});
+export type CensusEvent = v.InferOutput<typeof CensusEventSchema>;
+
+/** Body of `GET /v1/census/:destination/events`, newest first. */
+export const CensusEventListSchema = v.object({ events: v.array(CensusEventSchema) });
+
+/** Query of the passes and events listings: the newest `limit` (default 100, at most 1,000). */
+export const CensusListQuerySchema = v.strictObject({
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'must be a whole number'),
+      v.transform(Number),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(1000, 'must be at most 1000'),
+    ),
+    '100',
+  ),
+});
+
+/** Receipt of `POST /v1/agent/census/passes`: whether this report stored the pass or it was already stored. */
+export const CensusPassReceiptSchema = v.object({ stored: v.boolean(), duplicate: v.boolean() });

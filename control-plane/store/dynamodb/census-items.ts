@@ -1,0 +1,107 @@
+/**
+ * Pure mappers of the census items (issue 11), beside items.ts so key layouts stay out of domain objects:
+ *
+ * | item  | pk                 | sk                                  |
+ * |-------|--------------------|-------------------------------------|
+ * | pass  | `CP#<destination>` | `<start:20>#<source>`               |
+ * | host  | `CH#<destination>` | address                             |
+ * | event | `CE#<destination>` | `<at:20>#<address>#<kind>`          |
+ *
+ * Times are ns since the epoch, kept as decimal strings (they pass 2^53). Runtime-free.
+ */
+import type { CensusEvent, CensusPass, CensusPassRecord } from '../../../contract/index.js';
+import type { HostState } from '../../census/apply-pass.js';
+import type { Item, Key } from './items.js';
+
+const pad = (ns: string | bigint) => ns.toString().padStart(20, '0');
+
+export const censusPassPartition = (destination: string) => `CP#${destination}`;
+export const censusHostPartition = (destination: string) => `CH#${destination}`;
+export const censusEventPartition = (destination: string) => `CE#${destination}`;
+
+export const censusPassKey = (destination: string, start: string, source: string): Key => ({
+  pk: censusPassPartition(destination),
+  sk: `${pad(start)}#${source}`,
+});
+export const censusHostKey = (destination: string, address: string): Key => ({
+  pk: censusHostPartition(destination),
+  sk: address,
+});
+
+/** The attributes of a pass item (its answers are applied to the hosts, not kept). */
+export function censusPassFields(source: string, p: CensusPass): Item {
+  return {
+    destination: p.destination,
+    source,
+    prefix: p.prefix,
+    start: p.start,
+    end: p.end,
+    addresses: p.addresses,
+    probed: p.probed,
+    answered: p.answered,
+    retries: p.retries,
+    errors: p.errors,
+    skipped: p.skipped,
+    rate: p.rate,
+  };
+}
+
+export function toCensusPassRecord(item: Item): CensusPassRecord {
+  const start = item.start as string;
+  const end = item.end as string;
+  return {
+    destination: item.destination as string,
+    source: item.source as string,
+    prefix: item.prefix as string,
+    start,
+    end,
+    durationMs: Number(BigInt(end) - BigInt(start)) / 1e6,
+    addresses: item.addresses as number,
+    probed: item.probed as number,
+    answered: item.answered as number,
+    retries: item.retries as number,
+    errors: item.errors as number,
+    skipped: item.skipped as number,
+    rate: item.rate as number,
+  };
+}
+
+export function censusHostFields(h: HostState): Item {
+  return {
+    address: h.address,
+    state: h.state,
+    firstSeen: h.firstSeen.toString(),
+    lastSeen: h.lastSeen.toString(),
+    lastRtt: h.lastRtt,
+    passesAnswered: h.passesAnswered,
+    missed: h.missed,
+    lastPass: h.lastPass.toString(),
+  };
+}
+
+export function toHostState(item: Item): HostState {
+  return {
+    address: item.address as string,
+    state: item.state as 'up' | 'down',
+    firstSeen: BigInt(item.firstSeen as string),
+    lastSeen: BigInt(item.lastSeen as string),
+    lastRtt: (item.lastRtt as number | null | undefined) ?? null,
+    passesAnswered: item.passesAnswered as number,
+    missed: item.missed as number,
+    lastPass: BigInt(item.lastPass as string),
+  };
+}
+
+export function censusEventItem(destination: string, e: CensusEvent): Item {
+  return {
+    pk: censusEventPartition(destination),
+    sk: `${pad(e.at)}#${e.address}#${e.kind}`,
+    at: e.at,
+    address: e.address,
+    kind: e.kind,
+  };
+}
+
+export function toCensusEvent(item: Item): CensusEvent {
+  return { at: item.at as string, address: item.address as string, kind: item.kind as CensusEvent['kind'] };
+}

@@ -1,0 +1,150 @@
+/**
+ * Census passes, hosts and events in DynamoDB (items in census-items.ts). No transaction spans a pass's writes
+ * (a pass may change thousands of hosts), so a pass is applied in an order that a retry completes:
+ *
+ * 1. the pass item already there: stored before, nothing to do;
+ * 2. the hosts, each written on the condition that it is still as read (`lastPass` unchanged, or absent for a
+ *    new host) — a concurrent pass of another source makes the condition fail, and the pass re-reads and
+ *    re-applies (hosts it already updated carry its start in `lastPass` and are skipped, see apply-pass.ts);
+ * 3. the events, whose keys are their identity (rewriting one is harmless);
+ * 4. the pass item, last, so a report cut short in 2 or 3 is not yet "stored" and its retry finishes it.
+ */
+import type { CensusEvent } from '../../../contract/index.js';
+import { applyPass, type HostState } from '../../census/apply-pass.js';
+import { filterHosts, toCensusHost } from '../../census/host-list.js';
+import { type CensusStore, NotFoundError, UnavailableError } from '../store.js';
+import {
+  censusEventItem,
+  censusEventPartition,
+  censusHostFields,
+  censusHostKey,
+  censusHostPartition,
+  censusPassFields,
+  censusPassKey,
+  censusPassPartition,
+  toCensusEvent,
+  toCensusPassRecord,
+  toHostState,
+} from './census-items.js';
+import { destinationKey, isLive, setClause } from './items.js';
+import { BATCH_WRITE_MAX, type Requests } from './requests.js';
+
+/** Re-reads after a lost race before giving up (the agent retries the report later). */
+const MAX_ROUNDS = 8;
+/** Host writes in flight at once. */
+const PARALLEL = 16;
+
+export function censusItems(db: Requests): CensusStore {
+  const hostsOf = async (destination: string) =>
+    (
+      await db.queryAll({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': censusHostPartition(destination) },
+        ConsistentRead: true,
+      })
+    ).map(toHostState);
+
+  /** Writes a host if it is still as `before` left it; false when another writer got there first. */
+  const writeHost = (destination: string, host: HostState, before: HostState | undefined) => {
+    const { assignments, names, values } = setClause(censusHostFields(host));
+    return db.update(
+      {
+        Key: censusHostKey(destination, host.address),
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ConditionExpression: before ? '#lp = :before' : 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: before ? { ...names, '#lp': 'lastPass' } : names,
+        ExpressionAttributeValues: before ? { ...values, ':before': before.lastPass.toString() } : values,
+      },
+      'census host write',
+    );
+  };
+
+  return {
+    async putPass(source, pass, goneAfter) {
+      const passKey = censusPassKey(pass.destination, pass.start, source);
+      if (await db.get(passKey, 'census pass read')) return { stored: false };
+      if (!isLive(await db.get(destinationKey(pass.destination)))) {
+        throw new NotFoundError(
+          `[store:dynamodb] destination ${pass.destination} does not exist`,
+          'destination',
+        );
+      }
+      const start = BigInt(pass.start);
+      const events: CensusEvent[] = [];
+      for (let round = 0; pass.answers !== undefined; round++) {
+        if (round >= MAX_ROUNDS) {
+          throw new UnavailableError(
+            `[store:dynamodb] census pass of ${pass.destination} kept racing other passes`,
+          );
+        }
+        const known = new Map((await hostsOf(pass.destination)).map((h) => [h.address, h] as const));
+        const effect = applyPass(known, start, pass.answers, goneAfter);
+        let lost = false;
+        for (let i = 0; i < effect.hosts.length; i += PARALLEL) {
+          const wrote = await Promise.all(
+            effect.hosts
+              .slice(i, i + PARALLEL)
+              .map((h) => writeHost(pass.destination, h, known.get(h.address))),
+          );
+          wrote.forEach((ok, j) => {
+            if (ok) {
+              const address = effect.hosts[i + j]!.address;
+              events.push(...effect.events.filter((e) => e.address === address));
+            } else lost = true;
+          });
+        }
+        if (!lost) break;
+      }
+      const items = events.map((e) => censusEventItem(pass.destination, e));
+      for (let i = 0; i < items.length; i += BATCH_WRITE_MAX)
+        await db.putGroup(items.slice(i, i + BATCH_WRITE_MAX));
+      const { assignments, names, values } = setClause(censusPassFields(source, pass));
+      const created = await db.update(
+        {
+          Key: passKey,
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+        'census pass write',
+      );
+      return { stored: created };
+    },
+
+    async listHosts(destination, state) {
+      const hosts = await hostsOf(destination);
+      const latest = await db.queryPage({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      });
+      const top = latest.items[0];
+      return filterHosts(hosts, state, top ? BigInt(top.start as string) : null).map(toCensusHost);
+    },
+
+    async listPasses(destination, limit) {
+      const page = await db.queryPage({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      });
+      return page.items.map(toCensusPassRecord);
+    },
+
+    async listEvents(destination, limit) {
+      const page = await db.queryPage({
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': censusEventPartition(destination) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      });
+      return page.items.map(toCensusEvent);
+    },
+  };
+}

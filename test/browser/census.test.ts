@@ -1,0 +1,159 @@
+/**
+ * The census page in a real browser against a real control plane: a /16 census whose passes are posted through
+ * the agent API with the source's own token, as an agent posts them. The map's states (read from the page's data,
+ * not pixels) are exactly the hosts the passes made, a cell's click shows that host, the hosts-up chart draws the
+ * passes' answered counts, and the destinations list links to the page. Screenshots go to test/browser/artifacts/.
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CensusHost, Destination, SourceWithToken } from '../../contract/index.js';
+import { type Dashboard, launchChromium, screenshot, signIn, startDashboard } from './harness.js';
+
+// What the callbacks given to page.evaluate() use of the page's globals (this project's tsconfig has no DOM).
+declare const window: {
+  __pingerCensusMap?: { prefix: string; cols: number; rows: number; states: Record<string, string> };
+  __pingerHostsChart?: number[][];
+};
+
+const A = '198.18.0.7';
+const B = '198.18.1.20';
+const C = '198.18.255.254';
+const E = '198.18.128.1';
+const F = '198.18.64.64';
+const G = '198.18.200.3';
+/** Who answered each pass, oldest first (goneAfter 2: E misses the last two and is gone, C and F miss one). */
+const PASSES = [
+  [A, B, C, E, F],
+  [A, B, C, F],
+  [A, B, G],
+];
+const EXPECTED = { [A]: 'up', [B]: 'up', [G]: 'new', [C]: 'down', [F]: 'down', [E]: 'gone' };
+
+let d: Dashboard;
+let browser: Browser;
+let census: Destination;
+const starts: bigint[] = [];
+
+beforeAll(async () => {
+  d = await startDashboard();
+  browser = await launchChromium();
+  const source = await d.api.call<SourceWithToken>('POST', '/v1/sources', { name: 'ams-1' });
+  census = await d.api.call<Destination>('POST', '/v1/destinations', {
+    address: '198.18.0.0/16',
+    census: { goneAfter: 2 },
+  });
+  const now = BigInt(Date.now()) * 1_000_000n;
+  for (const [i, answering] of PASSES.entries()) {
+    const start = now - BigInt(PASSES.length - i) * 1_800_000_000_000n;
+    starts.push(start);
+    const res = await fetch(`${d.url}/v1/agent/census/passes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${source.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        destination: census.id,
+        prefix: '198.18.0.0/16',
+        start: start.toString(),
+        end: (start + 13_500_000_000n).toString(),
+        addresses: 65_534,
+        probed: 65_534 + 100 * i,
+        answered: answering.length,
+        retries: 100 * i,
+        errors: 0,
+        skipped: i === 2 ? 1 : 0,
+        rate: 5000,
+        answers: answering.map((a, k) => [a, 900 + 100 * k + i]),
+      }),
+    });
+    if (res.status !== 200) throw new Error(`posting a pass: ${res.status} ${await res.text()}`);
+  }
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await d?.close();
+});
+
+describe('census page', () => {
+  it('maps exactly the hosts the passes made, shows a clicked host, and charts the answered counts', async () => {
+    // The API is what the page must agree with.
+    const { hosts } = await d.api.call<{ hosts: CensusHost[] }>('GET', `/v1/census/${census.id}/hosts`);
+    expect(hosts.filter((h) => h.state === 'up').map((h) => h.address)).toEqual([A, B, G]);
+
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await signIn(page, d.url, d.admin);
+
+    // The destinations list links a prefix to its census page.
+    await page.goto(`${d.url}/#/manage`);
+    const link = page.locator(`tr[data-destination="${census.id}"] a`).first();
+    expect(await link.getAttribute('href')).toBe(`#/census/${census.id}`);
+    await link.click();
+
+    await page.waitForFunction(() => window.__pingerCensusMap !== undefined, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => window.__pingerHostsChart !== undefined, undefined, { timeout: 10_000 });
+    const map = await page.evaluate(() => window.__pingerCensusMap!);
+    expect(map.prefix).toBe('198.18.0.0/16');
+    expect([map.cols, map.rows]).toEqual([256, 256]);
+    expect(map.states).toEqual(EXPECTED);
+    expect(
+      Object.entries(map.states)
+        .filter(([, s]) => s === 'up' || s === 'new')
+        .map(([a]) => a)
+        .sort(),
+    ).toEqual([A, B, G].sort());
+
+    const chart = await page.evaluate(() => window.__pingerHostsChart!);
+    expect(chart[0]).toEqual(starts.map((s) => Number(s / 1_000_000n) / 1000));
+    expect(chart[1]).toEqual(PASSES.map((p) => p.length));
+
+    // The passes table, newest first.
+    const answered = await page.locator('table.passes tbody tr td:nth-child(4)').allTextContents();
+    expect(answered).toEqual(PASSES.map((p) => String(p.length)).reverse());
+
+    // A click on B's cell (offset 1·256 + 20: row 1, column 20) shows B.
+    const canvas = page.locator('canvas.census-map');
+    // Playwright's positions are from the padding box's corner; the cells fill the content box.
+    const box = await canvas.evaluate((el: { clientWidth: number; clientHeight: number }) => ({
+      width: el.clientWidth,
+      height: el.clientHeight,
+    }));
+    expect(box).toEqual({ width: 512, height: 512 });
+    await canvas.click({ position: { x: (20.5 * box.width) / 256, y: (1.5 * box.height) / 256 } });
+    const details = page.locator('.host-details');
+    await details.waitFor();
+    expect(await details.getAttribute('data-address')).toBe(B);
+    expect(await details.locator('[data-passes]').textContent()).toBe('3');
+    expect(await details.textContent()).toContain('up');
+    // Its RTT in the last pass: 900 + 100·1 + 2 µs.
+    expect(await details.textContent()).toContain('1.00 ms');
+    await screenshot(page, 'census');
+
+    // A click on an address that never answered says so.
+    await canvas.click({ position: { x: (100.5 * box.width) / 256, y: (100.5 * box.height) / 256 } });
+    await page.locator('.host-details[data-address="198.18.100.100"]').waitFor();
+    expect(await details.textContent()).toContain('never answered');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await canvas.click({ position: { x: (7.5 * box.width) / 256, y: (0.5 * box.height) / 256 } });
+    await page.locator(`.host-details[data-address="${A}"]`).waitFor();
+    await page.waitForFunction(() => window.__pingerHostsChart !== undefined, undefined, { timeout: 10_000 });
+    await screenshot(page, 'census-dark');
+
+    // From the keyboard: the arrows move the pick cell by cell (A is 198.18.0.7; one row down is 198.18.1.7).
+    await canvas.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.locator('.host-details[data-address="198.18.1.7"]').waitFor();
+
+    // At a phone's width the map shrinks whole, square cells and all, and a click still finds its host.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const small = await canvas.evaluate((el: { clientWidth: number; clientHeight: number }) => ({
+      width: el.clientWidth,
+      height: el.clientHeight,
+    }));
+    expect(small.width).toBeLessThan(390);
+    expect(small.height).toBe(small.width);
+    await canvas.click({ position: { x: (20.5 * small.width) / 256, y: (1.5 * small.height) / 256 } });
+    await page.locator(`.host-details[data-address="${B}"]`).waitFor();
+    await screenshot(page, 'census-phone');
+    await ctx.close();
+  }, 60_000);
+});

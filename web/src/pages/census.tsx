@@ -1,0 +1,182 @@
+/**
+ * A census destination (its address a prefix): hosts up over time, a map of the prefix coloured by host state
+ * (click a cell for that host), and the latest passes.
+ */
+import { useMemo, useState } from 'preact/hooks';
+import {
+  type CensusEvent,
+  type CensusHost,
+  type CensusPassRecord,
+  type Destination,
+  defaultCensus,
+} from '../../../contract/index.js';
+import { CELL_COLORS, type CellState, gridOf, hostStates } from '../census-grid.js';
+import { CensusMap } from '../components/census-map.js';
+import { HostsChart } from '../components/hosts-chart.js';
+import { ago, ms, nsToMs, stamp } from '../format.js';
+import { useDark, useLoad, useWidth } from '../hooks.js';
+import { href } from '../router.js';
+import { useSession } from '../session-context.js';
+
+const REFRESH_MS = 60_000;
+
+function duration(msSpan: number): string {
+  if (msSpan < 1000) return `${msSpan} ms`;
+  const s = Math.round(msSpan / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+function HostDetails({ address, host, state }: { address: string; host?: CensusHost; state?: CellState }) {
+  return (
+    <dl class="host-details" aria-live="polite" data-address={address}>
+      <dt>Address</dt>
+      <dd>{address}</dd>
+      <dt>State</dt>
+      <dd>{state ?? 'never answered'}</dd>
+      {host && (
+        <>
+          <dt>First seen</dt>
+          <dd title={ago(nsToMs(host.firstSeen))}>{stamp(nsToMs(host.firstSeen))}</dd>
+          <dt>Last seen</dt>
+          <dd title={ago(nsToMs(host.lastSeen))}>{stamp(nsToMs(host.lastSeen))}</dd>
+          <dt>Last RTT</dt>
+          <dd>{ms(host.lastRtt)}</dd>
+          <dt>Passes answered</dt>
+          <dd data-passes={host.passesAnswered}>{host.passesAnswered}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+export function CensusPage({ id }: { id: string }) {
+  const { api } = useSession();
+  const { ref, width } = useWidth();
+  const dark = useDark();
+  const [picked, setPicked] = useState<string | undefined>();
+  const base = `/v1/census/${encodeURIComponent(id)}`;
+  const data = useLoad(
+    async () => {
+      const [destination, hosts, fresh, passes, events] = await Promise.all([
+        api.get<Destination>(`/v1/destinations/${encodeURIComponent(id)}`),
+        api.get<{ hosts: CensusHost[] }>(`${base}/hosts`),
+        api.get<{ hosts: CensusHost[] }>(`${base}/hosts`, { state: 'new' }),
+        api.get<{ passes: CensusPassRecord[] }>(`${base}/passes`, { limit: 1000 }),
+        api.get<{ events: CensusEvent[] }>(`${base}/events`, { limit: 1000 }),
+      ]);
+      const goneAfter = (destination.census ?? defaultCensus()).goneAfter;
+      return {
+        destination,
+        hosts: new Map(hosts.hosts.map((h) => [h.address, h])),
+        states: hostStates(hosts.hosts, fresh.hosts, events.events, goneAfter),
+        passes: passes.passes,
+      };
+    },
+    [api, id],
+    REFRESH_MS,
+  );
+  const d = data.data?.destination;
+  const grid = useMemo(() => (d ? gridOf(d.address) : undefined), [d?.address]);
+  const counts = useMemo(() => {
+    const c: Record<CellState, number> = { up: 0, new: 0, down: 0, gone: 0 };
+    for (const s of Object.values(data.data?.states ?? {})) c[s]++;
+    return c;
+  }, [data.data]);
+
+  return (
+    <section class="census" aria-labelledby="census-title">
+      <p class="crumbs">
+        <a href={href({ page: 'manage' })}>Destinations</a> ›
+      </p>
+      <div class="page-head">
+        <h1 id="census-title">
+          {d ? d.address : id}
+          {d?.census && (
+            <small>
+              {' '}
+              census · every {Math.round(d.interval / 60_000)} min · {d.census.rate} probes/s · gone after{' '}
+              {d.census.goneAfter} missed
+              {d.active ? '' : ' · paused'}
+            </small>
+          )}
+        </h1>
+        <a href={href({ page: 'destination', id })}>Results of its answers ›</a>
+      </div>
+      {data.error && (
+        <p class="error" role="alert">
+          {data.error.message}
+        </p>
+      )}
+      <h2>Hosts up</h2>
+      <div ref={ref} class="charts">
+        {data.data && data.data.passes.length === 0 && <p class="empty">No passes reported yet.</p>}
+        {data.data && width > 0 && data.data.passes.length > 0 && (
+          <HostsChart passes={data.data.passes} width={width} dark={dark} />
+        )}
+      </div>
+      <h2>Map</h2>
+      {grid && data.data && (
+        <div class="census-body">
+          <CensusMap grid={grid} states={data.data.states} picked={picked} dark={dark} onPick={setPicked} />
+          <div class="census-side">
+            <ul class="census-legend" aria-label="Legend">
+              {(Object.keys(CELL_COLORS) as CellState[]).map((s) => (
+                <li key={s} data-state={s}>
+                  <i style={{ background: CELL_COLORS[s] }} /> {s} <span class="muted">{counts[s]}</span>
+                </li>
+              ))}
+              <li data-state="none">
+                <i class="none" /> never answered
+              </li>
+            </ul>
+            <p class="muted">
+              {grid.cols}×{grid.rows}, one cell per address, row by row from {grid.prefix.text.split('/')[0]}.
+            </p>
+            {picked ? (
+              <HostDetails
+                address={picked}
+                host={data.data.hosts.get(picked)}
+                state={data.data.states[picked]}
+              />
+            ) : (
+              <p class="muted">Click a cell for that host.</p>
+            )}
+          </div>
+        </div>
+      )}
+      <h2>Latest passes</h2>
+      <div class="table-wrap">
+        <table class="passes">
+          <thead>
+            <tr>
+              <th scope="col">Start</th>
+              <th scope="col" class="num">
+                Duration
+              </th>
+              <th scope="col" class="num">
+                Probed
+              </th>
+              <th scope="col" class="num">
+                Answered
+              </th>
+              <th scope="col" class="num">
+                Skipped
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(data.data?.passes ?? []).slice(0, 25).map((p) => (
+              <tr key={`${p.source}/${p.start}`} data-start={p.start}>
+                <td title={ago(nsToMs(p.start))}>{stamp(nsToMs(p.start))}</td>
+                <td class="num">{duration(p.durationMs)}</td>
+                <td class="num">{p.probed}</td>
+                <td class="num">{p.answered}</td>
+                <td class="num">{p.skipped}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
