@@ -17,6 +17,7 @@
  */
 import { STATUSES, type Status } from '../../contract/index.js';
 import { type Bucket, bucketResults, type RollupResult } from './bucket.js';
+import { readVarint, writeVarint } from './varint.js';
 
 const VERSION = 1;
 const NS = 1_000_000_000n;
@@ -34,6 +35,11 @@ export interface FragmentResult {
 export class FragmentDecodeError extends Error {
   override name = 'FragmentDecodeError';
 }
+
+const fragmentError = (problem: 'cut short' | 'too long') =>
+  new FragmentDecodeError(
+    problem === 'cut short' ? '[rollup:fragment] cut short' : '[rollup:fragment] a varint is too long',
+  );
 
 /** The fragment of `results`, which must all fall in `minute` (seconds since the epoch). */
 export function encodeFragment(
@@ -69,18 +75,18 @@ export function encodeFragment(
 export function decodeFragment(bytes: Uint8Array): FragmentResult[] {
   const reader = { at: 0 };
   if (bytes[reader.at++] !== VERSION) throw new FragmentDecodeError('[rollup:fragment] unknown encoding');
-  const n = readVarint(bytes, reader);
+  const n = readVarint(bytes, reader, fragmentError);
   const out: FragmentResult[] = [];
   const float = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   for (let i = 0; i < n; i++) {
-    offset += readVarint(bytes, reader);
-    const rseq = readVarint(bytes, reader);
+    offset += readVarint(bytes, reader, fragmentError);
+    const rseq = readVarint(bytes, reader, fragmentError);
     const kind = bytes[reader.at++];
     const status = kind === undefined ? undefined : STATUSES[kind >> 2];
     if (status === undefined) throw new FragmentDecodeError('[rollup:fragment] a bad status');
     let rtt: number | null = null;
-    if ((kind! & 3) === 1) rtt = readVarint(bytes, reader);
+    if ((kind! & 3) === 1) rtt = readVarint(bytes, reader, fragmentError);
     else if ((kind! & 3) === 2) {
       if (reader.at + 8 > bytes.length) throw new FragmentDecodeError('[rollup:fragment] cut short');
       rtt = float.getFloat64(reader.at, true);
@@ -114,26 +120,4 @@ export function minuteFromFragments(minute: number, fragments: readonly Uint8Arr
     rtt: r.rtt,
   }));
   return bucketResults(results)[0]!.bucket;
-}
-
-function writeVarint(out: number[], value: number) {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
-
-function readVarint(bytes: Uint8Array, reader: { at: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = bytes[reader.at++];
-    if (byte === undefined) throw new FragmentDecodeError('[rollup:fragment] cut short');
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 0x80;
-    if (scale > 2 ** 56) throw new FragmentDecodeError('[rollup:fragment] a varint is too long');
-  }
 }

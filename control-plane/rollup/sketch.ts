@@ -11,6 +11,7 @@
  * RTTs are never negative, so the sketch's negative store stays empty and is not written.
  */
 import { DDSketch } from '@datadog/sketches-js';
+import { readVarint, writeVarint } from './varint.js';
 
 /** Relative accuracy of every sketch: percentiles are within this fraction of the exact value at their rank. */
 export const SKETCH_RELATIVE_ACCURACY = 0.01;
@@ -49,6 +50,13 @@ export class SketchDecodeError extends Error {
   override name = 'SketchDecodeError';
 }
 
+const sketchError = (problem: 'cut short' | 'too long') =>
+  new SketchDecodeError(
+    problem === 'cut short'
+      ? '[rollup:sketch] the sketch is cut short'
+      : '[rollup:sketch] a varint is too long',
+  );
+
 /** Bytes of a sketch, see the module header. */
 export function encodeSketch(sketch: Sketch): Uint8Array {
   const store = sketch.store;
@@ -72,17 +80,17 @@ export function decodeSketch(bytes: Uint8Array): Sketch {
   const reader = { at: 0 };
   if (bytes[reader.at++] !== VERSION) throw new SketchDecodeError('[rollup:sketch] unknown sketch encoding');
   const sketch = newSketch();
-  const zeroCount = readVarint(bytes, reader);
-  const n = readVarint(bytes, reader);
+  const zeroCount = readVarint(bytes, reader, sketchError);
+  const n = readVarint(bytes, reader, sketchError);
   if (n > 0) {
-    const zigzag = readVarint(bytes, reader);
+    const zigzag = readVarint(bytes, reader, sketchError);
     const first = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
     // The store's own layout (bins from `offset`, the occupied range [minKey, maxKey]), filled at once rather
     // than by `add` per bin, which re-centres and copies its array as it grows.
     const bins = new Array<number>(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      bins[i] = readVarint(bytes, reader);
+      bins[i] = readVarint(bytes, reader, sketchError);
       total += bins[i]!;
     }
     const store = sketch.store;
@@ -97,29 +105,6 @@ export function decodeSketch(bytes: Uint8Array): Sketch {
   sketch.zeroCount = zeroCount;
   sketch.count = zeroCount + sketch.store.count;
   return sketch;
-}
-
-function writeVarint(out: number[], value: number) {
-  // Counts and keys stay far below 2^53; division instead of shifts keeps values above 2^31 right.
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
-
-function readVarint(bytes: Uint8Array, reader: { at: number }): number {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = bytes[reader.at++];
-    if (byte === undefined) throw new SketchDecodeError('[rollup:sketch] the sketch is cut short');
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 0x80;
-    if (scale > 2 ** 56) throw new SketchDecodeError('[rollup:sketch] a varint is too long');
-  }
 }
 
 /**
@@ -137,15 +122,15 @@ export class SketchSum {
     const reader = { at: 0 };
     if (bytes[reader.at++] !== VERSION)
       throw new SketchDecodeError('[rollup:sketch] unknown sketch encoding');
-    this.zeroCount += readVarint(bytes, reader);
-    const n = readVarint(bytes, reader);
+    this.zeroCount += readVarint(bytes, reader, sketchError);
+    const n = readVarint(bytes, reader, sketchError);
     if (n === 0) return;
-    const zigzag = readVarint(bytes, reader);
+    const zigzag = readVarint(bytes, reader, sketchError);
     const first = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
     this.cover(first, first + n - 1);
     const bins = this.bins;
     let at = first - this.offset;
-    for (let i = 0; i < n; i++) bins[at++]! += readVarint(bytes, reader);
+    for (let i = 0; i < n; i++) bins[at++]! += readVarint(bytes, reader, sketchError);
   }
 
   /** Adds a sketch object's bins. */
