@@ -53,6 +53,10 @@ export async function bundleAgent(options: BundleOptions): Promise<Bundle> {
     banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     define: { 'import.meta.url': '__importMetaUrl' },
     plugins: [nativeAddons(options.root, addons)],
+    // The rollups' sketch library requires it only inside toProto/fromProto. The agent never reaches that
+    // library; an entry that wrongly does should fail the FORBIDDEN check below, which names the import chain,
+    // not on an unresolved optional import.
+    external: ['protobufjs/minimal'],
   });
   const result = await bundling.catch((cause: unknown) => {
     throw new AgentBuildError(

@@ -181,9 +181,10 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     });
     expect(new Set(out.passes[0]!.hosts)).toEqual(new Set(hosts.filter((h) => within(prefix, h))));
     // p99 within 2 ms means 99 % of the ordinary probes in the ≤ 2 ms buckets. The same run measured them for 3 s
-    // before the sweep (the baseline): on a machine whose baseline already misses 2 ms (other work on its two
-    // cores), the sweep cannot be judged by the absolute figure, and must instead keep at least 70 % of the
-    // on-time share the baseline had.
+    // before the sweep (the baseline). Where the baseline has headroom (≥ 99.5 % on time), the sweep is held to
+    // the absolute figure. On a machine whose baseline is already near or past the bound (other work on its two
+    // cores: CI runs test files side by side), the sweep may add at most one percentage point to twice the
+    // baseline's late share; the figures are printed either way.
     const o = out.ordinary;
     const b = out.baseline;
     const detail = JSON.stringify({ during: o, baseline: b, process: out.process });
@@ -192,11 +193,11 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     expect(o.lateSkipped, detail).toBe(0);
     const onTime = o.within2ms / o.observed;
     const baselineOnTime = b.within2ms / b.observed;
-    if (baselineOnTime >= 0.99) expect(onTime, detail).toBeGreaterThanOrEqual(0.99);
-    else {
-      console.warn(`[lab:census] the machine misses 2 ms p99 without a sweep: ${detail}`);
-      expect(onTime, detail).toBeGreaterThanOrEqual(0.7 * baselineOnTime);
-    }
+    console.warn(
+      `[lab:census] on time (≤ 2 ms): ${(onTime * 100).toFixed(2)} % during the sweep, ${(baselineOnTime * 100).toFixed(2)} % before`,
+    );
+    if (baselineOnTime >= 0.995) expect(onTime, detail).toBeGreaterThanOrEqual(0.99);
+    else expect(1 - onTime, detail).toBeLessThanOrEqual(2 * (1 - baselineOnTime) + 0.01);
   }, 90_000);
 
   it('never overlaps a pass slower than its interval; the skipped slots are counted', async () => {
