@@ -182,7 +182,6 @@ export class Outbox {
     this.#wake?.();
     await this.#pump;
     await this.#spool.close().catch(() => undefined);
-    const stats = this.stats();
     if (this.#memory.length > 0) {
       this.#log.error(
         { results: this.#memory.length, dir: this.#spool.dir, reason: this.#diskFailing },
@@ -191,7 +190,8 @@ export class Outbox {
       this.#drop(this.#memory.length, 'memory_full');
       this.#memory.clear();
     }
-    return stats;
+    // After the drop: what is lost is counted dropped, and `pending` is only what the spool keeps for the next start.
+    return this.stats();
   }
 
   readonly #onFlushTimer = (): void => {

@@ -472,6 +472,37 @@ describe('outbox', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)(
+    'close() on a full disk with the control plane down: what cannot be spooled is counted dropped, not pending',
+    async () => {
+      const mnt = join(dir, 'tiny-close');
+      await mkdir(mnt);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+      try {
+        server.answer = () => ({ status: 503 });
+        const logger = memoryLogger();
+        const outbox = await open({ spoolDir: mnt, logger, batchSize: 50, maxMemoryResults: 5000 });
+        opened.splice(opened.indexOf(outbox), 1);
+        // ~330 bytes a line: 64 KiB holds ~190 results, memory the rest.
+        for (let i = 0; i < 1000; i++) {
+          outbox.push(result('d', i));
+          if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+        }
+        await until('ENOSPC logged', () => logger.lines.some((l) => /ENOSPC/.test(l.msg)));
+        const stats = await outbox.close(200);
+        expect(logger.lines.some((l) => /could not be written to the spool before exit/.test(l.msg))).toBe(
+          true,
+        );
+        expect(stats.dropped).toBeGreaterThan(0);
+        // Pending is exactly what the next start replays; every result is delivered, pending or dropped.
+        expect(stats.pending).toBe((await spoolLines(mnt)).length);
+        expect(stats.delivered + stats.pending + stats.dropped).toBe(1000);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
     'on a full disk (tmpfs ENOSPC): logs once, counts drops, push never blocks, recovers when space frees',
     async () => {
       const mnt = join(dir, 'tiny');
