@@ -4,7 +4,7 @@
  *
  * | item                | pk               | sk                                       | other               |
  * |---------------------|------------------|------------------------------------------|---------------------|
- * | minute fragment     | `U#<destination>`| `m#<minute:10>#<source>#<batch digest:16>`| `qpk`=`F#<day>#<shard>`, `f` (bytes) |
+ * | minute fragments    | `UF#<day>#<shard>`| `m#<minute:10>#<source>#<batch digest:16>#<part>` | `f` = {destination: bytes}, `t`, `source` |
  * | hour (compacted)    | `U#<destination>`| `h#<hour:10>#<source>`                   | `qpk`=`H#<day>#<shard>`, bucket |
  * | day (compacted)     | `U#<destination>`| `d#<day:10>#<source>`                    | bucket              |
  * | dirty hour / day    | `UQ`             | `h<hour:10>` / `d<day:10>`               | `w`, `at`, `swept`  |
@@ -16,7 +16,11 @@ import type { Bucket } from '../../rollup/bucket.js';
 import { decodeSketch, encodeSketch } from '../../rollup/sketch.js';
 import type { Item, Key } from './items.js';
 
-/** Partitions of the `rollupsByTime` index per day: spreads one day's fragments (or hours) over this many. */
+/**
+ * Shards per day: of the packed fragments' partitions (`UF#`) and of the `rollupsByTime` index (hours). More
+ * means fewer other destinations' fragments in a read of one destination, but more fragment items per batch
+ * (one per minute and shard it touches) and more Queries per summary and compaction.
+ */
 export const ROLLUP_SHARDS = 8;
 /** An expiry that never comes (9999-12-31): for what is kept forever, so every read filter stays one test. */
 export const FOREVER = 253_402_300_799;
@@ -26,8 +30,13 @@ export const DIRTY_PARTITION = 'UQ';
 const pad = (seconds: number) => String(seconds).padStart(10, '0');
 
 export const rollupPartition = (destination: string): string => `U#${destination}`;
-export const fragmentSk = (minute: number, source: string, digest: string): string =>
-  `m#${pad(minute)}#${source}#${digest.slice(0, 16)}`;
+/**
+ * The partition of the packed fragments of one day and shard: every destination of the shard shares it, so a
+ * batch writes one item per (minute, shard) it touches, and a read of one destination reads its shard's.
+ */
+export const fragmentPartition = (day: number, shard: number): string => `UF#${day}#${shard}`;
+export const fragmentSk = (minute: number, source: string, digest: string, part: number): string =>
+  `m#${pad(minute)}#${source}#${digest.slice(0, 16)}#${part}`;
 export const hourSk = (hour: number, source: string): string => `h#${pad(hour)}#${source}`;
 export const daySk = (day: number, source: string): string => `d#${pad(day)}#${source}`;
 /** The first and last sort key of a tier's items with t in [from, to) seconds. */
@@ -43,7 +52,6 @@ export function shardOf(destination: string): number {
   for (let i = 0; i < destination.length; i++) h = Math.imul(h ^ destination.charCodeAt(i), 0x01000193);
   return (h >>> 0) % ROLLUP_SHARDS;
 }
-export const fragmentIndexKey = (day: number, shard: number): string => `F#${day}#${shard}`;
 export const hourIndexKey = (day: number, shard: number): string => `H#${day}#${shard}`;
 
 export const dirtyKey = (tier: 'h' | 'd', t: number): Key => ({

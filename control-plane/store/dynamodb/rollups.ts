@@ -82,7 +82,7 @@ import {
   daySk,
   dirtyKey,
   expiryOf,
-  fragmentIndexKey,
+  fragmentPartition,
   hourIndexKey,
   hourSk,
   ROLLUP_SHARDS,
@@ -157,21 +157,20 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
     return new Set(items.map((i) => Number(String(i.sk).slice(1))));
   }
 
-  /** Minute buckets of one destination from its fragments. */
+  /** Minute buckets of one destination from its fragments (its shard's packed items, its entries only). */
   async function minutes(destination: string, from: number, to: number, source?: string): Promise<Slots> {
-    const items = await tierItems(destination, 'm', from, to, source);
+    const entries = await fragmentEntries(db, nowSeconds(), from, to, {
+      shards: [shardOf(destination)],
+      destination,
+      source,
+    });
     // Fragments come in key order (minute, source, digest): the merge is the same on every read.
     const grouped = new Map<string, { minute: number; source: string; fragments: Uint8Array[] }>();
-    for (const item of items) {
-      const key = `${item.source}/${item.t}`;
+    for (const entry of entries) {
+      const key = `${entry.source}/${entry.t}`;
       const g = grouped.get(key);
-      if (g) g.fragments.push(item.f as Uint8Array);
-      else
-        grouped.set(key, {
-          minute: item.t as number,
-          source: item.source as string,
-          fragments: [item.f as Uint8Array],
-        });
+      if (g) g.fragments.push(entry.f);
+      else grouped.set(key, { minute: entry.t, source: entry.source, fragments: [entry.f] });
     }
     const out: Slots = new Map();
     for (const { minute, source: s, fragments } of grouped.values()) {
@@ -300,29 +299,32 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
         dirtySlots('h', hourStart, hourEnd),
       ]);
       const now = nowSeconds();
-      const across = async (tier: 'm' | 'h', from: number, to: number) => {
+      const acrossHours = async (from: number, to: number) => {
         const out: Item[] = [];
         if (to <= from) return out;
         for (let day = from - (from % DAY); day < to; day += DAY) {
-          const key = (shard: number) =>
-            tier === 'm' ? fragmentIndexKey(day, shard) : hourIndexKey(day, shard);
-          const range = tierRange(tier, Math.max(from, day), Math.min(to, day + DAY));
+          const key = (shard: number) => hourIndexKey(day, shard);
+          const range = tierRange('h', Math.max(from, day), Math.min(to, day + DAY));
           out.push(...(await indexItems(db, key, now, range, filter.source)));
         }
         return out.filter((i) => allowed === undefined || allowed.has(i.destination as string));
       };
+      const acrossMinutes = async (from: number, to: number) =>
+        (await fragmentEntries(db, now, from, to, { shards: ALL_SHARDS, source: filter.source })).filter(
+          (e) => allowed === undefined || allowed.has(e.destination),
+        );
       const minuteRanges = (
         [[start, hourStart], [hourEnd, end], ...runs(dirty, HOUR, hourStart, hourEnd)] as const
       )
         .map(([a, b]): [number, number] => [a, b])
         .filter(([a, b]) => b > a);
-      const [hourItems, ...fragmentLists] = await Promise.all([
-        across('h', hourStart, hourEnd),
-        ...minuteRanges.map(([a, b]) => across('m', a, b)),
+      const [hourItems, fragmentLists] = await Promise.all([
+        acrossHours(hourStart, hourEnd),
+        Promise.all(minuteRanges.map(([a, b]) => acrossMinutes(a, b))),
       ]);
       // pair → slot → bucket, hours from clean compacted items and minutes from their fragments.
       const pairs = new Map<string, Map<number, Bucket>>();
-      const slotsOfPair = (i: Item) => {
+      const slotsOfPair = (i: { destination?: unknown; source?: unknown }) => {
         const key = `${i.destination}\n${i.source}`;
         let m = pairs.get(key);
         if (!m) {
@@ -331,20 +333,20 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
         }
         return m;
       };
-      for (const item of hourItems!) {
+      for (const item of hourItems) {
         const t = slotOfSk(String(item.sk));
         if (!dirty.has(t)) slotsOfPair(item).set(t, bucketOfItem(item));
       }
-      const fragments = new Map<string, { item: Item; list: Uint8Array[] }>();
-      for (const item of fragmentLists.flat()) {
-        const key = `${item.destination}\n${item.source}\n${item.t}`;
+      const fragments = new Map<string, { entry: FragmentEntry; list: Uint8Array[] }>();
+      for (const entry of fragmentLists.flat()) {
+        const key = `${entry.destination}\n${entry.source}\n${entry.t}`;
         const have = fragments.get(key);
-        if (have) have.list.push(item.f as Uint8Array);
-        else fragments.set(key, { item, list: [item.f as Uint8Array] });
+        if (have) have.list.push(entry.f);
+        else fragments.set(key, { entry, list: [entry.f] });
       }
-      for (const { item, list } of fragments.values()) {
-        const bucket = minuteFromFragments(item.t as number, list);
-        if (bucket) slotsOfPair(item).set(item.t as number, bucket);
+      for (const { entry, list } of fragments.values()) {
+        const bucket = minuteFromFragments(entry.t, list);
+        if (bucket) slotsOfPair(entry).set(entry.t, bucket);
       }
       const rows: SummaryRow[] = [];
       for (const [key, bySlot] of pairs) {
@@ -455,16 +457,11 @@ async function compactHours(db: Requests, retention: Retention, now: number, day
     const from = Math.min(...live);
     const to = Math.max(...live) + HOUR;
     const wanted = new Set(live);
-    const fragments = await indexItems(
-      db,
-      (shard) => fragmentIndexKey(day, shard),
-      now,
-      tierRange('m', from, to),
-    );
+    const fragments = await fragmentEntries(db, now, from, to, { shards: ALL_SHARDS });
     // pair → hour → minute → fragments, in key order.
     const grouped = new Map<string, Map<number, Map<number, Uint8Array[]>>>();
     for (const f of fragments) {
-      const minute = f.t as number;
+      const minute = f.t;
       const hour = minute - (minute % HOUR);
       if (!wanted.has(hour)) continue;
       const pair = `${f.destination}\n${f.source}`;
@@ -472,7 +469,7 @@ async function compactHours(db: Requests, retention: Retention, now: number, day
       grouped.set(pair, byHour);
       const byMinute = byHour.get(hour) ?? new Map<number, Uint8Array[]>();
       byHour.set(hour, byMinute);
-      byMinute.set(minute, [...(byMinute.get(minute) ?? []), f.f as Uint8Array]);
+      byMinute.set(minute, [...(byMinute.get(minute) ?? []), f.f]);
     }
     const items: Item[] = [];
     for (const [pair, byHour] of grouped) {
@@ -530,6 +527,80 @@ async function compactDay(db: Requests, retention: Retention, now: number, dirty
   }
   await putAll(db, items);
   await markSwept(db, dirty, now);
+}
+
+/** One destination's fragment in one packed item. */
+interface FragmentEntry {
+  destination: string;
+  source: string;
+  /** The minute, seconds since the epoch. */
+  t: number;
+  f: Uint8Array;
+}
+
+const ALL_SHARDS = Array.from({ length: ROLLUP_SHARDS }, (_, shard) => shard);
+
+/**
+ * The unexpired fragments of minutes in [from, to) in the packed items of `shards` (one Query per shard and
+ * day), as one entry per destination, in key order (day, minute, source, digest, part) so that every read and
+ * compaction of a minute merges its fragments in the same order. Strongly consistent: the items live in the
+ * base table. With `destination`, only that destination's entries are asked for (a projection of its map key,
+ * and a filter on it): the Query still reads — and DynamoDB still bills — its shard's items whole.
+ */
+async function fragmentEntries(
+  db: Requests,
+  now: number,
+  from: number,
+  to: number,
+  { shards, source, destination }: { shards: readonly number[]; source?: string; destination?: string },
+): Promise<FragmentEntry[]> {
+  const out: FragmentEntry[] = [];
+  if (to <= from) return out;
+  const names: Record<string, string> = { '#e': TTL_ATTRIBUTE };
+  const filters = ['#e > :now'];
+  const values: Item = { ':now': now };
+  let projection: string | undefined;
+  if (source !== undefined) {
+    names['#s'] = 'source';
+    filters.push('#s = :s');
+    values[':s'] = source;
+  }
+  if (destination !== undefined) {
+    Object.assign(names, { '#s': 'source', '#t': 't', '#f': 'f', '#d': destination });
+    filters.push('attribute_exists(#f.#d)');
+    projection = 'sk, #t, #s, #f.#d';
+  }
+  for (let day = from - (from % DAY); day < to; day += DAY) {
+    const { lo, hi } = tierRange('m', Math.max(from, day), Math.min(to, day + DAY));
+    const lists = await Promise.all(
+      shards.map((shard) =>
+        db.queryAll(
+          {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            FilterExpression: filters.join(' AND '),
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ...values,
+              ':pk': fragmentPartition(day, shard),
+              ':lo': lo,
+              ':hi': hi,
+            },
+            ConsistentRead: true,
+          },
+          'rollup fragment query',
+        ),
+      ),
+    );
+    // A (destination, minute)'s fragments all live in one shard's partition, returned in key order.
+    for (const item of lists.flat()) {
+      for (const [d, f] of Object.entries(item.f as Record<string, Uint8Array>)) {
+        if (destination === undefined || d === destination)
+          out.push({ destination: d, source: item.source as string, t: item.t as number, f });
+      }
+    }
+  }
+  return out;
 }
 
 /** Every unexpired item of one day in a sort-key range across the shards of the `rollupsByTime` index. */
