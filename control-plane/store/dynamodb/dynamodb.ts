@@ -69,6 +69,7 @@ import {
   toToken,
 } from './items.js';
 import { listResults } from './list.js';
+import { LiveDestinations } from './live-destinations.js';
 import { ConfigLog, type Op, type Plan } from './log.js';
 import { DEFAULT_RETRY, Requests, type RetryPolicy } from './requests.js';
 import { dynamoStats } from './rollups.js';
@@ -104,6 +105,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
   });
   const db = new Requests(doc, options.tableName, options.retry ?? DEFAULT_RETRY);
   const log = new ConfigLog(db, now);
+  const liveDestinations = new LiveDestinations();
   const lastTouch = new Map<string, number>();
   const nowSeconds = () => Math.floor(now().getTime() / 1000);
 
@@ -372,7 +374,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     },
 
     async putResults(owner, results) {
-      return putResultBatch(db, owner, results, { nowSeconds: nowSeconds(), retention });
+      return putResultBatch(
+        db,
+        owner,
+        results,
+        { nowSeconds: nowSeconds(), retention },
+        { destinations: liveDestinations, log },
+      );
     },
 
     async listResults(filter) {

@@ -33,13 +33,15 @@ import {
   destinationKey,
   type Item,
   identityOf,
-  isLive,
   type Key,
+  META_KEY,
   PART,
   resultItem,
   resultPartition,
 } from './items.js';
-import { BATCH_WRITE_MAX, type Requests } from './requests.js';
+import type { LiveDestinations } from './live-destinations.js';
+import type { ConfigLog } from './log.js';
+import { BATCH_GET_MAX, BATCH_WRITE_MAX, type Requests } from './requests.js';
 import { rawExpiry } from './rollup-items.js';
 import { rollupItems } from './rollup-write.js';
 import { TTL_ATTRIBUTE } from './schema.js';
@@ -60,6 +62,7 @@ export async function putResultBatch(
   owner: ResultOwner,
   results: readonly ResultInput[],
   { nowSeconds, retention }: IngestClock,
+  known: { destinations: LiveDestinations; log: ConfigLog },
 ): Promise<{ stored: number; duplicates: number }> {
   if (results.length === 0) return { stored: 0, duplicates: 0 };
   // Repeats within the batch are counted here; the first copy is the one written.
@@ -74,18 +77,30 @@ export async function putResultBatch(
   const sentinel = unique.get(sentinelId)!;
   const sentinelKey: Key = { pk: resultPartition(sentinel.destination), sk: sentinelId };
 
-  // One read: every destination of the batch, plus the sentinel.
+  // One read: the config log's head, the sentinel, and the destinations the cache cannot answer for (when
+  // they fit; many unknown ones are read after, by the cache, in fewer requests).
   const destinations = [...new Set(results.map((r) => r.destination))];
+  const unknown = known.destinations.unknown(destinations);
+  const inline = unknown.length + 2 <= BATCH_GET_MAX ? unknown : [];
   const found = await db.batchGet(
-    [...destinations.map(destinationKey), sentinelKey],
+    [META_KEY, sentinelKey, ...inline.map(destinationKey)],
     // `batch` is a reserved word.
     {
-      expression: 'pk, sk, gone, #batch, #expire',
+      expression: 'pk, sk, gone, seq, pending, #batch, #expire',
       names: { '#batch': 'batch', '#expire': TTL_ATTRIBUTE },
     },
   );
+  const meta = found.get(`${META_KEY.pk}\n${META_KEY.sk}`);
+  const inlineItems = new Map(inline.map((id) => [id, found.get(`${PART.destination}\n${id}`)]));
+  let seq = (meta?.seq as number | undefined) ?? 0;
+  if (Array.isArray(meta?.pending)) {
+    // A change is committed but maybe not applied: finish it, then read every destination afresh.
+    seq = (await known.log.read()).seq;
+    inlineItems.clear();
+  }
+  const isLiveDestination = await known.destinations.resolve(db, seq, destinations, inlineItems);
   results.forEach((r, i) => {
-    if (!isLive(found.get(`${PART.destination}\n${r.destination}`))) {
+    if (!isLiveDestination(r.destination)) {
       throw new NotFoundError(
         `[store:dynamodb] destination ${r.destination} does not exist`,
         `results.${i}.destination`,
