@@ -8,6 +8,8 @@ import type { Store } from './store/store.js';
 
 /** Past this many entries the cache starts over rather than grow without bound. */
 const MAX_ENTRIES = 10_000;
+/** More destinations unknown than this, and one listing of them all is cheaper than a read of each. */
+const LIST_ABOVE = 25;
 
 export class VersionedLookups {
   #version: number | undefined;
@@ -32,6 +34,21 @@ export class VersionedLookups {
   async source(id: string): Promise<Source | undefined> {
     if (!this.#sources.has(id)) this.#sources.set(id, await this.store.getSource(id));
     return this.#sources.get(id);
+  }
+
+  /**
+   * Makes the lookups of `ids` free: a batch naming many destinations this cache does not hold yet (a fresh
+   * instance, or a new version) reads the list once (one Query on DynamoDB) rather than each (a GetItem each).
+   */
+  async prefetchDestinations(ids: Iterable<string>): Promise<void> {
+    const missing = new Set([...ids].filter((id) => !this.#destinations.has(id)));
+    if (
+      missing.size <= LIST_ABOVE ||
+      missing.size + this.#sources.size + this.#destinations.size > MAX_ENTRIES
+    )
+      return;
+    const listed = new Map((await this.store.listDestinations()).map((d) => [d.id, d]));
+    for (const id of missing) this.#destinations.set(id, listed.get(id));
   }
 
   async destination(id: string): Promise<Destination | undefined> {

@@ -125,6 +125,7 @@ async function assertConcerns(
   // Destinations that concern the source now pass for every rtime; one issue per refused one says which.
   const mine = new Set<string>();
   const refused = new Set<string>();
+  await lookups.prefetchDestinations(new Set(results.map((r) => r.destination)));
   for (const [i, r] of results.entries()) {
     if (mine.has(r.destination) || refused.has(r.destination)) continue;
     const destination = await lookups.destination(r.destination);

@@ -73,6 +73,14 @@ async function invoke(method: string, url: string, token: string, body?: unknown
 async function counted<T>(work: () => Promise<T>) {
   const mark = dynalite.operations.length;
   const value = await work();
+  console.log(
+    'COUNT',
+    JSON.stringify(
+      dynalite.operations
+        .slice(mark)
+        .reduce((a: Record<string, number>, o) => ({ ...a, [o]: (a[o] ?? 0) + 1 }), {}),
+    ),
+  );
   const ops = dynalite.operations.slice(mark);
   const by: Record<string, number> = {};
   for (const op of ops) by[op] = (by[op] ?? 0) + 1;

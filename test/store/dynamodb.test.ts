@@ -419,6 +419,18 @@ describe('dynamodb stats', () => {
     const totals = [{ destination: dst.id, source: owner.id, sent: 720, received: 720 }];
     expect(await store.stats!.totals({})).toEqual(totals);
     const before = await read();
+    // Minutes of the last two days: from the fragments now (every hour is dirty), from the compacted minute
+    // items of each hour once prune ran.
+    const readMinutes = () =>
+      store.stats!.readStats({
+        from: end - 2n * 86_400_000_000_000n,
+        to: end,
+        step: 60,
+        destination: dst.id,
+        source: owner.id,
+      });
+    const minutesBefore = await readMinutes();
+    expect(minutesBefore.series[0]!.points).toHaveLength(48);
     expect(before.step).toBe(3_600);
     expect(before.series[0]!.points.reduce((n, p) => n + p.sent, 0)).toBe(720);
 
@@ -433,6 +445,10 @@ describe('dynamodb stats', () => {
     const after = await read();
     const queries = s.operations.slice(mark).filter((op) => op === 'Query').length;
     expect(after).toEqual(before);
+    const minuteMark = s.operations.length;
+    expect(await readMinutes()).toEqual(minutesBefore);
+    // The dirty items and the destination's minute items; no fragment of the shard is read.
+    expect(s.operations.slice(minuteMark).filter((op) => op === 'Query').length).toBe(2);
     // The running totals: the same from the compacted days as from the fragments before.
     expect(await store.stats!.totals({})).toEqual(totals);
     expect(await store.stats!.totals({ destination: 'dst_unknown' })).toEqual([]);
@@ -463,9 +479,11 @@ describe('dynamodb stats', () => {
           }),
         )
       ).Count;
-    // A compacted item per hour and per day with results (now is a UTC midnight); fragments live in the
-    // packed items of the shard's partitions, none in the destination's.
-    expect([await count('m#'), await count('h#'), await count('d#')]).toEqual([0, 720, 30]);
+    // A compacted item per hour (and one of its minutes) and per day with results (now is a UTC midnight);
+    // fragments live in the packed items of the shard's partitions, none in the destination's.
+    expect([await count('m#'), await count('n#'), await count('h#'), await count('d#')]).toEqual([
+      0, 720, 720, 30,
+    ]);
     await store.close();
   }, 60_000);
 });

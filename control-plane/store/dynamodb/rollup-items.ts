@@ -5,6 +5,7 @@
  * | item                | pk               | sk                                       | other               |
  * |---------------------|------------------|------------------------------------------|---------------------|
  * | minute fragments    | `UF#<day>#<shard>`| `m#<minute:10>#<source>#<batch digest:16>#<part>` | `f` = {destination: bytes}, `t`, `source` |
+ * | minutes of an hour (compacted) | `U#<destination>`| `n#<hour:10>#<source>`        | `m` = [{`t`, bucket}] |
  * | hour (compacted)    | `U#<destination>`| `h#<hour:10>#<source>`                   | `qpk`=`H#<day>#<shard>`, bucket |
  * | day (compacted)     | `U#<destination>`| `d#<day:10>#<source>`                    | bucket              |
  * | dirty hour / day    | `UQ`             | `h<hour:10>` / `d<day:10>`               | `w`, `at`, `swept`  |
@@ -38,9 +39,14 @@ export const fragmentPartition = (day: number, shard: number): string => `UF#${d
 export const fragmentSk = (minute: number, source: string, digest: string, part: number): string =>
   `m#${pad(minute)}#${source}#${digest.slice(0, 16)}#${part}`;
 export const hourSk = (hour: number, source: string): string => `h#${pad(hour)}#${source}`;
+export const minutesSk = (hour: number, source: string): string => `n#${pad(hour)}#${source}`;
 export const daySk = (day: number, source: string): string => `d#${pad(day)}#${source}`;
 /** The first and last sort key of a tier's items with t in [from, to) seconds. */
-export function tierRange(prefix: 'm' | 'h' | 'd', from: number, to: number): { lo: string; hi: string } {
+export function tierRange(
+  prefix: 'm' | 'n' | 'h' | 'd',
+  from: number,
+  to: number,
+): { lo: string; hi: string } {
   return { lo: `${prefix}#${pad(from)}#`, hi: `${prefix}#${pad(to - 1)}#~` };
 }
 /** t (seconds) of a rollup item's sort key. */

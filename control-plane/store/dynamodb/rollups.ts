@@ -85,6 +85,7 @@ import {
   fragmentPartition,
   hourIndexKey,
   hourSk,
+  minutesSk,
   ROLLUP_SHARDS,
   rollupPartition,
   shardOf,
@@ -107,7 +108,7 @@ const NS = 1_000_000_000n;
 const HOUR = TIER_SECONDS.hour;
 const DAY = TIER_SECONDS.day;
 
-type Tier = 'm' | 'h' | 'd';
+type Tier = 'n' | 'h' | 'd';
 /** Buckets of one destination: source → slot start (seconds) → bucket. */
 type Slots = Map<string, Map<number, Bucket>>;
 
@@ -157,8 +158,38 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
     return new Set(items.map((i) => Number(String(i.sk).slice(1))));
   }
 
+  /**
+   * Minute buckets of one destination: of clean hours from their compacted minute items, of dirty hours (the
+   * current one, late ones) from the fragments in its shard's packed items (its entries only).
+   */
+  async function minutes(
+    destination: string,
+    from: number,
+    to: number,
+    dirty: Set<number>,
+    source?: string,
+  ): Promise<Slots> {
+    const now = nowSeconds();
+    const out: Slots = new Map();
+    const firstHour = from - (from % HOUR);
+    for (const item of await tierItems(destination, 'n', firstHour, to, source)) {
+      const hour = slotOfSk(String(item.sk));
+      if (dirty.has(hour)) continue;
+      for (const m of item.m as Item[]) {
+        const t = m.t as number;
+        if (t < from || t >= to || expiryOf(t + TIER_SECONDS.minute, retention.minute) <= now) continue;
+        slotsOf(out, item.source as string).set(t, bucketOfItem(m));
+      }
+    }
+    for (const [start, end] of runs(dirty, HOUR, firstHour, to)) {
+      const fragments = await minuteFragments(destination, Math.max(start, from), Math.min(end, to), source);
+      for (const [s, bySlot] of fragments) for (const [t, b] of bySlot) slotsOf(out, s).set(t, b);
+    }
+    return out;
+  }
+
   /** Minute buckets of one destination from its fragments (its shard's packed items, its entries only). */
-  async function minutes(destination: string, from: number, to: number, source?: string): Promise<Slots> {
+  async function minuteFragments(destination: string, from: number, to: number, source?: string) {
     const entries = await fragmentEntries(db, nowSeconds(), from, to, {
       shards: [shardOf(destination)],
       destination,
@@ -194,7 +225,7 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
       if (!dirty.has(t)) slotsOf(out, item.source as string).set(t, bucketOfItem(item));
     }
     for (const [start, end] of runs(dirty, HOUR, from, to)) {
-      coarsen(out, await minutes(destination, start, end, source), HOUR);
+      coarsen(out, await minuteFragments(destination, start, end, source), HOUR);
     }
     return out;
   }
@@ -240,9 +271,9 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
   }
 
   async function dirtyFor(tier: 'm' | 'h' | 'd', from: number, to: number) {
-    if (tier === 'm') return { days: new Set<number>(), hours: new Set<number>() };
     const [h, d] = await Promise.all([
-      dirtySlots('h', from, to),
+      // Every hour the range touches: a minute read starts anywhere in one.
+      dirtySlots('h', from - (from % HOUR), to),
       tier === 'd' ? dirtySlots('d', from, to) : Promise.resolve(new Set<number>()),
     ]);
     return { hours: h, days: d };
@@ -267,7 +298,7 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
       const perDestination = await mapLimit(destinations, READ_CONCURRENCY, async (destination) => {
         const slots =
           t === 'm'
-            ? await minutes(destination, first, end, filter.source)
+            ? await minutes(destination, first, end, dirty.hours, filter.source)
             : t === 'h'
               ? await hours(destination, first, end, dirty.hours, filter.source)
               : await days(destination, first, end, dirty, filter.source);
@@ -476,10 +507,23 @@ async function compactHours(db: Requests, retention: Retention, now: number, day
       const [destination, source] = pair.split('\n') as [string, string];
       for (const [hour, byMinute] of byHour) {
         const bucket = emptyBucket();
+        const minuteList: Item[] = [];
         for (const minute of [...byMinute.keys()].sort((a, b) => a - b)) {
           const b = minuteFromFragments(minute, byMinute.get(minute)!);
-          if (b) mergeInto(bucket, b);
+          if (!b) continue;
+          minuteList.push({ t: minute, ...bucketAttributes(b) });
+          mergeInto(bucket, b);
         }
+        // The hour's minutes, for reads of one destination: its fragments share their items with the
+        // other destinations of the shard. Kept as long as the hour's last minute.
+        items.push({
+          pk: rollupPartition(destination),
+          sk: minutesSk(hour, source),
+          [TTL_ATTRIBUTE]: expiryOf(hour + HOUR, retention.minute),
+          destination,
+          source,
+          m: minuteList,
+        });
         items.push({
           pk: rollupPartition(destination),
           sk: hourSk(hour, source),
