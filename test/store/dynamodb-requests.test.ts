@@ -73,14 +73,6 @@ async function invoke(method: string, url: string, token: string, body?: unknown
 async function counted<T>(work: () => Promise<T>) {
   const mark = dynalite.operations.length;
   const value = await work();
-  console.log(
-    'COUNT',
-    JSON.stringify(
-      dynalite.operations
-        .slice(mark)
-        .reduce((a: Record<string, number>, o) => ({ ...a, [o]: (a[o] ?? 0) + 1 }), {}),
-    ),
-  );
   const ops = dynalite.operations.slice(mark);
   const by: Record<string, number> = {};
   for (const op of ops) by[op] = (by[op] ?? 0) + 1;
@@ -122,9 +114,10 @@ describe('dynamodb ingest requests', () => {
       const results = batch(wide);
       const post = await counted(() => invoke('POST', '/v1/agent/results', agentToken, { results }));
       expect(post.value.body).toEqual({ stored: 1000, duplicates: 0 });
-      // The first batch of an instance also reads the source and the destinations for its own cache.
-      if (label === 'next batch')
-        expect(post.total, JSON.stringify(post.by)).toBeLessThanOrEqual(GOAL_PER_1000);
+      // The first batch of an instance also reads the token's source, records lastSeen, and lists the
+      // destinations once for the route's cache and once for the store's: 4 more than a warm one.
+      const goal = label === 'next batch' ? GOAL_PER_1000 : GOAL_PER_1000 + 4;
+      expect(post.total, JSON.stringify(post.by)).toBeLessThanOrEqual(goal);
       posted.push(results);
     }
   });
