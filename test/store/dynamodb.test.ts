@@ -384,6 +384,52 @@ describe('dynamodb store', () => {
     await store.close();
   });
 
+  it('refuses results for a destination another instance deleted after this one cached it, even mid-change', async () => {
+    const s = await dynamo();
+    const tableName = await s.createTable();
+    const ingest = createDynamoStore({ tableName, client: s.client(), now: () => new Date(CONTRACT_NOW) });
+    const fault: { current?: Fault } = {};
+    const { store: admin } = await faultyStore(fault, { tableName });
+    const { owner, dst } = await seed(admin);
+    // 120 more: a batch naming them all is validated by a listing of the partition, not by key.
+    const many = [dst.id];
+    for (let i = 0; i < 120; i++)
+      many.push(
+        (await admin.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.2' }))).id,
+      );
+    const spread = (base: bigint) =>
+      results(dst.id, 121, base).map((r, i) => ({ ...r, destination: many[i]! }));
+    const base = 1_763_780_000_000_000_000n;
+    for (let k = 0n; k < 3n; k++) await ingest.putResults(owner, spread(base + k * 1_000_000_000n));
+    // Deleted by another instance: refused at once, though this instance had it cached as live.
+    expect(await admin.deleteDestination(many[5]!)).toBe(true);
+    await expect(ingest.putResults(owner, spread(base + 9_000_000_000n))).rejects.toMatchObject({
+      code: 'not_found',
+      path: 'results.5.destination',
+    });
+    // Created by another instance: accepted at once.
+    const fresh = await admin.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.3' }));
+    expect(await ingest.putResults(owner, results(fresh.id, 2, base))).toEqual({ stored: 2, duplicates: 0 });
+    // A delete committed whose apply step failed (the deleting instance died): the batch finishes it and is
+    // refused.
+    for (let k = 10n; k < 12n; k++)
+      await ingest.putResults(owner, results(dst.id, 2, base + k * 1_000_000_000n));
+    let claimed = false;
+    fault.current = (command, input) => {
+      if (command !== 'UpdateItemCommand') return undefined;
+      if (claimed) throw throttled();
+      claimed = String(input.UpdateExpression).startsWith('SET seq');
+      return undefined;
+    };
+    expect(await admin.deleteDestination(dst.id)).toBe(true);
+    fault.current = undefined;
+    await expect(ingest.putResults(owner, results(dst.id, 2, base + 20_000_000_000n))).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await ingest.close();
+    await admin.close();
+  });
+
   it('answers a throttled read with UnavailableError', async () => {
     const fault: { current?: Fault } = { current: () => Promise.reject(throttled()) };
     const { store } = await faultyStore(fault);
