@@ -6,8 +6,9 @@
  *   npx tsx bench/dynamodb/requests.ts            # writes nothing; prints a Markdown table
  *
  * Goals: <= 45 requests per 1,000 results ingested with rollups (issue 10; 41 before them, issue 5), <= 1
- * request per idle long-poll second. Also: a batch of 1,000 results over 1,000 destinations (a fragment per
- * pair), and the Queries of stats reads once prune has compacted the tiers.
+ * request per idle long-poll second. Also: batches of 1,000 results over 1,000 destinations (one result
+ * each), through the store and through the Lambda handler, and the Queries of stats reads once prune has
+ * compacted the tiers.
  *
  * Results are sent "now" (the machine's clock): rollups are written only for minutes inside retention, so an
  * old fixed rtime would leave them out and understate the cost.
@@ -179,11 +180,31 @@ for (let i = 0; i < 1000; i++) {
       .id,
   );
 }
-const spread = batch(1000).map((r, i) => ({ ...r, destination: many[i]! }));
-const wide = await counted(() => store.putResults(owner, spread));
-rows.push(
-  `| store.putResults, new batch (1,000 destinations, one result each) | 1000 | ${wide.total} | ${wide.total.toFixed(1)} | ${fmt(wide.by)} |`,
-);
+// Batches of 1,000 results over those 1,000 destinations, one each: the shape that costs most. The first
+// right after the destinations were created (both the store's and the route's caches of them start over).
+const spread = () => batch(1000).map((r, i) => ({ ...r, destination: many[i]! }));
+for (const label of ['destinations just created', 'destinations known']) {
+  const results = spread();
+  const wide = await counted(() => store.putResults(owner, results));
+  rows.push(
+    `| store.putResults, new batch (1,000 destinations, one result each; ${label}) | 1000 | ${wide.total} | ${wide.total.toFixed(1)} | ${fmt(wide.by)} |`,
+  );
+  if (label === 'destinations known') {
+    const replay = await counted(() => store.putResults(owner, results));
+    rows.push(
+      `| store.putResults, same batch again | 1000 | ${replay.total} | ${replay.total.toFixed(1)} | ${fmt(replay.by)} |`,
+    );
+  }
+}
+for (const label of ['first batch after they were created', 'next batch']) {
+  const results = spread();
+  const post = await counted(() =>
+    invoke('POST', '/v1/agent/results', source.token, { results }, { 'content-encoding': 'gzip' }),
+  );
+  rows.push(
+    `| POST /v1/agent/results via the Lambda handler (1,000 destinations), ${label} | 1000 | ${post.total} | ${post.total.toFixed(1)} | ${fmt(post.by)} |`,
+  );
+}
 
 // Stats reads once the tiers are compacted: 30 days of one pair (one probe a minute on destination 0), and the
 // 24-hour summary of the 10 destinations (one probe every 5 minutes each, the last day). A store whose clock

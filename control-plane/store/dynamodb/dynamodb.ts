@@ -12,7 +12,7 @@
  * | destination       | `DST`            | destination id                       |                           |
  * | token             | `TOK`            | SHA-256 hex (lookup by hash = GetItem)|                          |
  * | result            | `R#<destination>`| `<rtime:20>#<source>#<destination>#<rseq:5>` | `spk`=`S#<source>`, `tpk`=`T#<rseq%8>`, `expireAt` |
- * | rollups           | `U#<destination>`, `UQ` | see `rollup-items.ts`                  | `qpk`, `expireAt`         |
+ * | rollups           | `U#<destination>`, `UF#<day>#<shard>`, `UQ` | see `rollup-items.ts` | `qpk`, `expireAt` |
  *
  * Config items live in one partition per kind: a fleet's config is small (thousands of items), so listing is
  * one Query and every read can be strongly consistent. Config writes go through the change log in
@@ -26,7 +26,7 @@
  * arrive). Results expire `retention.raw` after their rtime (TTL deletes them within days; reads filter
  * what has expired but is not yet deleted).
  *
- * Ingest (whole or none, duplicates counted, 41 requests per 1,000 results): `dynamodb-ingest.ts`.
+ * Ingest (whole or none, duplicates counted, rollups, 42 requests per 1,000 results): `ingest.ts`.
  * Listing (newest first, keyset cursor, expired results hidden): `dynamodb-list.ts`.
  * Rollups, stats and retention per tier (fragments written at ingest, hours and days compacted): `rollups.ts`.
  */

@@ -1,9 +1,9 @@
 /**
  * Storing a batch of results on DynamoDB: whole or none, duplicates counted, rollups added exactly once, 42
- * requests per 1,000 results (10 destinations; see rollups.ts for the arithmetic).
+ * requests per 1,000 results whether they cover 10 destinations or 1,000 (rollups.ts has the arithmetic).
  *
  * No DynamoDB transaction holds 5,000 items, so "whole or none" is reached the other way round: every
- * destination is validated first (one BatchGetItem per 100), then results go in BatchWriteItem groups of 25
+ * destination is validated first, then results go in BatchWriteItem groups of 25
  * whose UnprocessedItems are retried with backoff; if DynamoDB still refuses, the batch fails with
  * UnavailableError (503), the agent keeps the batch and posts it again, and since each put of an identity is
  * idempotent the retry makes a partial write whole.
@@ -11,14 +11,16 @@
  * Counting duplicates must be nearly free: a BatchGetItem of every key first would add 10 requests per 1,000
  * (51 in all). Instead the batch's first identity (in sort order) is its sentinel: it is written in the final
  * group, which starts only after every other group succeeded, and it carries `batch` = SHA-256 of the batch's
- * sorted identities. The sentinel's key rides along in the destination BatchGetItem, so a fresh batch costs
- * 1 + ceil(items / 25) requests. If the sentinel is found with this batch's digest, the same batch was stored
+ * sorted identities. The sentinel's key rides in the one BatchGetItem a batch starts with, beside META (the
+ * config log's head) and the destinations this instance has not cached under META's `seq`
+ * (live-destinations.ts: a batch over 1,000 destinations would otherwise need 10 BatchGetItems), so a fresh
+ * batch costs 1 + ceil(items / 25) requests, + 1 Query of the destinations after a config change. If the sentinel is found with this batch's digest, the same batch was stored
  * before (the agent's retry after a lost answer): only the final group is written again, which heals a final
  * group that failed half-way, and every result counts as a duplicate. Within a batch, repeats are counted
  * exactly in memory.
  *
- * Rollups ride in the same groups (rollup-write.ts): one fragment per (destination, minute), keyed by the
- * digest, in the first groups; the dirty-slot items with the sentinel at the end, so that compaction never
+ * Rollups ride in the same groups (rollup-write.ts): one item per (minute, shard) packing the fragments of
+ * every destination of the shard, keyed by the digest, in the first groups; the dirty-slot items with the sentinel at the end, so that compaction never
  * sees a slot marked dirty before the fragments that made it so. Replayed or overlapping batches write
  * fragments that hold results already held by others; the merge takes each result once (rollup/fragment.ts),
  * so the rollups count every stored result exactly once whatever the stored/duplicates figures say.

@@ -7,44 +7,65 @@
  * The SQLite store adds each batch into its minute, hour and day rows inside the batch's transaction. Here an
  * UpdateItem per (pair, minute) would cost one request per pair per batch (10 destinations: +10 per batch of
  * 1,000, 51 in all; 1,000 destinations: +1,000), and a retried batch would add twice. Instead a batch writes,
- * inside the BatchWriteItem groups it writes anyway, one **fragment** per (destination, minute): its results in
- * compact form (rollup/fragment.ts, 8–14 bytes each), keyed by (destination, minute, source, batch digest).
- * Writing the batch again writes the same keys with the same bytes; two batches that overlap hold some results
- * twice, and the merge takes each result once by identity. So rollups count exactly once under replays,
- * partial retries and overlaps, and the minute's jitter is computed over all its replies in send order — the
- * rule of rollup/bucket.ts, with no interleaving case and no difference from SQLite.
+ * inside the BatchWriteItem groups it writes anyway, **fragments**: its results per (destination, minute) in
+ * compact form (rollup/fragment.ts, 8–22 bytes each). Writing the batch again writes the same keys with the same
+ * bytes; two batches that overlap hold some results twice, and the merge takes each result once by identity.
+ * So rollups count exactly once under replays, partial retries and overlaps, and the minute's jitter is
+ * computed over all its replies in send order — the rule of rollup/bucket.ts, with no difference from SQLite.
  *
- * Request arithmetic per batch (ingest.ts): 1 BatchGetItem per 100 destinations (+ the sentinel), then
- * ceil((results + fragments + dirty items) / 25) BatchWriteItems, fragments = (destination, minute) pairs the
- * batch touches, dirty items = hours + days it touches (usually 2). 1,000 results over 10 destinations in one
- * minute: 1 + ceil(1,012 / 25) = 42 (41 before rollups). 1,000 results over 1,000 destinations (one each):
- * 11 + ceil(2,002 / 25) = 92 (51 before): a fragment per pair is the price of exactness there.
+ * ## Why packed: one item per (batch, minute, shard), not per (destination, minute)
+ *
+ * A fragment item per (destination, minute) doubled the items of a batch that covers 1,000 destinations with
+ * one result each (92 requests per 1,000 results). So the fragments of every destination of one shard
+ * ({@link ROLLUP_SHARDS} = 8, a stable hash of the destination) go into ONE item per (batch, minute, shard):
+ * `UF#<day>#<shard>` / `m#<minute>#<source>#<digest>#<part>`, `f` = {destination: fragment bytes}. A batch
+ * writes at most 8 such items per minute it touches, whatever the number of destinations: 1,000 results over
+ * 1,000 destinations in one minute = 1,000 + 8 + 2 dirty items = 41 groups. Why per shard rather than one item
+ * per batch: a read of one destination's fragments reads its shard's items only (1/8 of the fleet's), and
+ * those live in the base table, read strongly consistent; why not more shards: a batch spanning two minutes
+ * must still fit (1,000 + 16 + 4 = 41 groups), and summary and compaction read each shard's partition.
+ * Item size is bounded (rollup-write.ts). Idempotence is unchanged: the items are keyed by the batch digest.
+ *
+ * Reading one destination's minutes from packed items costs a read of its shard's whole items (DynamoDB bills
+ * what a Query reads, not what it returns). So fragments serve only minutes not compacted yet — the current
+ * hour and late (dirty) hours; compaction writes, per (pair, hour), one **minute item** (`U#<destination>` /
+ * `n#<hour>#<source>`, its 60 minute buckets, kept for minute retention) beside the hour item, and a minute
+ * read of one pair is 1 Query of its minute items + 1 Query of its shard's fragments per dirty run.
+ *
+ * Request arithmetic per batch (ingest.ts): 1 BatchGetItem (the config head META, the sentinel, destinations
+ * the instance's cache does not know yet, live-destinations.ts), + 1 Query of the destination partition when
+ * more than 98 are unknown (after a config change), then ceil((results + fragment items + dirty items) / 25)
+ * BatchWriteItems; fragment items = (minute, shard) pairs the batch touches, dirty items = hours + days it
+ * touches (usually 2). 1,000 results over 10 destinations in one minute: 1 + ceil(1,010 / 25) = 42. 1,000
+ * results over 1,000 destinations: 1 + ceil(1,010 / 25) = 42 (43 right after a config change); it was 92.
  *
  * ## Hours and days: compacted by `prune`, read from fragments until then
  *
- * Minutes are read straight from their fragments. Hours and days need compact items (30 days of one pair is 720
- * hour items, not 43,200 minutes of fragments), which no batch can update in place. They are **compacted**:
- * every batch also rewrites one dirty item per hour and day it touched (`UQ`/`h<hour>`, `UQ`/`d<day>`, with
- * the batch digest and the time, in the final group after all its fragments). `prune` — the maintenance pass
- * hosts already run on a timer — reads the dirty items, and for each hour that has ended and has been quiet
- * for {@link QUIET_SECONDS} (the time index is eventually consistent) reads the hour's fragments of every pair
- * through the `rollupsByTime` index (one Query per shard and day, for all the day's dirty hours at once),
- * writes each pair's hour item, and marks the slot
- * swept with a condition on the digest and time it read: a batch that rewrote the dirty item meanwhile leaves
- * it dirty for the next pass. Days are compacted the same way from hour items once all their hours are swept
- * and quiet. Compaction is deterministic (fragments in key order), so two passes at once write the same items.
+ * Minutes of dirty hours are read straight from their fragments. Hours and days need compact items (30 days of
+ * one pair is 720 hour items, not 43,200 minutes of fragments), which no batch can update in place. They are
+ * **compacted**: every batch also rewrites one dirty item per hour and day it touched (`UQ`/`h<hour>`,
+ * `UQ`/`d<day>`, with the batch digest and the time, in the final group after all its fragments). `prune` — the
+ * maintenance pass hosts already run on a timer — reads the dirty items, and for each hour that has ended and
+ * has been quiet for {@link QUIET_SECONDS} reads the hour's fragment items of every shard (one Query per shard
+ * and day, for all the day's dirty hours at once), writes each pair's minute item and hour item, and marks the
+ * slot swept with a condition on the digest and time it read: a batch that rewrote the dirty item meanwhile
+ * leaves it dirty for the next pass. Days are compacted the same way from hour items (read through the
+ * `rollupsByTime` index, eventually consistent: hence the quiet time) once all their hours are swept and
+ * quiet. Compaction is deterministic (fragments in key order), so two passes at once write the same items.
  *
- * A read trusts a compacted hour or day only when its slot is clean (no dirty item, or a swept one); for a
- * dirty slot it merges the minute fragments (hours) or the hours (days) itself. A late batch (a spool replayed
- * after an outage) makes its old slots dirty again: reads include it at once, and the next pass recompacts.
+ * A read trusts a compacted hour or day (or an hour's minute item) only when its slot is clean (no dirty item,
+ * or a swept one); for a dirty slot it merges the minute fragments (hours) or the hours (days) itself. A late
+ * batch (a spool replayed after an outage) makes its old slots dirty again: reads include it at once, and the
+ * next pass recompacts.
  *
  * Query cost of reads (dirty slots are normally only the current hour and day): `readStats` of one pair over
  * 30 days (step 1h) = 1 Query of dirty items + 1 of hour items + 1 of the dirty hour's fragments = 3 (it reads
- * per destination: one destination is the usual graph). `summary` reads every pair at once through the time
- * index: 1 Query of dirty items, then per range (whole hours; the partial hours at both ends; dirty hours) one
- * Query per shard and per day the range touches, ≈ 8 × 5 = 40 for 24 hours whatever the number of
+ * per destination: one destination is the usual graph); at step 1m, 1 of dirty items + 1 of minute items + 1
+ * of the current hour's fragments. `summary` reads every pair at once: 1 Query of dirty items, then the
+ * whole hours through the time index and the partial hours at both ends (and dirty hours) from the fragment
+ * items, one Query per shard and per day the range touches, ≈ 8 × 5 = 40 for 24 hours whatever the number of
  * destinations (+ pages of 1 MB), + 1 for the destination list when filtered by labels or destination. The
- * index is eventually consistent: a summary may miss results stored in the last second or so.
+ * hour index is eventually consistent: a summary may miss an hour compacted in the last second or so.
  *
  * `totals` (the running counters /metrics exports) sum the day tier of each pair over all time: per destination
  * 1 Query of day items (+ 1–2 for the current, dirty day), + 2 for the dirty items. They only grow as long as

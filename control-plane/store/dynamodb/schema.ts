@@ -14,7 +14,7 @@ export const TABLE_FIELDS = {
   spk: 'string',
   /** Results only: `T#<shard>`, the partitions of the all-results index. */
   tpk: 'string',
-  /** Rollup items only: `F#<day>#<shard>` (minute fragments) or `H#<day>#<shard>` (hours), see rollup-items.ts. */
+  /** Compacted hour items only: `H#<day>#<shard>`, see rollup-items.ts. */
   qpk: 'string',
 } as const;
 
@@ -29,7 +29,7 @@ export const GLOBAL_INDEXES = {
   bySource: { hashKey: 'spk', rangeKey: 'sk' },
   /** All results, spread over {@link TIME_SHARDS} partitions so no single partition takes every write. */
   byTime: { hashKey: 'tpk', rangeKey: 'sk' },
-  /** Rollup items of one day across every pair: what compaction reads (rollups.ts). */
+  /** Hour items of one day across every pair: what day compaction and the summary read (rollups.ts). */
   rollupsByTime: { hashKey: 'qpk', rangeKey: 'sk' },
 } as const;
 
