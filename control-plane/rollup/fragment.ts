@@ -2,7 +2,7 @@
  * Fragments: what one batch contributed to one (destination, source, minute), kept as the results themselves in
  * a compact byte form — send time, sequence number, status and RTT, nothing else — rather than as sums. A store
  * that cannot read-modify-write a rollup row inside the batch's write (DynamoDB) writes one fragment per
- * (pair, minute, batch) — many of them packed in one item — and merges the fragments of a minute when it reads or compacts it. Keeping the results
+ * (pair, minute, batch) and merges the fragments of a minute when it reads or compacts it. Keeping the results
  * (8–14 bytes each) instead of a bucket is what makes that merge exact whatever the batching: a result that
  * two fragments hold (a batch posted twice, or two batches that overlap) is taken once, by its identity
  * (rtime, rseq), and the minute's jitter is computed over all its replies in send order — the rule of
