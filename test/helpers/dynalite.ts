@@ -73,6 +73,9 @@ export function createTableInput(
 /** Starts dynalite on a free loopback port. Close it in `afterAll`. */
 export async function startDynalite(): Promise<DynaliteServer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Node closes an idle keep-alive socket after 5 s, racing the SDK reusing it (ECONNRESET with maxAttempts 1):
+  // the clients here are the only ones, so the server keeps idle sockets for as long as a test file runs.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
