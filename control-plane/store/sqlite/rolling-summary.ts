@@ -23,8 +23,10 @@
  * The answer equals the slow path's (the tiers over the window, then the cache): same counts, sketch bins (so
  * the same percentiles), min, max and last result; moments equal but for float rounding. Where it could not
  * be, the caller takes the slow path: a window starting before S (a past `to`), a tier minute at or after the
- * window's end (a future rtime), a prune that may have deleted rows at or after S (the state is dropped), a
- * failed transaction (dropped: the tier writer's hook may have counted what was rolled back).
+ * window's end (a future rtime), a window starting where a prune pass may have deleted tier rows (minute
+ * retention shorter than the window: its minutes could not be taken away; the horizon is kept in meta). A
+ * prune pass that may delete rows at or after S drops the state, and so does a failed transaction (the tier
+ * writer's hook may have counted what was rolled back); the next read rebuilds it.
  */
 import type Database from 'better-sqlite3';
 import type { Retention } from '../../../contract/index.js';
@@ -59,8 +61,11 @@ export interface RollingSummary {
   counted(source: number, minutes: readonly MinuteBucket<number>[]): void;
   /** Forgets every state (a transaction failed); the next read rebuilds. */
   reset(): void;
-  /** A prune pass ran at `at`: drops the states whose rows it may have deleted. */
-  pruned(at: Date): void;
+  /**
+   * A prune pass at `at` is about to run: notes (in meta, outside its transactions) how far it may delete,
+   * and drops the states whose rows it may delete.
+   */
+  pruning(at: Date): void;
 }
 
 interface WindowState {
@@ -69,6 +74,8 @@ interface WindowState {
   pairs: Map<number, SummaryAccumulator>;
 }
 
+/** meta's key for the prune horizon (seconds), written by {@link RollingSummary.pruning}. */
+const HORIZON_KEY = 'summary_pruned_to';
 /** Pairs whose min or max left above which one grouped read beats a read per pair. */
 const PER_PAIR_LIMIT = 300;
 /** A state this far behind a request is rebuilt rather than moved (seconds; also never more than w). */
@@ -82,6 +89,16 @@ export function rollingSummary(
   retention: Retention,
 ): RollingSummary {
   const states = new Map<number, WindowState>();
+  const readHorizon = db.prepare<[], number>(`SELECT value FROM meta WHERE key = '${HORIZON_KEY}'`).pluck();
+  const writeHorizon = db.prepare<[number]>(
+    `INSERT INTO meta (key, value) VALUES ('${HORIZON_KEY}', ?)
+     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+  );
+  /**
+   * Tier rows with t ≤ this may have been pruned (by this process or an earlier one: kept in meta): a window
+   * starting there cannot be a state's, as its minutes could no longer be taken away.
+   */
+  let horizon = readHorizon.get() ?? Number.NEGATIVE_INFINITY;
   /** The newest minute the tiers hold; undefined until first read. */
   let newest: number | undefined;
   const newestMinute = db.prepare<[], number | null>('SELECT max(t) FROM rollup_minute').pluck();
@@ -174,7 +191,7 @@ export function rollingSummary(
   return {
     read(window, start, end, matches, closedSums) {
       newest ??= newestMinute.get() ?? Number.NEGATIVE_INFINITY;
-      if (newest >= end) return undefined;
+      if (newest >= end || start <= horizon) return undefined;
       let state = states.get(window);
       if (state && start < state.start) return undefined;
       if (state && start > state.start) {
@@ -227,17 +244,25 @@ export function rollingSummary(
       newest = undefined;
     },
 
-    pruned(at) {
-      const seconds = Math.floor(at.getTime() / 1000);
-      // The newest slot start each tier the summary reads may have lost (retention.ts deletes t ≤ horizon).
-      const horizons = [
-        retention.minute === null ? null : seconds - retention.minute - 60,
-        retention.minute === null ? null : seconds - retention.minute - 600,
-        retention.hour === null ? null : seconds - retention.hour - 3_600,
-        retention.hour === null ? null : seconds - retention.hour - 21_600,
-      ].filter((h): h is number => h !== null);
-      const horizon = Math.max(Number.NEGATIVE_INFINITY, ...horizons);
+    pruning(at) {
+      const next = horizonAt(at, retention);
+      if (next <= horizon) return;
+      // Written before any row goes: a crash between the two leaves a horizon too far on, never short.
+      writeHorizon.run(next);
+      horizon = next;
       for (const [window, state] of states) if (horizon >= state.start) states.delete(window);
     },
   };
+}
+
+/** The newest slot start a prune at `at` may delete from a tier the summary reads (retention.ts: t ≤ it). */
+function horizonAt(at: Date, retention: Retention): number {
+  const seconds = Math.floor(at.getTime() / 1000);
+  const horizons = [
+    retention.minute === null ? null : seconds - retention.minute - 60,
+    retention.minute === null ? null : seconds - retention.minute - 600,
+    retention.hour === null ? null : seconds - retention.hour - 3_600,
+    retention.hour === null ? null : seconds - retention.hour - 21_600,
+  ].filter((h): h is number => h !== null);
+  return Math.max(Number.NEGATIVE_INFINITY, ...horizons);
 }

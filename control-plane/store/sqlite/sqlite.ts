@@ -401,13 +401,12 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       },
       async prune(at) {
         try {
+          read(() => rolling?.pruning(at));
           return read(() => retention.prune(at));
         } catch (err) {
           if (db.open) rollups?.reload();
           rolling?.reset();
           throw err;
-        } finally {
-          rolling?.pruned(at);
         }
       },
     },
