@@ -56,7 +56,7 @@ export interface RollingSummary {
     end: number,
     matches: (destination: number, source: number) => boolean,
     closedSums: (from: number) => Map<number, SummaryAccumulator>,
-  ): Map<number, SummaryAccumulator> | undefined;
+  ): SummaryAccumulator[] | undefined;
   /** What the tiers newly counted for a source (tier writer hook, inside its transaction). */
   counted(source: number, minutes: readonly MinuteBucket<number>[]): void;
   /** Forgets every state (a transaction failed); the next read rebuilds. */
@@ -201,25 +201,22 @@ export function rollingSummary(
         state = { start, pairs: closedSums(start) };
         states.set(window, state);
       }
-      const out = new Map<number, SummaryAccumulator>();
-      for (const [key, acc] of state.pairs) if (matches(acc.destination, acc.source)) out.set(key, acc);
       // The open minutes join a copy: the state holds closed minutes only.
-      const copied = new Set<number>();
+      const joined = new Map<number, SummaryAccumulator>();
       for (const p of pending()) {
         if (p.minute < start || p.minute >= end || !matches(p.destination, p.source)) continue;
         const key = p.destination * PAIR_KEY + p.source;
-        let acc = out.get(key);
+        let acc = joined.get(key);
         if (!acc) {
-          acc = newAccumulator(p.destination, p.source);
-          out.set(key, acc);
-          copied.add(key);
-        } else if (!copied.has(key)) {
-          acc = copyAccumulator(acc);
-          out.set(key, acc);
-          copied.add(key);
+          const closed = state.pairs.get(key);
+          acc = closed ? copyAccumulator(closed) : newAccumulator(p.destination, p.source);
+          joined.set(key, acc);
         }
         addBucket(acc, p.bucket);
       }
+      const out = [...joined.values()];
+      for (const [key, acc] of state.pairs)
+        if (!joined.has(key) && matches(acc.destination, acc.source)) out.push(acc);
       return out;
     },
 

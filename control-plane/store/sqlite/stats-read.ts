@@ -176,14 +176,20 @@ export function statsReader(
   }
 
   /** Ids of keys, each looked up once per read. */
+  // result_keys rows are never deleted nor changed (migrations.ts): what was read once stays true.
+  const known = new Map<number, string>();
+  let loadedAll = false;
   function ids(pairs: number) {
-    const known = new Map<number, string>();
     // Many pairs: every key in one statement (one row per source and destination) beats a lookup per pair.
-    if (pairs > 100) for (const { num, id } of allIds.all()) known.set(num, id);
+    if (pairs > 100 && !loadedAll) {
+      for (const { num, id } of allIds.all()) known.set(num, id);
+      loadedAll = true;
+    }
     return (num: number) => {
       let id = known.get(num);
       if (id === undefined) {
-        id = idOf.get(num)?.id ?? String(num);
+        id = idOf.get(num)?.id;
+        if (id === undefined) return String(num);
         known.set(num, id);
       }
       return id;
@@ -294,12 +300,12 @@ export function statsReader(
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
       const start = end - filter.window;
-      const pairs =
-        rolling?.read(filter.window, start, end, where.matches, (from) => closedSums(from, FAR, ALL)) ??
-        slowSums(start, end, where);
-      const id = ids(pairs.size);
+      const pairs = rolling?.read(filter.window, start, end, where.matches, (from) =>
+        closedSums(from, FAR, ALL),
+      ) ?? [...slowSums(start, end, where).values()];
+      const id = ids(pairs.length);
       const out: SummaryRow[] = [];
-      for (const acc of pairs.values()) {
+      for (const acc of pairs) {
         out.push({
           source: id(acc.source),
           destination: id(acc.destination),
