@@ -117,12 +117,15 @@ export class SketchSum {
   private bins: number[] = [];
   private offset = 0;
 
-  /** Adds the sketch {@link encodeSketch} wrote. */
-  addBytes(bytes: Uint8Array): void {
+  /**
+   * Adds the sketch {@link encodeSketch} wrote; with `sign` -1, takes away one that was added before (counts
+   * are integers: adding and taking away are exact, which a rolling window needs).
+   */
+  addBytes(bytes: Uint8Array, sign: 1 | -1 = 1): void {
     const reader = { at: 0 };
     if (bytes[reader.at++] !== VERSION)
       throw new SketchDecodeError('[rollup:sketch] unknown sketch encoding');
-    this.zeroCount += readVarint(bytes, reader, sketchError);
+    this.zeroCount += sign * readVarint(bytes, reader, sketchError);
     const n = readVarint(bytes, reader, sketchError);
     if (n === 0) return;
     const zigzag = readVarint(bytes, reader, sketchError);
@@ -130,7 +133,7 @@ export class SketchSum {
     this.cover(first, first + n - 1);
     const bins = this.bins;
     let at = first - this.offset;
-    for (let i = 0; i < n; i++) bins[at++]! += readVarint(bytes, reader, sketchError);
+    for (let i = 0; i < n; i++) bins[at++]! += sign * readVarint(bytes, reader, sketchError);
   }
 
   /** Adds a sketch object's bins. */
@@ -141,6 +144,15 @@ export class SketchSum {
     this.cover(store.minKey, store.maxKey);
     for (let key = store.minKey; key <= store.maxKey; key++)
       this.bins[key - this.offset]! += store.bins[key - store.offset] ?? 0;
+  }
+
+  /** Adds another sum's bins. */
+  addSum(other: SketchSum): void {
+    this.zeroCount += other.zeroCount;
+    if (other.bins.length === 0) return;
+    this.cover(other.offset, other.offset + other.bins.length - 1);
+    let at = other.offset - this.offset;
+    for (const count of other.bins) this.bins[at++]! += count;
   }
 
   /** The merged sketch. */

@@ -62,8 +62,15 @@ const SUMS = [
   'jitter_count',
 ];
 
-/** Needs `pinger_sketch_merge` registered on `db` (openDatabase does). */
-export function tierWriter(db: Database.Database): TierWriter {
+/**
+ * Needs `pinger_sketch_merge` registered on `db` (openDatabase does).
+ * @param counted told, per flush or late batch (never per result), what the tiers newly counted: the rolling
+ *   summary's hook (rolling-summary.ts)
+ */
+export function tierWriter(
+  db: Database.Database,
+  counted?: (source: number, minutes: readonly MinuteBucket<number>[]) => void,
+): TierWriter {
   const minuteGet = db.prepare<[number, number, number], RollupRow>(
     `SELECT ${ROLLUP_SELECT} FROM rollup_minute r WHERE destination = ? AND source = ? AND t = ?`,
   );
@@ -147,6 +154,7 @@ export function tierWriter(db: Database.Database): TierWriter {
         minuteInsert.run(rowParams(destination, source, minute, bucket));
       foldUp(source, list);
       addTotals(source, list);
+      counted?.(source, list);
     },
 
     addLate(source, minutes) {
@@ -173,6 +181,7 @@ export function tierWriter(db: Database.Database): TierWriter {
       }
       foldUp(source, deltas);
       addTotals(source, deltas);
+      counted?.(source, deltas);
     },
   };
 }

@@ -28,9 +28,10 @@ import {
 } from '../store.js';
 import { censusTables } from './census.js';
 import { MIGRATIONS } from './migrations.js';
-import { openMinutes } from './open-minutes.js';
+import { openMinutes, type PendingMinute } from './open-minutes.js';
 import { resultsTable } from './results.js';
 import { pruner } from './retention.js';
+import { rollingSummary } from './rolling-summary.js';
 import { registerSketchMerge, tierWriter } from './rollups.js';
 import {
   type DestinationRow,
@@ -62,6 +63,11 @@ export interface SqliteStoreOptions {
    * measures what rollups cost. Default true.
    */
   rollups?: boolean;
+  /**
+   * False adds up the tiers over the window for every summary (the reference the rolling summary is tested
+   * against, rolling-summary.ts). Default true.
+   */
+  rollingSummary?: boolean;
 }
 
 /** The SQLite error codes better-sqlite3 puts on `code`. */
@@ -78,9 +84,14 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
   const db = openDatabase(path, options.busyTimeoutMs ?? 5000);
   const listeners = new Set<ChangeListener>();
   const resultRows = resultsTable(db);
-  const rollups = options.rollups === false ? undefined : openMinutes(db, tierWriter(db));
+  const pending = (): Iterable<PendingMinute> => rollups?.pending() ?? [];
+  const rolling =
+    options.rollups === false || options.rollingSummary === false
+      ? undefined
+      : rollingSummary(db, pending, options.retention ?? DEFAULT_RETENTION);
+  const rollups = options.rollups === false ? undefined : openMinutes(db, tierWriter(db, rolling?.counted));
   rollups?.reload();
-  const stats = statsReader(db, () => rollups?.pending() ?? []);
+  const stats = statsReader(db, pending, rolling);
   const retention = pruner(
     db,
     options.retention ?? DEFAULT_RETENTION,
@@ -369,6 +380,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       } catch (err) {
         // The cache may hold what the rolled-back transaction added: rebuild it from what did commit.
         if (db.open) rollups?.reload();
+        rolling?.reset();
         throw err;
       }
     },
@@ -389,9 +401,11 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       },
       async prune(at) {
         try {
+          read(() => rolling?.pruning(at));
           return read(() => retention.prune(at));
         } catch (err) {
           if (db.open) rollups?.reload();
+          rolling?.reset();
           throw err;
         }
       },

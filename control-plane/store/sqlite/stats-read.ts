@@ -1,21 +1,15 @@
 /**
  * Reading the rollups: stats series at a step from the coarsest tier that serves it, and the overview summary
- * over a window (whole hours from the hour tier, the edges from the minute tier), each plus the minutes the
- * open-minute cache still holds (open-minutes.ts), which no tier has yet. Pure SQL range reads on the tiers'
+ * over a window (whole 6 hours, hours and 10 minutes from their tiers, the edges from the minute tier, or for a
+ * window ending now the rolling sums of rolling-summary.ts), each plus the minutes the open-minute cache still
+ * holds (open-minutes.ts), which no tier has yet. Pure SQL range reads on the tiers'
  * primary key (t, destination, source) or their (destination, source, t) index; merging and figures are
  * rollup/'s. The running totals (rollup_total) likewise: closed minutes from the table, open ones from the cache.
  */
 import type Database from 'better-sqlite3';
-import {
-  STATUSES,
-  type StatsResponse,
-  type Status,
-  type SummaryRow,
-  type Tier,
-} from '../../../contract/index.js';
+import type { StatsResponse, SummaryRow, Tier } from '../../../contract/index.js';
 import { type Bucket, emptyBucket, mergeInto, REPLY } from '../../rollup/bucket.js';
 import { figuresOf } from '../../rollup/figures.js';
-import { SketchSum } from '../../rollup/sketch.js';
 import { chooseStep, StepError } from '../../rollup/step.js';
 import {
   type PairFilter,
@@ -25,7 +19,18 @@ import {
   type SummaryFilter,
 } from '../store.js';
 import type { PendingMinute } from './open-minutes.js';
+import type { RollingSummary } from './rolling-summary.js';
 import { ROLLUP_SELECT, type RollupRow, toBucket } from './rollup-rows.js';
+import {
+  addBucket,
+  addRow,
+  newAccumulator,
+  PAIR_KEY,
+  SUMMARY_SELECT,
+  type SummaryAccumulator,
+  type SummaryColumns,
+  toBucketOf,
+} from './summary-sums.js';
 
 export interface StatsReader {
   readStats(filter: StatsFilter): StatsResponse;
@@ -49,7 +54,20 @@ interface PairAccumulator<T> {
   value: T;
 }
 
-export function statsReader(db: Database.Database, pending: () => Iterable<PendingMinute>): StatsReader {
+/** Every pair. */
+const ALL: PairSelection = { sql: [], params: [], matches: () => true };
+/** A slot start beyond any result's (year 2554): "and everything after". */
+const FAR = 2 ** 34;
+
+/**
+ * @param rolling the summary kept rolling for windows ending now; without it every summary adds up the tiers
+ *   over its window (the reference the rolling one is tested against)
+ */
+export function statsReader(
+  db: Database.Database,
+  pending: () => Iterable<PendingMinute>,
+  rolling?: RollingSummary,
+): StatsReader {
   const keyOf = db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?');
   const idOf = db.prepare<[number], { id: string }>('SELECT id FROM result_keys WHERE num = ?');
   const allIds = db.prepare<[], { num: number; id: string }>('SELECT num, id FROM result_keys');
@@ -158,18 +176,61 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
   }
 
   /** Ids of keys, each looked up once per read. */
+  // result_keys rows are never deleted nor changed (migrations.ts): what was read once stays true.
+  const known = new Map<number, string>();
+  let loadedAll = false;
   function ids(pairs: number) {
-    const known = new Map<number, string>();
     // Many pairs: every key in one statement (one row per source and destination) beats a lookup per pair.
-    if (pairs > 100) for (const { num, id } of allIds.all()) known.set(num, id);
+    if (pairs > 100 && !loadedAll) {
+      for (const { num, id } of allIds.all()) known.set(num, id);
+      loadedAll = true;
+    }
     return (num: number) => {
       let id = known.get(num);
       if (id === undefined) {
-        id = idOf.get(num)?.id ?? String(num);
+        id = idOf.get(num)?.id;
+        if (id === undefined) return String(num);
         known.set(num, id);
       }
       return id;
     };
+  }
+
+  /**
+   * Every pair's sums over the tier rows of [start, end): whole 6 hours, hours and 10 minutes from their tiers,
+   * the rest from the minute tier. Tens of thousands of rows at 10,000 pairs: summed column by column.
+   */
+  function closedSums(start: number, end: number, where: PairSelection) {
+    const pairs = new Map<number, SummaryAccumulator>();
+    for (const [tier, from, to] of cover(start, end, SUMMARY_WIDTHS)) {
+      if (to <= from) continue;
+      for (const row of summaryRows(tier, from, to, where)) {
+        const key = row[0] * PAIR_KEY + row[1];
+        let acc = pairs.get(key);
+        if (!acc) {
+          acc = newAccumulator(row[0], row[1]);
+          pairs.set(key, acc);
+        }
+        addRow(acc, row);
+      }
+    }
+    return pairs;
+  }
+
+  /** The summary's sums the slow way: the tiers over the window, then the open minutes in it. */
+  function slowSums(start: number, end: number, where: PairSelection) {
+    const pairs = closedSums(start, end, where);
+    for (const p of pending()) {
+      if (p.minute < start || p.minute >= end || !where.matches(p.destination, p.source)) continue;
+      const key = p.destination * PAIR_KEY + p.source;
+      let acc = pairs.get(key);
+      if (!acc) {
+        acc = newAccumulator(p.destination, p.source);
+        pairs.set(key, acc);
+      }
+      addBucket(acc, p.bucket);
+    }
+    return pairs;
   }
 
   return {
@@ -239,36 +300,16 @@ export function statsReader(db: Database.Database, pending: () => Iterable<Pendi
       const toSeconds = Number(filter.to / NS);
       const end = toSeconds - (toSeconds % 60) + 60;
       const start = end - filter.window;
-      // Whole 6 hours, hours and 10 minutes from their tiers, the rest from the minute tier.
-      const ranges = cover(start, end, SUMMARY_WIDTHS);
-      // Tens of thousands of rows: summed column by column into one accumulator per pair, sketches straight
-      // from their bytes (SketchSum), no bucket or sketch object per row.
-      const pairs = new Map<number, SummaryAccumulator>();
-      const pairOfRow = (destination: number, source: number) => {
-        const key = destination * PAIR_KEY + source;
-        let acc = pairs.get(key);
-        if (!acc) {
-          acc = newAccumulator(destination, source);
-          pairs.set(key, acc);
-        }
-        return acc;
-      };
-      for (const [tier, from, to] of ranges) {
-        if (to <= from) continue;
-        for (const row of summaryRows(tier, from, to, where)) addRow(pairOfRow(row[0], row[1]), row);
-      }
-      for (const p of pending()) {
-        if (p.minute >= start && p.minute < end && where.matches(p.destination, p.source))
-          addBucket(pairOfRow(p.destination, p.source), p.bucket);
-      }
-      const id = ids(pairs.size);
+      const pairs = rolling?.read(filter.window, start, end, where.matches, (from) =>
+        closedSums(from, FAR, ALL),
+      ) ?? [...slowSums(start, end, where).values()];
+      const id = ids(pairs.length);
       const out: SummaryRow[] = [];
-      for (const acc of pairs.values()) {
-        const bucket = toBucketOf(acc);
+      for (const acc of pairs) {
         out.push({
           source: id(acc.source),
           destination: id(acc.destination),
-          ...figuresOf(bucket),
+          ...figuresOf(toBucketOf(acc)),
           lastResult: acc.lastResult,
           lastStatus: acc.lastStatus,
         });
@@ -307,147 +348,8 @@ export function cover(from: number, to: number, widths: readonly number[]): [Sum
   return [...cover(from, a, narrower), [SUMMARY_TIERS[width]!, a, b], ...cover(b, to, narrower)];
 }
 
-/** Pair keys: destination × this + source (keys stay far below 2^26). */
-const PAIR_KEY = 2 ** 26;
-
-const SUMMARY_SELECT = [
-  'destination',
-  'source',
-  'sent',
-  'reply',
-  'timeout',
-  'ttl_exceeded',
-  'unreachable',
-  'reset',
-  'error',
-  'rtt_min',
-  'rtt_max',
-  'rtt_sum',
-  'rtt_sumsq',
-  'jitter_sum',
-  'jitter_count',
-  'sketch',
-  'CAST(last_result AS TEXT)',
-  'last_status',
-]
-  .map((c) => (c.startsWith('CAST') ? c : `r.${c}`))
-  .join(', ');
-
-/** A row of {@link SUMMARY_SELECT}, in its order. */
-type SummaryColumns = [
-  destination: number,
-  source: number,
-  sent: number,
-  reply: number,
-  timeout: number,
-  ttlExceeded: number,
-  unreachable: number,
-  reset: number,
-  error: number,
-  rttMin: number | null,
-  rttMax: number | null,
-  rttSum: number,
-  rttSumSquares: number,
-  jitterSum: number,
-  jitterCount: number,
-  sketch: Uint8Array,
-  lastResult: string,
-  lastStatus: Status,
-];
-
 /** A row of rollup_total: destination, source, sent, reply. */
 type TotalColumns = [destination: number, source: number, sent: number, reply: number];
-
-/** One pair's summary so far: a bucket's sums, with the sketch as a {@link SketchSum}. */
-interface SummaryAccumulator {
-  destination: number;
-  source: number;
-  sent: number;
-  statuses: number[];
-  rttMin: number;
-  rttMax: number;
-  rttSum: number;
-  rttSumSquares: number;
-  jitterSum: number;
-  jitterCount: number;
-  sketch: SketchSum;
-  /** Decimal ns: of equal length, strings order as numbers. */
-  lastResult: string;
-  lastStatus: Status;
-}
-
-function newAccumulator(destination: number, source: number): SummaryAccumulator {
-  return {
-    destination,
-    source,
-    sent: 0,
-    statuses: STATUSES.map(() => 0),
-    rttMin: Number.POSITIVE_INFINITY,
-    rttMax: Number.NEGATIVE_INFINITY,
-    rttSum: 0,
-    rttSumSquares: 0,
-    jitterSum: 0,
-    jitterCount: 0,
-    sketch: new SketchSum(),
-    lastResult: '',
-    lastStatus: 'reply',
-  };
-}
-
-function later(a: string, b: string): boolean {
-  return a.length > b.length || (a.length === b.length && a >= b);
-}
-
-function addRow(acc: SummaryAccumulator, row: SummaryColumns) {
-  acc.sent += row[2];
-  const statuses = acc.statuses;
-  for (let i = 0; i < 6; i++) statuses[i]! += row[3 + i] as number;
-  if (row[9] !== null && row[9] < acc.rttMin) acc.rttMin = row[9];
-  if (row[10] !== null && row[10] > acc.rttMax) acc.rttMax = row[10];
-  acc.rttSum += row[11];
-  acc.rttSumSquares += row[12];
-  acc.jitterSum += row[13];
-  acc.jitterCount += row[14];
-  acc.sketch.addBytes(row[15]);
-  if (later(row[16], acc.lastResult)) {
-    acc.lastResult = row[16];
-    acc.lastStatus = row[17];
-  }
-}
-
-function addBucket(acc: SummaryAccumulator, b: Bucket) {
-  acc.sent += b.sent;
-  for (let i = 0; i < 6; i++) acc.statuses[i]! += b.statuses[i]!;
-  if (b.rttMin < acc.rttMin) acc.rttMin = b.rttMin;
-  if (b.rttMax > acc.rttMax) acc.rttMax = b.rttMax;
-  acc.rttSum += b.rttSum;
-  acc.rttSumSquares += b.rttSumSquares;
-  acc.jitterSum += b.jitterSum;
-  acc.jitterCount += b.jitterCount;
-  acc.sketch.addSketch(b.sketch);
-  const last = `${b.lastResult!.rtime}`;
-  if (later(last, acc.lastResult)) {
-    acc.lastResult = last;
-    acc.lastStatus = b.lastResult!.status;
-  }
-}
-
-function toBucketOf(acc: SummaryAccumulator): Bucket {
-  return {
-    sent: acc.sent,
-    statuses: acc.statuses,
-    rttMin: acc.rttMin,
-    rttMax: acc.rttMax,
-    rttSum: acc.rttSum,
-    rttSumSquares: acc.rttSumSquares,
-    jitterSum: acc.jitterSum,
-    jitterCount: acc.jitterCount,
-    firstReply: null,
-    lastReply: null,
-    sketch: acc.sketch.toSketch(),
-    lastResult: null,
-  };
-}
 
 /** The step and tier, a step with too many points being the caller's error on `step`. */
 function stepFor(filter: StatsFilter) {
