@@ -399,6 +399,88 @@ describe('with the stats API', () => {
     await screenshot(page, 'destination-zoomed');
     await ctx.close();
   });
+
+  it('the keyboard zooms and pans the graph through the same stats requests as a drag, announcing the range', async () => {
+    const { ctx, page } = await freshPage();
+    await signIn(page, d.url, d.admin);
+    const dest = lab.destinations[0]!;
+    const src = lab.sources[0]!.id;
+    await page.goto(`${d.url}/#/d/${dest.id}`);
+    type Drawn = Record<string, { query: string }>;
+    const chartQuery = async () =>
+      (((await page.evaluate(() => window.__pingerCharts)) ?? {}) as Drawn)[src]?.query ?? '';
+    await until('the first charts drawn', async () => (await chartQuery()) !== '');
+    const first = await chartQuery();
+    await page.getByRole('button', { name: '1h', exact: true }).click();
+    await until('the charts drawn for the last hour', async () => (await chartQuery()) !== first);
+    let shown = new URL(`${d.url}${await chartQuery()}`);
+    const from = (u: URL) => Date.parse(u.searchParams.get('from')!);
+    const to = (u: URL) => Date.parse(u.searchParams.get('to')!);
+    const span = (u: URL) => to(u) - from(u);
+    expect(span(shown)).toBe(3_600_000);
+
+    // Tab to the graphs, as a keyboard user does.
+    let focused = '';
+    for (let presses = 0; presses < 40 && focused !== 'charts'; presses++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('class') ?? '');
+    }
+    expect(focused).toBe('charts');
+    const graphs = page.getByRole('application', { name: 'Latency and loss graphs' });
+    expect(await graphs.getAttribute('aria-describedby')).toBe('range-shown chart-keys');
+    const live = page.locator('#range-shown');
+    expect(await live.getAttribute('aria-live')).toBe('polite');
+
+    /** Presses `key` and returns the stats request it caused, once the charts are drawn for its answer. */
+    const press = async (key: string): Promise<URL> => {
+      const before = shown.toString();
+      const next = page.waitForRequest((r) => r.url().includes('/v1/stats?') && r.url() !== before);
+      await page.keyboard.press(key);
+      const asked = new URL((await next).url());
+      await until(
+        () => `the charts redrawn for ${asked.search} after ${key}`,
+        async () => (await chartQuery()) === `${asked.pathname}${asked.search}`,
+      );
+      expect(asked.searchParams.get('destination')).toBe(dest.id);
+      shown = asked;
+      return asked;
+    };
+
+    // + halves the span about its middle: a fixed range inside the hour, announced as zoomed.
+    const hour = shown;
+    const half = await press('+');
+    expect(span(half)).toBe(1_800_000);
+    expect(from(half) + to(half)).toBe(from(hour) + to(hour));
+    await until(
+      'the zoom announced',
+      async () => (await live.textContent())?.includes('zoomed in 1h') === true,
+    );
+    expect(await page.getByRole('button', { name: 'Reset zoom' }).count()).toBe(1);
+    // ← moves a quarter of the span earlier; the step still fits the width, as for a drag.
+    const left = await press('ArrowLeft');
+    expect(span(left)).toBe(1_800_000);
+    expect(from(left)).toBe(from(half) - 450_000);
+    expect(left.searchParams.get('step')).toBe(half.searchParams.get('step'));
+    // → moves back; − doubles the span, never past now.
+    const right = await press('ArrowRight');
+    expect(from(right)).toBe(from(half));
+    const out = await press('-');
+    expect(span(out)).toBe(3_600_000);
+    expect(to(out)).toBeLessThanOrEqual(Date.now());
+    // Esc returns to the range button the zoom started from, following now again.
+    const back = await press('Escape');
+    expect(span(back)).toBe(3_600_000);
+    expect(to(back)).toBeGreaterThan(to(hour));
+    await page.getByRole('button', { name: 'Reset zoom' }).waitFor({ state: 'detached' });
+    expect(await page.getByRole('button', { name: '1h', exact: true }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
+    expect(await live.textContent()).not.toContain('zoomed');
+    // The focus stays on the graphs through it all.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('class'))).toBe('charts');
+    await screenshot(page, 'destination-keyboard-focus', false);
+    await ctx.close();
+  });
 });
 
 describe('every page, light and dark, desktop and phone', () => {

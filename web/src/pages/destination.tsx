@@ -1,7 +1,8 @@
 /**
  * One destination: a SmokePing-style graph per source (median coloured by loss, smoke of the spread, loss bars
  * beneath), range buttons and drag to zoom — each asking the stats API for a step that fits the width — and the
- * latest raw results under it.
+ * latest raw results under it. The graphs take the keyboard too: focused, ← → move the range, + − zoom and Esc
+ * returns to the range button's range, through the same range state a drag sets; the range shown is announced.
  */
 import { useState } from 'preact/hooks';
 import type { Destination, ResultPage, Source, StatsResponse } from '../../../contract/index.js';
@@ -11,9 +12,40 @@ import { ago, LOSS_CLASSES, labelText, ms, nsToMs, stamp } from '../format.js';
 import { useDark, useLoad, useWidth } from '../hooks.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
-import { PRESETS, type Preset, presetRange, type Range, stepFor } from '../stats-range.js';
+import {
+  baseOf,
+  PRESETS,
+  type Preset,
+  panRange,
+  presetRange,
+  type Range,
+  scaleRange,
+  stepFor,
+  zoomedTo,
+} from '../stats-range.js';
 
 const REFRESH_MS = 60_000;
+
+/** What a key does to the range shown, or undefined for a key the graphs leave alone. */
+function keyRange(key: string, shown: Range): Range | undefined {
+  switch (key) {
+    case 'ArrowLeft':
+      return panRange(shown, -0.25);
+    case 'ArrowRight':
+      return panRange(shown, 0.25);
+    case '+':
+    case '=':
+      return scaleRange(shown, 0.5);
+    case '-':
+    case '_':
+      return scaleRange(shown, 2);
+    case 'Escape':
+    case '0':
+      return shown.preset ? undefined : presetRange(baseOf(shown));
+    default:
+      return undefined;
+  }
+}
 
 export function DestinationPage({ id }: { id: string }) {
   const { api } = useSession();
@@ -52,6 +84,26 @@ export function DestinationPage({ id }: { id: string }) {
     [api, id],
     REFRESH_MS,
   );
+
+  // Keys and drags act on the range drawn (a preset's is re-anchored at each load), as the reader sees it.
+  const current = (): Range =>
+    stats.data
+      ? { ...range, from: stats.data.from, to: stats.data.to }
+      : range.preset
+        ? presetRange(range.preset)
+        : range;
+  const onKey = (e: KeyboardEvent) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const next = keyRange(e.key, current());
+    if (!next) return;
+    e.preventDefault();
+    setRange(next);
+  };
+  const shownText = stats.data
+    ? `${stamp(stats.data.from)} — ${stamp(stats.data.to)} · step ${stats.data.step / 60} min${
+        range.preset ? '' : ` · zoomed in ${baseOf(range)}`
+      }`
+    : 'Loading…';
 
   const d = info.data?.destination;
   const error = info.error ?? stats.error ?? results.error;
@@ -92,12 +144,12 @@ export function DestinationPage({ id }: { id: string }) {
           {error.message}
         </p>
       )}
-      <p class="range" aria-live="polite">
-        {stats.data
-          ? `${stamp(stats.data.from)} — ${stamp(stats.data.to)} · step ${stats.data.step / 60} min`
-          : 'Loading…'}
+      <p class="range">
+        <span id="range-shown" aria-live="polite" aria-atomic="true">
+          {shownText}
+        </span>
         {!range.preset && (
-          <button type="button" class="ghost" onClick={() => setRange(presetRange('24h'))}>
+          <button type="button" class="ghost" onClick={() => setRange(presetRange(baseOf(range)))}>
             Reset zoom
           </button>
         )}
@@ -109,7 +161,22 @@ export function DestinationPage({ id }: { id: string }) {
           ))}
         </span>
       </p>
-      <div ref={ref} class="charts">
+      <p id="chart-keys" class="hint">
+        Drag across a graph to zoom, or focus the graphs and use ← → to move, + − to zoom, Esc to reset.
+      </p>
+      {/* An application, not a group: screen readers then hand the arrow keys to it instead of reading on. */}
+      <div
+        ref={ref}
+        class="charts"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: role application is a widget taking its own keys
+        tabIndex={0}
+        role="application"
+        aria-roledescription="zoomable graph"
+        aria-label="Latency and loss graphs"
+        aria-describedby="range-shown chart-keys"
+        aria-keyshortcuts="ArrowLeft ArrowRight + - Escape"
+        onKeyDown={onKey}
+      >
         {stats.data && width > 0 && stats.data.series.length === 0 && (
           <p class="empty">No results in this range.</p>
         )}
@@ -128,7 +195,7 @@ export function DestinationPage({ id }: { id: string }) {
               dark={dark}
               syncKey={`d-${id}`}
               query={stats.data!.query}
-              onZoom={(from, to) => setRange({ from, to })}
+              onZoom={(from, to) => setRange(zoomedTo(current(), from, to))}
             />
           ))}
       </div>
