@@ -13,14 +13,18 @@ export interface Loaded<T> {
 }
 
 /**
- * Runs `load` when `deps` change and every `refreshMs` (while the tab is visible); keeps the last data while a
- * reload runs, so a refresh does not flash an empty page. An answer to an older request never overwrites a newer.
+ * Runs `load` when `deps` change and every `refreshMs` while the tab is visible; a hidden tab asks nothing, and
+ * one shown again after missing a refresh loads at once rather than showing stale figures until the next tick.
+ * Keeps the last data while a reload runs, so a refresh does not flash an empty page. An answer to an older
+ * request never overwrites a newer.
  */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: number): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
   const generation = useRef(0);
+  const lastRun = useRef(0);
   const run = useCallback(() => {
     const mine = ++generation.current;
+    lastRun.current = Date.now();
     setState((s) => ({ ...s, loading: true }));
     load().then(
       (data) => mine === generation.current && setState({ data, loading: false }),
@@ -39,7 +43,14 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: 
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') run();
     }, refreshMs);
-    return () => clearInterval(timer);
+    const shown = () => {
+      if (document.visibilityState === 'visible' && Date.now() - lastRun.current >= refreshMs) run();
+    };
+    document.addEventListener('visibilitychange', shown);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', shown);
+    };
   }, [run, refreshMs]);
   return { data: state.data, error: state.error, loading: state.loading, reload: run };
 }
