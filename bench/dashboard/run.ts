@@ -32,6 +32,7 @@ declare const document: {
 };
 declare const performance: {
   now(): number;
+  getEntriesByName(name: string): unknown[];
   getEntriesByType(type: 'resource'): { name: string; responseEnd: number }[];
 };
 declare const sessionStorage: { setItem(key: string, value: string): void };
@@ -84,6 +85,45 @@ new MutationObserver(() => {
   }
   if (m.spark === undefined && document.querySelector('tr.pair svg.spark path')) m.spark = performance.now();
 }).observe(document, { subtree: true, childList: true, characterData: true });`;
+
+/**
+ * Where the overview's time went, from the page's Performance timeline (ms from navigation start): the app's own
+ * marks and measures (web/src/main.tsx, api.ts, pages/overview.tsx) and the Resource Timing of its requests.
+ * Server time is the wait for a request's first byte; the rest is the browser's.
+ */
+const SPLIT_SCRIPT = `(() => {
+  const mark = (n) => performance.getEntriesByName(n)[0]?.startTime ?? NaN;
+  const res = performance.getEntriesByType('resource');
+  const req = (part) => res.find((e) => e.name.includes(part));
+  const measure = (n) => performance.getEntriesByName(n)[0];
+  const summary = req('/v1/stats/summary');
+  const spark = req('/v1/stats?');
+  const script = res.find((e) => e.name.includes('/assets/app-') && e.name.endsWith('.js'));
+  const parses = ['GET /v1/stats/summary', 'GET /v1/destinations', 'GET /v1/sources'].map((n) => measure('parse ' + n));
+  const dataIn = Math.max(...parses.map((m) => (m ? m.startTime + m.duration : NaN)));
+  const rows = mark('overview:rows');
+  const sparkParse = measure('parse GET /v1/stats');
+  return {
+    requests: res.filter((e) => e.name.includes('/v1/')).length,
+    scriptEnd: script ? script.responseEnd : NaN,
+    appStart: mark('app:start'),
+    summaryStart: summary.startTime,
+    summaryServer: summary.responseStart - summary.requestStart,
+    summaryDownload: summary.responseEnd - summary.responseStart,
+    summaryEnd: summary.responseEnd,
+    parse: parses.reduce((a, m) => a + (m ? m.duration : 0), 0),
+    dataIn,
+    rows,
+    render: rows - dataIn,
+    sparkStart: spark ? spark.startTime : NaN,
+    sparkServer: spark ? spark.responseStart - spark.requestStart : NaN,
+    sparkDownload: spark ? spark.responseEnd - spark.responseStart : NaN,
+    sparkParse: sparkParse ? sparkParse.duration : NaN,
+    sparkDraw: mark('overview:sparklines') - (sparkParse ? sparkParse.startTime + sparkParse.duration : NaN),
+    sparklines: mark('overview:sparklines'),
+  };
+})()`;
+type Split = Record<string, number>;
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const ms = (n: number) => `${n.toFixed(0)} ms`;
@@ -171,6 +211,7 @@ try {
   const idleFrames: number[] = [];
   const overviewOwn: number[] = [];
   const sparks: number[] = [];
+  const splits: Split[] = [];
   const graph: number[] = [];
   const summaryApi: number[] = [];
   const statsApi: number[] = [];
@@ -198,6 +239,14 @@ try {
           .map((e) => e.responseEnd)[0] ?? Number.NaN,
     );
     overviewOwn.push(marks.rows! - summaryEnd);
+    await page.waitForFunction(
+      () => performance.getEntriesByName('overview:sparklines').length > 0,
+      undefined,
+      {
+        timeout: WAIT_MS,
+      },
+    );
+    splits.push((await page.evaluate(SPLIT_SCRIPT)) as Split);
     // Scrolling the list: the gaps between frames while it scrolls, and while it is left alone.
     // (A string, not a function: tsx would wrap the inner arrows in a helper the page does not have.)
     idleFrames.push(...((await page.evaluate(IDLE_SCRIPT)) as number[]));
@@ -246,6 +295,18 @@ try {
   line('  … with the sparklines', sparks, summaryApi);
   console.log(
     `  … the page's own share (summary's last byte → rows drawn): median ${ms(median(overviewOwn))} (runs ${overviewOwn.map((x) => x.toFixed(0)).join(', ')})`,
+  );
+  // The split of the overview's time, medians over the runs (ms; "at" = from navigation start).
+  const med = (k: string) => median(splits.map((x) => x[k]!)).toFixed(0);
+  console.log(`  split (medians, ms): ${splits[0]?.requests} API requests`);
+  console.log(
+    `    at: script loaded ${med('scriptEnd')}, app started ${med('appStart')}, summary asked ${med('summaryStart')}, summary in ${med('summaryEnd')}, data parsed ${med('dataIn')}, rows ${med('rows')}`,
+  );
+  console.log(
+    `    server: summary wait (request → first byte) ${med('summaryServer')}; browser: boot to app start ${med('appStart')}, app start → summary asked ${(median(splits.map((x) => x.summaryStart! - x.appStart!))).toFixed(0)}, summary download ${med('summaryDownload')}, parse (summary + destinations + sources) ${med('parse')}, render rows ${med('render')}`,
+  );
+  console.log(
+    `    sparklines: asked at ${med('sparkStart')}, server wait ${med('sparkServer')}, download ${med('sparkDownload')}, parse ${med('sparkParse')}, draw ${med('sparkDraw')}, in the page at ${med('sparklines')}`,
   );
   line('30-day graph drawn (from the click)', graph, statsApi);
   const frameLine = (what: string, xs: number[]) =>

@@ -290,6 +290,10 @@ describe('a read-only token', () => {
 describe('with the stats API', () => {
   it('the overview lists every pair worst first with the loss the summary API reports', async () => {
     const { ctx, page } = await freshPage();
+    const sparkRequests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/stats?')) sparkRequests.push(r.url());
+    });
     await signIn(page, d.url, d.admin);
     const expected = await d.api.call<{ rows: { destination: string; source: string; loss: number }[] }>(
       'GET',
@@ -312,6 +316,32 @@ describe('with the stats API', () => {
     // Worst first: the 50 % destination's rows lead.
     const worst = lab.destinations[2]!.id;
     expect(shown.slice(0, lab.sources.length).every((s) => s.pair?.startsWith(`${worst}/`))).toBe(true);
+
+    // The sparklines: one request per destination in view, each line the medians the stats API gives for it.
+    const lines = () =>
+      pairs.evaluateAll((rows) =>
+        rows.map((r): [string | null, string | null | undefined] => [
+          r.getAttribute('data-pair'),
+          r.querySelector('svg.spark')?.getAttribute('data-points'),
+        ]),
+      );
+    await until('every sparkline drawn', async () => (await lines()).every(([, p]) => p));
+    const asked = sparkRequests.map((u) => new URL(u));
+    expect(asked.map((u) => u.searchParams.get('destination')).sort()).toEqual(
+      lab.destinations.map((x) => x.id).sort(),
+    );
+    const drawnLines = new Map(await lines());
+    for (const u of asked) {
+      const answer = await d.api.call<{
+        series: { source: string; destination: string; points: { p50: number | null }[] }[];
+      }>('GET', `/v1/stats${u.search}`);
+      expect(answer.series.length).toBe(lab.sources.length);
+      for (const s of answer.series) {
+        expect(drawnLines.get(`${s.destination}/${s.source}`)).toBe(
+          s.points.map((p) => (p.p50 === null ? '-' : String(p.p50))).join(' '),
+        );
+      }
+    }
     await screenshot(page, 'overview');
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot(page, 'overview-phone');

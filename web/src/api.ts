@@ -35,6 +35,10 @@ export function withQuery(path: string, query: Query = {}): string {
 /** An API client for `token`; `onUnauthorized` runs when the server no longer takes it (401). */
 export function createApi(token: string, onUnauthorized: () => void): Api {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    // Named spans in the Performance timeline (what bench/dashboard splits the page's time by): the request to
+    // its last byte, then the JSON parse. The query is left out so one name covers every call to a route.
+    const name = `${method} ${path.split('?')[0]}`;
+    const t0 = performance.now();
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -51,12 +55,15 @@ export function createApi(token: string, onUnauthorized: () => void): Api {
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
+    const t1 = performance.now();
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
     }
+    performance.measure(`fetch ${name}`, { start: t0, end: t1 });
+    performance.measure(`parse ${name}`, { start: t1, end: performance.now() });
     if (!res.ok) {
       if (res.status === 401) onUnauthorized();
       const error = (parsed as Partial<ErrorBody> | undefined)?.error;

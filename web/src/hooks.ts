@@ -2,7 +2,7 @@
  * Small hooks the pages share: load-and-refresh, a value that follows the system colour scheme, and the width of
  * a box.
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
 export interface Loaded<T> {
@@ -37,7 +37,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: 
         })),
     );
   }, deps);
-  useEffect(() => {
+  // A layout effect: the request leaves right after the first render is committed, not a frame later.
+  useLayoutEffect(() => {
     run();
     if (!refreshMs) return;
     const timer = setInterval(() => {

@@ -123,4 +123,6 @@ function App() {
   return <Shell value={{ api, kind: kind ?? 'read', signOut }} checked={kind !== undefined} route={route} />;
 }
 
+// The moment the script has loaded and run its imports: what precedes it is the HTML and the script's download.
+performance.mark('app:start');
 render(<App />, document.getElementById('app')!);

@@ -15,6 +15,8 @@ export function VirtualTable<T>(props: {
   columns: number;
   label: string;
   overscan?: number;
+  /** Told the items rendered (in view plus overscan) whenever they change. */
+  onRendered?: (items: readonly T[]) => void;
 }) {
   const { items, rowHeight, overscan = 8 } = props;
   const box = useRef<HTMLDivElement>(null);
@@ -34,6 +36,10 @@ export function VirtualTable<T>(props: {
   }, []);
   const first = Math.max(0, Math.floor(view.top / rowHeight) - overscan);
   const last = Math.min(items.length, Math.ceil((view.top + view.height) / rowHeight) + overscan);
+  const rendered = items.slice(first, last);
+  const onRendered = useRef(props.onRendered);
+  onRendered.current = props.onRendered;
+  useEffect(() => onRendered.current?.(rendered), [items, first, last]);
   const rows: ComponentChildren[] = [];
   for (let i = first; i < last; i++) rows.push(props.row(items[i]!, i));
   const spacer = (px: number, key: string) =>

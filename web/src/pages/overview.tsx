@@ -2,15 +2,8 @@
  * Every (destination, source) pair with status, loss, median and jitter over the chosen window and an hour's
  * sparkline, worst first; filters; a virtualised list so a thousand rows scroll smoothly; refreshes itself.
  */
-import { useMemo, useState } from 'preact/hooks';
-import type {
-  Destination,
-  Source,
-  StatsPoint,
-  StatsResponse,
-  SummaryResponse,
-  SummaryWindow,
-} from '../../../contract/index.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { Destination, Source, SummaryResponse, SummaryWindow } from '../../../contract/index.js';
 import { Sparkline } from '../components/sparkline.js';
 import { VirtualTable } from '../components/virtual-table.js';
 import { ago, ms, nsToMs, pct, stamp } from '../format.js';
@@ -18,10 +11,10 @@ import { useLoad } from '../hooks.js';
 import { type Filters, filterRows, pairRows } from '../overview-rows.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
+import { useSparklines } from '../sparklines.js';
 
 const REFRESH_MS = 30_000;
 const ROW_HEIGHT = 44;
-const HOUR_MS = 3_600_000;
 
 export function OverviewPage() {
   const { api } = useSession();
@@ -44,24 +37,9 @@ export function OverviewPage() {
     [api, win],
     REFRESH_MS,
   );
-  // The sparklines: one request for every pair's last hour, 5-minute steps (12 points a line). Asked once the
-  // summary is in, so the rows' own figures do not queue behind it on the server.
-  const summaryIn = summary.data !== undefined || summary.error !== undefined;
-  const spark = useLoad(
-    async () => {
-      if (!summaryIn) return undefined;
-      const to = Date.now();
-      const from = to - HOUR_MS;
-      const res = await api.get<StatsResponse>('/v1/stats', {
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
-        step: '5m',
-      });
-      return { from, to, lines: new Map(res.series.map((s) => [`${s.destination}/${s.source}`, s.points])) };
-    },
-    [api, summaryIn],
-    REFRESH_MS,
-  );
+  // The sparklines of the rows on screen only, asked once the rows are in (see sparklines.ts).
+  const [inView, setInView] = useState<readonly string[]>([]);
+  const lines = useSparklines(api, inView, REFRESH_MS);
 
   const rows = useMemo(
     () =>
@@ -83,6 +61,17 @@ export function OverviewPage() {
     for (const r of shown) c[r.status] = (c[r.status] ?? 0) + 1;
     return c;
   }, [shown]);
+
+  // Marks for bench/dashboard: the first rows, and the first sparklines, in the page (after the commit).
+  const drawn = rows !== undefined && rows.length > 0;
+  useEffect(() => {
+    if (drawn && performance.getEntriesByName('overview:rows').length === 0)
+      performance.mark('overview:rows');
+  }, [drawn]);
+  useEffect(() => {
+    if (drawn && lines.size > 0 && performance.getEntriesByName('overview:sparklines').length === 0)
+      performance.mark('overview:sparklines');
+  }, [drawn, lines]);
 
   const error = config.error ?? summary.error;
   const set = (k: keyof Filters) => (e: Event) =>
@@ -163,6 +152,7 @@ export function OverviewPage() {
         rowHeight={ROW_HEIGHT}
         columns={7}
         label="Destinations by source, worst first"
+        onRendered={(rs) => setInView(rs.map((r) => r.destination.id))}
         head={
           <tr>
             <th scope="col" class="c-status">
@@ -215,11 +205,7 @@ export function OverviewPage() {
             <td class="num">{ms(r.summary?.p50)}</td>
             <td class="num opt">{ms(r.summary?.jitter)}</td>
             <td class="opt">
-              <Sparkline
-                points={spark.data?.lines.get(r.key) as StatsPoint[] | undefined}
-                from={spark.data?.from ?? 0}
-                to={spark.data?.to ?? 1}
-              />
+              <Sparkline line={lines.get(r.key)} />
             </td>
           </tr>
         )}
