@@ -4,7 +4,10 @@
  * against a real control plane on 127.0.0.1 fed through its agent API. Beside each browser figure, the API
  * request alone (timed from Node in the same run) as the peer: the ratio is what the page adds to the API.
  *
- *   node --import tsx bench/dashboard/run.ts [--runs 5] [--destinations 1000]
+ *   node --import tsx bench/dashboard/run.ts [--runs 5] [--destinations 1000] [--web DIR]
+ *
+ * `--web DIR` serves a build made elsewhere (`npx tsx scripts/build-web.ts --out DIR` in an older checkout) for
+ * the browser figures: the way to measure a before and after on the same machine, one run after the other.
  *
  * Bounded: a fixed number of runs, each wait capped at 30 s; traffic to 127.0.0.1 only.
  */
@@ -18,7 +21,11 @@ import { ARTIFACTS, launchChromium, ROOT, startDashboard } from '../../test/brow
 import { median, quantile } from '../ingest/stats.js';
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, destinations: { type: 'string', default: '1000' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    destinations: { type: 'string', default: '1000' },
+    web: { type: 'string' },
+  },
 });
 const RUNS = Number(args.runs);
 const DESTINATIONS = Number(args.destinations);
@@ -139,7 +146,8 @@ console.log(`first visit: ${kb(raw)} raw, ${kb(gz)} gzip`);
 
 // 2. A control plane with DESTINATIONS destinations probed by one source over the last hour (a result a
 // minute each), and one more destination with a result a minute for 30 days.
-const d = await startDashboard();
+const d = await startDashboard(args.web ? { webDir: args.web } : {});
+if (args.web) console.log(`serving the build in ${args.web}`);
 const browser = await launchChromium();
 try {
   const source = await d.api.call<SourceWithToken>('POST', '/v1/sources', { name: 'bench' });

@@ -13,7 +13,10 @@ import { type Dashboard, type Lab, launchChromium, screenshot, seedLab, signIn }
 // What the callbacks given to page.evaluate() use of the page's globals (this project's tsconfig has no DOM).
 declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { __pingerCharts?: unknown };
-declare const document: { activeElement: { getAttribute(name: string): string | null } | null };
+declare const document: {
+  activeElement: { getAttribute(name: string): string | null } | null;
+  documentElement: { scrollWidth: number; clientWidth: number };
+};
 
 let d: Dashboard;
 let browser: Browser;
@@ -514,24 +517,43 @@ describe('with the stats API', () => {
 });
 
 describe('every page, light and dark, desktop and phone', () => {
-  it('renders the destination page and the overview in dark mode and at phone width without errors', async () => {
-    for (const [name, options] of [
-      ['dark', { colorScheme: 'dark' as const }],
-      ['phone', { viewport: { width: 390, height: 844 }, isMobile: true }],
-    ] as const) {
-      const { ctx, page } = await freshPage(options);
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await signIn(page, d.url, d.admin);
-      await page.locator('tr.pair').first().waitFor();
-      await screenshot(page, `overview-${name}`);
-      await page.goto(`${d.url}/#/d/${lab.destinations[2]!.id}`);
-      await page.getByRole('heading', { name: /198\.18\.0\.12/ }).waitFor();
-      await page.locator('table.results tbody tr').first().waitFor();
-      await page.locator('.smoke-chart canvas').first().waitFor();
-      await screenshot(page, `destination-${name}`);
-      expect(errors).toEqual([]);
-      await ctx.close();
+  it('renders every page in both themes at 1280 px and 390 px without errors or a page wider than the screen', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const [size, options] of [
+        ['1280', { viewport: { width: 1280, height: 900 } }],
+        ['390', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }],
+      ] as const) {
+        const { ctx, page } = await freshPage({ ...options, colorScheme: scheme });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        const name = (what: string) => `${what}-${scheme}-${size}`;
+        /** The page's width beyond the screen's, px (0: nothing to scroll sideways; wide tables scroll inside). */
+        const overflow = () =>
+          page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        await signIn(page, d.url, d.admin);
+        // Attached, not visible: a phone's rows leave the sparkline out.
+        await page.locator('tr.pair svg.spark path').first().waitFor({ state: 'attached' });
+        await screenshot(page, name('overview'));
+        expect(await overflow(), name('overview')).toBe(0);
+        await page.goto(`${d.url}/#/d/${lab.destinations[2]!.id}`);
+        await page.getByRole('heading', { name: /198\.18\.0\.12/ }).waitFor();
+        await page.locator('table.results tbody tr').first().waitFor();
+        await page.locator('.smoke-chart canvas').first().waitFor();
+        await screenshot(page, name('destination'));
+        expect(await overflow(), name('destination')).toBe(0);
+        await page.goto(`${d.url}/#/manage`);
+        await page.getByRole('heading', { name: 'Destinations' }).waitFor();
+        await page.locator('table tbody tr').first().waitFor();
+        await screenshot(page, name('manage'));
+        expect(await overflow(), name('manage')).toBe(0);
+        await page.goto(`${d.url}/#/sources`);
+        await page.getByRole('heading', { name: 'Sources' }).waitFor();
+        await page.locator('table tbody tr').first().waitFor();
+        await screenshot(page, name('sources'));
+        expect(await overflow(), name('sources')).toBe(0);
+        expect(errors).toEqual([]);
+        await ctx.close();
+      }
     }
-  });
+  }, 90_000);
 });

@@ -25,10 +25,13 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-/** Builds the dashboard into a temp dir and starts a control plane serving it with an empty database. */
-export async function startDashboard(): Promise<Dashboard> {
+/**
+ * Builds the dashboard into a temp dir (or serves the build in `webDir`, e.g. an older one a benchmark compares
+ * with) and starts a control plane serving it with an empty database.
+ */
+export async function startDashboard(options: { webDir?: string } = {}): Promise<Dashboard> {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-browser-'));
-  await buildWeb({ root: ROOT, outDir: join(dir, 'web') });
+  if (!options.webDir) await buildWeb({ root: ROOT, outDir: join(dir, 'web') });
   const admin = `browser-test-admin-${crypto.randomUUID()}`;
   let server: ServerHandle;
   try {
@@ -36,7 +39,7 @@ export async function startDashboard(): Promise<Dashboard> {
       port: 0,
       dbPath: join(dir, 'pinger.db'),
       adminToken: admin,
-      webDir: join(dir, 'web'),
+      webDir: options.webDir ?? join(dir, 'web'),
       parserThreads: 0,
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });

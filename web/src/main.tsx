@@ -4,14 +4,17 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, createApi, session } from './api.js';
-import { CensusPage } from './pages/census.js';
-import { DestinationPage } from './pages/destination.js';
+import { lazyPage } from './lazy-page.js';
 import { ManagePage } from './pages/manage.js';
 import { OverviewPage } from './pages/overview.js';
 import { SignIn } from './pages/sign-in.js';
 import { SourcesPage } from './pages/sources.js';
 import { href, type Route, useRoute } from './router.js';
 import { type Session, SessionContext } from './session-context.js';
+
+// The pages with uPlot in them, in chunks of their own (see lazy-page.tsx).
+const DestinationPage = lazyPage(() => import('./pages/destination.js').then((m) => m.DestinationPage));
+const CensusPage = lazyPage(() => import('./pages/census.js').then((m) => m.CensusPage));
 
 function Shell({ value, route, checked }: { value: Session; route: Route; checked: boolean }) {
   const nav: [Route, string][] = [

@@ -16,6 +16,7 @@ export interface SparkLine {
 }
 
 const HOUR_MS = 3_600_000;
+const STEP_MS = 300_000;
 /** Wait for a scroll to settle before asking: a fling through 1,000 rows asks only for where it stops. */
 const SETTLE_MS = 60;
 
@@ -42,13 +43,14 @@ export function useSparklines(
         // Half the interval: a line asked a moment after the last tick is still asked again at the next.
         if (now - (asked.current.get(id) ?? Number.NEGATIVE_INFINITY) < refreshMs / 2) continue;
         asked.current.set(id, now);
-        const from = now - HOUR_MS;
+        // From the start of the 5-minute step the hour begins in: the first point the API gives sits at it.
+        const from = Math.floor((now - HOUR_MS) / STEP_MS) * STEP_MS;
         api
           .get<StatsResponse>('/v1/stats', {
             destination: id,
             from: new Date(from).toISOString(),
             to: new Date(now).toISOString(),
-            step: '5m',
+            step: `${STEP_MS / 1000}`,
           })
           .then(
             (res) =>

@@ -210,11 +210,13 @@ export function DestinationPage({ id }: { id: string }) {
               <th scope="col" class="num">
                 RTT
               </th>
-              <th scope="col">Answered by</th>
-              <th scope="col" class="num">
+              <th scope="col" class="opt">
+                Answered by
+              </th>
+              <th scope="col" class="num opt">
                 TTL
               </th>
-              <th scope="col" class="num">
+              <th scope="col" class="num opt">
                 Seq
               </th>
             </tr>
@@ -222,15 +224,18 @@ export function DestinationPage({ id }: { id: string }) {
           <tbody>
             {(results.data?.results ?? []).map((r) => (
               <tr key={`${r.source}/${r.rtime}/${r.rseq}`}>
-                <td title={ago(nsToMs(r.rtime))}>{stamp(nsToMs(r.rtime))}</td>
+                <td title={ago(nsToMs(r.rtime))}>
+                  <span class="opt">{stamp(nsToMs(r.rtime)).slice(0, 11)}</span>
+                  {stamp(nsToMs(r.rtime)).slice(11)}
+                </td>
                 <td>{info.data?.sources.get(r.source)?.name ?? r.source}</td>
                 <td>
                   <span class={`badge ${r.status === 'reply' ? 'up' : 'down'}`}>{r.status}</span>
                 </td>
                 <td class="num">{ms(r.rtt)}</td>
-                <td>{r.address ?? '—'}</td>
-                <td class="num">{r.ttl ?? '—'}</td>
-                <td class="num">{r.rseq}</td>
+                <td class="opt">{r.address ?? '—'}</td>
+                <td class="num opt">{r.ttl ?? '—'}</td>
+                <td class="num opt">{r.rseq}</td>
               </tr>
             ))}
           </tbody>
