@@ -11,7 +11,7 @@
  *
  * Bounded: a fixed number of runs, each wait capped at 30 s; traffic to 127.0.0.1 only.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -142,7 +142,13 @@ const gz = built.files.reduce((a, f) => a + f.gzipBytes, 0);
 console.log(
   `assets: ${built.files.map((f) => `${f.path} ${kb(f.bytes)} (gzip ${kb(f.gzipBytes)})`).join(', ')}`,
 );
-console.log(`first visit: ${kb(raw)} raw, ${kb(gz)} gzip`);
+console.log(`every asset (all pages visited): ${kb(raw)} raw, ${kb(gz)} gzip`);
+// What the overview loads: index.html and the files it names (entry script, its preloaded chunk, stylesheet).
+const html = readFileSync(join(built.dir, 'index.html'), 'utf8');
+const first = built.files.filter((f) => f.path === 'index.html' || html.includes(`/${f.path}`));
+console.log(
+  `first visit (the overview): ${kb(first.reduce((a, f) => a + f.bytes, 0))} raw, ${kb(first.reduce((a, f) => a + f.gzipBytes, 0))} gzip`,
+);
 
 // 2. A control plane with DESTINATIONS destinations probed by one source over the last hour (a result a
 // minute each), and one more destination with a result a minute for 30 days.

@@ -38,8 +38,7 @@ export function OverviewPage() {
     REFRESH_MS,
   );
   // The sparklines of the rows on screen only, asked once the rows are in (see sparklines.ts).
-  const [inView, setInView] = useState<readonly string[]>([]);
-  const lines = useSparklines(api, inView, REFRESH_MS);
+  const { lines, showing } = useSparklines(api, REFRESH_MS);
 
   const rows = useMemo(
     () =>
@@ -152,7 +151,7 @@ export function OverviewPage() {
         rowHeight={ROW_HEIGHT}
         columns={7}
         label="Destinations by source, worst first"
-        onRendered={(rs) => setInView(rs.map((r) => r.destination.id))}
+        onRendered={(rs) => showing(rs.map((r) => r.destination.id))}
         head={
           <tr>
             <th scope="col" class="c-status">
