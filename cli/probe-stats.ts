@@ -3,6 +3,9 @@
  * milliseconds with three decimals (microsecond precision).
  */
 import type { ProbeOutcome } from '../agent/probes/types.js';
+import { kernelTimed } from '../contract/index.js';
+import { formatTiming } from './commands/results.js';
+import { EMPTY } from './format.js';
 
 /** Tally of one target's outcomes. */
 export class TargetStats {
@@ -11,6 +14,8 @@ export class TargetStats {
   received = 0;
   /** Whether the target itself answered at least once (reply, reset, or its own port-unreachable). */
   answered = false;
+  /** Answers whose RTT is not timed by the kernel on both ends (the stats' `processTimed`). */
+  processTimed = 0;
   #n = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = 0;
@@ -34,6 +39,7 @@ export class TargetStats {
       this.answered = true;
     }
     if (o.rtt === null) return;
+    if (!kernelTimed(o)) this.processTimed++;
     // Welford's running mean and variance: stable over millions of probes.
     this.#n++;
     const delta = o.rtt - this.#mean;
@@ -56,7 +62,8 @@ export class TargetStats {
 
   /** Summary as text, ping style. */
   text(): string {
-    const head = `--- ${this.label} ${this.protocol} ---\n${this.sent} sent, ${this.received} received, ${this.loss.toFixed(1)}% loss`;
+    const timed = this.processTimed > 0 ? `, ${this.processTimed} timed by the process` : '';
+    const head = `--- ${this.label} ${this.protocol} ---\n${this.sent} sent, ${this.received} received, ${this.loss.toFixed(1)}% loss${timed}`;
     const r = this.rtt();
     if (!r) return `${head}\n`;
     const ms = (us: number) => (us / 1000).toFixed(3);
@@ -72,15 +79,26 @@ export class TargetStats {
         sent: this.sent,
         received: this.received,
         loss: this.loss,
+        processTimed: this.processTimed,
         rtt: this.rtt(),
       },
     };
   }
 }
 
+/**
+ * ` timed=process-send` (or `-receive`, or `process` for both ends) after an RTT not timed by the kernel on both
+ * ends; nothing for a kernel-timed one, the usual case, so that ping-like lines stay as they are.
+ */
+function timedMark(o: ProbeOutcome): string {
+  if (o.rtt === null || kernelTimed(o)) return '';
+  const which = formatTiming(o.timing);
+  return ` timed=${which === EMPTY ? 'process' : which.replace(' ', '-')}`;
+}
+
 /** One outcome as a line of text. */
 export function outcomeLine(label: string, o: ProbeOutcome): string {
-  const time = o.rtt === null ? '' : ` time=${(o.rtt / 1000).toFixed(3)} ms`;
+  const time = o.rtt === null ? '' : ` time=${(o.rtt / 1000).toFixed(3)} ms${timedMark(o)}`;
   const ttl = o.ttl === null ? '' : ` ttl=${o.ttl}`;
   const icmp = o.rtype === null ? '' : ` (type ${o.rtype} code ${o.rcode})`;
   const head = `${label} seq=${o.rseq}:`;

@@ -142,6 +142,12 @@ const countFigures = {
   received: v.number(),
   /** 1 − received / sent. */
   loss: v.number(),
+  /**
+   * Results with an RTT (any status) not timed by the kernel on both ends (the result's `timing`): their RTT
+   * includes some of the agent's own delay (its wake-up, or its send path), tens of µs or more under load.
+   * Results from agents older than the timing mark count here too. 0 when every RTT is kernel-timed.
+   */
+  processTimed: v.number(),
 };
 
 /** One step of a series. Steps without any result are left out (a gap, not a zero). */

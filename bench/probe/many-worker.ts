@@ -22,6 +22,8 @@ interface Job {
   tick?: number;
   /** Kernel transmit stamps (default true). */
   txTimestamps?: boolean;
+  /** ms before measuring starts (default one interval): keeps start-up's JIT and backlog out of the figures. */
+  warmup?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -29,6 +31,9 @@ const protocol = job.protocol ?? 'icmp';
 const tickMs = job.tick ?? 5;
 if (!(job.count > 0 && job.count <= 65_000 && job.seconds > 0 && job.seconds <= 120 && job.interval >= 10)) {
   throw new Error('[bench] count 1–65000, seconds 1–120, interval ≥ 10 ms');
+}
+if (job.warmup !== undefined && !(job.warmup >= 0 && job.warmup < job.seconds * 1000)) {
+  throw new Error('[bench] warmup 0 ms up to the run length');
 }
 
 const engine = new ProbeEngine({
@@ -80,7 +85,7 @@ let i = 0;
 await new Promise<void>((resolve) => {
   const loop = () => {
     const now = performance.now() - t0;
-    if (!measuring && now >= job.interval) {
+    if (!measuring && now >= (job.warmup ?? job.interval)) {
       measuring = true;
       cpu0 = process.cpuUsage();
       m0 = now;

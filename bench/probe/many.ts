@@ -8,7 +8,7 @@
  * nothing answer (echo ignored, UDP/TCP dropped: every probe times out).
  *
  *   node --import tsx bench/probe/many.ts [--count 10000] [--interval 1000] [--seconds 10] [--protocol icmp]
- *     [--silent] [--no-tx-timestamps] [--cpu-prof | --perf]
+ *     [--warmup MS] [--silent] [--no-tx-timestamps] [--cpu-prof | --perf]
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     count: { type: 'string', default: '10000' },
     interval: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
+    /** ms before measuring (default one interval). */
+    warmup: { type: 'string' },
     protocol: { type: 'string', default: 'icmp' },
     'cpu-prof': { type: 'boolean', default: false },
     perf: { type: 'boolean', default: false },
@@ -47,6 +49,7 @@ try {
     seconds: Number(values.seconds),
     protocol: values.protocol,
     txTimestamps: !values['no-tx-timestamps'],
+    ...(values.warmup === undefined ? {} : { warmup: Number(values.warmup) }),
   };
   let argv = tsxArgv('bench/probe/many-worker.ts', [JSON.stringify(job)]);
   if (values['cpu-prof']) {

@@ -41,6 +41,8 @@ interface ProbeCliOptions {
   sweep?: string;
   rate?: number;
   retries?: number;
+  /** False with `--no-tx-timestamps`. */
+  txTimestamps: boolean;
 }
 
 /** Bounds of the CLI's own values. */
@@ -85,9 +87,15 @@ export function register(program: Command): void {
     )
     .option('--rate <n>', 'with --sweep: probes a second (default 5000)', parseInteger)
     .option('--retries <n>', 'with --sweep: rounds over the silent addresses (default 1)', parseInteger)
+    .option(
+      '--no-tx-timestamps',
+      "time sends by this process's clock before sendto, not the kernel's transmit stamps (lines say so)",
+    )
     .addHelpText(
       'after',
-      '\nNeeds root or CAP_NET_RAW (raw sockets). Exit 0 if any target answered, 1 if none, 2 on bad arguments.',
+      '\nA line whose RTT is not timed by the kernel on both ends says which end was not (timed=process-send,\n' +
+        "timed=process-receive, timed=process): such an RTT includes some of this process's own delay.\n" +
+        'Needs root or CAP_NET_RAW (raw sockets). Exit 0 if any target answered, 1 if none, 2 on bad arguments.',
     )
     .action(async (targets: string[], options: ProbeCliOptions) => {
       if (options.sweep !== undefined) {
@@ -145,7 +153,7 @@ async function probeCommand(targets: string[], options: ProbeCliOptions): Promis
   const { ProbeEngine } = await import('../../agent/probes/engine.js');
   const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
   const { Resolver } = await import('../../agent/schedule/resolve.js');
-  const engine = new ProbeEngine({ sourceid });
+  const engine = new ProbeEngine({ sourceid, txTimestamps: options.txTimestamps });
   const probers = new Map<Protocol, ReturnType<typeof engine.prober>>();
   try {
     // One prober per protocol used; literal addresses are known now, names resolve at their first probe.

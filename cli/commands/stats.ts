@@ -75,6 +75,19 @@ const figureColumns: Column<Row>[] = [
   { heading: 'JITTER', cell: (r) => formatMs(r.jitter), align: 'right' },
 ];
 
+/**
+ * Answers not timed by the kernel on both ends: a column only when some row has any, so that the usual table
+ * (every RTT kernel-timed) stays the fmt/mtr-like one; {@link PROCESS_TIMED_NOTE} says what it counts.
+ */
+function processTimedColumns(rows: readonly Row[]): Column<Row>[] {
+  if (!rows.some((r) => r.processTimed > 0)) return [];
+  return [{ heading: 'PROC', cell: (r) => String(r.processTimed), align: 'right' }];
+}
+
+/** The line under a table that shows {@link processTimedColumns}. */
+export const PROCESS_TIMED_NOTE =
+  "PROC: answers timed by the agent's clock (not the kernel's) on one end or both; their RTT includes its delay";
+
 const pairColumns: Column<Row>[] = [
   { heading: 'DESTINATION', cell: (r) => r.pair.destination },
   { heading: 'SOURCE', cell: (r) => r.pair.source },
@@ -112,7 +125,8 @@ export function register(program: Command, io: Io, timers: WatchTimers = realTim
     .addHelpText(
       'after',
       '\nTimes in the table are ms. LOSS is the share of probes without a reply; JITTER the mean difference ' +
-        'between\nconsecutive replies. --json prints the API answer (one per line with --watch).',
+        'between\nconsecutive replies. PROC (shown only when not 0) counts answers not timed by the kernel on both ' +
+        'ends.\n--json prints the API answer (one per line with --watch).',
     );
   apiAction<StatsOptions>(stats, io, async (ctx, _args, o) => {
     checkCombinations(o);
@@ -226,8 +240,14 @@ export function statsTable(answer: StatsResponse, names: Names): string {
     })),
   );
   if (rows.length === 0) return `no results in range (step ${answer.step} s)`;
-  const columns = [{ heading: 'TIME', cell: (r: Row) => r.time ?? EMPTY }, ...pairColumns, ...figureColumns];
-  return `${table(columns, rows)}\n(step ${answer.step} s; times in ms)`;
+  const extra = processTimedColumns(rows);
+  const columns = [
+    { heading: 'TIME', cell: (r: Row) => r.time ?? EMPTY },
+    ...pairColumns,
+    ...figureColumns,
+    ...extra,
+  ];
+  return `${table(columns, rows)}\n(step ${answer.step} s; times in ms)${noteOf(extra)}`;
 }
 
 /** The summary as one table, worst first, with each pair's last result. */
@@ -243,5 +263,10 @@ export function summaryTable(answer: SummaryResponse, names: Names): string {
       cell: (r) => ('lastStatus' in r ? `${r.lastStatus} ${formatRtime(r.lastResult).slice(11, 19)}` : EMPTY),
     },
   ];
-  return `${table([...pairColumns, ...figureColumns, ...last], rows)}\n(last ${answer.window} s; times in ms)`;
+  const extra = processTimedColumns(rows);
+  return `${table([...pairColumns, ...figureColumns, ...extra, ...last], rows)}\n(last ${answer.window} s; times in ms)${noteOf(extra)}`;
+}
+
+function noteOf(processTimed: readonly Column<Row>[]): string {
+  return processTimed.length > 0 ? `\n${PROCESS_TIMED_NOTE}` : '';
 }

@@ -29,6 +29,8 @@ export interface SweepCliOptions {
   json?: boolean;
   rate?: number;
   retries?: number;
+  /** False with `--no-tx-timestamps`. */
+  txTimestamps: boolean;
 }
 
 const OPTION_OF: Record<string, string> = {
@@ -104,7 +106,7 @@ export async function sweepCommand(address: string, options: SweepCliOptions): P
   const { ProbeEngine } = await import('../../agent/probes/engine.js');
   const { RawSocketPermissionError } = await import('../../agent/probes/errors.js');
   const { startPass } = await import('../../agent/schedule/census/pass.js');
-  const engine = new ProbeEngine({ sourceid });
+  const engine = new ProbeEngine({ sourceid, txTimestamps: options.txTimestamps });
   let prober: Awaited<ReturnType<typeof engine.open>>;
   try {
     prober = await engine.open(protocol);

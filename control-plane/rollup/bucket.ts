@@ -14,7 +14,7 @@
  * replies interleave with the stored ones cannot be joined from summaries, and {@link combineMinute} says so,
  * so that the store recomputes that minute's jitter from its raw results.
  */
-import { STATUSES, type Status } from '../../contract/index.js';
+import { kernelTimed, STATUSES, type Status, type Timing } from '../../contract/index.js';
 import { newSketch, type Sketch } from './sketch.js';
 
 /** A reply's place and RTT: what joining two batches' jitter needs. */
@@ -30,6 +30,12 @@ export interface Bucket {
   sent: number;
   /** Results per status, in {@link STATUSES} order. */
   statuses: number[];
+  /**
+   * Results with an RTT (any status) whose timing is not the kernel's on both ends (contract `kernelTimed`):
+   * their RTT includes some of the agent's own delay. Counted like the agent's
+   * `pinger_agent_results_process_timed_total`, so that the two agree.
+   */
+  processTimed: number;
   /** RTT of replies (status `reply` only: an ICMP error's RTT is to a router, not the destination), µs. */
   rttMin: number;
   rttMax: number;
@@ -54,6 +60,7 @@ export function emptyBucket(): Bucket {
   return {
     sent: 0,
     statuses: STATUSES.map(() => 0),
+    processTimed: 0,
     rttMin: Number.POSITIVE_INFINITY,
     rttMax: Number.NEGATIVE_INFINITY,
     rttSum: 0,
@@ -75,6 +82,8 @@ export interface RollupResult<D> {
   rtime: string;
   status: Status;
   rtt: number | null;
+  /** How the RTT was timed; absent for results of agents older than the mark (then not kernel-timed). */
+  timing?: Timing | undefined;
 }
 
 /** The minute (seconds since the epoch, a multiple of 60) an rtime falls in. */
@@ -131,6 +140,7 @@ function bucketOf(results: RollupResult<unknown>[]): Bucket {
   for (const r of sorted) {
     b.sent++;
     b.statuses[STATUS_INDEX.get(r.status)!]!++;
+    if (r.rtt !== null && !kernelTimed(r)) b.processTimed++;
     if (r.status === 'reply' && r.rtt !== null) {
       const rtt = r.rtt;
       if (rtt < b.rttMin) b.rttMin = rtt;
@@ -220,6 +230,7 @@ export function jitterOf(rtts: readonly number[]): { sum: number; count: number 
 function addFigures(into: Bucket, from: Bucket) {
   into.sent += from.sent;
   for (let i = 0; i < into.statuses.length; i++) into.statuses[i]! += from.statuses[i]!;
+  into.processTimed += from.processTimed;
   if (from.rttMin < into.rttMin) into.rttMin = from.rttMin;
   if (from.rttMax > into.rttMax) into.rttMax = from.rttMax;
   into.rttSum += from.rttSum;

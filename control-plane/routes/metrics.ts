@@ -7,6 +7,9 @@
  *   reset, as the totals live in the database, not in this process), retention passes take nothing from it,
  *   and a batch posted twice adds once. It resets only with a new database; a deleted destination's series
  *   ends. Results that arrive late (a replayed spool) are added when they arrive, as a counter should.
+ * - `pinger_results_process_timed_total`: a counter of the same kind, of the results whose RTT is not timed by
+ *   the kernel on both ends (contract `kernelTimed`; the agent's `pinger_agent_results_process_timed_total`
+ *   counts the same on its side): such an RTT includes some of the agent's own delay.
  * - `pinger_rtt_seconds{quantile="0.5"|"0.9"|"0.99"}` and `pinger_loss_ratio`: the last complete minute (the
  *   one before the minute holding "now"), from the minute tier; absent for a pair without results in it.
  *
@@ -76,6 +79,12 @@ export function metricsRoutes({ store, guard, clock }: RouteDeps) {
       labelNames,
       registers,
     });
+    const processTimed = new Counter({
+      name: 'pinger_results_process_timed_total',
+      help: "Results whose RTT is not timed by the kernel on both ends: it includes some of the agent's own delay",
+      labelNames,
+      registers,
+    });
     const rtt = new Gauge({
       name: 'pinger_rtt_seconds',
       help: 'Round-trip time quantiles of the replies in the last complete minute (sketch, 1 % relative error)',
@@ -94,6 +103,7 @@ export function metricsRoutes({ store, guard, clock }: RouteDeps) {
       const labels = labelsOf(destination, total.source);
       sent.inc(labels, total.sent);
       received.inc(labels, total.received);
+      processTimed.inc(labels, total.processTimed);
     }
     for (const row of minute) {
       const destination = byId.get(row.destination);

@@ -99,6 +99,8 @@ export interface PairTotal {
   sent: number;
   /** Results with status `reply`. */
   received: number;
+  /** Results with an RTT not timed by the kernel on both ends (Bucket.processTimed). */
+  processTimed: number;
 }
 
 /** What one retention pass did. */

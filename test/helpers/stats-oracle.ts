@@ -2,7 +2,7 @@
  * Exact answers from raw results, for the rollup tests to compare with: sorted-array percentiles at the
  * sketch's rank, two-pass moments, jitter straight from its definition. Plus seeded random RTTs.
  */
-import type { Status } from '../../contract/index.js';
+import { kernelTimed, type Status } from '../../contract/index.js';
 import type { RollupResult } from '../../control-plane/rollup/bucket.js';
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed. */
@@ -51,6 +51,8 @@ export function oracle(results: readonly RollupResult<unknown>[]) {
   return {
     sent: results.length,
     received: n,
+    // Any status with an RTT counts, not only replies: the agent's own count is the same.
+    processTimed: results.filter((r) => r.rtt !== null && !kernelTimed(r)).length,
     loss: results.length === 0 ? 0 : 1 - n / results.length,
     min: n === 0 ? null : sorted[0]!,
     max: n === 0 ? null : sorted[n - 1]!,

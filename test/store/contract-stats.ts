@@ -10,7 +10,7 @@
  * hides what has expired by its clock, which the suite moves to `now` through the fixture's `setNow`.
  */
 import { describe, expect, it } from 'vitest';
-import type { ResultInput, StatsPoint, Status } from '../../contract/index.js';
+import type { ResultInput, StatsPoint, Status, Timing } from '../../contract/index.js';
 import type { ResultOwner, Store } from '../../control-plane/store/store.js';
 import { StoreError } from '../../control-plane/store/store.js';
 import { destinationInput as destination, resultInput, sourceInput as source } from '../helpers/factories.js';
@@ -27,8 +27,36 @@ const DAY = 86_400;
 
 const hash = (n: number) => String(n).padStart(64, 'f');
 
-/** `n` probes of `dest` from `start` seconds past DAY0, `spacing` s apart, seeded RTTs, some lost or refused. */
+/**
+ * The timing mark of the i-th probe: of each six, one process-timed on send, one on receive, one unmarked (an
+ * agent older than the mark), three kernel-timed on both ends.
+ */
+function timingOf(i: number): Timing | undefined {
+  switch (i % 6) {
+    case 0:
+      return { send: 'process', receive: 'kernel', lateness: 17 };
+    case 1:
+      return { send: 'kernel', receive: 'process', lateness: 0 };
+    case 2:
+      return undefined;
+    default:
+      return { send: 'kernel', receive: 'kernel', lateness: i % 50 };
+  }
+}
+
+/**
+ * `n` probes of `dest` from `start` seconds past DAY0, `spacing` s apart, seeded RTTs, some lost or refused,
+ * timed as {@link timingOf} says.
+ */
 function probes(dest: string, start: number, n: number, spacing: number, seed: number): ResultInput[] {
+  return untimedProbes(dest, start, n, spacing, seed).map((r, i) => {
+    const timing = timingOf(i);
+    if (timing === undefined) return r;
+    return { ...r, timing: r.rtt === null ? { ...timing, receive: null } : timing };
+  });
+}
+
+function untimedProbes(dest: string, start: number, n: number, spacing: number, seed: number): ResultInput[] {
   const rand = random(seed);
   return Array.from({ length: n }, (_, i) => {
     const rtime = `${T + BigInt(Math.round((start + i * spacing) * 1e9))}`;
@@ -61,6 +89,7 @@ function expectExact(got: Omit<StatsPoint, 't'>, results: readonly ResultInput[]
   const want = oracle(results);
   expect(got.sent, `${label} sent`).toBe(want.sent);
   expect(got.received, `${label} received`).toBe(want.received);
+  expect(got.processTimed, `${label} processTimed`).toBe(want.processTimed);
   expect(got.loss, `${label} loss`).toBeCloseTo(want.loss, 12);
   expect(got.min, `${label} min`).toBe(want.min);
   expect(got.max, `${label} max`).toBe(want.max);
@@ -158,6 +187,83 @@ export function statsContract(getFixture: () => StoreFixture): void {
       const whole = await read(0, 5 * MINUTE, { step: 300 });
       expect(whole.series[0]!.points).toHaveLength(1);
       expectExact(whole.series[0]!.points[0]!, results);
+    });
+
+    it('counts the results not kernel-timed on both ends, exactly, in every tier, the summary and the totals', async () => {
+      const { a, b, d1, d2 } = await setup();
+      const kernel: Timing = { send: 'kernel', receive: 'kernel', lateness: 5 };
+      const processSend: Timing = { send: 'process', receive: 'kernel', lateness: 900 };
+      // a → d1: 3 minutes at 1 s; of each ten, 0–1 process-timed on send, 2 unmarked, 3 a timeout whose send
+      // was process-timed (not counted: no RTT), 4 a ttl-exceeded timed by the process on both ends (counted),
+      // the rest kernel-timed: 4 of 10, 72 in all, 24 a minute.
+      const ad1 = untimedProbes(d1.id, 0, 180, 1, 21).map((r, i): ResultInput => {
+        const base = { ...r, status: 'reply' as Status, rtt: r.rtt ?? 500, address: r.address ?? r.target };
+        switch (i % 10) {
+          case 0:
+          case 1:
+            return { ...base, timing: processSend };
+          case 2:
+            return base;
+          case 3:
+            return {
+              ...base,
+              status: 'timeout',
+              rtt: null,
+              address: null,
+              timing: { send: 'process', receive: null, lateness: 0 },
+            };
+          case 4:
+            return {
+              ...base,
+              status: 'ttl-exceeded',
+              rtype: 11,
+              rcode: 0,
+              timing: { send: 'process', receive: 'process', lateness: 0 },
+            };
+          default:
+            return { ...base, timing: kernel };
+        }
+      });
+      // b → d2: every answer kernel-timed; a → d2: an older agent's, nothing marked (all 60 with an RTT count).
+      const bd2 = untimedProbes(d2.id, 0, 60, 1, 22).map((r) => ({ ...r, timing: kernel }));
+      const ad2 = untimedProbes(d2.id, 0, 60, 1, 23).map((r) => ({
+        ...r,
+        status: 'reply' as Status,
+        rtt: 800,
+      }));
+      await post(owner(a), [...ad1, ...ad2], 70);
+      await post(owner(b), bd2);
+
+      const minutes = await read(0, 3 * MINUTE, { destination: d1.id, step: 60 });
+      expect(minutes.series[0]!.points.map((p) => p.processTimed)).toEqual([24, 24, 24]);
+      for (const step of [HOUR, DAY]) {
+        const got = await read(0, DAY, { step });
+        const counts = got.series.map((s) => [s.destination, s.source, s.points[0]!.processTimed]);
+        expect(counts).toEqual(
+          expect.arrayContaining([
+            [d1.id, a.id, 72],
+            [d2.id, a.id, 60],
+            [d2.id, b.id, 0],
+          ]),
+        );
+        expect(counts).toHaveLength(3);
+      }
+      const summary = await stats().summary({ to: T + BigInt(2 * MINUTE) * NS, window: 300, sort: 'loss' });
+      expect(summary.map((r) => [r.destination, r.source, r.processTimed]).sort()).toEqual(
+        [
+          [d1.id, a.id, 72],
+          [d2.id, a.id, 60],
+          [d2.id, b.id, 0],
+        ].sort(),
+      );
+      const totals = await stats().totals({});
+      expect(totals.map((t) => [t.destination, t.source, t.processTimed]).sort()).toEqual(
+        [
+          [d1.id, a.id, 72],
+          [d2.id, a.id, 60],
+          [d2.id, b.id, 0],
+        ].sort(),
+      );
     });
 
     it('counts a batch posted twice once, and of an overlapping batch only what is new', async () => {

@@ -453,6 +453,8 @@ describe('dynamodb stats', () => {
       rtime: `${end - BigInt(720 - i) * 3_600_000_000_000n + 1_000_000_000n}`,
       rseq: i,
       rtt: 100 + (i % 7),
+      // One in three timed by the process on send: the count rides through fragments into the compacted items.
+      timing: { send: i % 3 === 0 ? 'process' : 'kernel', receive: 'kernel', lateness: 0 } as const,
     }));
     await store.putResults(owner, batch);
     const read = () =>
@@ -462,7 +464,7 @@ describe('dynamodb stats', () => {
         destination: dst.id,
         source: owner.id,
       });
-    const totals = [{ destination: dst.id, source: owner.id, sent: 720, received: 720 }];
+    const totals = [{ destination: dst.id, source: owner.id, sent: 720, received: 720, processTimed: 240 }];
     expect(await store.stats!.totals({})).toEqual(totals);
     const before = await read();
     // Minutes of the last two days: from the fragments now (every hour is dirty), from the compacted minute

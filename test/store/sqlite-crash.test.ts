@@ -64,9 +64,10 @@ async function expectTotalsExact(store: Store, destinations: readonly string[]) 
   expect(totals.map((t) => t.destination)).toEqual([...destinations].sort());
   for (const total of totals) {
     const raw = await rawResults(store, total.destination);
-    expect([total.sent, total.received], total.destination).toEqual([
+    expect([total.sent, total.received, total.processTimed], total.destination).toEqual([
       raw.length,
       raw.filter((r) => r.status === 'reply').length,
+      oracle(raw).processTimed,
     ]);
   }
   return totals;
@@ -74,9 +75,10 @@ async function expectTotalsExact(store: Store, destinations: readonly string[]) 
 
 function expectExact(got: StatsPoint, results: readonly Result[], label: string) {
   const want = oracle(results);
-  expect([got.sent, got.received, got.min, got.max], label).toEqual([
+  expect([got.sent, got.received, got.processTimed, got.min, got.max], label).toEqual([
     want.sent,
     want.received,
+    want.processTimed,
     want.min,
     want.max,
   ]);

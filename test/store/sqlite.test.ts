@@ -12,6 +12,11 @@ import { destinationInput, RTIME, resultInput, sourceInput } from '../helpers/fa
 import { oracle } from '../helpers/stats-oracle.js';
 import { testStore } from './contract.js';
 
+/** Takes a file back before migration 7: drops its process_timed column from these rollup tables. */
+function undoMigration7(db: Database.Database, tables: readonly string[]) {
+  for (const table of tables) db.exec(`ALTER TABLE rollup_${table} DROP COLUMN process_timed`);
+}
+
 const dirs: string[] = [];
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-sqlite-'));
@@ -207,13 +212,16 @@ describe('sqlite store', () => {
       expect(sixhours.map((r) => r.sent)).toEqual([1_800]);
       const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
       db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
+      undoMigration7(db, ['minute', 'hour', 'day', 'total']);
       db.pragma('user_version = 5');
       db.close();
       // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.
       await createSqliteStore({ path }).close();
       const again = new Database(path, { readonly: true });
-      expect(tier(again, 'tenmin')).toEqual(written);
-      expect(tier(again, 'sixhour')).toEqual(sixhours);
+      // A file of schema 5 has no process-timed count to build from (migration 7 starts it at 0: next test).
+      const withoutCount = (rows: Record<string, unknown>[]) => rows.map(({ process_timed, ...row }) => row);
+      expect(withoutCount(tier(again, 'tenmin'))).toEqual(withoutCount(written));
+      expect(withoutCount(tier(again, 'sixhour'))).toEqual(withoutCount(sixhours));
       expect(again.prepare('SELECT * FROM rollup_watermark').all()).toEqual(
         watermark.map((w) => ({
           ...(w as object),
@@ -221,6 +229,54 @@ describe('sqlite store', () => {
         })),
       );
       again.close();
+    });
+
+    it('adds the process-timed count to a file of schema 6: 0 in the rows there, counted from then on', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const { store, src, dst } = await filled(path, 0);
+      const owner = { id: src.id, location: 0, host: 0 };
+      // 10 minutes of unmarked answers (all process-timed), then one a day later: the 10 minutes close.
+      const unmarked = (n: number, from: bigint) =>
+        Array.from({ length: n }, (_, i) =>
+          resultInput(dst.id, { rtime: `${from + BigInt(i) * 1_000_000_000n}`, rseq: i % 65_536 }),
+        );
+      await store.putResults(owner, unmarked(600, RTIME));
+      await store.putResults(owner, unmarked(1, RTIME + 86_400_000_000_000n));
+      await store.close();
+      const db = new Database(path);
+      const tiers = ['minute', 'tenmin', 'hour', 'sixhour', 'day', 'total'];
+      undoMigration7(db, tiers);
+      db.pragma('user_version = 6');
+      db.close();
+
+      const migrated = createSqliteStore({ path });
+      const count = (tier: string) => {
+        const file = new Database(path, { readonly: true });
+        try {
+          return file.prepare(`SELECT sum(process_timed) AS n FROM rollup_${tier}`).get() as { n: number };
+        } finally {
+          file.close();
+        }
+      };
+      for (const tier of tiers) expect(count(tier).n, tier).toBe(0);
+      // From here on each result is counted: a process-timed send counts, a kernel-timed one does not; the
+      // open minute a day later was rebuilt from its raw row at open, so it counts too.
+      const later = RTIME + 86_400_000_000_000n + 1_000_000_000n;
+      await migrated.putResults(owner, [
+        resultInput(dst.id, {
+          rtime: `${later}`,
+          rseq: 1,
+          timing: { send: 'process', receive: 'kernel', lateness: 0 },
+        }),
+        resultInput(dst.id, {
+          rtime: `${later + 1_000_000_000n}`,
+          rseq: 2,
+          timing: { send: 'kernel', receive: 'kernel', lateness: 0 },
+        }),
+      ]);
+      const totals = await migrated.stats!.totals({});
+      expect(totals.map((t) => [t.sent, t.processTimed])).toEqual([[603, 2]]);
+      await migrated.close();
     });
 
     it('sums a 24 h summary from 6-hour, hour, 10-minute and minute rows and the open minutes, for any end', async () => {

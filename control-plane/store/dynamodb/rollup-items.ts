@@ -87,6 +87,7 @@ export function bucketAttributes(b: Bucket): Item {
   return {
     sent: b.sent,
     st: b.statuses,
+    pt: b.processTimed,
     mn: Number.isFinite(b.rttMin) ? b.rttMin : null,
     mx: Number.isFinite(b.rttMax) ? b.rttMax : null,
     s: b.rttSum,
@@ -104,6 +105,8 @@ export function bucketOfItem(item: Item): Bucket {
   return {
     sent: item.sent as number,
     statuses: (item.st as number[]).slice(0, STATUSES.length),
+    // Absent from items compacted before the count existed: those counted none.
+    processTimed: (item.pt as number | undefined) ?? 0,
     rttMin: (item.mn as number | null) ?? Number.POSITIVE_INFINITY,
     rttMax: (item.mx as number | null) ?? Number.NEGATIVE_INFINITY,
     rttSum: item.s as number,

@@ -428,11 +428,13 @@ export function dynamoStats(db: Requests, retention: Retention, nowSeconds: () =
         return [...slots].map(([source, bySlot]): PairTotal => {
           let sent = 0;
           let received = 0;
+          let processTimed = 0;
           for (const b of bySlot.values()) {
             sent += b.sent;
             received += b.statuses[REPLY]!;
+            processTimed += b.processTimed;
           }
-          return { destination, source, sent, received };
+          return { destination, source, sent, received, processTimed };
         });
       });
       return perDestination

@@ -32,7 +32,7 @@
  * One store instance per file: another process writing the same file would not see this cache.
  */
 import type Database from 'better-sqlite3';
-import type { Status } from '../../../contract/index.js';
+import type { Status, Timing } from '../../../contract/index.js';
 import {
   bucketResults,
   combineMinute,
@@ -42,6 +42,9 @@ import {
 } from '../../rollup/bucket.js';
 import type { PutOutcome } from './results.js';
 import type { TierWriter } from './rollups.js';
+
+/** The timing a raw row timed by the kernel on both ends is given back (lateness is not needed here). */
+const KERNEL_TIMING: Timing = { send: 'kernel', receive: 'kernel', lateness: 0 };
 
 /** A minute closes once its source has sent results of a minute this much later (2 minutes). */
 export const GRACE_SECONDS = 120;
@@ -81,11 +84,14 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
   // Every key that could name a source (sources deleted since still have raw rows); small: one per source and
   // destination ever made.
   const keys = db.prepare<[], { num: number }>('SELECT num FROM result_keys');
+  // `kernel`: 1 when both ends are the kernel's (migration 4's columns), what Bucket.processTimed needs of them.
   const rawAfter = db.prepare<
     [number, bigint],
-    { destination: number; rtime: string; status: Status; rtt: number | null }
+    { destination: number; rtime: string; status: Status; rtt: number | null; kernel: number }
   >(
-    `SELECT destination, CAST(rtime AS TEXT) AS rtime, status, rtt FROM results WHERE source = ? AND rtime >= ?`,
+    `SELECT destination, CAST(rtime AS TEXT) AS rtime, status, rtt,
+       coalesce(timing_send = 1 AND timing_receive = 1, 0) AS kernel
+     FROM results WHERE source = ? AND rtime >= ?`,
   );
 
   let cache = new Map<number, SourceCache>();
@@ -137,7 +143,13 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
       const late: RollupResult<number>[] = [];
       const fresh: RollupResult<number>[] = [];
       for (const { destination, result } of inserted) {
-        const r = { destination, rtime: result.rtime, status: result.status, rtt: result.rtt };
+        const r = {
+          destination,
+          rtime: result.rtime,
+          status: result.status,
+          rtt: result.rtt,
+          timing: result.timing,
+        };
         (minuteOf(result.rtime) <= c.watermark ? late : fresh).push(r);
       }
       if (late.length > 0) tiers.addLate(source, bucketResults(late));
@@ -160,7 +172,13 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
       for (const { num } of keys.all()) {
         const c = cache.get(num);
         const from = c ? BigInt(c.watermark + 60) * 1_000_000_000n : -(2n ** 63n);
-        const rows: RollupResult<number>[] = rawAfter.all(num, from);
+        const rows: RollupResult<number>[] = rawAfter.all(num, from).map((r) => ({
+          destination: r.destination,
+          rtime: r.rtime,
+          status: r.status,
+          rtt: r.rtt,
+          timing: r.kernel === 1 ? KERNEL_TIMING : undefined,
+        }));
         if (rows.length === 0) continue;
         const own = cacheOf(num);
         // Recomputed from all of each minute's rows at once: the jitter is exact without joining.

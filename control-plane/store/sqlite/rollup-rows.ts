@@ -1,6 +1,6 @@
 /**
- * Pure mappers between rollup rows (tables rollup_minute, rollup_tenmin, rollup_hour, rollup_day) and rollup buckets. Nothing
- * else touches these column names or the sketch's blob.
+ * Pure mappers between rollup rows (tables rollup_minute, rollup_tenmin, rollup_hour, rollup_sixhour,
+ * rollup_day) and rollup buckets. Nothing else touches these column names or the sketch's blob.
  */
 import type { Status } from '../../../contract/index.js';
 import type { Bucket } from '../../rollup/bucket.js';
@@ -32,6 +32,7 @@ export interface RollupRow {
   sketch: Uint8Array;
   last_result: string;
   last_status: Status;
+  process_timed: number;
 }
 
 /** The columns in the order of {@link rowParams}. */
@@ -59,6 +60,7 @@ export const ROLLUP_COLUMNS = [
   'sketch',
   'last_result',
   'last_status',
+  'process_timed',
 ] as const;
 
 /** The select list that reads a row as {@link RollupRow} (rtimes as text). */
@@ -70,6 +72,7 @@ export function toBucket(row: RollupRow): Bucket {
   return {
     sent: row.sent,
     statuses: [row.reply, row.timeout, row.ttl_exceeded, row.unreachable, row.reset, row.error],
+    processTimed: row.process_timed,
     rttMin: row.rtt_min ?? Number.POSITIVE_INFINITY,
     rttMax: row.rtt_max ?? Number.NEGATIVE_INFINITY,
     rttSum: row.rtt_sum,
@@ -110,5 +113,6 @@ export function rowParams(destination: number, source: number, t: number, b: Buc
     encodeSketch(b.sketch),
     b.lastResult!.rtime,
     b.lastResult!.status,
+    b.processTimed,
   ];
 }

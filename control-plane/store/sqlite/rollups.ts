@@ -60,6 +60,7 @@ const SUMS = [
   'rtt_sumsq',
   'jitter_sum',
   'jitter_count',
+  'process_timed',
 ];
 
 /**
@@ -99,8 +100,9 @@ export function tierWriter(
     Database.Statement
   >;
   const addTotal = db.prepare(
-    `INSERT INTO rollup_total (destination, source, sent, reply) VALUES (?, ?, ?, ?)
-     ON CONFLICT (destination, source) DO UPDATE SET sent = sent + excluded.sent, reply = reply + excluded.reply`,
+    `INSERT INTO rollup_total (destination, source, sent, reply, process_timed) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (destination, source) DO UPDATE SET sent = sent + excluded.sent, reply = reply + excluded.reply,
+       process_timed = process_timed + excluded.process_timed`,
   );
   // The replies of one pair's minute in send order: to recompute its jitter when batches interleave. Through
   // the destination's index: left to itself the planner takes the source's, which for an agent probing 1,000
@@ -135,14 +137,16 @@ export function tierWriter(
 
   /** Adds what the minutes newly count into their pairs' running totals, one upsert per pair. */
   function addTotals(source: number, minutes: Iterable<MinuteBucket<number>>) {
-    const totals = new Map<number, [sent: number, reply: number]>();
+    const totals = new Map<number, [sent: number, reply: number, processTimed: number]>();
     for (const { destination, bucket } of minutes) {
-      const total = totals.get(destination) ?? [0, 0];
+      const total = totals.get(destination) ?? [0, 0, 0];
       total[0] += bucket.sent;
       total[1] += bucket.statuses[REPLY]!;
+      total[2] += bucket.processTimed;
       totals.set(destination, total);
     }
-    for (const [destination, [sent, reply]] of totals) addTotal.run(destination, source, sent, reply);
+    for (const [destination, [sent, reply, processTimed]] of totals)
+      addTotal.run(destination, source, sent, reply, processTimed);
   }
 
   return {

@@ -109,7 +109,7 @@ export function statsReader(
 
   /** The running totals of closed minutes for the pairs `where` selects. */
   function totalRows(where: PairSelection) {
-    const sql = `SELECT r.destination, r.source, r.sent, r.reply FROM rollup_total r
+    const sql = `SELECT r.destination, r.source, r.sent, r.reply, r.process_timed FROM rollup_total r
       WHERE 1 = 1 ${where.sql.map((w) => `AND ${w}`).join(' ')}`;
     let statement = totalStatements.get(sql);
     if (!statement) {
@@ -239,20 +239,27 @@ export function statsReader(
       if (!where) return [];
       // rollup_total counts closed minutes only (rollups.ts); the open ones are added from the cache, so a
       // counter neither lags a result already stored nor drops when its minute closes.
-      const pairs = new Map<number, Map<number, PairAccumulator<[sent: number, received: number]>>>();
-      for (const [destination, source, sent, reply] of totalRows(where))
-        pairOf(pairs, destination, source, () => [sent, reply]);
+      const pairs = new Map<number, Map<number, PairAccumulator<PairCounts>>>();
+      for (const [destination, source, sent, reply, processTimed] of totalRows(where))
+        pairOf(pairs, destination, source, () => [sent, reply, processTimed]);
       for (const p of pending()) {
         if (!where.matches(p.destination, p.source)) continue;
-        const total = pairOf(pairs, p.destination, p.source, (): [number, number] => [0, 0]).value;
+        const total = pairOf(pairs, p.destination, p.source, (): PairCounts => [0, 0, 0]).value;
         total[0] += p.bucket.sent;
         total[1] += p.bucket.statuses[REPLY]!;
+        total[2] += p.bucket.processTimed;
       }
       const id = ids(pairs.size);
       const out: PairTotal[] = [];
       for (const bySource of pairs.values()) {
         for (const { destination, source, value } of bySource.values())
-          out.push({ destination: id(destination), source: id(source), sent: value[0], received: value[1] });
+          out.push({
+            destination: id(destination),
+            source: id(source),
+            sent: value[0],
+            received: value[1],
+            processTimed: value[2],
+          });
       }
       return out.sort((a, b) => compare(a.destination, b.destination) || compare(a.source, b.source));
     },
@@ -348,8 +355,11 @@ export function cover(from: number, to: number, widths: readonly number[]): [Sum
   return [...cover(from, a, narrower), [SUMMARY_TIERS[width]!, a, b], ...cover(b, to, narrower)];
 }
 
-/** A row of rollup_total: destination, source, sent, reply. */
-type TotalColumns = [destination: number, source: number, sent: number, reply: number];
+/** A pair's running totals as {@link statsReader}'s `totals` adds them up. */
+type PairCounts = [sent: number, received: number, processTimed: number];
+
+/** A row of rollup_total: destination, source, sent, reply, process_timed. */
+type TotalColumns = [destination: number, source: number, sent: number, reply: number, processTimed: number];
 
 /** The step and tier, a step with too many points being the caller's error on `step`. */
 function stepFor(filter: StatsFilter) {

@@ -34,6 +34,7 @@ export const SUMMARY_SELECT = [
   'sketch',
   'CAST(last_result AS TEXT)',
   'last_status',
+  'process_timed',
 ]
   .map((c) => (c.startsWith('CAST') ? c : `r.${c}`))
   .join(', ');
@@ -58,6 +59,7 @@ export type SummaryColumns = [
   sketch: Uint8Array,
   lastResult: string,
   lastStatus: Status,
+  processTimed: number,
 ];
 
 /** Index in {@link SummaryAccumulator.sums} of each compensated sum (its compensation is the next slot). */
@@ -71,6 +73,7 @@ export interface SummaryAccumulator {
   source: number;
   sent: number;
   statuses: number[];
+  processTimed: number;
   rttMin: number;
   rttMax: number;
   /** rtt sum, rtt sum of squares, jitter sum: each a (sum, compensation) pair. */
@@ -88,6 +91,7 @@ export function newAccumulator(destination: number, source: number): SummaryAccu
     source,
     sent: 0,
     statuses: STATUSES.map(() => 0),
+    processTimed: 0,
     rttMin: Number.POSITIVE_INFINITY,
     rttMax: Number.NEGATIVE_INFINITY,
     sums: new Float64Array(6),
@@ -125,6 +129,7 @@ export function addRow(acc: SummaryAccumulator, row: SummaryColumns, sign: 1 | -
   acc.sent += sign * row[2];
   const statuses = acc.statuses;
   for (let i = 0; i < 6; i++) statuses[i]! += sign * (row[3 + i] as number);
+  acc.processTimed += sign * row[18];
   addTo(acc.sums, RTT_SUM, sign * row[11]);
   addTo(acc.sums, RTT_SUMSQ, sign * row[12]);
   addTo(acc.sums, JITTER_SUM, sign * row[13]);
@@ -143,6 +148,7 @@ export function addRow(acc: SummaryAccumulator, row: SummaryColumns, sign: 1 | -
 export function addBucket(acc: SummaryAccumulator, b: Bucket) {
   acc.sent += b.sent;
   for (let i = 0; i < 6; i++) acc.statuses[i]! += b.statuses[i]!;
+  acc.processTimed += b.processTimed;
   if (b.rttMin < acc.rttMin) acc.rttMin = b.rttMin;
   if (b.rttMax > acc.rttMax) acc.rttMax = b.rttMax;
   addTo(acc.sums, RTT_SUM, b.rttSum);
@@ -164,6 +170,7 @@ export function toBucketOf(acc: SummaryAccumulator): Bucket {
   return {
     sent: acc.sent,
     statuses: acc.statuses,
+    processTimed: acc.processTimed,
     rttMin: acc.rttMin,
     rttMax: acc.rttMax,
     rttSum: sums[RTT_SUM]! + sums[RTT_SUM + 1]!,

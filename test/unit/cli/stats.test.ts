@@ -20,6 +20,7 @@ let dir: string;
 let server: ServerHandle;
 let source: SourceWithToken;
 let dest: Destination;
+let slow: Destination;
 const stats = (...args: string[]) => runCli(['stats', ...args], { url: server.url, token: ADMIN });
 
 // 12 probes in the minute two minutes ago, 1 s apart: replies of 1.000–1.900 ms, the 4th and 9th timed out.
@@ -38,9 +39,29 @@ beforeAll(async () => {
     resultInput(dest.id, {
       rtime: `${BigInt(MINUTE + i * 1000) * 1_000_000n}`,
       rseq: i,
-      ...(rtt === null ? TIMED_OUT : { rtt }),
+      ...(rtt === null
+        ? { ...TIMED_OUT, timing: { send: 'kernel', receive: null, lateness: 0 } }
+        : { rtt, timing: { send: 'kernel', receive: 'kernel', lateness: 0 } }),
     }),
   );
+  // 198.18.0.8: 4 answers, the first timed by the agent's clock on send, the second unmarked (an older agent).
+  slow = await client.createDestination({ address: '198.18.0.8' });
+  for (let i = 0; i < 4; i++) {
+    const timing =
+      i === 0
+        ? ({ send: 'process', receive: 'kernel', lateness: 80 } as const)
+        : i === 1
+          ? undefined
+          : ({ send: 'kernel', receive: 'kernel', lateness: 0 } as const);
+    results.push(
+      resultInput(slow.id, {
+        rtime: `${BigInt(MINUTE + i * 1000) * 1_000_000n}`,
+        rseq: i,
+        rtt: 2000,
+        ...(timing && { timing }),
+      }),
+    );
+  }
   await new ApiClient({ url: server.url, token: source.token }).postResults(results);
 });
 afterAll(async () => {
@@ -81,6 +102,26 @@ describe('pinger stats', () => {
     // Percentiles within the sketch's 1 %.
     expect(Math.abs(Number(cells[8]) - 1.4) / 1.4).toBeLessThanOrEqual(0.01);
     expect(run.stdout).toContain('(step 60 s; times in ms)');
+    // Every RTT kernel-timed: no PROC column, no note.
+    expect(run.stdout).not.toContain('PROC');
+  });
+
+  it('adds a PROC column and its note only when some answers are not kernel-timed on both ends', async () => {
+    const run = await stats('--destination', '198.18.0.8', '--step', '1m');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^TIME +DESTINATION +SOURCE +LOSS +SENT +RECV .* +JITTER +PROC$/m);
+    expect(rowOf(run.stdout, '198.18.0.8').slice(4, 6)).toEqual(['4', '4']);
+    expect(rowOf(run.stdout, '198.18.0.8').at(-1)).toBe('2');
+    expect(run.stdout).toContain("PROC: answers timed by the agent's clock");
+    const summary = await stats('--summary', '--window', '1h');
+    expect(summary.stdout).toMatch(/ +JITTER +PROC +LAST$/m);
+    // The kernel-timed pair shows its 0 in the column the other needs.
+    expect(rowOf(summary.stdout, '198.18.0.7').at(-3)).toBe('0');
+    expect(rowOf(summary.stdout, '198.18.0.8').at(-3)).toBe('2');
+    const json = JSON.parse((await stats('--destination', slow.id, '--json')).stdout) as {
+      series: { points: { processTimed: number }[] }[];
+    };
+    expect(json.series[0]!.points[0]!.processTimed).toBe(2);
   });
 
   it('prints the API answer with --json, filters by label, and says when nothing is in range', async () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { kernelTimed, type Timing } from '../../../contract/index.js';
 import { TIMED_OUT } from '../../helpers/factories.js';
 import { exactQuantile } from '../../helpers/stats-oracle.js';
 import { errorOf, type Fixture, makeFixture, resultFor } from './fixture.js';
@@ -9,6 +10,19 @@ const NS = 1_000_000n;
 const at = (iso: string, plusMs = 0) => `${BigInt(Date.parse(iso) + plusMs) * NS}`;
 const MINUTE_1159 = '2026-12-05T11:59:00Z';
 const MINUTE_1158 = '2026-12-05T11:58:00Z';
+
+/**
+ * The timing mark of the i-th result of a post: of each five answers, one process-timed on send, one on receive
+ * and one unmarked (an older agent's) — three not kernel-timed on both ends; a timeout never counts, whatever
+ * its send was timed by.
+ */
+function timingOf(i: number, rtt: number | null): Timing | undefined {
+  if (rtt === null) return { send: i % 2 ? 'process' : 'kernel', receive: null, lateness: 0 };
+  if (i % 5 === 0) return { send: 'process', receive: 'kernel', lateness: 40 };
+  if (i % 5 === 1) return { send: 'kernel', receive: 'process', lateness: 0 };
+  if (i % 5 === 2) return undefined;
+  return { send: 'kernel', receive: 'kernel', lateness: 3 };
+}
 
 /** Exact figures over RTTs (µs) in send order, replies only: the oracle the answers are checked against. */
 function exact(rtts: (number | null)[]) {
@@ -22,6 +36,8 @@ function exact(rtts: (number | null)[]) {
   return {
     sent: rtts.length,
     received: replies.length,
+    processTimed: rtts.filter((rtt, i) => rtt !== null && !kernelTimed({ rtt, timing: timingOf(i, rtt) }))
+      .length,
     loss: 1 - replies.length / rtts.length,
     min: sorted[0]!,
     max: sorted.at(-1)!,
@@ -39,7 +55,13 @@ function exact(rtts: (number | null)[]) {
 
 /** Checks figures against the oracle: counts exact, moments to float precision, percentiles within 1 %. */
 function expectFigures(got: Record<string, unknown>, want: ReturnType<typeof exact>) {
-  expect(got).toMatchObject({ sent: want.sent, received: want.received, min: want.min, max: want.max });
+  expect(got).toMatchObject({
+    sent: want.sent,
+    received: want.received,
+    processTimed: want.processTimed,
+    min: want.min,
+    max: want.max,
+  });
   for (const key of ['loss', 'mean', 'stddev', 'jitter'] as const) {
     expect(got[key] as number, key).toBeCloseTo(want[key], 6);
   }
@@ -62,12 +84,14 @@ describe('GET /v1/stats, /v1/stats/summary, /metrics', () => {
   const earlyRtts = Array.from({ length: 20 }, () => 2000);
 
   async function post(token: string, destination: string, minute: string, rtts: (number | null)[], seq = 0) {
-    const results = rtts.map((rtt, i) =>
-      resultFor(destination, seq + i, {
+    const results = rtts.map((rtt, i) => {
+      const timing = timingOf(i, rtt);
+      return resultFor(destination, seq + i, {
         rtime: at(minute, i * 600),
         ...(rtt === null ? TIMED_OUT : { rtt }),
-      }),
-    );
+        ...(timing && { timing }),
+      });
+    });
     const res = await f.request('POST', '/v1/agent/results', { token, body: { results } });
     expect(res.status).toBe(200);
   }
@@ -105,6 +129,8 @@ describe('GET /v1/stats, /v1/stats/summary, /metrics', () => {
       expect(d1Series.source).toBe(a.id);
       expect(d1Series.points.map((p) => p.t)).toEqual([at(MINUTE_1159)]);
       expectFigures(d1Series.points[0]!, exact(d1Rtts));
+      // 90 answers, 60 of them not kernel-timed on both ends (the oracle's count, written out once).
+      expect(d1Series.points[0]!.processTimed).toBe(60);
       const d2Series = body.series.find((s) => s.destination === d2)!;
       expect(d2Series.source).toBe(b.id);
       expect(d2Series.points.map((p) => p.t)).toEqual([at(MINUTE_1158)]);
@@ -151,7 +177,7 @@ describe('GET /v1/stats, /v1/stats/summary, /metrics', () => {
         series: Series[];
       };
       expect(day.series[0]!.points).toHaveLength(1);
-      expect(day.series[0]!.points[0]).toMatchObject({ sent: 120, received: 110 });
+      expect(day.series[0]!.points[0]).toMatchObject({ sent: 120, received: 110, processTimed: 72 });
     });
 
     it('refuses each bad input with 400 naming the field', async () => {
@@ -224,7 +250,7 @@ describe('GET /v1/stats, /v1/stats/summary, /metrics', () => {
         rows: Row[];
       };
       expect(hour.window).toBe(3_600);
-      expect(hour.rows[0]).toMatchObject({ sent: 100, received: 90 });
+      expect(hour.rows[0]).toMatchObject({ sent: 100, received: 90, processTimed: 60 });
       const day = (await (await get(`/v1/stats/summary?window=24h&source=${a.id}`)).json()) as {
         rows: Row[];
       };
@@ -287,6 +313,10 @@ describe('GET /v1/stats, /v1/stats/summary, /metrics', () => {
       expect(find(sent, `destination="${d2}"`, `source="${b.id}"`, 'label_env="prod"')).toEqual([10]);
       expect(find(received, `destination="${d2}"`)).toEqual([10]);
       expect(sent.size).toBe(2);
+      const processTimed = samples(text, 'pinger_results_process_timed_total');
+      expect(find(processTimed, ...d1Labels)).toEqual([72]);
+      expect(find(processTimed, `destination="${d2}"`, `source="${b.id}"`)).toEqual([6]);
+      expect(processTimed.size).toBe(2);
 
       // Only 11:59 is the last complete minute: d1 has quantiles, d2 (11:58) none.
       const rtt = samples(text, 'pinger_rtt_seconds');

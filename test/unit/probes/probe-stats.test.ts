@@ -16,6 +16,7 @@ function outcome(over: Partial<ProbeOutcome>): ProbeOutcome {
     datamatch: true,
     status: 'reply',
     ttl: 63,
+    timing: { send: 'kernel', receive: 'kernel', lateness: 0 },
     ...over,
   };
 }
@@ -53,5 +54,29 @@ describe('pinger probe summary', () => {
     expect(outcomeLine('t', outcome({ status: 'error', rtt: null, address: null, detail: 'no route' }))).toBe(
       't seq=0: error: no route\n',
     );
+  });
+
+  it('marks an RTT not timed by the kernel on both ends, on its line and in the summary', () => {
+    const processSend = { send: 'process', receive: 'kernel', lateness: 0 } as const;
+    expect(outcomeLine('t', outcome({ timing: processSend }))).toBe(
+      't seq=0: reply from 198.18.2.2 ttl=63 time=0.100 ms timed=process-send\n',
+    );
+    expect(
+      outcomeLine('t', outcome({ timing: { ...processSend, send: 'kernel', receive: 'process' } })),
+    ).toMatch(/ timed=process-receive\n$/);
+    expect(outcomeLine('t', outcome({ timing: undefined }))).toMatch(/ time=0\.100 ms timed=process\n$/);
+    // A reset's RTT is marked like a reply's; a timeout has no RTT to mark.
+    expect(
+      outcomeLine('t', outcome({ status: 'reset', rtype: null, rcode: null, timing: processSend })),
+    ).toMatch(/ timed=process-send\n$/);
+    const s = new TargetStats('198.18.2.2', 'icmp');
+    s.add(outcome({ timing: processSend }));
+    s.add(outcome({}));
+    s.add(
+      outcome({ status: 'timeout', rtt: null, address: null, timing: { ...processSend, receive: null } }),
+    );
+    expect(s.processTimed).toBe(1);
+    expect(s.text()).toContain('3 sent, 2 received, 33.3% loss, 1 timed by the process, rtt');
+    expect(s.json()).toMatchObject({ summary: { processTimed: 1 } });
   });
 });

@@ -4,6 +4,7 @@
  * and merges that give the same answer however the results were batched or the tiers grouped.
  */
 import { describe, expect, it } from 'vitest';
+import type { Timing } from '../../../contract/index.js';
 import {
   type Bucket,
   bucketResults,
@@ -15,6 +16,11 @@ import {
   type RollupResult,
 } from '../../../control-plane/rollup/bucket.js';
 import { figuresOf } from '../../../control-plane/rollup/figures.js';
+import {
+  decodeFragment,
+  encodeFragment,
+  minuteFromFragments,
+} from '../../../control-plane/rollup/fragment.js';
 import { encodeSketch, SKETCH_RELATIVE_ACCURACY } from '../../../control-plane/rollup/sketch.js';
 import { at, oracle, pareto, random } from '../../helpers/stats-oracle.js';
 
@@ -31,6 +37,7 @@ function expectFigures(bucket: Bucket, results: readonly RollupResult<string>[])
   const want = oracle(results);
   expect(got.sent).toBe(want.sent);
   expect(got.received).toBe(want.received);
+  expect(got.processTimed).toBe(want.processTimed);
   expect(got.loss).toBeCloseTo(want.loss, 12);
   expect(got.min).toBe(want.min);
   expect(got.max).toBe(want.max);
@@ -49,12 +56,25 @@ function expectFigures(bucket: Bucket, results: readonly RollupResult<string>[])
   }
 }
 
-/** `n` results of one destination at 1 s spacing from BASE, every `lossEvery`-th a timeout. */
+const KERNEL: Timing = { send: 'kernel', receive: 'kernel', lateness: 0 };
+const PROCESS_SEND: Timing = { send: 'process', receive: 'kernel', lateness: 0 };
+const PROCESS_RECEIVE: Timing = { send: 'kernel', receive: 'process', lateness: 12 };
+
+/** A result with a timing mark (none: an older agent's). */
+const timed = (r: RollupResult<string>, timing: Timing | undefined) => ({ ...r, timing });
+
+/**
+ * `n` results of one destination at 1 s spacing from BASE, every `lossEvery`-th a timeout; of each seven, one
+ * process-timed on send, one on receive, one unmarked, the rest kernel-timed.
+ */
 function series(n: number, rtt: (i: number) => number, lossEvery = 0, spacing = 1): RollupResult<string>[] {
   return Array.from({ length: n }, (_, i) =>
-    lossEvery > 0 && i % lossEvery === 0
-      ? at('d', BASE, i * spacing, 'timeout', null)
-      : at('d', BASE, i * spacing, 'reply', rtt(i)),
+    timed(
+      lossEvery > 0 && i % lossEvery === 0
+        ? at('d', BASE, i * spacing, 'timeout', null)
+        : at('d', BASE, i * spacing, 'reply', rtt(i)),
+      [PROCESS_SEND, PROCESS_RECEIVE, undefined][i % 7] ?? KERNEL,
+    ),
   );
 }
 
@@ -105,6 +125,7 @@ describe('rollup: figures against the exact answer', () => {
       sent: 2,
       received: 0,
       loss: 1,
+      processTimed: 0,
       min: null,
       mean: null,
       stddev: null,
@@ -142,6 +163,55 @@ describe('rollup: figures against the exact answer', () => {
     expect(minuteOf('59999999999')).toBe(0);
     expect(minuteOf('60000000000')).toBe(60);
     expect(minuteOf('5')).toBe(0);
+  });
+});
+
+describe('rollup: results not kernel-timed on both ends', () => {
+  const results = [
+    timed(at('d', BASE, 0, 'reply', 10), KERNEL),
+    timed(at('d', BASE, 1, 'reply', 11), PROCESS_SEND),
+    timed(at('d', BASE, 2, 'reply', 12), PROCESS_RECEIVE),
+    timed(at('d', BASE, 3, 'reply', 13), undefined),
+    timed(at('d', BASE, 4, 'ttl-exceeded', 5), { send: 'process', receive: 'process', lateness: 0 }),
+    timed(at('d', BASE, 5, 'timeout', null), { send: 'process', receive: null, lateness: 0 }),
+    timed(at('d', BASE, 6, 'timeout', null), undefined),
+    timed(at('d', BASE, 61, 'reply', 14), PROCESS_SEND),
+    timed(at('d', BASE, 62, 'reply', 15), KERNEL),
+  ];
+
+  it('counts every result with an RTT not kernel-timed on both ends, of any status; timeouts never', () => {
+    const minutes = bucketResults(results);
+    expect(minutes.map((m) => m.bucket.processTimed)).toEqual([4, 1]);
+    expect(figuresOf(mergeBuckets(minutes.map((m) => m.bucket))).processTimed).toBe(5);
+    expect(oracle(results).processTimed).toBe(5);
+  });
+
+  it('adds up when batches join a minute and when tiers merge', () => {
+    const [stored, late] = [bucketResults(results.slice(0, 3))[0]!, bucketResults(results.slice(3, 7))[0]!];
+    combineMinute(stored.bucket, late.bucket);
+    expect(stored.bucket.processTimed).toBe(4);
+    expect(mergeInto(stored.bucket, bucketResults(results.slice(7))[0]!.bucket).processTimed).toBe(5);
+  });
+
+  it('survives a fragment: the flag rides in the kind byte, and a fragment without it counts none', () => {
+    const minute = Number(BASE / 1_000_000_000n);
+    const withSeq = results.slice(0, 7).map((r, i) => ({ ...r, rseq: i }));
+    const bytes = encodeFragment(minute, withSeq);
+    expect(decodeFragment(bytes).map((r) => r.processTimed)).toEqual([
+      false,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(minuteFromFragments(minute, [bytes])!.processTimed).toBe(4);
+    // The same results taken twice (a replayed batch) count once.
+    expect(minuteFromFragments(minute, [bytes, bytes])!.processTimed).toBe(4);
+    // Written before the flag: version 1, one reply of 10 µs at offset 0, rseq 0, kind = reply × 4 + varint.
+    const old = Uint8Array.from([1, 1, 0, 0, 0 * 4 + 1, 10]);
+    expect(minuteFromFragments(minute, [old])).toMatchObject({ sent: 1, processTimed: 0 });
   });
 });
 
@@ -224,6 +294,7 @@ describe('rollup: tiers', () => {
     for (const other of [viaTiers, reversed]) {
       expect(other.sent).toBe(direct.sent);
       expect(other.statuses).toEqual(direct.statuses);
+      expect(other.processTimed).toBe(direct.processTimed);
       expect(other.jitterCount).toBe(direct.jitterCount);
       expect(other.jitterSum).toBeCloseTo(direct.jitterSum, 6);
       expect(other.rttSum).toBeCloseTo(direct.rttSum, 6);

@@ -41,6 +41,7 @@ const row = (destination: string, source: string, loss: number, p50: number | nu
   sent: 100,
   received: Math.round(100 * (1 - loss)),
   loss,
+  processTimed: 0,
   min: p50,
   mean: p50,
   stddev: 0,
