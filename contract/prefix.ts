@@ -107,3 +107,31 @@ export function parsePrefix(s: string): { prefix: Prefix } | { issue: string } {
 export function uintToIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
 }
+
+/**
+ * Addresses a census of `prefix` probes: all of them but the network and broadcast addresses of an IPv4 prefix
+ * shorter than /31 (no host holds them; a /31 or /32 has none, RFC 3021). IPv6 has no broadcast.
+ */
+export function censusAddressCount(prefix: Prefix): number {
+  return prefix.family === 4 && prefix.bits < 31 ? prefix.size - 2 : prefix.size;
+}
+
+/**
+ * The index of `address` among the addresses a census of `prefix` probes (0 for the first after the network
+ * address of an IPv4 prefix shorter than /31), or undefined when it is not one of them. The inverse of the agent's
+ * address space: how the control plane tells whether a host lies in a source's slice of a split census.
+ */
+export function censusAddressIndex(prefix: Prefix, address: string): number | undefined {
+  const count = censusAddressCount(prefix);
+  let index: number;
+  if (prefix.family === 4) {
+    if (!v.is(ipv4, address)) return undefined;
+    index = ipv4ToUint(address) - prefix.base - (prefix.bits < 31 ? 1 : 0);
+  } else {
+    if (!v.is(ipv6, address)) return undefined;
+    const groups = ipv6Groups(address);
+    if (groups.slice(0, 7).some((g, i) => g !== prefix.high[i])) return undefined;
+    index = groups[7]! - prefix.base;
+  }
+  return index >= 0 && index < count ? index : undefined;
+}

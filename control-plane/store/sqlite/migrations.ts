@@ -330,4 +330,14 @@ export const MIGRATIONS: readonly string[] = [
       last_status
     FROM rollup_hour GROUP BY t - t % 21600, destination, source;
   `,
+  // 7: split censuses (issue 11). The pps budget an agent reports with its config poll, which sizes its slices;
+  // and a split pass's slot (the wall-clock time that names the pass across sources) and slice. NULL for a
+  // single-source pass and for sources whose agent has not said.
+  `
+  ALTER TABLE sources ADD COLUMN pps INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slot INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_from INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_to INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_of INTEGER;
+  `,
 ];
