@@ -87,7 +87,10 @@ export const CensusAssignedSliceSchema = v.pipe(
     index: intRange(0, 65_535),
     count: intRange(1, 65_536),
   }),
-  v.check((s) => s.from <= s.to && s.to <= s.of && s.index < s.count, 'must have from ≤ to ≤ of, index < count'),
+  v.check(
+    (s) => s.from <= s.to && s.to <= s.of && s.index < s.count,
+    'must have from ≤ to ≤ of, index < count',
+  ),
 );
 export type CensusAssignedSlice = v.InferOutput<typeof CensusAssignedSliceSchema>;
 

@@ -6,7 +6,13 @@ import { Hono } from 'hono';
 import { MAX_WAIT_SECONDS } from '../contract/index.js';
 import { type AuthEnv, authenticate } from './auth.js';
 import { type BatchParser, inlineBatchParser } from './batch-parser.js';
-import { CENSUS_SPLIT_DEFAULTS, type CensusSplitOptions, type Clock, type Logger, type RouteDeps } from './deps.js';
+import {
+  CENSUS_SPLIT_DEFAULTS,
+  type CensusSplitOptions,
+  type Clock,
+  type Logger,
+  type RouteDeps,
+} from './deps.js';
 import { errorBody, errorResponse, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { agentRoutes } from './routes/agent.js';

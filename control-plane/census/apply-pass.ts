@@ -11,12 +11,7 @@
  * Idempotent and order-safe by `lastPass`: a host already updated by this pass, or by a later one, is left as it
  * is, so a retried report changes nothing and a late report of an older pass never undoes a newer one.
  */
-import {
-  type CensusEvent,
-  type CensusPass,
-  censusAddressIndex,
-  parsePrefix,
-} from '../../contract/index.js';
+import { type CensusEvent, type CensusPass, censusAddressIndex, parsePrefix } from '../../contract/index.js';
 
 /** A host as the stores keep it. */
 export interface HostState {

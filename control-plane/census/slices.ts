@@ -32,7 +32,9 @@ export function assignSlices(
   const exact = ordered.map((m) => (addresses * m.pps) / total);
   const sizes = exact.map(Math.floor);
   let left = addresses - sizes.reduce((a, b) => a + b, 0);
-  const byRemainder = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const byRemainder = exact
+    .map((x, i) => [x - Math.floor(x), i] as const)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (const [, i] of byRemainder) {
     if (left === 0) break;
     sizes[i]!++;

@@ -12,8 +12,8 @@ import {
   defaultCensus,
 } from '../../contract/index.js';
 import type { AuthEnv } from '../auth.js';
-import { answersOutsideSlice } from '../census/apply-pass.js';
 import { assertJsonContentType, parseJsonObject, readBody } from '../body.js';
+import { answersOutsideSlice } from '../census/apply-pass.js';
 import type { RouteDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import type { Store } from '../store/store.js';

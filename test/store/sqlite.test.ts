@@ -207,6 +207,10 @@ describe('sqlite store', () => {
       expect(sixhours.map((r) => r.sent)).toEqual([1_800]);
       const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
       db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
+      // Back to schema 5 whole: migrations after 6 add columns, which must not be there when they run again.
+      db.exec(`ALTER TABLE sources DROP COLUMN pps; ALTER TABLE census_passes DROP COLUMN slot;
+        ALTER TABLE census_passes DROP COLUMN slice_from; ALTER TABLE census_passes DROP COLUMN slice_to;
+        ALTER TABLE census_passes DROP COLUMN slice_of;`);
       db.pragma('user_version = 5');
       db.close();
       // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.

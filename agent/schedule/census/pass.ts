@@ -26,7 +26,7 @@ import { dataBytes } from '../../probes/data-bytes.js';
 import { prepare } from '../../probes/prepared-target.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../probes/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
-import { type AddressSpace, addressSpace } from './address-space.js';
+import { type AddressSpace, addressSpace, sliceSpace } from './address-space.js';
 import { Permutation } from './permutation.js';
 
 /** Where a pass borrows tokens of a shared pps budget: returns how many of `n` it may send now. */
@@ -51,6 +51,11 @@ export interface PassOptions {
   rate: number;
   /** Extra rounds over the addresses that did not answer (≥ 0). */
   retries: number;
+  /**
+   * Only the addresses with index `from` ≤ i < `to` (a source's slice of a split census); the whole prefix when
+   * absent. Indexes as address-space.ts numbers them.
+   */
+  range?: { from: number; to: number };
   /** Sends the probes (the agent's engine prober for the protocol). */
   prober: Pick<Prober, 'send'>;
   /** The shared pps budget, when there is one; without it the pass is paced by `rate` alone. */
@@ -116,7 +121,8 @@ export class RunningPass {
     if (!(options.rate > 0)) throw new RangeError(`[agent:census] rate must be > 0, got ${options.rate}`);
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#space = addressSpace(options.prefix);
+    const whole = addressSpace(options.prefix);
+    this.#space = options.range ? sliceSpace(whole, options.range.from, options.range.to) : whole;
     this.#order = new Permutation(
       Math.max(1, this.#space.count),
       options.seed ?? (Math.random() * 2 ** 32) >>> 0,

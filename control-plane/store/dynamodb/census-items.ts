@@ -22,7 +22,11 @@ export const censusHostPartition = (destination: string) => `CH#${destination}`;
 export const censusEventPartition = (destination: string) => `CE#${destination}`;
 
 /** The key of a source's report of a pass: by the pass's time (`slice.slot` when split, else `start`). */
-export const censusPassKey = (destination: string, pass: Pick<CensusPass, 'start' | 'slice'>, source: string): Key => ({
+export const censusPassKey = (
+  destination: string,
+  pass: Pick<CensusPass, 'start' | 'slice'>,
+  source: string,
+): Key => ({
   pk: censusPassPartition(destination),
   sk: `${pad(pass.slice?.slot ?? pass.start)}#${source}`,
 });

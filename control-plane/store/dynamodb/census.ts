@@ -11,8 +11,8 @@
  */
 import type { CensusEvent } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
-import { mergePasses } from '../../census/merge-passes.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
+import { mergePasses } from '../../census/merge-passes.js';
 import { type CensusStore, NotFoundError, UnavailableError } from '../store.js';
 import {
   censusEventItem,
@@ -25,8 +25,8 @@ import {
   censusPassPartition,
   censusPassTime,
   toCensusEvent,
-  toStoredPass,
   toHostState,
+  toStoredPass,
 } from './census-items.js';
 import { destinationKey, isLive, setClause } from './items.js';
 import { BATCH_WRITE_MAX, type Requests } from './requests.js';

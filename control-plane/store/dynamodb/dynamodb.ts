@@ -262,14 +262,18 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     async touchSource(id, at, pps) {
       const previous = lastTouch.get(id);
       const ppsChanged = pps !== undefined && lastPps.get(id) !== pps;
-      if (!ppsChanged && previous !== undefined && Math.abs(at.getTime() - previous) < touchIntervalMs) return;
+      if (!ppsChanged && previous !== undefined && Math.abs(at.getTime() - previous) < touchIntervalMs)
+        return;
       // Not a config change: a plain conditional update, no version bump.
       await db.update(
         {
           Key: sourceKey(id),
           UpdateExpression: pps === undefined ? 'SET lastSeen = :at' : 'SET lastSeen = :at, pps = :pps',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gone)',
-          ExpressionAttributeValues: { ':at': at.toISOString(), ...(pps === undefined ? {} : { ':pps': pps }) },
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ...(pps === undefined ? {} : { ':pps': pps }),
+          },
         },
         'lastSeen write',
       );

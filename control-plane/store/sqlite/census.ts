@@ -7,8 +7,8 @@
 import type Database from 'better-sqlite3';
 import type { CensusEvent } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
-import { mergePasses, type StoredPass } from '../../census/merge-passes.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
+import { mergePasses, type StoredPass } from '../../census/merge-passes.js';
 import { type CensusHostState, type CensusStore, NotFoundError } from '../store.js';
 
 interface PassRow {
