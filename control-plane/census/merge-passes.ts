@@ -65,8 +65,13 @@ function single(p: StoredPass): CensusPassRecord {
 
 function merged(slot: bigint, parts: StoredPass[]): CensusPassRecord {
   const bySlice = [...parts].sort((a, b) => a.slice!.from - b.slice!.from || (a.source < b.source ? -1 : 1));
-  const start = parts.reduce((m, p) => (p.start < m ? p.start : m), parts[0]!.start);
-  const end = parts.reduce((m, p) => (p.end > m ? p.end : m), parts[0]!.end);
+  // bigints: Math.min and Math.max do not take them.
+  const byTime = (x: bigint, y: bigint) => (x < y ? -1 : x > y ? 1 : 0);
+  const start = parts.map((p) => p.start).sort(byTime)[0]!;
+  const end = parts
+    .map((p) => p.end)
+    .sort(byTime)
+    .at(-1)!;
   const of = Math.max(...parts.map((p) => p.slice!.of));
   const sum = (f: (p: StoredPass) => number) => parts.reduce((n, p) => n + f(p), 0);
   const sources = [...new Set(parts.map((p) => p.source))].sort();
