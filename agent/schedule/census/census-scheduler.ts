@@ -202,10 +202,15 @@ export class CensusScheduler {
     return Number(this.#clock.wallNs() / 1_000_000n);
   }
 
-  /** Puts a split census's next slot on the wall-clock grid every source shares. */
+  /**
+   * Puts a split census's next slot on the wall-clock grid every source shares: whole milliseconds, so that every
+   * source names the slot with the same number however long it has been running.
+   */
   #alignSlot(state: CensusState, now: number): void {
     const wall = this.#wallMs();
-    state.slotWall = nextSlot(wall, state.destination.interval, state.phase);
+    const interval = state.destination.interval;
+    const offset = Math.floor(state.phase * interval);
+    state.slotWall = Math.ceil((wall - offset) / interval) * interval + offset;
     state.slot = now + (state.slotWall - wall);
   }
 
@@ -259,7 +264,7 @@ export class CensusScheduler {
     const held = state.slice?.of === whole ? state.slice : undefined;
     const slice = state.census.split
       ? {
-          slot: (BigInt(state.slotWall) * 1_000_000n).toString(),
+          slot: (BigInt(Math.round(state.slotWall)) * 1_000_000n).toString(),
           from: held?.from ?? 0,
           to: held?.to ?? whole,
           of: whole,
