@@ -64,7 +64,7 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     shutdown: options.shutdown,
     parseResultBatch: options.parseResultBatch ?? inlineBatchParser,
-    census: { ...CENSUS_SPLIT_DEFAULTS, ...options.census },
+    census: censusSplitOptions(options.census),
   };
 
   const app = new Hono<AuthEnv>()
@@ -101,4 +101,13 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     return c.json(errorBody('internal', 'internal error'), 500);
   });
   return app;
+}
+
+/** The split-census options with defaults; a short silence bound re-checks held polls more often (a third of it). */
+function censusSplitOptions(given: Partial<CensusSplitOptions> | undefined): CensusSplitOptions {
+  const silentAfterMs = given?.silentAfterMs ?? CENSUS_SPLIT_DEFAULTS.silentAfterMs;
+  return {
+    silentAfterMs,
+    recheckMs: given?.recheckMs ?? Math.min(CENSUS_SPLIT_DEFAULTS.recheckMs, silentAfterMs / 3),
+  };
 }
