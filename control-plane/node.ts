@@ -94,7 +94,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
     adminTokenHash,
     shutdown: shutdown.signal,
     parseResultBatch: pool?.parse,
-    ...(options.censusSilentAfterMs !== undefined ? { census: { silentAfterMs: options.censusSilentAfterMs } } : {}),
+    ...(options.censusSilentAfterMs !== undefined
+      ? { census: { silentAfterMs: options.censusSilentAfterMs } }
+      : {}),
   });
   const server = await new Promise<ReturnType<typeof serveHono>>((resolve, reject) => {
     const s = serveHono({ fetch: app.fetch, hostname: host, port }, () => resolve(s));

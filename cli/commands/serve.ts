@@ -38,7 +38,9 @@ export function register(program: Command): void {
           dbPath: options.db ?? process.env.PINGER_DB,
           adminToken: process.env.PINGER_ADMIN_TOKEN || undefined,
           retention: retentionOf(options),
-          ...(options.censusSilentAfter !== undefined ? { censusSilentAfterMs: options.censusSilentAfter } : {}),
+          ...(options.censusSilentAfter !== undefined
+            ? { censusSilentAfterMs: options.censusSilentAfter }
+            : {}),
           logger,
         });
       } catch (err) {
