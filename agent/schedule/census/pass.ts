@@ -17,6 +17,8 @@
  *   as the space gives it (already canonical), so the prober neither parses it nor adds it to its cache of
  *   canonical addresses — 65,534 long-lived strings a pass there, which the old generation then had to collect
  *   (pauses of tens of ms measured in the lab, making ordinary probes late).
+ * - **A slice** (`range`, a source's share of a split census) is a pass over those addresses alone: the permutation,
+ *   the seqs and the counts are over the slice, and the record's `addresses` is its size.
  * - **Answered** means the probed address itself answered (an echo reply, a SYN-ACK or RST, or an ICMP error it
  *   sent itself — a closed UDP port); a router's error is not an answer. Answers are handed on as ordinary results;
  *   the rest is only counted.
