@@ -39,6 +39,18 @@ describe('censusAddressIndex', () => {
     expect(censusAddressIndex(p, '198.18.7.255')).toBeUndefined();
     expect(censusAddressIndex(p, '198.18.8.1')).toBeUndefined();
     expect(censusAddressIndex(p, 'fd00::1')).toBeUndefined();
+    // Not dotted quads (the IPv4 path reads them by hand).
+    for (const bad of [
+      '198.18.04.1',
+      '198.18.4',
+      '198.18.4.256',
+      '198.18.4.1.',
+      '.198.18.4.1',
+      '198.18..4',
+      ' 198.18.4.1',
+    ])
+      expect(censusAddressIndex(p, bad), bad).toBeUndefined();
+    expect(censusAddressIndex(p, '198.18.4.10')).toBe(9);
     const six = prefixOf('fd00:198:18::4:0/118');
     expect(censusAddressIndex(six, 'fd00:198:19::4:1')).toBeUndefined();
     expect(censusAddressIndex(six, 'fd00:198:18::4:400')).toBeUndefined();
