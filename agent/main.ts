@@ -215,7 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     maxTimeout = 0;
     for (const d of config.destinations) if (d.timeout > maxTimeout) maxTimeout = d.timeout;
     const summary = scheduler.apply(config.destinations.filter((d) => !isCensus(d)));
-    census.apply(config.destinations);
+    census.apply(config.destinations, config.censusSlices);
     log.info(
       {
         origin,
@@ -258,6 +258,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     metrics,
     logger: log,
     dispatcher,
+    pps: options.pps ?? AGENT_PPS.default,
     ...(options.waitSeconds !== undefined ? { waitSeconds: options.waitSeconds } : {}),
   });
 

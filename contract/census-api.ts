@@ -38,22 +38,53 @@ export const CensusHostQuerySchema = v.strictObject({
 });
 export type CensusHostQuery = v.InferOutput<typeof CensusHostQuerySchema>;
 
-/** A pass as stored: the agent's record less its answer list, with the source (from its token) and a duration. */
+/** One source's slice of a split pass, as it reported it. */
+export const CensusPassSliceRecordSchema = v.object({
+  source: IdSchema,
+  /** Address indexes `from` ≤ i < `to` of the census (see contract `CensusSliceSchema`). */
+  from: count,
+  to: count,
+  start: NanosSchema,
+  end: NanosSchema,
+  probed: count,
+  answered: count,
+});
+export type CensusPassSliceRecord = v.InferOutput<typeof CensusPassSliceRecordSchema>;
+
+/**
+ * A pass as stored: the agent's record less its answer list, with its source(s) and a duration. A pass of a split
+ * census is the slices its sources reported for one slot, merged: figures are summed over them, `start` is the
+ * earliest and `end` the latest of theirs, `addresses` counts the whole census and `covered` the addresses of the
+ * slices reported. It is `complete` once the slices cover every address; the slice of a source that went silent
+ * is missing from its pass, counted as not probed (not as unanswered: its hosts are left as they were).
+ */
 export const CensusPassRecordSchema = v.object({
   destination: IdSchema,
+  /** The source of a single-source pass; of a split pass, the first of {@link sources}. */
   source: IdSchema,
+  /** Every source that reported a part of the pass, by id. */
+  sources: v.array(IdSchema),
   prefix: v.string(),
+  /** The wall-clock slot a split pass was scheduled for (its identity across sources); null for one source's. */
+  slot: v.nullable(NanosSchema),
   start: NanosSchema,
   end: NanosSchema,
   /** end − start, milliseconds. */
   durationMs: v.number(),
   addresses: count,
+  /** Addresses in the slices reported (all of them for a single-source pass). */
+  covered: count,
+  /** Every address was in a reported slice. */
+  complete: v.boolean(),
   probed: count,
   answered: count,
   retries: count,
   errors: count,
   skipped: count,
+  /** Probes a second the pass was paced at: the sum of its sources' rates. */
   rate: count,
+  /** A split pass's slices, by `from`; absent for a single-source pass. */
+  slices: v.optional(v.array(CensusPassSliceRecordSchema)),
 });
 export type CensusPassRecord = v.InferOutput<typeof CensusPassRecordSchema>;
 

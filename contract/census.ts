@@ -60,6 +60,57 @@ export function defaultCensus(): Census {
 const count = intRange(0, Number.MAX_SAFE_INTEGER);
 
 /**
+ * A source's share of a split census (`census.split`): the addresses with index `from` ≤ i < `to` of the `of`
+ * addresses the census probes (indexes as `censusAddressIndex` counts them: the prefix in address order, less the
+ * network and broadcast of an IPv4 prefix shorter than /31). A contiguous range, so that the control plane tells
+ * whether a host lies in a slice with a comparison; the agent still probes its slice in a permuted order.
+ */
+export const CensusSliceSchema = v.pipe(
+  v.strictObject({
+    from: intRange(0, MAX_CENSUS_ADDRESSES),
+    to: intRange(0, MAX_CENSUS_ADDRESSES),
+    of: intRange(0, MAX_CENSUS_ADDRESSES),
+  }),
+  v.check((s) => s.from <= s.to && s.to <= s.of, 'must have from ≤ to ≤ of'),
+);
+export type CensusSlice = v.InferOutput<typeof CensusSliceSchema>;
+
+/**
+ * The slice the control plane assigns a source in its config: a {@link CensusSlice}, and its place among the
+ * `count` slices of the sources it found alive (ordered by source id; sizes in proportion to their pps budgets).
+ */
+export const CensusAssignedSliceSchema = v.pipe(
+  v.strictObject({
+    from: intRange(0, MAX_CENSUS_ADDRESSES),
+    to: intRange(0, MAX_CENSUS_ADDRESSES),
+    of: intRange(0, MAX_CENSUS_ADDRESSES),
+    index: intRange(0, 65_535),
+    count: intRange(1, 65_536),
+  }),
+  v.check(
+    (s) => s.from <= s.to && s.to <= s.of && s.index < s.count,
+    'must have from ≤ to ≤ of, index < count',
+  ),
+);
+export type CensusAssignedSlice = v.InferOutput<typeof CensusAssignedSliceSchema>;
+
+/**
+ * What a pass of a split census says about its slice: the slice it probed and its `slot`, the wall-clock time
+ * (ns since the epoch) the pass was scheduled for. Every source schedules a split census at the same wall-clock
+ * slots (multiples of the interval, offset by the destination's phase), so the slot names the pass across
+ * sources: the slices reported with one slot make one pass.
+ */
+export const CensusPassSliceSchema = v.pipe(
+  v.strictObject({
+    slot: NanosSchema,
+    from: intRange(0, MAX_CENSUS_ADDRESSES),
+    to: intRange(0, MAX_CENSUS_ADDRESSES),
+    of: intRange(0, MAX_CENSUS_ADDRESSES),
+  }),
+  v.check((s) => s.from <= s.to && s.to <= s.of, 'must have from ≤ to ≤ of'),
+);
+
+/**
  * One census pass as its agent reports it. Its identity is (source — from the agent's token —, destination,
  * start), like a result's, so a retried report stores once. Times are wall clock, ns since the epoch.
  */
@@ -91,6 +142,8 @@ export const CensusPassSchema = v.strictObject({
    * answers' results arrive. Optional so that records from agents before it still parse; without it the pass is
    * stored and counted but no host is updated. At most one entry per address of the pass (65,536).
    */
+  /** A pass of a split census: the slice it probed and the slot that names the pass across sources. */
+  slice: v.optional(CensusPassSliceSchema),
   answers: v.optional(
     v.pipe(
       v.array(
@@ -105,7 +158,7 @@ export type CensusPass = v.InferOutput<typeof CensusPassSchema>;
 
 /**
  * Body of `POST /v1/agent/census/passes`: one pass record, checked for consistency — `end` not before `start`,
- * `answers` (when given) one entry per answering address, matching `answered`.
+ * `answers` (when given) one entry per answering address, matching `answered`, a slice as wide as `addresses`.
  */
 export const CensusPassReportSchema = v.pipe(
   CensusPassSchema,
@@ -119,6 +172,8 @@ export const CensusPassReportSchema = v.pipe(
       });
     if (BigInt(p.end) < BigInt(p.start)) issue('end', 'must not be before start');
     if (p.answered > p.addresses) issue('answered', 'must not exceed addresses');
+    if (p.slice !== undefined && p.slice.to - p.slice.from !== p.addresses)
+      issue('slice', `must span the pass's ${p.addresses} addresses (to − from)`);
     if (p.answers !== undefined) {
       if (p.answers.length !== p.answered)
         issue('answers', `must list exactly the ${p.answered} answered addresses`);

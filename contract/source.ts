@@ -2,7 +2,15 @@
  * Sources: hosts that run the agent. `sourceid` goes into every probe packet, so it is unique and 16 bits wide.
  */
 import * as v from 'valibot';
-import { AddressSchema, IdSchema, intRange, LabelsSchema, TimestampSchema, Uint16Schema } from './common.js';
+import {
+  AddressSchema,
+  AGENT_PPS,
+  IdSchema,
+  intRange,
+  LabelsSchema,
+  TimestampSchema,
+  Uint16Schema,
+} from './common.js';
 
 const fields = {
   name: v.pipe(
@@ -52,6 +60,8 @@ export const SourceSchema = v.object({
   address: fields.address,
   labels: fields.labels,
   lastSeen: v.nullable(TimestampSchema),
+  /** The pps budget its agent last reported (absent until it does): sizes its slices of split censuses. */
+  pps: v.optional(intRange(AGENT_PPS.min, AGENT_PPS.max)),
   createdAt: TimestampSchema,
 });
 export type Source = v.InferOutput<typeof SourceSchema>;

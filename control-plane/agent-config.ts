@@ -3,16 +3,24 @@
  * exactly when something this source would act on changes (not when another source's destination does).
  */
 import type { AgentConfig } from '../contract/index.js';
+import { splitSlices } from './census/split-config.js';
 import type { Store } from './store/store.js';
 
-/** The agent's config, or undefined when its source no longer exists. */
-export async function buildAgentConfig(store: Store, sourceId: string): Promise<AgentConfig | undefined> {
+/**
+ * The agent's config, or undefined when its source no longer exists. With `split`, its slices of split censuses
+ * too (census/split-config.ts): the version then also changes when the sources alive to share them do.
+ */
+export async function buildAgentConfig(
+  store: Store,
+  sourceId: string,
+  split?: { now: Date; silentAfterMs: number },
+): Promise<AgentConfig | undefined> {
   const [source, destinations] = await Promise.all([
     store.getSource(sourceId),
     store.listDestinations({ source: sourceId, active: true }),
   ]);
   if (!source) return undefined;
-  const body = {
+  const body: Omit<AgentConfig, 'version'> = {
     source: {
       id: source.id,
       name: source.name,
@@ -22,6 +30,8 @@ export async function buildAgentConfig(store: Store, sourceId: string): Promise<
     },
     destinations,
   };
+  const censusSlices = split && (await splitSlices(sourceId, destinations, () => store.listSources(), split));
+  if (censusSlices) body.censusSlices = censusSlices;
   return { version: await contentVersion(body), ...body };
 }
 

@@ -6,7 +6,13 @@ import { Hono } from 'hono';
 import { MAX_WAIT_SECONDS } from '../contract/index.js';
 import { type AuthEnv, authenticate } from './auth.js';
 import { type BatchParser, inlineBatchParser } from './batch-parser.js';
-import type { Clock, Logger, RouteDeps } from './deps.js';
+import {
+  CENSUS_SPLIT_DEFAULTS,
+  type CensusSplitOptions,
+  type Clock,
+  type Logger,
+  type RouteDeps,
+} from './deps.js';
 import { errorBody, errorResponse, toHttpError } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { agentRoutes } from './routes/agent.js';
@@ -36,6 +42,8 @@ export interface AppOptions {
   parseResultBatch?: BatchParser;
   /** The dashboard's built files, served at `/` (the host entry reads them; see web-assets-load.ts). */
   web?: WebAssets | undefined;
+  /** Split censuses: when a source is silent, and how often held polls re-check (defaults: 180 s, 5 s). */
+  census?: Partial<CensusSplitOptions>;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -56,6 +64,7 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     shutdown: options.shutdown,
     parseResultBatch: options.parseResultBatch ?? inlineBatchParser,
+    census: censusSplitOptions(options.census),
   };
 
   const app = new Hono<AuthEnv>()
@@ -92,4 +101,13 @@ export function createApp(options: AppOptions): Hono<AuthEnv> {
     return c.json(errorBody('internal', 'internal error'), 500);
   });
   return app;
+}
+
+/** The split-census options with defaults; a short silence bound re-checks held polls more often (a third of it). */
+function censusSplitOptions(given: Partial<CensusSplitOptions> | undefined): CensusSplitOptions {
+  const silentAfterMs = given?.silentAfterMs ?? CENSUS_SPLIT_DEFAULTS.silentAfterMs;
+  return {
+    silentAfterMs,
+    recheckMs: given?.recheckMs ?? Math.min(CENSUS_SPLIT_DEFAULTS.recheckMs, silentAfterMs / 3),
+  };
 }

@@ -35,7 +35,23 @@ export interface RouteDeps {
   parseResultBatch: BatchParser;
   /** Aborted when the server is closing: long-polls answer at once. */
   shutdown?: AbortSignal | undefined;
+  /** Split censuses: when a source counts as silent (see census/split-config.ts). */
+  census: CensusSplitOptions;
 }
+
+/** How the control plane decides which sources share a split census. */
+export interface CensusSplitOptions {
+  /**
+   * A source not heard from (config poll, results) for this long is silent: its slice goes to the others at
+   * their next pass. Must exceed the interval at which the store records `lastSeen` (DynamoDB: 60 s by default).
+   */
+  silentAfterMs: number;
+  /** How often a held config poll of an agent with a split census re-checks who is alive. */
+  recheckMs: number;
+}
+
+/** Defaults of {@link CensusSplitOptions}: silent after 3 minutes, re-checked every 5 s. */
+export const CENSUS_SPLIT_DEFAULTS: CensusSplitOptions = { silentAfterMs: 180_000, recheckMs: 5_000 };
 
 /** Largest admin request body (a destination naming 1,000 sources fits with room to spare). */
 export const MAX_ADMIN_BODY_BYTES = 256 * 1024;

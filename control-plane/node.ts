@@ -35,6 +35,8 @@ export interface ServeOptions {
   pruneIntervalMs?: number;
   /** The dashboard's build to serve at `/`; the repository's web/dist unless given. */
   webDir?: string;
+  /** A source not heard from for this long loses its slices of split censuses (default 3 minutes). */
+  censusSilentAfterMs?: number;
 }
 
 export interface ServerHandle {
@@ -92,6 +94,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServerHandle> {
     adminTokenHash,
     shutdown: shutdown.signal,
     parseResultBatch: pool?.parse,
+    ...(options.censusSilentAfterMs !== undefined
+      ? { census: { silentAfterMs: options.censusSilentAfterMs } }
+      : {}),
   });
   const server = await new Promise<ReturnType<typeof serveHono>>((resolve, reject) => {
     const s = serveHono({ fetch: app.fetch, hostname: host, port }, () => resolve(s));

@@ -236,7 +236,16 @@ export function openApiDocument(): object {
             200: ok('the config; ETag = version', ref('AgentConfig')),
             304: ok('unchanged within the wait'),
           },
-          { query: { wait: { type: 'string', pattern: '^\\d+$', description: 'seconds, at most 60' } } },
+          {
+            query: {
+              wait: { type: 'string', pattern: '^\\d+$', description: 'seconds, at most 60' },
+              pps: {
+                type: 'string',
+                pattern: '^\\d+$',
+                description: "the agent's pps budget: sizes its slices of split censuses (censusSlices)",
+              },
+            },
+          },
         ),
       },
       '/v1/agent/results': {
@@ -254,7 +263,7 @@ export function openApiDocument(): object {
         post: op(
           'agent',
           'Report a census pass (≤ 4 MiB after gunzip); stored once per (source, destination, start), its ' +
-            'answers applied to the hosts. 400 for a bad field or a destination that is not a census, 403 for ' +
+            'answers applied to the hosts (a split pass: the hosts of its slice). 400 for a bad field or a destination that is not a census, 403 for ' +
             'one this source does not probe',
           { 200: ok('receipt', ref('CensusPassReceipt')) },
           { body: ref('CensusPassReport') },
@@ -272,7 +281,7 @@ export function openApiDocument(): object {
       '/v1/census/{destination}/passes': {
         get: op(
           'reader',
-          "A census's passes, newest first, with start, end and duration",
+          "A census's passes, newest first, with start, end and duration; a split pass's slices merged by slot",
           { 200: ok('passes', ref('CensusPassList')) },
           { path: ['destination'], query: queryParams(schemas.CensusListQuery) },
         ),

@@ -41,6 +41,8 @@ export interface SyncOptions {
   cachePath: string;
   /** Receives each new config (and the cached one at start). May throw: logged, and the loop goes on. */
   onConfig: (config: AgentConfig, origin: 'cache' | 'control-plane') => void;
+  /** The agent's pps budget, told to the control plane with each poll (it sizes the agent's census slices). */
+  pps?: number;
   /** Long-poll wait in seconds (default 25, below common 30 s proxy timeouts). */
   waitSeconds?: number;
   /**
@@ -145,6 +147,7 @@ export class ConfigSync {
     const wait = this.#o.waitSeconds ?? 25;
     const url = endpointUrl(this.#o.url, 'v1/agent/config');
     url.searchParams.set('wait', String(wait));
+    if (this.#o.pps !== undefined) url.searchParams.set('pps', String(this.#o.pps));
     let res: Dispatcher.ResponseData;
     // The server answers by `wait`; 15 s more covers a slow answer, a stall beyond that is a failure.
     const req = requestSignal(this.#abort.signal, (wait + 15) * 1000);

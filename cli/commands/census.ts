@@ -43,8 +43,10 @@ const hostColumns: Column<CensusHost>[] = [
 const passColumns: Column<CensusPassRecord>[] = [
   { heading: 'START', cell: (p) => formatRtime(p.start) },
   { heading: 'DURATION', cell: (p) => `${(p.durationMs / 1000).toFixed(2)} s`, align: 'right' },
-  { heading: 'SOURCE', cell: (p) => p.source },
+  { heading: 'SOURCES', cell: (p) => p.sources.join(',') },
   { heading: 'ADDRESSES', cell: (p) => String(p.addresses), align: 'right' },
+  // A split pass missing a silent source's slice: how much of the prefix was probed.
+  { heading: 'COVERED', cell: (p) => (p.complete ? 'all' : String(p.covered)), align: 'right' },
   { heading: 'ANSWERED', cell: (p) => String(p.answered), align: 'right' },
   { heading: 'PROBED', cell: (p) => String(p.probed), align: 'right' },
   { heading: 'RETRIES', cell: (p) => String(p.retries), align: 'right' },
@@ -63,8 +65,15 @@ const range = (r: { min: number; max: number }) => `${r.min}–${r.max}`;
 function passLines(p: CensusPassRecord | undefined): [string, string][] {
   if (!p) return [['last pass', 'none yet']];
   return [
-    ['last pass', `${formatRtime(p.start)} (${(p.durationMs / 1000).toFixed(2)} s, source ${p.source})`],
-    ['  addresses', String(p.addresses)],
+    [
+      'last pass',
+      `${formatRtime(p.start)} (${(p.durationMs / 1000).toFixed(2)} s, ` +
+        `${p.sources.length === 1 ? 'source' : 'sources'} ${p.sources.join(', ')})`,
+    ],
+    [
+      '  addresses',
+      p.complete ? String(p.addresses) : `${p.addresses} (${p.covered} in the slices reported)`,
+    ],
     ['  answered', String(p.answered)],
     ['  probed', `${p.probed} (${p.retries} retries, ${p.errors} errors)`],
     ['  rate', `${p.rate}/s`],
@@ -145,8 +154,10 @@ export function register(program: Command, io: Io): void {
     ]);
     const last = passes[0];
     const up = hosts.filter((h) => h.state === 'up');
-    const fresh = last ? up.filter((h) => h.firstSeen === last.start) : [];
-    const gone = last ? events.filter((e) => e.kind === 'gone' && e.at === last.start) : [];
+    // Hosts and events carry the time of their pass: the slot of a split pass, else its start.
+    const lastAt = last && (last.slot ?? last.start);
+    const fresh = last ? up.filter((h) => h.firstSeen === lastAt) : [];
+    const gone = last ? events.filter((e) => e.kind === 'gone' && e.at === lastAt) : [];
     const summary = {
       destination: d,
       hosts: {

@@ -4,6 +4,7 @@
  * hash is kept).
  */
 import type { Command } from 'commander';
+import { parseDuration } from '../arguments.js';
 import { CliError } from '../errors.js';
 import { createCliLogger, LOG_ENVIRONMENT_HELP, resolveLogFormat } from '../log.js';
 import { addServerOptions, retentionOf, type ServerCliOptions } from '../server-options.js';
@@ -12,6 +13,11 @@ export function register(program: Command): void {
   addServerOptions(
     program.command('serve').description('run the control plane (HTTP API) with an embedded SQLite database'),
   )
+    .option(
+      '--census-silent-after <duration>',
+      'a source not heard from for this long loses its slices of split censuses to the others (default 3m)',
+      parseDuration,
+    )
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -20,7 +26,7 @@ export function register(program: Command): void {
         '  PINGER_RETENTION    retention, if --retention is not given\n' +
         LOG_ENVIRONMENT_HELP,
     )
-    .action(async (options: ServerCliOptions) => {
+    .action(async (options: ServerCliOptions & { censusSilentAfter?: number }) => {
       // Loaded here so that other commands never open SQLite.
       const { serve, closeOnSignals, ServeError } = await import('../../control-plane/node.js');
       const logger = await createCliLogger({ name: 'pinger', format: resolveLogFormat(options.logFormat) });
@@ -32,6 +38,9 @@ export function register(program: Command): void {
           dbPath: options.db ?? process.env.PINGER_DB,
           adminToken: process.env.PINGER_ADMIN_TOKEN || undefined,
           retention: retentionOf(options),
+          ...(options.censusSilentAfter !== undefined
+            ? { censusSilentAfterMs: options.censusSilentAfter }
+            : {}),
           logger,
         });
       } catch (err) {

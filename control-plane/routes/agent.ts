@@ -5,8 +5,7 @@
  * the agent was cut off stay welcome after an operator moves the destination to other sources).
  */
 import { Hono } from 'hono';
-import * as v from 'valibot';
-import { MAX_BATCH_BYTES, MAX_WAIT_SECONDS } from '../../contract/index.js';
+import { AgentConfigQuerySchema, MAX_BATCH_BYTES } from '../../contract/index.js';
 import { buildAgentConfig, parseIfNoneMatch } from '../agent-config.js';
 import type { AuthEnv } from '../auth.js';
 import { assertJsonContentType, readBody } from '../body.js';
@@ -17,18 +16,10 @@ import { waitForVersion } from '../long-poll.js';
 import { parseWith } from '../validate.js';
 import { VersionedLookups } from '../versioned-lookups.js';
 
-const WaitQuerySchema = v.strictObject({
-  wait: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'must be a whole number of seconds'),
-      v.transform(Number),
-      v.maxValue(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS}`),
-    ),
-  ),
-});
-
-/** lastSeen is a hint for operators: write it at most this often per source. */
+/**
+ * lastSeen is a hint for operators, and tells which sources share a split census: write it at most this often
+ * per source (more often when the census's silence bound is short, so a live source never looks silent).
+ */
 const TOUCH_EVERY_MS = 5_000;
 
 const gone = () => new HttpError(401, 'unauthorized', 'the source of this token no longer exists');
@@ -36,12 +27,16 @@ const gone = () => new HttpError(401, 'unauthorized', 'the source of this token 
 export function agentRoutes(deps: RouteDeps) {
   const { store, guard, clock } = deps;
   const touched = new Map<string, number>();
+  const ppsOf = new Map<string, number>();
   const lookups = new VersionedLookups(store);
-  const touch = (sourceId: string) => {
+  const touchEvery = Math.min(TOUCH_EVERY_MS, deps.census.silentAfterMs / 3);
+  const touch = (sourceId: string, pps?: number) => {
     const now = clock.now();
-    if (now.getTime() - (touched.get(sourceId) ?? Number.NEGATIVE_INFINITY) < TOUCH_EVERY_MS) return;
+    const newPps = pps !== undefined && ppsOf.get(sourceId) !== pps;
+    if (!newPps && now.getTime() - (touched.get(sourceId) ?? Number.NEGATIVE_INFINITY) < touchEvery) return;
     touched.set(sourceId, now.getTime());
-    store.touchSource(sourceId, now).catch((err: unknown) => {
+    if (pps !== undefined) ppsOf.set(sourceId, pps);
+    store.touchSource(sourceId, now, pps).catch((err: unknown) => {
       deps.logger.warn({ err, sourceId }, 'could not record lastSeen');
     });
   };
@@ -49,9 +44,9 @@ export function agentRoutes(deps: RouteDeps) {
   return new Hono<AuthEnv>()
     .get('/config', guard.agent, async (c) => {
       const sourceId = c.get('principal').sourceId!;
-      const { wait = 0 } = parseWith(WaitQuerySchema, c.req.query(), 'query');
+      const { wait = 0, pps } = parseWith(AgentConfigQuerySchema, c.req.query(), 'query');
       const known = parseIfNoneMatch(c.req.header('if-none-match'));
-      touch(sourceId);
+      touch(sourceId, pps);
       const deadline = Date.now() + Math.min(wait, deps.maxWaitSeconds) * 1000;
       // Per request, released when it ends: the long-lived shutdown signal must not keep a trace of each poll.
       const linked = linkSignals(c.req.raw.signal, deps.shutdown);
@@ -59,7 +54,10 @@ export function agentRoutes(deps: RouteDeps) {
         for (;;) {
           // Read the version before the config: a change committed in between is then seen by the wait.
           const since = await store.configVersion();
-          const config = await buildAgentConfig(store, sourceId);
+          const config = await buildAgentConfig(store, sourceId, {
+            now: clock.now(),
+            silentAfterMs: deps.census.silentAfterMs,
+          });
           if (!config) throw gone();
           if (!known.includes(config.version)) {
             c.header('ETag', `"${config.version}"`);
@@ -69,14 +67,21 @@ export function agentRoutes(deps: RouteDeps) {
           const left = deadline - Date.now();
           if (left > 0)
             deps.logger.debug({ sourceId, version: config.version, waitMs: left }, 'long-poll waiting');
+          // Slices of split censuses change with who is alive, which no config version tracks: re-check them
+          // (and note that this source, holding its poll, is alive) every `recheckMs`.
+          const recheck = config.censusSlices !== undefined;
           const outcome =
             left > 0
               ? await waitForVersion(store, since, {
-                  timeoutMs: left,
+                  timeoutMs: recheck ? Math.min(left, deps.census.recheckMs) : left,
                   pollIntervalMs: deps.pollIntervalMs,
                   signal: linked.signal,
                 })
               : 'timeout';
+          if (outcome === 'timeout' && recheck && deadline - Date.now() > 0) {
+            touch(sourceId);
+            continue;
+          }
           if (outcome !== 'changed') {
             c.header('ETag', `"${config.version}"`);
             return c.body(null, 304);

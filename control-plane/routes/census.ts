@@ -1,7 +1,7 @@
 /**
  * Censuses (issue 11). `POST /v1/agent/census/passes` takes a pass record from an agent (its source is the
  * token's; identity (source, destination, start), so a retried report stores once) and applies its answers to
- * the census's hosts. `GET /v1/census/:destination/{hosts,passes,events}` read them back (admin or read token).
+ * the census's hosts (a split census's slice changes only the hosts in it). `GET /v1/census/:destination/{hosts,passes,events}` read them back (admin or read token).
  */
 import { Hono } from 'hono';
 import {
@@ -13,6 +13,7 @@ import {
 } from '../../contract/index.js';
 import type { AuthEnv } from '../auth.js';
 import { assertJsonContentType, parseJsonObject, readBody } from '../body.js';
+import { answersOutsideSlice } from '../census/apply-pass.js';
 import type { RouteDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import type { Store } from '../store/store.js';
@@ -58,6 +59,12 @@ export function agentCensusRoutes({ store, guard }: RouteDeps) {
     if (destination.sources.length > 0 && !destination.sources.includes(sourceId)) {
       throw new HttpError(403, 'forbidden', 'the pass is of a destination this source does not probe', [
         { path: 'destination', message: `${pass.destination} is not probed by this source` },
+      ]);
+    }
+    const outside = answersOutsideSlice(pass);
+    if (outside.length > 0) {
+      throw new HttpError(400, 'bad_request', 'the pass lists answers outside its slice', [
+        { path: 'answers', message: `must lie in the slice; ${outside.join(', ')} do not` },
       ]);
     }
     const goneAfter = (destination.census ?? defaultCensus()).goneAfter;

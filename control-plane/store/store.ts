@@ -177,8 +177,11 @@ export interface Store {
   deleteSource(id: string): Promise<boolean>;
   /** Replaces every agent token of a source with one new token (rotation). */
   replaceSourceToken(id: string, tokenHash: string): Promise<boolean>;
-  /** Records that the source's agent was heard from. Cheap; may be coalesced by the backend. */
-  touchSource(id: string, at: Date): Promise<void>;
+  /**
+   * Records that the source's agent was heard from, and the pps budget it reported (kept until it reports
+   * another; a changed budget is written at once). Cheap; may be coalesced by the backend.
+   */
+  touchSource(id: string, at: Date, pps?: number): Promise<void>;
 
   // Destinations -------------------------------------------------------------------------------------------
   /** Throws {@link NotFoundError} naming the first unknown id in `sources`. */

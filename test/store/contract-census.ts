@@ -31,6 +31,32 @@ function pass(destination: string, i: number, answers: [string, number | null][]
   });
 }
 
+/** One source's slice [from, to) of the pass at slot `i` of a split /24 (254 addresses), starting `lagMs` later. */
+function slicePass(
+  destination: string,
+  i: number,
+  lagMs: number,
+  [from, to]: [number, number],
+  answers: [string, number | null][],
+): CensusPass {
+  const start = BigInt(at(i)) + BigInt(lagMs) * 1_000_000n;
+  return v.parse(CensusPassReportSchema, {
+    destination,
+    prefix: '198.18.0.0/24',
+    start: start.toString(),
+    end: (start + 900_000_000n).toString(),
+    addresses: to - from,
+    probed: to - from,
+    answered: answers.length,
+    retries: 0,
+    errors: 0,
+    skipped: 0,
+    rate: 2000,
+    slice: { slot: at(i), from, to, of: 254 },
+    answers,
+  });
+}
+
 export function censusContract(get: () => Store): void {
   const census = async (store: Store, extra: Record<string, unknown> = {}) =>
     store.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.0/24', ...extra }));
@@ -96,6 +122,10 @@ export function censusContract(get: () => Store): void {
       errors: 0,
       skipped: 1,
       rate: 5000,
+      sources: [a.id],
+      slot: null,
+      covered: 254,
+      complete: true,
     });
     expect(passes.slice(1).map((p) => p.start)).toEqual([at(0), at(0)]);
     expect(await store.census.listPasses(d.id, 1)).toHaveLength(1);
@@ -227,5 +257,106 @@ export function censusContract(get: () => Store): void {
     expect(await store.census.listHosts(d.id, 'new')).toEqual([]);
     expect(await store.census.listPasses(d.id, 10)).toEqual([]);
     expect(await store.census.listEvents(d.id, 10)).toEqual([]);
+  });
+
+  it('merges the slices of a split pass by its slot: sources, figures, covered, complete once all reported', async () => {
+    const store = get();
+    const d = await census(store, { census: { split: true } });
+    const a = await store.createSource(source({ name: 'a' }), hash(1));
+    const b = await store.createSource(source({ name: 'b' }), hash(2));
+    // 198.18.0.7 is address 6 (a's slice), 198.18.0.200 is 199 (b's).
+    const pa = slicePass(d.id, 10, 3, [0, 127], [['198.18.0.7', 50]]);
+    const pb = slicePass(d.id, 10, 1, [127, 254], [['198.18.0.200', 60]]);
+    expect(await store.census.putPass(a.id, pa, 2)).toEqual({ stored: true });
+    expect(await store.census.listPasses(d.id, 10)).toMatchObject([
+      { sources: [a.id], slot: at(10), addresses: 254, covered: 127, complete: false, answered: 1 },
+    ]);
+    expect(await store.census.putPass(b.id, pb, 2)).toEqual({ stored: true });
+    expect(await store.census.putPass(b.id, pb, 2)).toEqual({ stored: false });
+    const [merged, ...rest] = await store.census.listPasses(d.id, 10);
+    expect(rest).toEqual([]);
+    const startB = BigInt(at(10)) + 1_000_000n;
+    const endA = BigInt(at(10)) + 3_000_000n + 900_000_000n;
+    expect(merged).toEqual({
+      destination: d.id,
+      source: [a.id, b.id].sort()[0],
+      sources: [a.id, b.id].sort(),
+      prefix: '198.18.0.0/24',
+      slot: at(10),
+      start: startB.toString(),
+      end: endA.toString(),
+      durationMs: Number(endA - startB) / 1e6,
+      addresses: 254,
+      covered: 254,
+      complete: true,
+      probed: 254,
+      answered: 2,
+      retries: 0,
+      errors: 0,
+      skipped: 0,
+      rate: 4000,
+      slices: [
+        { source: a.id, from: 0, to: 127, start: pa.start, end: pa.end, probed: 127, answered: 1 },
+        { source: b.id, from: 127, to: 254, start: pb.start, end: pb.end, probed: 127, answered: 1 },
+      ],
+    });
+    // Hosts are seen at the pass's slot, whichever slice found them; the newest pass is the slot's.
+    expect(await store.census.listHosts(d.id, 'new')).toMatchObject([
+      { address: '198.18.0.7', firstSeen: at(10), lastSeen: at(10), lastRtt: 50 },
+      { address: '198.18.0.200', firstSeen: at(10), lastSeen: at(10), lastRtt: 60 },
+    ]);
+    // The limit counts passes, not slices.
+    await store.census.putPass(a.id, slicePass(d.id, 11, 0, [0, 254], []), 2);
+    expect((await store.census.listPasses(d.id, 2)).map((p) => [p.slot, p.sources.length])).toEqual([
+      [at(11), 1],
+      [at(10), 2],
+    ]);
+    expect((await store.census.listPasses(d.id, 1)).map((p) => p.slot)).toEqual([at(11)]);
+  });
+
+  it('a slice changes only its own hosts: one in a missing slice is neither missed nor gone', async () => {
+    const store = get();
+    const d = await census(store, { census: { split: true, goneAfter: 2 } });
+    const a = await store.createSource(source({ name: 'a' }), hash(1));
+    const b = await store.createSource(source({ name: 'b' }), hash(2));
+    await store.census.putPass(a.id, slicePass(d.id, 0, 0, [0, 127], [['198.18.0.7', 5]]), 2);
+    await store.census.putPass(b.id, slicePass(d.id, 0, 0, [127, 254], [['198.18.0.200', 5]]), 2);
+    // b goes silent: passes 1 and 2 have only a's slice, neither with an answer.
+    await store.census.putPass(a.id, slicePass(d.id, 1, 0, [0, 127], []), 2);
+    await store.census.putPass(a.id, slicePass(d.id, 2, 0, [0, 127], []), 2);
+    expect(await store.census.listHosts(d.id)).toMatchObject([
+      { address: '198.18.0.7', state: 'down', missed: 2 },
+      { address: '198.18.0.200', state: 'up', missed: 0, lastSeen: at(0) },
+    ]);
+    expect(await store.census.listEvents(d.id, 10)).toEqual([
+      { at: at(2), address: '198.18.0.7', kind: 'gone' },
+      { at: at(0), address: '198.18.0.7', kind: 'appeared' },
+      { at: at(0), address: '198.18.0.200', kind: 'appeared' },
+    ]);
+    expect((await store.census.listPasses(d.id, 10)).map((p) => [p.covered, p.complete])).toEqual([
+      [127, false],
+      [127, false],
+      [254, true],
+    ]);
+    // Pass 3: a was given the whole census; .200 missed there counts from now.
+    await store.census.putPass(a.id, slicePass(d.id, 3, 0, [0, 254], []), 2);
+    expect((await store.census.listHosts(d.id)).find((h) => h.address === '198.18.0.200')).toMatchObject({
+      state: 'down',
+      missed: 1,
+    });
+    expect((await store.census.listPasses(d.id, 1))[0]).toMatchObject({ sources: [a.id], complete: true });
+  });
+
+  it('keeps the pps budget an agent reports on its source, until it reports another', async () => {
+    const store = get();
+    const a = await store.createSource(source({ name: 'a' }), hash(1));
+    expect((await store.getSource(a.id))?.pps).toBeUndefined();
+    await store.touchSource(a.id, new Date('2026-01-01T00:00:00Z'), 5000);
+    expect((await store.getSource(a.id))?.pps).toBe(5000);
+    await store.touchSource(a.id, new Date('2026-01-01T00:00:01Z'));
+    expect((await store.getSource(a.id))?.pps).toBe(5000);
+    // A new budget is written at once, however soon after the last touch.
+    await store.touchSource(a.id, new Date('2026-01-01T00:00:02Z'), 7000);
+    expect((await store.listSources()).find((s) => s.id === a.id)?.pps).toBe(7000);
   });
 }

@@ -17,6 +17,13 @@ function undoMigration7(db: Database.Database, tables: readonly string[]) {
   for (const table of tables) db.exec(`ALTER TABLE rollup_${table} DROP COLUMN process_timed`);
 }
 
+/** Takes a file back before migration 8 (split censuses): drops the columns it adds. */
+function undoMigration8(db: Database.Database) {
+  db.exec(`ALTER TABLE sources DROP COLUMN pps; ALTER TABLE census_passes DROP COLUMN slot;
+    ALTER TABLE census_passes DROP COLUMN slice_from; ALTER TABLE census_passes DROP COLUMN slice_to;
+    ALTER TABLE census_passes DROP COLUMN slice_of;`);
+}
+
 const dirs: string[] = [];
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-sqlite-'));
@@ -212,7 +219,9 @@ describe('sqlite store', () => {
       expect(sixhours.map((r) => r.sent)).toEqual([1_800]);
       const watermark = db.prepare('SELECT * FROM rollup_watermark').all();
       db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
+      // Back to schema 5 whole: migrations 7 and 8 add columns, which must not be there when they run again.
       undoMigration7(db, ['minute', 'hour', 'day', 'total']);
+      undoMigration8(db);
       db.pragma('user_version = 5');
       db.close();
       // Opening migrates: the tier is made from the minute rows, the watermark from the newest raw result.
@@ -246,6 +255,7 @@ describe('sqlite store', () => {
       const db = new Database(path);
       const tiers = ['minute', 'tenmin', 'hour', 'sixhour', 'day', 'total'];
       undoMigration7(db, tiers);
+      undoMigration8(db);
       db.pragma('user_version = 6');
       db.close();
 

@@ -35,3 +35,16 @@ export function addressSpace(prefix: Prefix): AddressSpace {
     },
   };
 }
+
+/**
+ * The addresses `from` ≤ i < `to` of a space, renumbered from 0: a source's slice of a split census. Throws a
+ * RangeError when the slice does not fit the space (a slice cut for another prefix).
+ */
+export function sliceSpace(space: AddressSpace, from: number, to: number): AddressSpace {
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= space.count)) {
+    throw new RangeError(
+      `[agent:census] slice ${from}–${to} does not fit the ${space.count} addresses of the census`,
+    );
+  }
+  return { count: to - from, at: (i) => space.at(from + i) };
+}

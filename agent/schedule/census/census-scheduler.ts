@@ -9,13 +9,19 @@
  *   other slot (or sparser), never twice at once.
  * - **Budget**: a pass is paced at its rate, held to the agent's pps budget, and borrows only the tokens ordinary
  *   destinations leave ({@link SpareBudget}).
+ * - **Split censuses** (`census.split`): the control plane gives each source a slice of the addresses (in its
+ *   config, `censusSlices`); a pass probes the slice held when it starts (the whole prefix when the config has
+ *   none). Slots are then at the same wall-clock times on every source — multiples of the interval, offset by the
+ *   destination's phase — and the record names its slot, so the control plane puts the slices of one pass together.
  * - **Records**: each pass ends with a {@link CensusPass} record (with the answering addresses and their RTTs),
  *   logged (without the answers) and exported as metrics, and handed to `onPass` — the agent's pass uploader.
  *   Answers also reach the outbox as ordinary results.
  */
 import {
   type Census,
+  type CensusAssignedSlice,
   type CensusPass,
+  censusAddressCount,
   type Destination,
   defaultCensus,
   type Prefix,
@@ -52,7 +58,12 @@ interface CensusState {
   prefix: Prefix;
   census: Census;
   phase: number;
+  /** The next slot, on the process clock. */
   slot: number;
+  /** The same slot on the wall clock (ms since the epoch): the identity of a split pass across sources. */
+  slotWall: number;
+  /** This source's slice of a split census, from the last config. */
+  slice: CensusAssignedSlice | undefined;
   timer: TimerHandle | undefined;
   running: RunningPass | undefined;
   /** Slots skipped while the running pass ran; goes into its record. */
@@ -99,7 +110,10 @@ export class CensusScheduler {
    * fields or census settings applies from the next pass; an interval change retimes; a removed census stops its
    * pass (the probes in flight still settle and their answers are still delivered).
    */
-  apply(destinations: readonly Destination[]): { added: number; removed: number; changed: number } {
+  apply(
+    destinations: readonly Destination[],
+    slices?: Readonly<Record<string, CensusAssignedSlice>>,
+  ): { added: number; removed: number; changed: number } {
     if (this.#stopped) throw new Error('[agent:census] apply() after stop()');
     const summary = { added: 0, removed: 0, changed: 0 };
     const wanted = new Map<string, Destination>();
@@ -112,6 +126,7 @@ export class CensusScheduler {
     const now = this.#clock.now();
     for (const d of wanted.values()) {
       const state = this.#states.get(d.id);
+      if (state) state.slice = slices?.[d.id];
       if (state?.destination === d) continue;
       const parsed = parsePrefix(d.address);
       if ('issue' in parsed) {
@@ -129,22 +144,30 @@ export class CensusScheduler {
           census,
           phase,
           slot: now + phase * Math.min(d.interval, this.#o.startSpreadMs ?? 500),
+          slotWall: 0,
+          slice: slices?.[d.id],
           timer: undefined,
           running: undefined,
           skipped: 0,
           removed: false,
         };
         this.#states.set(d.id, fresh);
+        if (census.split) this.#alignSlot(fresh, now);
+        else fresh.slotWall = this.#wallMs() + (fresh.slot - now);
         this.#arm(fresh);
         summary.added++;
         continue;
       }
-      const retime = state.destination.interval !== d.interval;
+      const retime = state.destination.interval !== d.interval || state.census.split !== census.split;
       state.destination = d;
       state.prefix = parsed.prefix;
       state.census = census;
       if (retime) {
-        state.slot = nextSlot(now, d.interval, state.phase);
+        if (census.split) this.#alignSlot(state, now);
+        else {
+          state.slot = nextSlot(now, d.interval, state.phase);
+          state.slotWall = this.#wallMs() + (state.slot - now);
+        }
         this.#arm(state);
       }
       summary.changed++;
@@ -175,6 +198,22 @@ export class CensusScheduler {
     this.#states.delete(state.destination.id);
   }
 
+  #wallMs(): number {
+    return Number(this.#clock.wallNs() / 1_000_000n);
+  }
+
+  /**
+   * Puts a split census's next slot on the wall-clock grid every source shares: whole milliseconds, so that every
+   * source names the slot with the same number however long it has been running.
+   */
+  #alignSlot(state: CensusState, now: number): void {
+    const wall = this.#wallMs();
+    const interval = state.destination.interval;
+    const offset = Math.floor(state.phase * interval);
+    state.slotWall = Math.ceil((wall - offset) / interval) * interval + offset;
+    state.slot = now + (state.slotWall - wall);
+  }
+
   #arm(state: CensusState): void {
     if (state.timer !== undefined) this.#clock.clearTimer(state.timer);
     state.timer = this.#clock.setTimer(() => this.#due(state), Math.max(0, state.slot - this.#clock.now()));
@@ -197,11 +236,13 @@ export class CensusScheduler {
     }
     // Slots missed while the loop was stalled are skipped too, and counted, rather than run back to back.
     state.slot += interval;
+    state.slotWall += interval;
     if (state.slot <= now) {
       const missed = Math.floor((now - state.slot) / interval) + 1;
       state.skipped += missed;
       this.#metrics.censusSkipped.inc({ destination: state.destination.id }, missed);
       state.slot += missed * interval;
+      state.slotWall += missed * interval;
     }
     this.#arm(state);
   }
@@ -218,11 +259,23 @@ export class CensusScheduler {
     const rate = Math.min(state.census.rate, this.#o.pps);
     const metrics = this.#metrics;
     const labels = { destination: d.id };
+    const whole = censusAddressCount(state.prefix);
+    // A slice cut for another prefix (a config caught mid-change) is not trusted: the pass probes everything.
+    const held = state.slice?.of === whole ? state.slice : undefined;
+    const slice = state.census.split
+      ? {
+          slot: (BigInt(Math.round(state.slotWall)) * 1_000_000n).toString(),
+          from: held?.from ?? 0,
+          to: held?.to ?? whole,
+          of: whole,
+        }
+      : undefined;
     const pass = startPass({
       destination: d,
       prefix: state.prefix,
       rate,
       retries: state.census.retries,
+      ...(slice ? { range: { from: slice.from, to: slice.to } } : {}),
       prober,
       clock: this.#clock,
       onAnswer: this.#o.onResult,
@@ -247,6 +300,7 @@ export class CensusScheduler {
         errors: summary.errors,
         skipped: state.skipped,
         rate: summary.rate,
+        ...(slice ? { slice } : {}),
         answers: summary.answers,
       };
       state.skipped = 0;

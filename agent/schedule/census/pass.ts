@@ -17,6 +17,8 @@
  *   as the space gives it (already canonical), so the prober neither parses it nor adds it to its cache of
  *   canonical addresses — 65,534 long-lived strings a pass there, which the old generation then had to collect
  *   (pauses of tens of ms measured in the lab, making ordinary probes late).
+ * - **A slice** (`range`, a source's share of a split census) is a pass over those addresses alone: the permutation,
+ *   the seqs and the counts are over the slice, and the record's `addresses` is its size.
  * - **Answered** means the probed address itself answered (an echo reply, a SYN-ACK or RST, or an ICMP error it
  *   sent itself — a closed UDP port); a router's error is not an answer. Answers are handed on as ordinary results;
  *   the rest is only counted.
@@ -26,7 +28,7 @@ import { dataBytes } from '../../probes/data-bytes.js';
 import { prepare } from '../../probes/prepared-target.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../probes/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
-import { type AddressSpace, addressSpace } from './address-space.js';
+import { type AddressSpace, addressSpace, sliceSpace } from './address-space.js';
 import { Permutation } from './permutation.js';
 
 /** Where a pass borrows tokens of a shared pps budget: returns how many of `n` it may send now. */
@@ -51,6 +53,11 @@ export interface PassOptions {
   rate: number;
   /** Extra rounds over the addresses that did not answer (≥ 0). */
   retries: number;
+  /**
+   * Only the addresses with index `from` ≤ i < `to` (a source's slice of a split census); the whole prefix when
+   * absent. Indexes as address-space.ts numbers them.
+   */
+  range?: { from: number; to: number };
   /** Sends the probes (the agent's engine prober for the protocol). */
   prober: Pick<Prober, 'send'>;
   /** The shared pps budget, when there is one; without it the pass is paced by `rate` alone. */
@@ -116,7 +123,8 @@ export class RunningPass {
     if (!(options.rate > 0)) throw new RangeError(`[agent:census] rate must be > 0, got ${options.rate}`);
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#space = addressSpace(options.prefix);
+    const whole = addressSpace(options.prefix);
+    this.#space = options.range ? sliceSpace(whole, options.range.from, options.range.to) : whole;
     this.#order = new Permutation(
       Math.max(1, this.#space.count),
       options.seed ?? (Math.random() * 2 ** 32) >>> 0,

@@ -3,14 +3,16 @@
  *
  * | item  | pk                 | sk                                  |
  * |-------|--------------------|-------------------------------------|
- * | pass  | `CP#<destination>` | `<start:20>#<source>`               |
+ * | pass  | `CP#<destination>` | `<time:20>#<source>`                |
  * | host  | `CH#<destination>` | address                             |
  * | event | `CE#<destination>` | `<at:20>#<address>#<kind>`          |
  *
- * Times are ns since the epoch, kept as decimal strings (they pass 2^53). Runtime-free.
+ * A pass's time is its start, or the slot of a split pass (so that the slices of one pass sit side by side). Times
+ * are ns since the epoch, kept as decimal strings (they pass 2^53). Runtime-free.
  */
-import type { CensusEvent, CensusPass, CensusPassRecord } from '../../../contract/index.js';
+import type { CensusEvent, CensusPass } from '../../../contract/index.js';
 import type { HostState } from '../../census/apply-pass.js';
+import type { StoredPass } from '../../census/merge-passes.js';
 import type { Item, Key } from './items.js';
 
 const pad = (ns: string | bigint) => ns.toString().padStart(20, '0');
@@ -19,10 +21,18 @@ export const censusPassPartition = (destination: string) => `CP#${destination}`;
 export const censusHostPartition = (destination: string) => `CH#${destination}`;
 export const censusEventPartition = (destination: string) => `CE#${destination}`;
 
-export const censusPassKey = (destination: string, start: string, source: string): Key => ({
+/** The key of a source's report of a pass: by the pass's time (`slice.slot` when split, else `start`). */
+export const censusPassKey = (
+  destination: string,
+  pass: Pick<CensusPass, 'start' | 'slice'>,
+  source: string,
+): Key => ({
   pk: censusPassPartition(destination),
-  sk: `${pad(start)}#${source}`,
+  sk: `${pad(pass.slice?.slot ?? pass.start)}#${source}`,
 });
+
+/** The pass time of a pass item (the number before the `#` of its sort key). */
+export const censusPassTime = (item: Item): string => (item.sk as string).split('#')[0]!;
 export const censusHostKey = (destination: string, address: string): Key => ({
   pk: censusHostPartition(destination),
   sk: address,
@@ -43,19 +53,19 @@ export function censusPassFields(source: string, p: CensusPass): Item {
     errors: p.errors,
     skipped: p.skipped,
     rate: p.rate,
+    ...(p.slice
+      ? { slot: p.slice.slot, sliceFrom: p.slice.from, sliceTo: p.slice.to, sliceOf: p.slice.of }
+      : {}),
   };
 }
 
-export function toCensusPassRecord(item: Item): CensusPassRecord {
-  const start = item.start as string;
-  const end = item.end as string;
+export function toStoredPass(item: Item): StoredPass {
   return {
     destination: item.destination as string,
     source: item.source as string,
     prefix: item.prefix as string,
-    start,
-    end,
-    durationMs: Number(BigInt(end) - BigInt(start)) / 1e6,
+    start: BigInt(item.start as string),
+    end: BigInt(item.end as string),
     addresses: item.addresses as number,
     probed: item.probed as number,
     answered: item.answered as number,
@@ -63,6 +73,16 @@ export function toCensusPassRecord(item: Item): CensusPassRecord {
     errors: item.errors as number,
     skipped: item.skipped as number,
     rate: item.rate as number,
+    ...(typeof item.slot === 'string'
+      ? {
+          slice: {
+            slot: BigInt(item.slot),
+            from: item.sliceFrom as number,
+            to: item.sliceTo as number,
+            of: item.sliceOf as number,
+          },
+        }
+      : {}),
   };
 }
 

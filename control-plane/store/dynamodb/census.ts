@@ -10,8 +10,9 @@
  * 4. the pass item, last, so a report cut short in 2 or 3 is not yet "stored" and its retry finishes it.
  */
 import type { CensusEvent } from '../../../contract/index.js';
-import { applyPass, type HostState } from '../../census/apply-pass.js';
+import { type HostState, passEffect } from '../../census/apply-pass.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
+import { mergePasses } from '../../census/merge-passes.js';
 import { type CensusStore, NotFoundError, UnavailableError } from '../store.js';
 import {
   censusEventItem,
@@ -22,9 +23,10 @@ import {
   censusPassFields,
   censusPassKey,
   censusPassPartition,
+  censusPassTime,
   toCensusEvent,
-  toCensusPassRecord,
   toHostState,
+  toStoredPass,
 } from './census-items.js';
 import { destinationKey, isLive, setClause } from './items.js';
 import { BATCH_WRITE_MAX, type Requests } from './requests.js';
@@ -61,7 +63,7 @@ export function censusItems(db: Requests): CensusStore {
 
   return {
     async putPass(source, pass, goneAfter) {
-      const passKey = censusPassKey(pass.destination, pass.start, source);
+      const passKey = censusPassKey(pass.destination, pass, source);
       if (await db.get(passKey, 'census pass read')) return { stored: false };
       if (!isLive(await db.get(destinationKey(pass.destination)))) {
         throw new NotFoundError(
@@ -69,7 +71,6 @@ export function censusItems(db: Requests): CensusStore {
           'destination',
         );
       }
-      const start = BigInt(pass.start);
       const events: CensusEvent[] = [];
       for (let round = 0; pass.answers !== undefined; round++) {
         if (round >= MAX_ROUNDS) {
@@ -78,7 +79,7 @@ export function censusItems(db: Requests): CensusStore {
           );
         }
         const known = new Map((await hostsOf(pass.destination)).map((h) => [h.address, h] as const));
-        const effect = applyPass(known, start, pass.answers, goneAfter);
+        const effect = passEffect(known, pass, goneAfter);
         let lost = false;
         for (let i = 0; i < effect.hosts.length; i += PARALLEL) {
           const wrote = await Promise.all(
@@ -122,18 +123,31 @@ export function censusItems(db: Requests): CensusStore {
         ConsistentRead: true,
       });
       const top = latest.items[0];
-      return filterHosts(hosts, state, top ? BigInt(top.start as string) : null).map(toCensusHost);
+      return filterHosts(hosts, state, top ? BigInt(censusPassTime(top)) : null).map(toCensusHost);
     },
 
     async listPasses(destination, limit) {
-      const page = await db.queryPage({
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-      });
-      return page.items.map(toCensusPassRecord);
+      // Pages newest first until past the `limit`-th pass time: a split pass's slices all share its time.
+      const items: Record<string, unknown>[] = [];
+      const times = new Set<string>();
+      let next: Record<string, unknown> | undefined;
+      do {
+        const page = await db.queryPage({
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
+          ScanIndexForward: false,
+          Limit: limit + 1,
+          ConsistentRead: true,
+          ...(next ? { ExclusiveStartKey: next } : {}),
+        });
+        for (const item of page.items) {
+          times.add(censusPassTime(item));
+          if (times.size > limit + 1) break;
+          items.push(item);
+        }
+        next = page.next;
+      } while (next && times.size <= limit + 1);
+      return mergePasses(items.map(toStoredPass)).slice(0, limit);
     },
 
     async listEvents(destination, limit) {

@@ -107,6 +107,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
   const log = new ConfigLog(db, now);
   const liveDestinations = new LiveDestinations();
   const lastTouch = new Map<string, number>();
+  /** The pps budget last written per source: a change is written at once, whatever `touchIntervalMs` says. */
+  const lastPps = new Map<string, number>();
   const nowSeconds = () => Math.floor(now().getTime() / 1000);
 
   const live = async (key: Key) => {
@@ -257,19 +259,25 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       });
     },
 
-    async touchSource(id, at) {
+    async touchSource(id, at, pps) {
       const previous = lastTouch.get(id);
-      if (previous !== undefined && Math.abs(at.getTime() - previous) < touchIntervalMs) return;
+      const ppsChanged = pps !== undefined && lastPps.get(id) !== pps;
+      if (!ppsChanged && previous !== undefined && Math.abs(at.getTime() - previous) < touchIntervalMs)
+        return;
       // Not a config change: a plain conditional update, no version bump.
       await db.update(
         {
           Key: sourceKey(id),
-          UpdateExpression: 'SET lastSeen = :at',
+          UpdateExpression: pps === undefined ? 'SET lastSeen = :at' : 'SET lastSeen = :at, pps = :pps',
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(gone)',
-          ExpressionAttributeValues: { ':at': at.toISOString() },
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ...(pps === undefined ? {} : { ':pps': pps }),
+          },
         },
         'lastSeen write',
       );
+      if (pps !== undefined) lastPps.set(id, pps);
       lastTouch.set(id, at.getTime());
     },
 
@@ -391,6 +399,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
 
     async close() {
       lastTouch.clear();
+      lastPps.clear();
       if (ownClient) client.destroy();
     },
   };

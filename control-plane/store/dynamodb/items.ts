@@ -63,8 +63,8 @@ export function setClause(fields: Item): {
 
 // Sources ----------------------------------------------------------------------------------------------------
 
-/** The fields a source item carries besides its key. `lastSeen` is left out: only `touchSource` writes it. */
-export function sourceFields(s: Omit<Source, 'lastSeen'>): Item {
+/** The fields a source item carries besides its key. `lastSeen` and `pps` are left out: only `touchSource` writes them. */
+export function sourceFields(s: Omit<Source, 'lastSeen' | 'pps'>): Item {
   return {
     id: s.id,
     name: s.name,
@@ -87,6 +87,7 @@ export function toSource(item: Item): Source {
     address: (item.address as string | null | undefined) ?? null,
     labels: (item.labels as Record<string, string> | undefined) ?? {},
     lastSeen: (item.lastSeen as string | null | undefined) ?? null,
+    ...(typeof item.pps === 'number' ? { pps: item.pps } : {}),
     createdAt: item.createdAt as string,
   };
 }

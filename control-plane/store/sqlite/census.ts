@@ -1,12 +1,14 @@
 /**
  * Census passes, hosts and events in SQLite: a pass, its host changes and its events go in one transaction (the
  * store's `write`), so a pass is never half applied. The primary key of `census_passes` is the pass's identity:
- * a retried report finds its row and changes nothing.
+ * a retried report finds its row and changes nothing. The slices of a split pass are rows of their own, merged
+ * when listed (merge-passes.ts).
  */
 import type Database from 'better-sqlite3';
-import type { CensusEvent, CensusPassRecord } from '../../../contract/index.js';
-import { applyPass, type HostState } from '../../census/apply-pass.js';
+import type { CensusEvent } from '../../../contract/index.js';
+import { type HostState, passEffect } from '../../census/apply-pass.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
+import { mergePasses, type StoredPass } from '../../census/merge-passes.js';
 import { type CensusHostState, type CensusStore, NotFoundError } from '../store.js';
 
 interface PassRow {
@@ -22,6 +24,10 @@ interface PassRow {
   errors: bigint;
   skipped: bigint;
   rate: bigint;
+  slot: bigint | null;
+  slice_from: bigint | null;
+  slice_to: bigint | null;
+  slice_of: bigint | null;
 }
 
 interface HostRow {
@@ -46,13 +52,12 @@ const toHostState = (r: HostRow): HostState => ({
   lastPass: r.last_pass,
 });
 
-const toPassRecord = (r: PassRow): CensusPassRecord => ({
+const toStoredPass = (r: PassRow): StoredPass => ({
   destination: r.destination,
   source: r.source,
   prefix: r.prefix,
-  start: r.start.toString(),
-  end: r.end.toString(),
-  durationMs: Number(r.end - r.start) / 1e6,
+  start: r.start,
+  end: r.end,
   addresses: Number(r.addresses),
   probed: Number(r.probed),
   answered: Number(r.answered),
@@ -60,6 +65,9 @@ const toPassRecord = (r: PassRow): CensusPassRecord => ({
   errors: Number(r.errors),
   skipped: Number(r.skipped),
   rate: Number(r.rate),
+  ...(r.slot !== null
+    ? { slice: { slot: r.slot, from: Number(r.slice_from), to: Number(r.slice_to), of: Number(r.slice_of) } }
+    : {}),
 });
 
 /**
@@ -74,9 +82,10 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
     ),
     insertPass: db.prepare(`
       INSERT OR IGNORE INTO census_passes
-        (destination, source, start, end, prefix, addresses, probed, answered, retries, errors, skipped, rate)
+        (destination, source, start, end, prefix, addresses, probed, answered, retries, errors, skipped, rate,
+         slot, slice_from, slice_to, slice_of)
       VALUES (@destination, @source, @start, @end, @prefix, @addresses, @probed, @answered, @retries, @errors,
-        @skipped, @rate)`),
+        @skipped, @rate, @slot, @sliceFrom, @sliceTo, @sliceOf)`),
     hosts: db
       .prepare<[string], HostRow>('SELECT * FROM census_hosts WHERE destination = ?')
       .safeIntegers(true),
@@ -90,14 +99,19 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
     insertEvent: db.prepare(
       'INSERT OR IGNORE INTO census_events (destination, at, address, kind) VALUES (?, ?, ?, ?)',
     ),
+    // The newest `limit` passes whole: every row (slice) of each, a pass named by its slot, or its start and
+    // source when it has one source.
     passes: db
-      .prepare<[string, number], PassRow>(
-        'SELECT * FROM census_passes WHERE destination = ? ORDER BY start DESC, source DESC LIMIT ?',
-      )
+      .prepare<[{ destination: string; limit: number }], PassRow>(`
+        SELECT p.* FROM census_passes p JOIN (
+          SELECT DISTINCT COALESCE(slot, start) AS at, CASE WHEN slot IS NULL THEN source END AS only
+          FROM census_passes WHERE destination = @destination ORDER BY at DESC, only DESC LIMIT @limit
+        ) top ON COALESCE(p.slot, p.start) = top.at AND (top.only IS NULL OR p.source = top.only)
+        WHERE p.destination = @destination`)
       .safeIntegers(true),
     latestPass: db
       .prepare<[string], { start: bigint | null }>(
-        'SELECT MAX(start) AS start FROM census_passes WHERE destination = ?',
+        'SELECT MAX(COALESCE(slot, start)) AS start FROM census_passes WHERE destination = ?',
       )
       .safeIntegers(true),
     events: db
@@ -130,13 +144,17 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
           errors: pass.errors,
           skipped: pass.skipped,
           rate: pass.rate,
+          slot: pass.slice ? BigInt(pass.slice.slot) : null,
+          sliceFrom: pass.slice?.from ?? null,
+          sliceTo: pass.slice?.to ?? null,
+          sliceOf: pass.slice?.of ?? null,
         });
         if (inserted.changes === 0) return { stored: false };
         if (pass.answers === undefined) return { stored: true };
         const known = new Map(
           sql.hosts.all(pass.destination).map((r) => [r.address, toHostState(r)] as const),
         );
-        const effect = applyPass(known, start, pass.answers, goneAfter);
+        const effect = passEffect(known, pass, goneAfter);
         for (const h of effect.hosts) sql.upsertHost.run({ destination: pass.destination, ...h });
         for (const e of effect.events) sql.insertEvent.run(pass.destination, BigInt(e.at), e.address, e.kind);
         return { stored: true };
@@ -150,7 +168,7 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
     },
 
     async listPasses(destination, limit) {
-      return sql.passes.all(destination, limit).map(toPassRecord);
+      return mergePasses(sql.passes.all({ destination, limit }).map(toStoredPass));
     },
 
     async listEvents(destination, limit) {

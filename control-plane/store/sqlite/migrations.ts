@@ -342,4 +342,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE rollup_day ADD COLUMN process_timed INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE rollup_total ADD COLUMN process_timed INTEGER NOT NULL DEFAULT 0;
   `,
+  // 8: split censuses (issue 11). The pps budget an agent reports with its config poll, which sizes its slices;
+  // and a split pass's slot (the wall-clock time that names the pass across sources) and slice. NULL for a
+  // single-source pass and for sources whose agent has not said.
+  `
+  ALTER TABLE sources ADD COLUMN pps INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slot INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_from INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_to INTEGER;
+  ALTER TABLE census_passes ADD COLUMN slice_of INTEGER;
+  `,
 ];

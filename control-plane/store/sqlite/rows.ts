@@ -23,6 +23,7 @@ export interface SourceRow {
   address: string | null;
   labels: string;
   last_seen: string | null;
+  pps: number | null;
   created_at: string;
 }
 
@@ -36,6 +37,7 @@ export function toSource(row: SourceRow): Source {
     address: row.address,
     labels: JSON.parse(row.labels) as Record<string, string>,
     lastSeen: row.last_seen,
+    ...(row.pps !== null && row.pps !== undefined ? { pps: row.pps } : {}),
     createdAt: row.created_at,
   };
 }

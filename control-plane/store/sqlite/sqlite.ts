@@ -125,7 +125,7 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       UPDATE sources SET name = @name, location = @location, host = @host, sourceid = @sourceid,
         address = @address, labels = @labels WHERE id = @id`),
     deleteSource: db.prepare('DELETE FROM sources WHERE id = ?'),
-    touchSource: db.prepare('UPDATE sources SET last_seen = ? WHERE id = ?'),
+    touchSource: db.prepare('UPDATE sources SET last_seen = ?, pps = COALESCE(?, pps) WHERE id = ?'),
 
     destination: db.prepare<[string], DestinationRow>(`${DESTINATION_SELECT} WHERE d.id = ?`),
     destinations: db.prepare<
@@ -291,8 +291,8 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
       }, false);
     },
 
-    async touchSource(id, at) {
-      read(() => sql.touchSource.run(at.toISOString(), id));
+    async touchSource(id, at, pps) {
+      read(() => sql.touchSource.run(at.toISOString(), pps ?? null, id));
     },
 
     async createDestination(input) {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAgentMetrics, metricValue } from '../../../../agent/metrics/metrics.js';
 import { CensusScheduler, isCensus } from '../../../../agent/schedule/census/census-scheduler.js';
+import { phaseOf } from '../../../../agent/schedule/scheduler.js';
 import type { CensusPass, ResultInput } from '../../../../contract/index.js';
 import { FakeClock } from '../fake-clock.js';
 import { destination } from '../fixtures.js';
@@ -118,5 +119,44 @@ describe('census scheduler', () => {
     const sent = t.prober.sent.length;
     t.clock.advance(5000);
     expect(t.prober.sent.length).toBe(sent);
+  });
+
+  it('a split census probes the slice it holds, at wall-clock slots every source shares, and names them', async () => {
+    const t = setup(10_000);
+    const split = { ...t.d, census: { rate: 10_000, retries: 0, split: true, goneAfter: 2 } };
+    // Addresses 0–126 are 198.19.4.1–127: .10 is in the slice, .200 is not.
+    /** Runs the clock until `n` passes are recorded, for at most 3 s of it (a pass takes ~25 ms here). */
+    const passes = async (n: number) => {
+      for (let i = 0; i < 300 && t.passes.length < n; i++) {
+        t.clock.advance(10);
+        await flush();
+      }
+      expect(t.passes.length).toBe(n);
+    };
+    t.census.apply([split], { [split.id]: { from: 0, to: 127, of: 254, index: 0, count: 2 } });
+    await passes(2);
+    const phaseMs = BigInt(Math.floor(phaseOf(split.id) * 1000));
+    for (const p of t.passes) {
+      expect(p).toMatchObject({ addresses: 127, probed: 127, answered: 1, answers: [['198.19.4.10', 1000]] });
+      expect(p.slice).toMatchObject({ from: 0, to: 127, of: 254 });
+      // On the grid: a whole multiple of the interval past the destination's phase, in whole ms.
+      expect((BigInt(p.slice!.slot) / 1_000_000n - phaseMs) % 1000n).toBe(0n);
+      expect(BigInt(p.slice!.slot) % 1_000_000n).toBe(0n);
+      expect(BigInt(p.start)).toBeGreaterThanOrEqual(BigInt(p.slice!.slot));
+    }
+    expect(BigInt(t.passes[1]!.slice!.slot) - BigInt(t.passes[0]!.slice!.slot)).toBe(1_000_000_000n);
+    const inSlice = new Set(t.prober.sent.map((x) => Number(x.address.split('.')[3])));
+    expect(Math.min(...inSlice)).toBe(1);
+    expect(Math.max(...inSlice)).toBe(127);
+    expect(inSlice.size).toBe(127);
+
+    // The other source went silent: the next config gives this one everything, from the next pass on.
+    t.census.apply([split], { [split.id]: { from: 0, to: 254, of: 254, index: 0, count: 1 } });
+    await passes(3);
+    expect(t.passes[2]).toMatchObject({ addresses: 254, answered: 2, slice: { from: 0, to: 254, of: 254 } });
+    // A slice cut for another prefix is not trusted: the whole census.
+    t.census.apply([split], { [split.id]: { from: 0, to: 10, of: 65_534, index: 0, count: 1 } });
+    await passes(4);
+    expect(t.passes[3]).toMatchObject({ addresses: 254, slice: { from: 0, to: 254, of: 254 } });
   });
 });
