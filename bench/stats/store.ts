@@ -37,6 +37,10 @@ const { values: args } = parseArgs({
     'batches-wide': { type: 'string', default: '600' },
     'summary-reads': { type: 'string', default: '5' },
     only: { type: 'string' },
+    // For profiling one side alone (node --cpu-prof): on, off, or both (alternating; the default).
+    rollups: { type: 'string', default: 'both' },
+    // Destinations per batch to run: 20, 1000 or both (the default).
+    destinations: { type: 'string', default: '20,1000' },
     reads: { type: 'string', default: '20' },
   },
 });
@@ -330,10 +334,22 @@ const add = (key: string, value: number) => {
 const only = args.only;
 for (let run = 0; run < RUNS; run++) {
   if (!only || only === 'ingest') {
-    for (const [destinations, batches] of [
-      [20, BATCHES],
-      [1000, BATCHES_WIDE],
-    ] as const) {
+    const sizes = (
+      [
+        [20, BATCHES],
+        [1000, BATCHES_WIDE],
+      ] as const
+    ).filter(([d]) => args.destinations.split(',').includes(String(d)));
+    for (const [destinations, batches] of sizes) {
+      if (args.rollups !== 'both') {
+        const one = await ingest(args.rollups === 'on', destinations, batches);
+        add(`ingest ${destinations} dst, rollups ${args.rollups} (results/s)`, one.rate);
+        add(
+          `ingest ${destinations} dst, rollups ${args.rollups}, CPU ms per 1,000 results`,
+          one.cpuMsPer1000,
+        );
+        continue;
+      }
       // Alternating, the order flipped each run: the machine's load drifts.
       const order = run % 2 === 0 ? [false, true] : [true, false];
       const got: Record<string, Awaited<ReturnType<typeof ingest>>> = {};

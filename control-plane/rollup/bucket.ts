@@ -93,7 +93,7 @@ export function minuteOf(rtime: string): number {
 }
 
 /** Orders decimal rtimes numerically without BigInt (no leading zeros: longer is larger). */
-function compareRtime(a: string, b: string): number {
+export function compareRtime(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
@@ -138,16 +138,8 @@ function bucketOf(results: RollupResult<unknown>[]): Bucket {
   let first: RollupResult<unknown> | undefined;
   let last: RollupResult<unknown> | undefined;
   for (const r of sorted) {
-    b.sent++;
-    b.statuses[STATUS_INDEX.get(r.status)!]!++;
-    if (r.rtt !== null && !kernelTimed(r)) b.processTimed++;
-    if (r.status === 'reply' && r.rtt !== null) {
-      const rtt = r.rtt;
-      if (rtt < b.rttMin) b.rttMin = rtt;
-      if (rtt > b.rttMax) b.rttMax = rtt;
-      b.rttSum += rtt;
-      b.rttSumSquares += rtt * rtt;
-      b.sketch.accept(rtt);
+    if (countResult(b, r.status, r.rtt, r.timing)) {
+      const rtt = r.rtt!;
       if (previousRtt !== null) {
         b.jitterSum += Math.abs(rtt - previousRtt);
         b.jitterCount++;
@@ -164,6 +156,29 @@ function bucketOf(results: RollupResult<unknown>[]): Bucket {
     b.lastReply = { rtime: BigInt(last.rtime), rtt: last.rtt! };
   }
   return b;
+}
+
+/**
+ * Counts one result into `b`: `sent`, its status, whether it was timed by the process and, for a reply with an
+ * RTT, the RTT's moments and sketch. Jitter and the first/last marks depend on the order of results and are
+ * the caller's. Returns whether the result was such a reply (the only kind jitter is taken between).
+ */
+export function countResult(
+  b: Bucket,
+  status: Status,
+  rtt: number | null,
+  timing: Timing | undefined,
+): boolean {
+  b.sent++;
+  b.statuses[STATUS_INDEX.get(status)!]!++;
+  if (rtt !== null && !kernelTimed({ rtt, timing })) b.processTimed++;
+  if (status !== 'reply' || rtt === null) return false;
+  if (rtt < b.rttMin) b.rttMin = rtt;
+  if (rtt > b.rttMax) b.rttMax = rtt;
+  b.rttSum += rtt;
+  b.rttSumSquares += rtt * rtt;
+  b.sketch.accept(rtt);
+  return true;
 }
 
 /**

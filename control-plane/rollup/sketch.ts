@@ -107,6 +107,14 @@ export function decodeSketch(bytes: Uint8Array): Sketch {
   return sketch;
 }
 
+/** The bytes of the merge of two encoded sketches, worked on the bytes (no sketch objects): for SQL upserts. */
+export function mergeSketchBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const sum = new SketchSum();
+  sum.addBytes(a);
+  sum.addBytes(b);
+  return sum.toBytes();
+}
+
 /**
  * Sums many sketches' bins straight from their bytes, for reads that merge thousands of rows: no sketch object
  * per row, one growing array of counts. {@link toSketch} gives the merged sketch (the same bins `merge` gives).
@@ -173,6 +181,24 @@ export class SketchSum {
     sketch.zeroCount = this.zeroCount;
     sketch.count = this.zeroCount + sketch.store.count;
     return sketch;
+  }
+
+  /** The bytes of the merged sketch: what {@link encodeSketch} writes of {@link toSketch}, without making it. */
+  toBytes(): Uint8Array {
+    const bins = this.bins;
+    let lo = 0;
+    let hi = bins.length - 1;
+    while (lo <= hi && bins[lo] === 0) lo++;
+    while (hi >= lo && bins[hi] === 0) hi--;
+    const out: number[] = [VERSION];
+    writeVarint(out, this.zeroCount);
+    writeVarint(out, hi - lo + 1);
+    if (lo <= hi) {
+      const first = this.offset + lo;
+      writeVarint(out, first >= 0 ? first * 2 : -first * 2 - 1);
+      for (let i = lo; i <= hi; i++) writeVarint(out, bins[i]!);
+    }
+    return Uint8Array.from(out);
   }
 
   /** Grows the bins to hold keys [from, to]. */

@@ -12,9 +12,11 @@
  *   the tiers hold exactly the raw results of the source's minutes ≤ W, and nothing of its minutes > W;
  *   the cache holds exactly the raw results of its minutes > W.
  *
- * - A batch's inserted results (INSERT OR IGNORE … RETURNING: a retry's repeats are never seen here) of
- *   minutes ≤ W are written to the tiers at once, in the batch's transaction (addLate); those of minutes > W
- *   join the cache.
+ * - A batch's inserted results (results.ts: a retry's repeats are never seen here) of minutes ≤ W are written
+ *   to the tiers at once, in the batch's transaction (addLate); those of minutes > W join the cache: each
+ *   appended to its cached minute when it comes after the minute's newest result (the usual case; no bucket
+ *   per batch), the others bucketed and joined (combineMinute), their minute's jitter recomputed from the raw
+ *   rows when they interleave.
  * - When the source's newest minute is {@link GRACE_SECONDS} past a cached minute, that minute is closed: the
  *   same transaction writes every cached minute ≤ the new W to the tiers and moves W, so tiers and watermark
  *   move together or not at all.
@@ -40,6 +42,7 @@ import {
   minuteOf,
   type RollupResult,
 } from '../../rollup/bucket.js';
+import { MinuteAppender } from '../../rollup/minute-appender.js';
 import type { PutOutcome } from './results.js';
 import type { TierWriter } from './rollups.js';
 
@@ -69,8 +72,23 @@ interface SourceCache {
   /** The watermark minute; -Infinity when nothing of the source was ever closed. */
   watermark: number;
   newest: number;
-  /** Key `${destination}/${minute}`. */
-  slots: Map<string, MinuteBucket<number>>;
+  /** The open minutes of each destination (a few: those within the grace period). */
+  slots: Map<number, MinuteAppender<number>[]>;
+}
+
+/** The cached minute of a destination, if any. */
+function slotOf(c: SourceCache, destination: number, minute: number): MinuteAppender<number> | undefined {
+  const list = c.slots.get(destination);
+  if (list) for (const slot of list) if (slot.minute === minute) return slot;
+  return undefined;
+}
+
+/** Caches a new minute. */
+function addSlot(c: SourceCache, slot: MinuteAppender<number>) {
+  const list = c.slots.get(slot.destination);
+  if (list) list.push(slot);
+  else c.slots.set(slot.destination, [slot]);
+  if (slot.minute > c.newest) c.newest = slot.minute;
 }
 
 export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWriter {
@@ -108,16 +126,18 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
   /** Adds fresh buckets (minutes > W) into the source's cache, joining jitter or recomputing it. */
   function join(source: number, c: SourceCache, buckets: MinuteBucket<number>[]) {
     for (const b of buckets) {
-      const key = `${b.destination}/${b.minute}`;
-      const have = c.slots.get(key);
-      if (!have) c.slots.set(key, b);
-      else if (!combineMinute(have.bucket, b.bucket).exact) {
+      const have = slotOf(c, b.destination, b.minute);
+      if (!have) {
+        addSlot(c, new MinuteAppender(b.destination, b.minute, b.bucket));
+        continue;
+      }
+      if (!combineMinute(have.bucket, b.bucket).exact) {
         // The raw rows of a minute > W are all stored (this batch's too, in this transaction): exact.
         const j = tiers.jitterFromRaw(b.destination, source, b.minute);
         have.bucket.jitterSum = j.sum;
         have.bucket.jitterCount = j.count;
       }
-      if (b.minute > c.newest) c.newest = b.minute;
+      have.resync();
     }
   }
 
@@ -125,11 +145,12 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
   function close(source: number, c: SourceCache, upTo: number) {
     if (upTo <= c.watermark) return;
     const closing: MinuteBucket<number>[] = [];
-    for (const [key, slot] of c.slots) {
-      if (slot.minute <= upTo) {
-        closing.push(slot);
-        c.slots.delete(key);
-      }
+    for (const [destination, list] of c.slots) {
+      const open = list.filter((slot) => slot.minute > upTo);
+      if (open.length === list.length) continue;
+      for (const slot of list) if (slot.minute <= upTo) closing.push(slot);
+      if (open.length === 0) c.slots.delete(destination);
+      else c.slots.set(destination, open);
     }
     tiers.addClosed(source, closing);
     setWatermark.run(source, upTo);
@@ -137,23 +158,46 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
   }
 
   const writer: RollupWriter = {
-    add({ source, inserted }) {
+    add({ source, inserted, keys }) {
       if (inserted.length === 0) return;
       const c = cacheOf(source);
       const late: RollupResult<number>[] = [];
-      const fresh: RollupResult<number>[] = [];
-      for (const { destination, result } of inserted) {
-        const r = {
-          destination,
-          rtime: result.rtime,
-          status: result.status,
-          rtt: result.rtt,
-          timing: result.timing,
-        };
-        (minuteOf(result.rtime) <= c.watermark ? late : fresh).push(r);
+      const unordered: RollupResult<number>[] = [];
+      const touched: MinuteAppender<number>[] = [];
+      for (const result of inserted) {
+        const destination = keys.get(result.destination)!;
+        const minute = minuteOf(result.rtime);
+        if (minute <= c.watermark) {
+          late.push({
+            destination,
+            rtime: result.rtime,
+            status: result.status,
+            rtt: result.rtt,
+            timing: result.timing,
+          });
+          continue;
+        }
+        let slot = slotOf(c, destination, minute);
+        if (!slot) {
+          slot = new MinuteAppender(destination, minute);
+          addSlot(c, slot);
+        }
+        const settled = !slot.unsettled;
+        if (slot.append(result.rtime, result.status, result.rtt, result.timing)) {
+          if (settled) touched.push(slot);
+        } else {
+          unordered.push({
+            destination,
+            rtime: result.rtime,
+            status: result.status,
+            rtt: result.rtt,
+            timing: result.timing,
+          });
+        }
       }
+      for (const slot of touched) slot.settle();
       if (late.length > 0) tiers.addLate(source, bucketResults(late));
-      if (fresh.length > 0) join(source, c, bucketResults(fresh));
+      if (unordered.length > 0) join(source, c, bucketResults(unordered));
       const closed = c.newest - GRACE_SECONDS;
       if (closed > c.watermark) close(source, c, closed);
     },
@@ -161,7 +205,7 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
     flushBefore(minute) {
       for (const [source, c] of cache) {
         let any = false;
-        for (const slot of c.slots.values()) if (slot.minute < minute) any = true;
+        for (const list of c.slots.values()) for (const slot of list) if (slot.minute < minute) any = true;
         if (any) close(source, c, minute - 60);
       }
     },
@@ -188,7 +232,9 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
 
     *pending() {
       for (const [source, c] of cache) {
-        for (const slot of c.slots.values()) yield { source, ...slot };
+        for (const list of c.slots.values()) {
+          for (const { destination, minute, bucket } of list) yield { source, destination, minute, bucket };
+        }
       }
     },
   };

@@ -24,7 +24,8 @@ import {
   mergeInto,
   REPLY,
 } from '../../rollup/bucket.js';
-import { decodeSketch, encodeSketch, SketchSum } from '../../rollup/sketch.js';
+import { encodeSketch, mergeSketchBytes, SketchSum } from '../../rollup/sketch.js';
+import { multiRowInsert } from './multi-row.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
 export interface TierWriter {
@@ -45,6 +46,12 @@ export const MERGED_SECONDS = {
 } as const;
 type MergedTier = keyof typeof MERGED_SECONDS;
 const MERGED_TIERS = Object.keys(MERGED_SECONDS) as MergedTier[];
+
+/** Where t and the reply marks (NULL in the merged tiers) are in a row's parameters. */
+const T = ROLLUP_COLUMNS.indexOf('t');
+const MARKS = (['first_rtime', 'first_rtt', 'last_rtime', 'last_rtt'] as const).map((c) =>
+  ROLLUP_COLUMNS.indexOf(c),
+);
 
 const VALUES = `VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
 /** Columns that add when rows of one slot merge. */
@@ -83,11 +90,17 @@ export function tierWriter(
   );
   // A plain INSERT: a closed minute from the cache has no row by the cache's invariant, and a row there would
   // mean counting twice, which must fail loudly rather than add.
-  const minuteInsert = db.prepare(`INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}`);
+  const minuteInsert = multiRowInsert(
+    db,
+    `INSERT INTO rollup_minute (${ROLLUP_COLUMNS.join(', ')})`,
+    ROLLUP_COLUMNS.length,
+  );
   const addInto = (tier: MergedTier) =>
-    db.prepare(
-      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')}) ${VALUES}
-       ON CONFLICT (t, destination, source) DO UPDATE SET
+    multiRowInsert(
+      db,
+      `INSERT INTO rollup_${tier} (${ROLLUP_COLUMNS.join(', ')})`,
+      ROLLUP_COLUMNS.length,
+      `ON CONFLICT (t, destination, source) DO UPDATE SET
          ${SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
          rtt_min = coalesce(min(rtt_min, excluded.rtt_min), rtt_min, excluded.rtt_min),
          rtt_max = coalesce(max(rtt_max, excluded.rtt_max), rtt_max, excluded.rtt_max),
@@ -97,7 +110,7 @@ export function tierWriter(
     );
   const merged = Object.fromEntries(MERGED_TIERS.map((tier) => [tier, addInto(tier)])) as Record<
     MergedTier,
-    Database.Statement
+    ReturnType<typeof multiRowInsert>
   >;
   const addTotal = db.prepare(
     `INSERT INTO rollup_total (destination, source, sent, reply, process_timed) VALUES (?, ?, ?, ?, ?)
@@ -117,21 +130,40 @@ export function tierWriter(
     return jitterOf(minuteReplies.all(destination, ns, ns + 60_000_000_000n, source).map((r) => r.rtt));
   }
 
-  /** Adds what the minutes gained into their hour and day rows, coalesced per row first. */
-  function foldUp(source: number, deltas: Iterable<MinuteBucket<number>>) {
+  /**
+   * Adds what the minutes gained into their coarser rows, coalesced per row first. `params` are each delta's
+   * row parameters when the caller has them (the minute rows it just wrote): a coarser row that gains one
+   * minute (the usual flush) takes them as they are, with its own t and no reply marks, instead of a merged
+   * copy of the bucket encoded again.
+   */
+  function foldUp(source: number, deltas: readonly MinuteBucket<number>[], params: unknown[][] = []) {
     for (const tier of MERGED_TIERS) {
       const width = MERGED_SECONDS[tier];
-      const rows = new Map<string, { destination: number; t: number; bucket: Bucket }>();
-      for (const { destination, minute, bucket } of deltas) {
+      const rows = new Map<string, { first: number; t: number; bucket?: Bucket }>();
+      deltas.forEach(({ destination, minute, bucket }, i) => {
         const t = minute - (minute % width);
         const key = `${destination}/${t}`;
         const have = rows.get(key);
-        // A tier's delta is its own bucket: a minute's sketch object must not be shared and merged twice.
-        if (have) mergeInto(have.bucket, bucket);
-        else rows.set(key, { destination, t, bucket: mergeInto(emptyBucket(), bucket) });
+        if (!have) rows.set(key, { first: i, t });
+        else {
+          // A tier's delta is its own bucket: a minute's sketch object must not be shared and merged twice.
+          have.bucket ??= mergeInto(emptyBucket(), deltas[have.first]!.bucket);
+          mergeInto(have.bucket, bucket);
+        }
+      });
+      const out: unknown[][] = [];
+      for (const { first, t, bucket } of rows.values()) {
+        const { destination } = deltas[first]!;
+        if (bucket) out.push(rowParams(destination, source, t, bucket));
+        else {
+          params[first] ??= rowParams(destination, source, t, deltas[first]!.bucket);
+          const row = params[first].slice();
+          row[T] = t;
+          for (const at of MARKS) row[at] = null;
+          out.push(row);
+        }
       }
-      for (const { destination, t, bucket } of rows.values())
-        merged[tier].run(rowParams(destination, source, t, bucket));
+      merged[tier](out);
     }
   }
 
@@ -154,9 +186,11 @@ export function tierWriter(
 
     addClosed(source, minutes) {
       const list = [...minutes];
-      for (const { destination, minute, bucket } of list)
-        minuteInsert.run(rowParams(destination, source, minute, bucket));
-      foldUp(source, list);
+      const params = list.map(({ destination, minute, bucket }) =>
+        rowParams(destination, source, minute, bucket),
+      );
+      minuteInsert(params);
+      foldUp(source, list, params);
       addTotals(source, list);
       counted?.(source, list);
     },
@@ -202,9 +236,7 @@ export function registerSketchMerge(db: Database.Database) {
     },
     result: (sum: SketchSum) => Buffer.from(encodeSketch(sum.toSketch())),
   });
-  db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) => {
-    const sketch = decodeSketch(a as Uint8Array);
-    sketch.merge(decodeSketch(b as Uint8Array));
-    return Buffer.from(encodeSketch(sketch));
-  });
+  db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) =>
+    mergeSketchBytes(a as Uint8Array, b as Uint8Array),
+  );
 }

@@ -29,7 +29,7 @@ import {
 import { censusTables } from './census.js';
 import { MIGRATIONS } from './migrations.js';
 import { openMinutes, type PendingMinute } from './open-minutes.js';
-import { resultsTable } from './results.js';
+import { type Collect, MixedBatchError, resultsTable } from './results.js';
 import { pruner } from './retention.js';
 import { rollingSummary } from './rolling-summary.js';
 import { registerSketchMerge, tierWriter } from './rollups.js';
@@ -371,12 +371,21 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     },
 
     async putResults(owner, results) {
-      try {
-        return write(() => {
-          const outcome = resultRows.put(owner, results, rollups !== undefined);
+      const put = (collect: Collect) =>
+        write(() => {
+          const outcome = resultRows.put(owner, results, collect);
           rollups?.add(outcome);
           return { stored: outcome.stored, duplicates: outcome.duplicates };
         }, false);
+      try {
+        if (rollups === undefined) return put('none');
+        try {
+          return put('batch');
+        } catch (err) {
+          // Thrown before the cache was touched, and rolled back: nothing to rebuild.
+          if (!(err instanceof MixedBatchError)) throw err;
+          return put('rows');
+        }
       } catch (err) {
         // The cache may hold what the rolled-back transaction added: rebuild it from what did commit.
         if (db.open) rollups?.reload();
