@@ -14,7 +14,11 @@
  *   minutes are posted as results (one per pair every 10 s), so the open-minute cache holds what it would live.
  *
  *   node --import tsx bench/stats/store.ts [--runs 3] [--batches 100] [--batches-wide 600] [--reads 20]
- *     [--summary-reads 5] [--only ingest|reads|summary]
+ *     [--summary-reads 5] [--only ingest|reads|summary] [--interleave] [--destinations 20,1000]
+ *     [--rollups both|on|off]
+ *
+ * Ingest runs each side in its own store one after the other (order flipped each run), or with --interleave
+ * both at once, batch by batch; --rollups on|off runs one side alone (for node --cpu-prof).
  *
  * No network. Every loop is bounded in count. Medians of the runs are printed.
  */
@@ -39,6 +43,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     // For profiling one side alone (node --cpu-prof): on, off, or both (alternating; the default).
     rollups: { type: 'string', default: 'both' },
+    // Both sides in one process, batch by batch (see ingestInterleaved), instead of one store after the other.
+    interleave: { type: 'boolean', default: false },
     // Destinations per batch to run: 20, 1000 or both (the default).
     destinations: { type: 'string', default: '20,1000' },
     reads: { type: 'string', default: '20' },
@@ -71,73 +77,119 @@ function result(destination: string, rtime: bigint, i: number): ResultInput {
   };
 }
 
-/** Results/s storing `batches` batches, and bytes on disk per million results; each destination probed once a
- * second, as an agent would. */
-async function ingest(
-  rollups: boolean,
-  destinations: number,
-  batches: number,
-): Promise<{ rate: number; cpuMsPer1000: number; bytesPerMillion: number }> {
+/** A store with one source and `destinations` destinations, and the benchmark's batches for it. */
+async function ingestStore(rollups: boolean, destinations: number) {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
-  const store = createSqliteStore({ path: join(dir, 'p.db'), rollups });
-  try {
-    const src = await store.createSource(
-      { name: 's', location: 0, host: 0, address: null, labels: {} },
-      'b'.repeat(64),
+  const file = join(dir, 'p.db');
+  const store = createSqliteStore({ path: file, rollups });
+  const src = await store.createSource(
+    { name: 's', location: 0, host: 0, address: null, labels: {} },
+    'b'.repeat(64),
+  );
+  const ids: string[] = [];
+  for (let d = 0; d < destinations; d++) {
+    ids.push(
+      (
+        await store.createDestination({
+          active: true,
+          address: `198.18.${d >> 8}.${d & 255}`,
+          protocol: 'icmp',
+          port: null,
+          interval: 1000,
+          timeout: 1000,
+          ttl: 64,
+          data: '',
+          labels: {},
+          sources: [],
+        })
+      ).id,
     );
-    const ids: string[] = [];
-    for (let d = 0; d < destinations; d++) {
-      ids.push(
-        (
-          await store.createDestination({
-            active: true,
-            address: `198.18.${d >> 8}.${d & 255}`,
-            protocol: 'icmp',
-            port: null,
-            interval: 1000,
-            timeout: 1000,
-            ttl: 64,
-            data: '',
-            labels: {},
-            sources: [],
-          })
-        ).id,
-      );
-    }
-    const owner = { id: src.id, location: 0, host: 0 };
-    const batch = (b: number) =>
+  }
+  const owner = { id: src.id, location: 0, host: 0 };
+  return {
+    /** Batch b: probe n is destination n mod D in round n div D, one round a second, as an agent sends. */
+    batch: (b: number) =>
       Array.from({ length: BATCH }, (_, i) => {
         const n = b * BATCH + i;
-        // Probe n is destination n mod D in round n div D, one round a second.
         const rtime =
           T0 + BigInt(Math.floor(n / destinations)) * 1_000_000_000n + BigInt(n % destinations) * 1000n;
         return result(ids[n % destinations]!, rtime, n);
-      });
-    for (let b = 0; b < 5; b++) await store.putResults(owner, batch(b)); // warm-up
-    const started = performance.now();
-    const cpuStarted = process.cpuUsage();
-    let building = 0;
-    for (let b = 0; b < batches; b++) {
-      // Built inside the loop (600 batches held at once would weigh on the GC), its time taken out.
-      const t = performance.now();
-      const body = batch(b + 5);
-      building += performance.now() - t;
-      await store.putResults(owner, body);
-    }
-    const rate = (batches * BATCH) / ((performance.now() - started - building) / 1000);
-    // CPU of this process (user + system) per 1,000 results, building included (the same in both): what the
-    // store costs whatever else the machine runs.
-    const cpu = process.cpuUsage(cpuStarted);
-    const cpuMsPer1000 = (cpu.user + cpu.system) / 1000 / batches;
-    // Closing checkpoints the WAL into the file and removes it: the file is then all there is.
-    await store.close();
-    const file = join(dir, 'p.db');
-    const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-    return { rate, cpuMsPer1000, bytesPerMillion: (bytes / ((batches + 5) * BATCH)) * 1e6 };
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+      }),
+    put: (body: ResultInput[]) => store.putResults(owner, body),
+    /** Closes (checkpointing the WAL into the file) and gives the file's bytes per million results. */
+    async close(results: number) {
+      try {
+        await store.close();
+        const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+        return (bytes / results) * 1e6;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+interface IngestFigures {
+  rate: number;
+  cpuMsPer1000: number;
+  bytesPerMillion: number;
+}
+
+/** Results/s storing `batches` batches, and bytes on disk per million results. */
+async function ingest(rollups: boolean, destinations: number, batches: number): Promise<IngestFigures> {
+  const s = await ingestStore(rollups, destinations);
+  for (let b = 0; b < 5; b++) await s.put(s.batch(b)); // warm-up
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  let building = 0;
+  for (let b = 0; b < batches; b++) {
+    // Built inside the loop (600 batches held at once would weigh on the GC), its time taken out.
+    const t = performance.now();
+    const body = s.batch(b + 5);
+    building += performance.now() - t;
+    await s.put(body);
   }
+  const rate = (batches * BATCH) / ((performance.now() - started - building) / 1000);
+  // CPU of this process (user + system) per 1,000 results, building included (the same in both): what the
+  // store costs whatever else the machine runs.
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMsPer1000 = (cpu.user + cpu.system) / 1000 / batches;
+  return { rate, cpuMsPer1000, bytesPerMillion: await s.close((batches + 5) * BATCH) };
+}
+
+/**
+ * Both sides in one process, batch by batch: each batch is put into the store without rollups and into the
+ * one with, in an order that flips every batch, and each put is timed on its own (wall and process CPU, the
+ * batch's building left out). On a shared machine whose load drifts over seconds, the two sides then see the
+ * same load; what one side's garbage costs may be collected during the other's put, which the sequential
+ * mode does not mix.
+ */
+async function ingestInterleaved(
+  destinations: number,
+  batches: number,
+): Promise<{ without: IngestFigures; with: IngestFigures }> {
+  const sides = [await ingestStore(false, destinations), await ingestStore(true, destinations)];
+  for (let b = 0; b < 5; b++) for (const s of sides) await s.put(s.batch(b));
+  const wall = [0, 0];
+  const cpu = [0, 0];
+  for (let b = 0; b < batches; b++) {
+    for (const k of b % 2 === 0 ? [0, 1] : [1, 0]) {
+      const s = sides[k]!;
+      const body = s.batch(b + 5);
+      const started = performance.now();
+      const cpuStarted = process.cpuUsage();
+      await s.put(body);
+      const used = process.cpuUsage(cpuStarted);
+      wall[k]! += performance.now() - started;
+      cpu[k]! += (used.user + used.system) / 1000;
+    }
+  }
+  const figures = async (k: number) => ({
+    rate: (batches * BATCH) / (wall[k]! / 1000),
+    cpuMsPer1000: cpu[k]! / batches,
+    bytesPerMillion: await sides[k]!.close((batches + 5) * BATCH),
+  });
+  return { without: await figures(0), with: await figures(1) };
 }
 
 /** ms per readStats over 30 days of one pair, for the auto step and a 5-minute step. */
@@ -350,12 +402,18 @@ for (let run = 0; run < RUNS; run++) {
         );
         continue;
       }
-      // Alternating, the order flipped each run: the machine's load drifts.
-      const order = run % 2 === 0 ? [false, true] : [true, false];
-      const got: Record<string, Awaited<ReturnType<typeof ingest>>> = {};
-      for (const rollups of order) got[String(rollups)] = await ingest(rollups, destinations, batches);
-      const without = got.false!;
-      const withRollups = got.true!;
+      let without: IngestFigures;
+      let withRollups: IngestFigures;
+      if (args.interleave) {
+        ({ without, with: withRollups } = await ingestInterleaved(destinations, batches));
+      } else {
+        // Alternating, the order flipped each run: the machine's load drifts.
+        const order = run % 2 === 0 ? [false, true] : [true, false];
+        const got: Record<string, IngestFigures> = {};
+        for (const rollups of order) got[String(rollups)] = await ingest(rollups, destinations, batches);
+        without = got.false!;
+        withRollups = got.true!;
+      }
       add(`ingest ${destinations} dst, without rollups (results/s)`, without.rate);
       add(`ingest ${destinations} dst, with rollups (results/s)`, withRollups.rate);
       add(`ingest ${destinations} dst, ratio with/without`, withRollups.rate / without.rate);

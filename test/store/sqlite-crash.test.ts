@@ -131,10 +131,11 @@ describe('sqlite rollups across a crash', () => {
     );
     const acked = () => Number(out.trim().split('\n').at(-1)?.split(' ')[1] ?? -1);
     try {
-      // 40 batches are 400 s of probes: minutes have closed (watermark moved), the last few are still open.
+      // 80 batches are 800 s of probes: the first 10-minute slot has closed (minutes close in whole 10-minute
+      // slots, 2 minutes after their end: open-minutes.ts), the minutes after it are still open.
       await until(
-        () => `40 batches acked (stdout ${out.slice(-200)}, stderr ${err.slice(-500)})`,
-        () => acked() >= 40,
+        () => `80 batches acked (stdout ${out.slice(-200)}, stderr ${err.slice(-500)})`,
+        () => acked() >= 80,
         60_000,
       );
     } finally {
@@ -162,7 +163,8 @@ describe('sqlite rollups across a crash', () => {
 
     // Go on where the agent would: its unanswered batch again, then more, until every minute so far closes.
     const owner = { id: source.id, location: 0, host: 0 };
-    for (let i = last + 1; i <= last + 30; i++) await postCrashBatch(store, owner, destinations, i);
+    // 70 batches, 700 s: at least one more 10-minute slot closes.
+    for (let i = last + 1; i <= last + 70; i++) await postCrashBatch(store, owner, destinations, i);
     for (const step of [60, 3_600]) await expectCountedOnce(store, destinations, step);
     // Minutes closed since: the counters moved their results from the cache into rollup_total, never back.
     const totalsAfter = await expectTotalsExact(store, destinations);

@@ -70,6 +70,14 @@ const SUMS = [
   'process_timed',
 ];
 
+/** A row being folded into the coarser tiers, and its statement parameters once made. */
+interface FoldRow {
+  destination: number;
+  t: number;
+  bucket: Bucket;
+  params?: unknown[];
+}
+
 /**
  * Needs `pinger_sketch_merge` registered on `db` (openDatabase does).
  * @param counted told, per flush or late batch (never per result), what the tiers newly counted: the rolling
@@ -131,39 +139,49 @@ export function tierWriter(
   }
 
   /**
-   * Adds what the minutes gained into their coarser rows, coalesced per row first. `params` are each delta's
-   * row parameters when the caller has them (the minute rows it just wrote): a coarser row that gains one
-   * minute (the usual flush) takes them as they are, with its own t and no reply marks, instead of a merged
-   * copy of the bucket encoded again.
+   * Adds what the minutes gained into their coarser rows, each tier's rows made from the tier below it (10
+   * minutes from minutes, hours from 10 minutes, …: every width divides the next), so that a flush of many
+   * minutes merges each bucket once per tier at most. A row made of one row below it (the usual flush: one
+   * minute per pair) takes that row's parameters as they are, with its own t and no reply marks, instead of a
+   * merged copy encoded again. `params` are the deltas' row parameters when the caller has them (the minute
+   * rows it just wrote).
    */
   function foldUp(source: number, deltas: readonly MinuteBucket<number>[], params: unknown[][] = []) {
+    let below: FoldRow[] = deltas.map(({ destination, minute, bucket }, i) => ({
+      destination,
+      t: minute,
+      bucket,
+      params: params[i],
+    }));
     for (const tier of MERGED_TIERS) {
       const width = MERGED_SECONDS[tier];
-      const rows = new Map<string, { first: number; t: number; bucket?: Bucket }>();
-      deltas.forEach(({ destination, minute, bucket }, i) => {
-        const t = minute - (minute % width);
-        const key = `${destination}/${t}`;
-        const have = rows.get(key);
-        if (!have) rows.set(key, { first: i, t });
-        else {
-          // A tier's delta is its own bucket: a minute's sketch object must not be shared and merged twice.
-          have.bucket ??= mergeInto(emptyBucket(), deltas[have.first]!.bucket);
-          mergeInto(have.bucket, bucket);
-        }
-      });
-      const out: unknown[][] = [];
-      for (const { first, t, bucket } of rows.values()) {
-        const { destination } = deltas[first]!;
-        if (bucket) out.push(rowParams(destination, source, t, bucket));
-        else {
-          params[first] ??= rowParams(destination, source, t, deltas[first]!.bucket);
-          const row = params[first].slice();
+      const groups = new Map<string, FoldRow[]>();
+      for (const row of below) {
+        const key = `${row.destination}/${row.t - (row.t % width)}`;
+        const group = groups.get(key);
+        if (group) group.push(row);
+        else groups.set(key, [row]);
+      }
+      const rows: FoldRow[] = [];
+      for (const group of groups.values()) {
+        const { destination, t: first } = group[0]!;
+        const t = first - (first % width);
+        if (group.length === 1) {
+          const only = group[0]!;
+          only.params ??= rowParams(destination, source, only.t, only.bucket);
+          const row = only.params.slice();
           row[T] = t;
           for (const at of MARKS) row[at] = null;
-          out.push(row);
+          rows.push({ destination, t, bucket: only.bucket, params: row });
+        } else {
+          // A new bucket: the rows below may be the cache's own minutes, never to be changed here.
+          const bucket = emptyBucket();
+          for (const row of group) mergeInto(bucket, row.bucket);
+          rows.push({ destination, t, bucket, params: rowParams(destination, source, t, bucket) });
         }
       }
-      merged[tier](out);
+      merged[tier](rows.map((row) => row.params!));
+      below = rows;
     }
   }
 
