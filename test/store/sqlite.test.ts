@@ -330,6 +330,58 @@ describe('sqlite store', () => {
       await store.close();
     });
 
+    it('closes minutes in whole 10-minute slots, minute by minute past the cache cap, with the same figures', async () => {
+      const day0 = (RTIME / 86_400_000_000_000n) * 86_400_000_000_000n;
+      const watermarks: number[] = [];
+      const answers: unknown[] = [];
+      for (const maxAlignedSlots of [undefined, 5]) {
+        const path = join(tempDir(), 'pinger.db');
+        const { store, src, dst } = await filled(path, 0, { maxAlignedSlots });
+        const others = [
+          await store.createDestination(destinationInput({ address: '198.18.0.2' })),
+          await store.createDestination(destinationInput({ address: '198.18.0.3' })),
+        ];
+        // 25 minutes from a UTC midnight, each destination probed every 10 s, a batch per 30 s.
+        for (let s = 0; s < 1_500; s += 30) {
+          await store.putResults(
+            { id: src.id, location: 0, host: 0 },
+            [0, 10, 20].flatMap((k) =>
+              [dst, ...others].map((d, j) =>
+                resultInput(d.id, {
+                  rtime: `${day0 + BigInt(s + k) * 1_000_000_000n + BigInt(j) * 1_000n}`,
+                  rseq: s + k,
+                  rtt: 100 + (((s + k) * 7919 + j * 31) % 900),
+                  status: (s + k) % 170 === 0 ? 'timeout' : 'reply',
+                }),
+              ),
+            ),
+          );
+        }
+        // Ids are random: the series are named by the destination's place instead.
+        const names = [dst, ...others].map((d) => d.id);
+        const read = async (step: number) =>
+          (await store.stats!.readStats({ from: day0, to: day0 + 3_600_000_000_000n - 1n, step })).series
+            .map((x) => ({ ...x, source: 'a', destination: names.indexOf(x.destination) }))
+            .sort((a, b) => a.destination - b.destination);
+        answers.push([await read(60), await read(600), await read(3_600)]);
+        await store.close();
+        const db = new Database(path, { readonly: true });
+        const { minute } = db.prepare('SELECT minute FROM rollup_watermark').get() as { minute: number };
+        watermarks.push(minute - Number(day0 / 1_000_000_000n));
+        // The tiers hold exactly the raw results up to the watermark, every tier.
+        const raw = db
+          .prepare('SELECT count(*) AS n FROM results WHERE rtime < ?')
+          .get((BigInt(minute) + 60n) * 1_000_000_000n) as { n: number };
+        for (const tier of ['minute', 'tenmin', 'hour', 'sixhour', 'day'])
+          expect(db.prepare(`SELECT sum(sent) AS n FROM rollup_${tier}`).get(), tier).toEqual(raw);
+        db.close();
+      }
+      // Newest minute 24:00, 2 minutes of grace: 22:00 may close. Whole slots: up to 19:00, the last minute
+      // of the slot 10:00–19:59. Past the cap (3 pairs × 3 open minutes > 5): up to 22:00 itself.
+      expect(watermarks).toEqual([19 * 60, 22 * 60]);
+      expect(answers[1]).toEqual(answers[0]);
+    });
+
     it('turns on incremental vacuum in a file made before it, once, keeping the data', async () => {
       const path = join(tempDir(), 'pinger.db');
       const old = new Database(path);

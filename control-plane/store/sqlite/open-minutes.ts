@@ -111,7 +111,11 @@ function addSlot(c: SourceCache, slot: MinuteAppender<number>) {
   if (slot.minute > c.newest) c.newest = slot.minute;
 }
 
-export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWriter {
+export function openMinutes(
+  db: Database.Database,
+  tiers: TierWriter,
+  maxAlignedSlots = MAX_ALIGNED_SLOTS,
+): RollupWriter {
   const setWatermark = db.prepare(
     `INSERT INTO rollup_watermark (source, minute) VALUES (?, ?)
      ON CONFLICT (source) DO UPDATE SET minute = excluded.minute`,
@@ -236,7 +240,7 @@ export function openMinutes(db: Database.Database, tiers: TierWriter): RollupWri
       // The last minute ≤ due that ends a 10-minute slot.
       const aligned = due - ((((due + 60) % CLOSE_SECONDS) + CLOSE_SECONDS) % CLOSE_SECONDS);
       if (aligned > c.watermark) close(source, c, aligned);
-      if (due > c.watermark && cached() > MAX_ALIGNED_SLOTS) close(source, c, due);
+      if (due > c.watermark && cached() > maxAlignedSlots) close(source, c, due);
     },
 
     flushBefore(minute) {

@@ -28,7 +28,7 @@ import {
 } from '../store.js';
 import { censusTables } from './census.js';
 import { MIGRATIONS } from './migrations.js';
-import { openMinutes, type PendingMinute } from './open-minutes.js';
+import { MAX_ALIGNED_SLOTS, openMinutes, type PendingMinute } from './open-minutes.js';
 import { type Collect, MixedBatchError, resultsTable } from './results.js';
 import { pruner } from './retention.js';
 import { rollingSummary } from './rolling-summary.js';
@@ -68,6 +68,11 @@ export interface SqliteStoreOptions {
    * against, rolling-summary.ts). Default true.
    */
   rollingSummary?: boolean;
+  /**
+   * How many (pair, minute)s the open-minute cache may hold and still close minutes in whole 10-minute slots
+   * (open-minutes.ts); {@link MAX_ALIGNED_SLOTS} unless given (tests make it small).
+   */
+  maxAlignedSlots?: number;
 }
 
 /** The SQLite error codes better-sqlite3 puts on `code`. */
@@ -89,7 +94,10 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     options.rollups === false || options.rollingSummary === false
       ? undefined
       : rollingSummary(db, pending, options.retention ?? DEFAULT_RETENTION);
-  const rollups = options.rollups === false ? undefined : openMinutes(db, tierWriter(db, rolling?.counted));
+  const rollups =
+    options.rollups === false
+      ? undefined
+      : openMinutes(db, tierWriter(db, rolling?.counted), options.maxAlignedSlots);
   rollups?.reload();
   const stats = statsReader(db, pending, rolling);
   const retention = pruner(

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeSketch,
   encodeSketch,
+  mergeSketchBytes,
   newSketch,
   SketchDecodeError,
   SketchSum,
@@ -74,5 +75,31 @@ describe('sketch encoding', () => {
     for (const q of [0, 0.01, 0.5, 0.9, 0.99, 1])
       expect(got.getValueAtQuantile(q)).toBe(merged.getValueAtQuantile(q));
     expect(new SketchSum().toSketch().count).toBe(0);
+  });
+
+  it('merges two encoded sketches into the bytes the library merge gives, pair by pair', () => {
+    const rand = random(11);
+    const sets = [
+      [],
+      [0, 0],
+      Array.from({ length: 60 }, () => 250 + rand() * 150),
+      Array.from({ length: 60 }, () => 1 + rand()),
+      Array.from({ length: 200 }, () => pareto(rand, 100, 1.2)),
+      Array.from({ length: 30 }, () => 5e5 + rand() * 1e5),
+    ];
+    const sketches = sets.map((values) => {
+      const sketch = newSketch();
+      for (const x of values) sketch.accept(x);
+      return sketch;
+    });
+    for (const a of sketches) {
+      for (const b of sketches) {
+        const merged = decodeSketch(encodeSketch(a));
+        merged.merge(b);
+        const bytes = mergeSketchBytes(encodeSketch(a), encodeSketch(b));
+        expect(bytes).toEqual(encodeSketch(merged));
+        expect(new SketchSum().toBytes()).toEqual(encodeSketch(newSketch()));
+      }
+    }
   });
 });
