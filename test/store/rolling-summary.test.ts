@@ -197,7 +197,9 @@ describe('rolling summary (SQLite)', () => {
 
   it('moves with the clock: a minute closes between two reads and the window drops its oldest minute', async () => {
     const path = tempPath();
-    const store = createSqliteStore({ path });
+    // Minutes close one by one, 2 minutes after (past the cache cap, here 0): not in whole 10-minute slots,
+    // which would keep all 9 minutes of this test open (open-minutes.ts).
+    const store = createSqliteStore({ path, maxAlignedSlots: 0 });
     const src = await store.createSource(sourceInput(), 'h'.repeat(64));
     const dst = await store.createDestination(destinationInput());
     const owner = { id: src.id, location: 0, host: 0 };
