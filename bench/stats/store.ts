@@ -27,13 +27,10 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import type { ResultInput } from '../../contract/index.js';
-import { bucketResults, mergeBuckets } from '../../control-plane/rollup/bucket.js';
-import { ROLLUP_COLUMNS, rowParams } from '../../control-plane/store/sqlite/rollup-rows.js';
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
-import { cover, SUMMARY_WIDTHS } from '../../control-plane/store/sqlite/stats-read.js';
 import { median } from '../ingest/stats.js';
+import { fillSummaryData, result, T0 } from './summary-data.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,26 +54,6 @@ const BATCHES_WIDE = Number(args['batches-wide']);
 const SUMMARY_READS = Number(args['summary-reads']);
 const READS = Number(args.reads);
 const BATCH = 1000;
-const T0 = 1_763_769_600_000_000_000n;
-
-function result(destination: string, rtime: bigint, i: number): ResultInput {
-  const timeout = i % 50 === 0;
-  return {
-    destination,
-    rtime: `${rtime}`,
-    target: '198.18.0.1',
-    protocol: 'icmp',
-    address: timeout ? null : '198.18.0.1',
-    rtt: timeout ? null : 250 + (i % 1000) / 7,
-    rtype: timeout ? null : 0,
-    rcode: timeout ? null : 0,
-    rid: 4242,
-    rseq: i % 65_536,
-    datamatch: timeout ? null : true,
-    status: timeout ? 'timeout' : 'reply',
-    ttl: timeout ? null : 63,
-  };
-}
 
 /** A store with one source and `destinations` destinations, and the benchmark's batches for it. */
 async function ingestStore(rollups: boolean, destinations: number) {
@@ -268,104 +245,8 @@ async function summaries(): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
   const path = join(dir, 'p.db');
   try {
-    let store = createSqliteStore({ path });
-    const src = await store.createSource(
-      { name: 's', location: 0, host: 0, address: null, labels: {} },
-      'b'.repeat(64),
-    );
-    const first = await store.createDestination({
-      active: true,
-      address: '198.18.0.1',
-      protocol: 'icmp',
-      port: null,
-      interval: 10_000,
-      timeout: 1000,
-      ttl: 64,
-      data: '',
-      labels: {},
-      sources: [],
-    });
-    await store.close();
-    // The window ends at 25:37 after T0 (01:37 UTC), off every boundary: the 24 h window then reads, per pair,
-    // 3 minutes, 2 ten-minute rows, 4 hours, 3 six-hour rows, 1 hour, 3 ten-minute rows and 7 minutes (the
-    // last 3 from the cache); the 1 h window 3 + 7 minutes and 5 ten-minute rows.
-    const end = Number(T0 / 1_000_000_000n) + 25 * 3_600 + 37 * 60;
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = OFF');
-    const ids = [first.id];
-    const keys = [
-      (db.prepare('SELECT num FROM result_keys WHERE id = ?').get(first.id) as { num: number }).num,
-    ];
-    const source = (db.prepare('SELECT num FROM result_keys WHERE id = ?').get(src.id) as { num: number })
-      .num;
-    // Ten real buckets of 60 results each, reused (their sketches have the bins a live minute has).
-    const templates = Array.from(
-      { length: 10 },
-      (_, k) =>
-        bucketResults(
-          Array.from({ length: 60 }, (_, i) => {
-            const r = result('d', T0 + BigInt(i) * 1_000_000_000n, k * 997 + i * 13);
-            return { destination: 0, rtime: r.rtime, status: r.status, rtt: r.rtt };
-          }),
-        )[0]!.bucket,
-    );
-    const WIDTH = { minute: 60, tenmin: 600, hour: 3_600, sixhour: 21_600 } as const;
-    const merged = (n: number) => templates.map((b) => mergeBuckets(Array(n).fill(b)));
-    const bucketsOf = { minute: templates, tenmin: merged(10), hour: merged(60), sixhour: merged(360) };
-    // Exactly the slots the three summaries read, but the last 3 minutes, which are posted below.
-    const slots = new Set<string>();
-    for (const window of [300, 3_600, 86_400]) {
-      for (const [tier, from, to] of cover(end - window, end, SUMMARY_WIDTHS)) {
-        for (let t = from; t < to; t += WIDTH[tier]) if (t < end - 180) slots.add(`${tier}/${t}`);
-      }
-    }
-    db.transaction(() => {
-      const row = db.prepare('SELECT * FROM destinations WHERE id = ?').get(first.id) as Record<
-        string,
-        unknown
-      >;
-      const insertDestination = db.prepare(
-        `INSERT INTO destinations (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
-          .map((k) => `@${k}`)
-          .join(', ')})`,
-      );
-      const addKey = db.prepare('INSERT INTO result_keys (id) VALUES (?) RETURNING num');
-      for (let d = 1; d < PAIRS; d++) {
-        const id = `dst_bench${String(d).padStart(11, '0')}`;
-        insertDestination.run({ ...row, id, address: `198.18.${d >> 8}.${d & 255}` });
-        ids.push(id);
-        keys.push((addKey.get(id) as { num: number }).num);
-      }
-      const columns = `(${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')})`;
-      const insert = {
-        minute: db.prepare(`INSERT INTO rollup_minute ${columns}`),
-        tenmin: db.prepare(`INSERT INTO rollup_tenmin ${columns}`),
-        hour: db.prepare(`INSERT INTO rollup_hour ${columns}`),
-        sixhour: db.prepare(`INSERT INTO rollup_sixhour ${columns}`),
-      };
-      const encoded = Object.fromEntries(
-        Object.entries(bucketsOf).map(([tier, list]) => [
-          tier,
-          list.map((b) => rowParams(0, source, 0, b).slice(3)),
-        ]),
-      ) as Record<keyof typeof WIDTH, unknown[][]>;
-      for (const slot of slots) {
-        const [tier, t] = slot.split('/') as [keyof typeof WIDTH, string];
-        for (let p = 0; p < PAIRS; p++)
-          insert[tier].run(keys[p], source, Number(t), ...encoded[tier][p % 10]!);
-      }
-      console.error(`summary data: ${slots.size} slots × ${PAIRS} pairs`);
-    })();
-    db.close();
-    store = createSqliteStore({ path });
-    const owner = { id: src.id, location: 0, host: 0 };
-    for (let s = 0; s < 180; s += 10) {
-      await store.putResults(
-        owner,
-        ids.map((id, p) => result(id, BigInt(end - 180 + s) * 1_000_000_000n + BigInt(p) * 1000n, p + s)),
-      );
-    }
+    const { end } = await fillSummaryData(path, { pairs: PAIRS });
+    const store = createSqliteStore({ path });
     const out: Record<string, number> = {};
     for (const [name, window] of [
       ['5m', 300],
