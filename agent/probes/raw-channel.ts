@@ -260,9 +260,24 @@ export class RawChannel {
     }
   }
 
+  /** A read of the error queue is queued for the end of this turn (see {@link #sent}). */
+  #txReadQueued = false;
+  readonly #readQueuedTxStamps = (): void => {
+    this.#txReadQueued = false;
+    this.#readTxStamps();
+  };
+
   /** A send left: the kernel gave it the next number, under which its stamp will come. */
   #sent(stamped: TxStamped | undefined): void {
     if (this.txTimestamps !== 'kernel') return;
+    // A software stamp is taken as the driver takes the packet, inside sendto for loopback, veth and most NICs: read
+    // once after this turn's sends, the error queue is empty again before the loop polls, which then need not
+    // wake for it (one recvmmsg a turn with sends, against an extra poll return and the same read). Stamps that
+    // come later still wake the poll (#onEvents).
+    if (!this.#txReadQueued) {
+      this.#txReadQueued = true;
+      queueMicrotask(this.#readQueuedTxStamps);
+    }
     const key = this.#txNext;
     this.#txNext = (key + 1) >>> 0;
     const slot = key & (TX_RING - 1);
