@@ -16,11 +16,11 @@ import type {
   Destination,
   SourceWithToken,
 } from '../../contract/index.js';
-import { BIN, type PingerProcess, spawnPinger } from '../helpers/pinger-process.js';
+import type { PingerProcess } from '../helpers/pinger-process.js';
 import { until } from '../helpers/until.js';
 import { allowOnly, existingHosts, replaceHosts } from './census-hosts.js';
 import { CENSUS_PREFIX, Lab } from './lab.js';
-import { runToEnd } from './process.js';
+import { labCli, spawnInLab } from './pinger-in-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const ADMIN = 'lab-census-admin-token-0123456789abcdefghij';
@@ -35,18 +35,8 @@ describe.skipIf(!isRoot)('census with a control plane in the lab (root)', () => 
   let agent: PingerProcess | undefined;
   let url: string;
 
-  /** `pinger …` in the agent namespace against the lab's control plane, its --json output parsed. */
-  const cli = async <T>(...args: string[]): Promise<T> => {
-    const { code, stdout, stderr } = await runToEnd(
-      lab.agent,
-      [process.execPath, BIN, ...args, '--url', url, '--token', ADMIN, '--json'],
-      20_000,
-    );
-    if (code !== 0) throw new Error(`pinger ${args.join(' ')} exited ${code}: ${stderr}`);
-    return JSON.parse(stdout) as T;
-  };
-  const inNs = (args: string[], env: Record<string, string> = {}) =>
-    spawnPinger(['netns', 'exec', lab.agent, process.execPath, BIN, ...args], { command: 'ip', env });
+  const cli = <T>(...args: string[]) => labCli<T>(lab, url, ADMIN, ...args);
+  const inNs = (args: string[], env: Record<string, string> = {}) => spawnInLab(lab, args, env);
 
   beforeAll(async () => {
     lab = await Lab.create({ census: true });

@@ -1,0 +1,23 @@
+/**
+ * `pinger` run inside a lab's agent namespace: its CLI against a control plane there (JSON parsed), and long-lived
+ * `pinger serve` / `pinger agent` processes. Shared by the lab tests that drive the built CLI.
+ */
+import { BIN, type PingerProcess, spawnPinger } from '../helpers/pinger-process.js';
+import type { Lab } from './lab.js';
+import { runToEnd } from './process.js';
+
+/** `pinger <args> --url <url> --token <token> --json` in the agent namespace; its output parsed, or throws. */
+export async function labCli<T>(lab: Lab, url: string, token: string, ...args: string[]): Promise<T> {
+  const { code, stdout, stderr } = await runToEnd(
+    lab.agent,
+    [process.execPath, BIN, ...args, '--url', url, '--token', token, '--json'],
+    20_000,
+  );
+  if (code !== 0) throw new Error(`pinger ${args.join(' ')} exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as T;
+}
+
+/** Starts `pinger <args>` in the agent namespace. */
+export function spawnInLab(lab: Lab, args: string[], env: Record<string, string> = {}): PingerProcess {
+  return spawnPinger(['netns', 'exec', lab.agent, process.execPath, BIN, ...args], { command: 'ip', env });
+}
