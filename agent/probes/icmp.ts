@@ -21,6 +21,7 @@ import {
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import type { RawChannel } from './raw-channel.js';
+import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 /** The icmp or icmp6 prober of an engine. */
@@ -36,7 +37,13 @@ export class IcmpProber extends ProberBase {
     super(protocol);
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
+  protected dispatch(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    lateness: number,
+    flight: SweepFlight | undefined,
+  ): void {
     const prepared = this.prepared(target);
     if (prepared === undefined) {
       this.refuse(target, seq, this.sourceid, `not an IPv${this.family} address: ${target.address}`, done);
@@ -62,6 +69,22 @@ export class IcmpProber extends ProberBase {
           : writeIcmpv6Echo(scratch, 0, fields, inPlace);
     } catch (err) {
       this.refuse(target, seq, this.sourceid, (err as Error).message, done);
+      return;
+    }
+    if (flight !== undefined) {
+      const { canonical, addressBytes } = prepared;
+      this.launchSwept(
+        this.channel,
+        flight,
+        seq,
+        sentNs,
+        this.sourceid,
+        canonical,
+        addressBytes,
+        scratch,
+        target.ttl,
+        length,
+      );
       return;
     }
     const key = InFlightTable.keyOf(prepared.addressHash, seq);

@@ -18,6 +18,7 @@
 import type { Protocol } from '../../contract/index.js';
 import { micros, wallNanos } from './clock.js';
 import { IntMap } from './int-map.js';
+import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeOutcome } from './types.js';
 
 const NEVER = 2n ** 63n;
@@ -70,6 +71,8 @@ export class InFlight {
   txSource: TxStampSource | undefined = undefined;
   /** Microseconds the probe left after its scheduled slot, as the caller of `send` measured it. */
   lateness = 0;
+  /** The sweep whose slot this probe is, when it is one (sweep-flight.ts): made only to settle, never tabled. */
+  flight: SweepFlight | undefined = undefined;
 
   constructor(
     /** Its bucket, {@link InFlightTable.key}. */
@@ -89,6 +92,11 @@ export class InFlight {
     /** Receives the outcome; the table calls it once, when the probe leaves it (see {@link InFlight.live}). */
     readonly done: OutcomeCallback,
   ) {}
+
+  /** Its kernel transmit stamp (raw-channel.ts). */
+  txStamped(real: number): void {
+    this.txReal = real;
+  }
 
   // Object literals written out in full (no spread): these run once per probe, tens of thousands a second.
   answered(a: Answer): ProbeOutcome {
@@ -179,6 +187,8 @@ export class InFlightTable {
   readonly #buckets = new IntMap<InFlight>();
   readonly #queues = new Map<number, DeadlineQueue>();
   readonly #onRemove: ((entry: InFlight) => void) | undefined;
+  /** Sweeps sending through this table's prober (sweep-flight.ts): lookups that miss here fall back to them. */
+  readonly #flights: SweepFlight[] = [];
   #size = 0;
   #lastStamp = 0n;
   #timer: NodeJS.Timeout | undefined;
@@ -217,6 +227,17 @@ export class InFlightTable {
     return this.#size;
   }
 
+  /** A sweep starts sending through this table's prober: its probes are found by {@link find} and {@link oldest}. */
+  attach(flight: SweepFlight): void {
+    if (!this.#flights.includes(flight)) this.#flights.push(flight);
+  }
+
+  /** The sweep is over (or stopped waiting): its probes are no longer found. */
+  detach(flight: SweepFlight): void {
+    const i = this.#flights.indexOf(flight);
+    if (i >= 0) this.#flights.splice(i, 1);
+  }
+
   /**
    * A monotonic clock reading (ns) that this table never handed out before: the send time written into a
    * payload, unique so that it tells apart probes of one bucket even when two are stamped within a tick.
@@ -241,6 +262,10 @@ export class InFlightTable {
     for (let e = this.#buckets.get(key); e !== undefined; e = e.next) {
       if (e.check === check && e.seq === seq && e.target === target) return e;
     }
+    for (const flight of this.#flights) {
+      const e = flight.find(target, seq, check);
+      if (e !== undefined) return e;
+    }
     return undefined;
   }
 
@@ -251,6 +276,19 @@ export class InFlightTable {
   oldest(target: string, seq: number): InFlight | undefined {
     for (let e = this.#buckets.get(InFlightTable.key(target, seq)); e !== undefined; e = e.next) {
       if (e.seq === seq && e.target === target && e.sentAt !== 0n) return e;
+    }
+    for (const flight of this.#flights) {
+      const e = flight.find(target, seq);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+
+  /** A sweep's probe in flight to `target` and `port`, for an answer that names no seq (UDP without our payload). */
+  sweptTo(target: string, port: number): InFlight | undefined {
+    for (const flight of this.#flights) {
+      const e = flight.findByPort(target, port);
+      if (e !== undefined) return e;
     }
     return undefined;
   }
@@ -272,6 +310,10 @@ export class InFlightTable {
 
   #remove(entry: InFlight): void {
     entry.live = false;
+    if (entry.flight !== undefined) {
+      entry.flight.release(entry);
+      return;
+    }
     this.#size--;
     const head = this.#buckets.get(entry.key);
     if (head === entry) {
@@ -389,6 +431,7 @@ export class InFlightTable {
     for (const head of this.#buckets.values())
       for (let e: InFlight | undefined = head; e; e = e.next) all.push(e);
     for (const entry of all) this.fail(entry, detail);
+    for (const flight of [...this.#flights]) flight.failAll(detail);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = NEVER;

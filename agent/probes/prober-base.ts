@@ -11,6 +11,7 @@ import { dataBytes } from './data-bytes.js';
 import { InFlight, InFlightTable } from './in-flight.js';
 import { type PreparedTarget, prepare, preparedOf } from './prepared-target.js';
 import type { RawChannel } from './raw-channel.js';
+import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from './types.js';
 
 /** An ICMP error that quoted one of our probes, as the engine hands it to the prober that sent it. */
@@ -41,7 +42,25 @@ export abstract class ProberBase implements Prober {
     this.family = protocol.endsWith('6') ? 6 : 4;
   }
 
-  abstract send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness?: number): void;
+  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
+    this.dispatch(target, seq, done, lateness, undefined);
+  }
+
+  sweep(flight: SweepFlight, index: number, target: ProbeTarget): void {
+    this.dispatch(target, index, flight.done, 0, flight);
+  }
+
+  /**
+   * {@link send} and {@link sweep}: builds the probe and hands it to {@link launch}, or with a `flight` to
+   * {@link launchSwept}; refuses it through `done` when it cannot be built.
+   */
+  protected abstract dispatch(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    lateness: number,
+    flight: SweepFlight | undefined,
+  ): void;
 
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
     return new Promise((resolve) => this.send(target, seq, resolve));
@@ -157,6 +176,36 @@ export abstract class ProberBase implements Prober {
       length,
       to,
       entry,
+    );
+  }
+
+  /**
+   * {@link launch} for probe `index` of a sweep: the probe is kept in the sweep's slot (sweep-flight.ts), not as an
+   * object. `check` is what its answer must carry; `rid` its outcome's.
+   */
+  protected launchSwept(
+    channel: RawChannel,
+    flight: SweepFlight,
+    index: number,
+    check: bigint | number,
+    rid: number,
+    address: string,
+    to: Uint8Array,
+    packet: Buffer,
+    ttl: number,
+    length: number,
+  ): void {
+    flight.launching(this.table, index, check, rid);
+    const source = channel.txTimestamps === 'kernel' ? channel : undefined;
+    channel.send(
+      packet,
+      address,
+      ttl,
+      (err, sentAt) => flight.sent(index, err, sentAt, source),
+      length,
+      to,
+      source === undefined ? undefined : flight,
+      index,
     );
   }
 

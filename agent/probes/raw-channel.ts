@@ -43,11 +43,12 @@ export type PacketHandler = (
 ) => void;
 
 /**
- * What a send's kernel transmit stamp is written into: the wall-clock ns the packet left (since the addon's base,
- * as `receivedReal`), 0 until known.
+ * Who is given a send's kernel transmit stamp: the wall-clock ns the packet left (since the addon's base, as
+ * `receivedReal`), with the `tag` the send was given (a sweep's probe number: one object takes the stamps of
+ * many probes).
  */
 export interface TxStamped {
-  txReal: number;
+  txStamped(real: number, tag: number): void;
 }
 
 /** Options of a {@link RawChannel}. */
@@ -83,6 +84,7 @@ interface Backlogged {
   done: SendDone;
   to: Uint8Array | undefined;
   stamped: TxStamped | undefined;
+  tag: number;
 }
 
 /** Sends whose transmit stamp may still come, by send number modulo this (a power of 2). */
@@ -116,6 +118,8 @@ export class RawChannel {
   /** Who gets the transmit stamp of send number n: slot n % TX_RING, checked against the number kept beside it. */
   readonly #txWaiting: (TxStamped | undefined)[] = [];
   readonly #txKeys = new Uint32Array(TX_RING);
+  /** The tag given with the send in each slot (see {@link TxStamped}). */
+  readonly #txTags = new Int32Array(TX_RING);
   /** The number the kernel gives the next send (it counts sends from 0 since transmit stamps were turned on). */
   #txNext = 0;
   readonly #txRead = new Float64Array(2 * TX_BATCH);
@@ -249,8 +253,8 @@ export class RawChannel {
         const slot = key & (TX_RING - 1);
         const stamped = this.#txWaiting[slot];
         if (stamped !== undefined && this.#txKeys[slot] === key) {
-          stamped.txReal = read[2 * i + 1]!;
           this.#txWaiting[slot] = undefined;
+          stamped.txStamped(read[2 * i + 1]!, this.#txTags[slot]!);
           this.txStamps++;
         } else {
           this.txUnmatched++;
@@ -268,7 +272,7 @@ export class RawChannel {
   };
 
   /** A send left: the kernel gave it the next number, under which its stamp will come. */
-  #sent(stamped: TxStamped | undefined): void {
+  #sent(stamped: TxStamped | undefined, tag: number): void {
     if (this.txTimestamps !== 'kernel') return;
     // A software stamp is taken as the driver takes the packet, inside sendto for loopback, veth and most NICs: read
     // once after this turn's sends, the error queue is empty again before the loop polls, which then need not
@@ -284,6 +288,7 @@ export class RawChannel {
     // A slot still held is a send whose stamp never came (TX_RING sends ago): it keeps its process time.
     this.#txWaiting[slot] = stamped;
     this.#txKeys[slot] = key;
+    this.#txTags[slot] = tag;
   }
 
   #setWritable(writable: boolean): void {
@@ -334,7 +339,8 @@ export class RawChannel {
    * `done` runs synchronously when the socket takes the packet at once, later when it had to wait for room.
    * Only `packet[0, length)` is sent, and the caller may reuse `packet` as soon as this returns (one that must
    * wait is copied): probers write every packet into one scratch buffer. `to`, the address's 4 or 16 bytes,
-   * lets the packet go out through the addon's sendTo (no per-packet address parsing; see receive.c).
+   * lets the packet go out through the addon's sendTo (no per-packet address parsing; see receive.c). `stamped`
+   * is given the packet's transmit stamp with `tag`, when the channel has them.
    */
   send(
     packet: Buffer,
@@ -344,6 +350,7 @@ export class RawChannel {
     length = packet.length,
     to: Uint8Array | undefined = undefined,
     stamped: TxStamped | undefined = undefined,
+    tag = 0,
   ): void {
     if (this.#closed) {
       const why = this.#failure ? ` after an error: ${this.#failure.message}` : '';
@@ -353,7 +360,7 @@ export class RawChannel {
       );
       return;
     }
-    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done, to, stamped)) {
+    if (this.#backlog.length > 0 || !this.#trySend(packet, length, address, ttl, done, to, stamped, tag)) {
       if (this.#backlog.length === 0) this.#setWritable(true);
       this.#backlog.push({
         packet: Buffer.from(packet.subarray(0, length)),
@@ -362,6 +369,7 @@ export class RawChannel {
         done,
         to,
         stamped,
+        tag,
       });
     }
   }
@@ -375,6 +383,7 @@ export class RawChannel {
     done: SendDone,
     to: Uint8Array | undefined,
     stamped: TxStamped | undefined,
+    tag: number,
   ): boolean {
     let sentAt = 0n;
     try {
@@ -399,7 +408,7 @@ export class RawChannel {
       );
       return true;
     }
-    this.#sent(stamped);
+    this.#sent(stamped, tag);
     done(null, sentAt);
     return true;
   }
@@ -416,6 +425,7 @@ export class RawChannel {
           next.done,
           next.to,
           next.stamped,
+          next.tag,
         )
       )
         return;

@@ -25,6 +25,7 @@ import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
+import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 const IPPROTO_IPV6 = 41;
@@ -72,7 +73,13 @@ export class TcpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
+  protected dispatch(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    lateness: number,
+    flight: SweepFlight | undefined,
+  ): void {
     const prepared = this.prepared(target);
     if (prepared === undefined) {
       this.refuse(target, seq, this.srcPort, `not an IPv${this.family} address: ${target.address}`, done);
@@ -89,19 +96,20 @@ export class TcpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, prepared, dstPort, V6_ADDRESSES, lateness);
+      this.#send(target, seq, done, prepared, dstPort, V6_ADDRESSES, lateness, flight);
       return;
     }
     // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
     const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src), lateness);
+      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src), lateness, flight);
       return;
     }
     this.after(
       this.routes.lookup(address, 4),
-      (found, then) => this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found), lateness),
+      (found, then) =>
+        this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found), lateness, flight),
       target,
       seq,
       this.srcPort,
@@ -119,6 +127,7 @@ export class TcpProber extends ProberBase {
     dstPort: number,
     pseudo: { src: Uint8Array; dst: Uint8Array },
     lateness: number,
+    flight: SweepFlight | undefined,
   ): void {
     // Synchronous from here on: a free nonce is drawn and taken in one go. Several probes with this seq may be in
     // flight to this address (several destinations to it, or a timeout spanning the seq space): the nonce tells
@@ -134,6 +143,22 @@ export class TcpProber extends ProberBase {
       length = writeTcpSyn(this.#scratch, 0, { srcPort: this.srcPort, dstPort, seq: isn }, pseudo);
     } catch (err) {
       this.refuse(target, seq, this.srcPort, (err as Error).message, done);
+      return;
+    }
+    if (flight !== undefined) {
+      const to = prepared.addressBytes;
+      this.launchSwept(
+        this.#channel,
+        flight,
+        seq,
+        nonce,
+        this.srcPort,
+        address,
+        to,
+        this.#scratch,
+        target.ttl,
+        length,
+      );
       return;
     }
     const entry = new InFlight(key, this.protocol, address, dstPort, seq, this.srcPort, nonce, null, done);

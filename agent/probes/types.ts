@@ -3,6 +3,7 @@
  * the caller — the agent's scheduler or `pinger probe` — never to a prober (STYLE §5).
  */
 import type { Protocol, ResultInput } from '../../contract/index.js';
+import type { SweepFlight } from './sweep-flight.js';
 
 /** What to probe: a destination with its address already resolved to an IP literal of the protocol's family. */
 export interface ProbeTarget {
@@ -40,6 +41,12 @@ export interface Prober {
    * `lateness` (µs the probe leaves after its scheduled slot, 0 by default) is carried into the outcome's timing.
    */
   send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness?: number): void;
+  /**
+   * Sends probe `index` of a sweep (a census pass) to `target`, with `index` as its seq: as {@link send} with the
+   * sweep's `done`, but while it is in flight it is a slot of the sweep's arrays, not an object (sweep-flight.ts).
+   * All of a sweep's probes go through one prober, with the sweep's timeout.
+   */
+  sweep(flight: SweepFlight, index: number, target: ProbeTarget): void;
   /** {@link send} as a promise: resolves with the outcome, never rejects. */
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome>;
 }

@@ -31,6 +31,7 @@ import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
 import type { SourceRoutes } from './source-route.js';
+import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeTarget } from './types.js';
 
 const IPPROTO_IPV6 = 41;
@@ -97,13 +98,19 @@ export class UdpProber extends ProberBase {
       await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
   }
 
-  send(target: ProbeTarget, seq: number, done: OutcomeCallback, lateness = 0): void {
+  protected dispatch(
+    target: ProbeTarget,
+    seq: number,
+    done: OutcomeCallback,
+    lateness: number,
+    flight: SweepFlight | undefined,
+  ): void {
     const port = this.#port;
     if (port === 0) {
       // Before the source port is bound (a probe sent without awaiting ready()): wait for it, once.
       this.after(
         this.#ready,
-        (_port, then) => this.send(target, seq, then, lateness),
+        (_port, then) => this.dispatch(target, seq, then, lateness, flight),
         target,
         seq,
         0,
@@ -123,20 +130,20 @@ export class UdpProber extends ProberBase {
       return;
     }
     if (this.family === 6) {
-      this.#send(target, seq, done, prepared, port, dstPort, undefined, lateness);
+      this.#send(target, seq, done, prepared, port, dstPort, undefined, lateness, flight);
       return;
     }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
     const address = prepared.canonical;
     const src = this.routes.cached(address);
     if (src !== undefined) {
-      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src), lateness);
+      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src), lateness, flight);
       return;
     }
     this.after(
       this.routes.lookup(address, 4),
       (found, then) =>
-        this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found), lateness),
+        this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found), lateness, flight),
       target,
       seq,
       port,
@@ -155,6 +162,7 @@ export class UdpProber extends ProberBase {
     dstPort: number,
     pseudo: { src: Uint8Array; dst: Uint8Array } | undefined,
     lateness: number,
+    flight: SweepFlight | undefined,
   ): void {
     const sentNs = this.table.stamp();
     const data = prepared.bytes;
@@ -171,6 +179,22 @@ export class UdpProber extends ProberBase {
       length = writeUdp(scratch, 0, { srcPort: port, dstPort }, pseudo, payloadEnd - UDP_HEADER_LENGTH);
     } catch (err) {
       this.refuse(target, seq, port, (err as Error).message, done);
+      return;
+    }
+    if (flight !== undefined) {
+      const { canonical, addressBytes } = prepared;
+      this.launchSwept(
+        this.#channel,
+        flight,
+        seq,
+        sentNs,
+        port,
+        canonical,
+        addressBytes,
+        scratch,
+        target.ttl,
+        length,
+      );
       return;
     }
     const key = InFlightTable.keyOf(prepared.addressHash, seq);
@@ -278,7 +302,7 @@ export class UdpProber extends ProberBase {
     for (let e = this.#byPort.get(InFlightTable.key(target, port)); e !== undefined; e = e.nextInIndex) {
       if (e.sentAt !== 0n && e.target === target && e.port === port) return e;
     }
-    return undefined;
+    return this.table.sweptTo(target, port);
   }
 
   /** Whether `payload` is a probe payload of this engine. */

@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { createAgentMetrics } from '../../agent/metrics/metrics.js';
 import type { ProbeEngine } from '../../agent/probes/engine.js';
+import type { SweepFlight } from '../../agent/probes/sweep-flight.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../agent/probes/types.js';
 import type { Clock, TimerHandle } from '../../agent/schedule/clock.js';
 import { Resolver } from '../../agent/schedule/resolve.js';
@@ -114,6 +115,10 @@ class FakeProber implements Prober {
 
   probe(target: ProbeTarget, seq: number): Promise<ProbeOutcome> {
     return new Promise((resolve) => this.send(target, seq, resolve));
+  }
+
+  sweep(flight: SweepFlight, index: number, target: ProbeTarget): void {
+    this.send(target, index, flight.done);
   }
 
   readonly #flush = (): void => {

@@ -71,7 +71,7 @@ const channel = {
     c.length = length;
     c.from = currentFrom;
     done(null, process.hrtime.bigint());
-    if (stamped) stamped.txReal = TX_REAL;
+    if (stamped) stamped.txStamped(TX_REAL, 0);
   },
 };
 const prober = new IcmpProber('icmp', 4242, channel as unknown as RawChannel);

@@ -123,8 +123,8 @@ let firstPass: { buckets: Buckets; skipped: number; sent: number } | undefined;
 
 const prober = engine.prober('icmp');
 // The census's prober, seen through a wrapper that notes the first census probe (the start of the sweep window).
-const watched: Pick<Prober, 'send'> = {
-  send(target, seq, done) {
+const watched: Pick<Prober, 'sweep'> = {
+  sweep(flight, index, target) {
     if (before === undefined) {
       loop.enable();
       cpu0 = process.cpuUsage();
@@ -132,7 +132,7 @@ const watched: Pick<Prober, 'send'> = {
       skippedBefore = scheduler.stats().skipped;
       sentBefore = scheduler.stats().sent;
     }
-    prober.send(target, seq, done);
+    prober.sweep(flight, index, target);
   },
 };
 

@@ -37,7 +37,7 @@ import { type RunningPass, type SpareBudget, startPass } from './pass.js';
 
 export interface CensusSchedulerOptions {
   /** The prober of a protocol (the agent's engine); may throw when the engine is closed or cannot open. */
-  prober(protocol: Protocol): Pick<Prober, 'send'>;
+  prober(protocol: Protocol): Pick<Prober, 'sweep'>;
   /** Every answer of every pass, as a result. */
   onResult(result: ResultInput): void;
   /** Every pass record, once its pass ends. */
@@ -249,7 +249,7 @@ export class CensusScheduler {
 
   #start(state: CensusState): void {
     const d = state.destination;
-    let prober: Pick<Prober, 'send'>;
+    let prober: Pick<Prober, 'sweep'>;
     try {
       prober = this.#o.prober(d.protocol);
     } catch (err) {

@@ -13,10 +13,12 @@
  * - **Matching**: the seq of a probe is the index of its address (a prefix has at most 65,536), so one shared
  *   callback knows which address an outcome is about with no per-probe closure; the probers tell retries of one
  *   seq apart by their send time, and a round only ends once all its probes are settled anyway.
- * - **Garbage**: a pass makes one target per address. Each is prepared here (prepared-target.ts) with the address
- *   as the space gives it (already canonical), so the prober neither parses it nor adds it to its cache of
- *   canonical addresses — 65,534 long-lived strings a pass there, which the old generation then had to collect
- *   (pauses of tens of ms measured in the lab, making ordinary probes late).
+ * - **Garbage**: nothing a probe allocates outlives its send while it waits for an answer. Its target is prepared
+ *   here (prepared-target.ts) with the address as the space gives it (already canonical), so the prober neither
+ *   parses it nor adds it to its cache of canonical addresses (65,534 long-lived strings a pass, which the old
+ *   generation then had to collect). In flight, a probe is a slot of the pass's {@link SweepFlight}, not an object:
+ *   thousands of probes waiting out their timeout as objects made every young-generation collection copy them,
+ *   pausing the loop for 3–10 ms while ordinary probes were due.
  * - **A slice** (`range`, a source's share of a split census) is a pass over those addresses alone: the permutation,
  *   the seqs and the counts are over the slice, and the record's `addresses` is its size.
  * - **Answered** means the probed address itself answered (an echo reply, a SYN-ACK or RST, or an ICMP error it
@@ -26,6 +28,7 @@
 import type { Prefix, Protocol, ResultInput } from '../../../contract/index.js';
 import { dataBytes } from '../../probes/data-bytes.js';
 import { prepare } from '../../probes/prepared-target.js';
+import { SweepFlight } from '../../probes/sweep-flight.js';
 import type { OutcomeCallback, ProbeOutcome, Prober, ProbeTarget } from '../../probes/types.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { type AddressSpace, addressSpace, sliceSpace } from './address-space.js';
@@ -59,7 +62,7 @@ export interface PassOptions {
    */
   range?: { from: number; to: number };
   /** Sends the probes (the agent's engine prober for the protocol). */
-  prober: Pick<Prober, 'send'>;
+  prober: Pick<Prober, 'sweep'>;
   /** The shared pps budget, when there is one; without it the pass is paced by `rate` alone. */
   budget?: SpareBudget;
   clock?: Clock;
@@ -103,6 +106,7 @@ export class RunningPass {
   readonly #maxCredit: number;
   readonly #family: 4 | 6;
   readonly #data: Uint8Array;
+  readonly #flight: SweepFlight;
   #resolve!: (summary: PassSummary) => void;
   #round = 0;
   #cursor = 0;
@@ -134,6 +138,18 @@ export class RunningPass {
     this.#maxCredit = Math.max(1, (options.rate * MAX_CREDIT_MS) / 1000);
     this.#family = options.prefix.family;
     this.#data = dataBytes(options.destination.data);
+    const d = options.destination;
+    const space = this.#space;
+    this.#flight = new SweepFlight({
+      protocol: d.protocol,
+      count: space.count,
+      timeoutMs: d.timeout,
+      port: d.port,
+      address: (i) => space.at(i),
+      indexOf: (address) => space.indexOf(address),
+      sent: d.protocol.startsWith('tcp') ? null : this.#data,
+      done: this.#settle,
+    });
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -200,7 +216,7 @@ export class RunningPass {
     this.#probed++;
     if (this.#round > 0) this.#retried++;
     this.#inflight++;
-    this.#o.prober.send(target, index, this.#settle);
+    this.#o.prober.sweep(this.#flight, index, target);
   }
 
   readonly #settle: OutcomeCallback = (outcome: ProbeOutcome) => {
@@ -238,6 +254,7 @@ export class RunningPass {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#flight.close();
     const answers: [string, number | null][] = [];
     for (let i = 0; i < this.#space.count; i++) {
       if (this.#answeredAt[i] !== 1) continue;

@@ -32,6 +32,9 @@ function fakeProber(sync = false) {
       if (sync) done(outcome(target, seq));
     },
     probe: () => Promise.reject(new Error('the agent uses send()')),
+    sweep: () => {
+      throw new Error('the scheduler does not sweep');
+    },
   };
   const answer = (i: number) => sends[i]!.done(outcome(sends[i]!.target, sends[i]!.seq));
   return { prober, sends, answer };

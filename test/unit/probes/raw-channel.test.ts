@@ -51,7 +51,16 @@ describe('raw channel receive timestamps', () => {
         // Off unless asked: a channel such as the lab responder's has no use for them.
         expect(plain.txTimestamps).toBe('process');
         const sends = [1, 2, 3, 4, 5].map((seq) => {
-          const stamped = { txReal: 0, sentAt: 0n };
+          // The tag given with each send comes back with its stamp.
+          const stamped = {
+            txReal: 0,
+            tag: -1,
+            sentAt: 0n,
+            txStamped(real: number, tag: number) {
+              this.txReal = real;
+              this.tag = tag;
+            },
+          };
           const request = kind === 'icmp4' ? encodeIcmpv4Echo({ id, seq }) : encodeIcmpv6Echo({ id, seq });
           channel.send(
             request,
@@ -64,6 +73,7 @@ describe('raw channel receive timestamps', () => {
             request.length,
             undefined,
             stamped,
+            seq,
           );
           return stamped;
         });
@@ -75,6 +85,7 @@ describe('raw channel receive timestamps', () => {
           const reply = replies.get(i + 1)!;
           // Every send stamped, in send order, each before its own reply on the same (wall) clock.
           expect(s.txReal, `seq ${i + 1}`).toBeGreaterThan(0);
+          expect(s.tag).toBe(i + 1);
           if (i > 0) expect(s.txReal).toBeGreaterThan(sends[i - 1]!.txReal);
           expect(reply.receivedReal).toBeGreaterThan(s.txReal);
           // The kernel's send-to-arrival is within the process's (send clock read first, arrival the same stamp).

@@ -1,4 +1,5 @@
 /** A prober on a fake clock: the addresses in `alive` answer after `rttMs`, the others time out. */
+import type { SweepFlight } from '../../../../agent/probes/sweep-flight.js';
 import type { OutcomeCallback, ProbeOutcome, ProbeTarget } from '../../../../agent/probes/types.js';
 import type { FakeClock } from '../fake-clock.js';
 
@@ -42,6 +43,7 @@ export function fakeProber(clock: FakeClock, alive: Set<string>, rttMs = 1) {
   return {
     sent,
     send,
+    sweep: (flight: SweepFlight, index: number, target: ProbeTarget) => send(target, index, flight.done),
     get inflight() {
       return inflight;
     },
