@@ -58,3 +58,10 @@ export function setWatch(handle: Watch, writable: 0 | 1): void;
 
 /** Stops the poll for good, before the descriptor closes. Idempotent. */
 export function unwatch(handle: Watch): void;
+
+/**
+ * Writes into `out` the local address the kernel would send from towards `address` (4 or 16 bytes, network order;
+ * `out` as long): a route lookup, no packet sent (see route.c). Throws when there is no route (message
+ * `connect: …`).
+ */
+export function sourceFor(address: Uint8Array, out: Uint8Array): void;

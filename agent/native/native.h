@@ -117,5 +117,6 @@ napi_value pinger_set_watch(napi_env env, napi_callback_info info);
 napi_value pinger_unwatch(napi_env env, napi_callback_info info);
 napi_value pinger_enable_tx_timestamps(napi_env env, napi_callback_info info);
 napi_value pinger_tx_timestamps(napi_env env, napi_callback_info info);
+napi_value pinger_source_for(napi_env env, napi_callback_info info);
 
 #endif

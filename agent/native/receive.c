@@ -11,7 +11,8 @@
  * packet, which the probers' per-probe path can do without.
  *
  * For IPv6 sockets it also reads each datagram's hop limit (IPV6_RECVHOPLIMIT): raw IPv6 sockets deliver no IP
- * header to read it from. Transmit stamps and the poll that reports them are in tx-timestamps.c and watch.c.
+ * header to read it from. Transmit stamps and the poll that reports them are in tx-timestamps.c and watch.c; the
+ * source address towards a target (for UDP and TCP checksums) in route.c.
  *
  * Hand-written because no maintained Node package does this; it is kept to what the probe channel needs.
  */
@@ -283,6 +284,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"watch", NULL, pinger_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setWatch", NULL, pinger_set_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unwatch", NULL, pinger_unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sourceFor", NULL, pinger_source_for, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -85,9 +85,9 @@ export class ProbeEngine {
 
   /**
    * The prober for `protocol` once it is ready to send to `addresses` without waiting: the UDP prober binds its
-   * source port, UDP and TCP over IPv4 look up the source address towards each target (for their checksums).
-   * Until then a probe waits for these, so its send is later than asked and probes asked for at once leave in
-   * a bunch; a scheduler awaits this for new destinations before their first probe.
+   * source port (until then a probe waits for it, so its send is later than asked and probes asked for at once
+   * leave in a bunch). UDP and TCP over IPv4 also look up the source address towards each target (for their
+   * checksums) here rather than at the first probe.
    */
   async open(protocol: Protocol, addresses: readonly string[] = []): Promise<Prober> {
     const prober = this.prober(protocol) as AnyProber;

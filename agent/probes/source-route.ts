@@ -1,51 +1,65 @@
 /**
  * The local address the kernel will send from towards a target, for the pseudo-header of hand-built UDP/TCP
  * checksums on IPv4 raw sockets (which write the IP header but not the transport checksum). Asked of the
- * kernel's routing table by connecting a UDP socket (no packet is sent), cached for a minute so that route
- * changes are picked up.
+ * kernel's routing table synchronously through the addon (route.c: a connect() of a UDP socket, no packet sent),
+ * so that a probe never waits for it, and cached for a minute per target so that route changes are picked up.
+ *
+ * A sweep's probes ask without caching (`keep` false): a census's 65,534 addresses each asked once a pass would
+ * fill the cache with entries that outlive the young generation, to be copied and then collected as old garbage.
  */
-
-import dgram from 'node:dgram';
-import { parseIp } from '../packets/index.js';
+import { isIPv4 } from 'node:net';
+import native from '../native/index.cjs';
+import { parseIpv4 } from '../packets/index.js';
 
 const CACHE_MS = 60_000;
+/** Entries at most; past it the cache starts over (targets are the agent's destinations, far fewer). */
+const CACHE_MAX = 100_000;
+
+/** No route towards a target. */
+export class NoRouteError extends Error {
+  constructor(target: string, options: ErrorOptions) {
+    super(
+      `[probes] no route to ${target}: ${(options.cause as Error | undefined)?.message ?? 'unknown'}`,
+      options,
+    );
+    this.name = 'NoRouteError';
+  }
+}
 
 /** Looks up and caches source addresses. */
 export class SourceRoutes {
   readonly #cache = new Map<string, { src: Uint8Array; expires: number }>();
-  readonly #pending = new Map<string, Promise<Uint8Array>>();
 
-  /** The cached source address for `target`, if fresh (the fast path: no promise). */
-  cached(target: string): Uint8Array | undefined {
+  /**
+   * The source address towards `target` (its canonical text and its 4 or 16 bytes), from the cache or the kernel.
+   * `keep` false asks without caching the answer (see the module comment). Throws {@link NoRouteError}.
+   */
+  source(target: string, bytes: Uint8Array, keep = true): Uint8Array {
     const hit = this.#cache.get(target);
-    return hit && hit.expires > Date.now() ? hit.src : undefined;
-  }
-
-  /** The source address for `target`, asking the kernel when not cached (one question at a time per target). */
-  lookup(target: string, family: 4 | 6): Promise<Uint8Array> {
-    const hit = this.cached(target);
-    if (hit) return Promise.resolve(hit);
-    let pending = this.#pending.get(target);
-    if (!pending) {
-      pending = this.#ask(target, family).finally(() => this.#pending.delete(target));
-      this.#pending.set(target, pending);
-    }
-    return pending;
-  }
-
-  async #ask(target: string, family: 4 | 6): Promise<Uint8Array> {
-    const socket = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
+    const now = Date.now();
+    if (hit !== undefined && hit.expires > now) return hit.src;
+    const src = new Uint8Array(bytes.length);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        // Port 9 (discard) is arbitrary: connect() on UDP only picks the route and the source address.
-        socket.connect(9, target, () => resolve());
-      });
-      const src = parseIp(socket.address().address);
-      this.#cache.set(target, { src, expires: Date.now() + CACHE_MS });
-      return src;
-    } finally {
-      socket.close();
+      native.sourceFor(bytes, src);
+    } catch (cause) {
+      throw new NoRouteError(target, { cause });
+    }
+    if (keep) {
+      if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+      this.#cache.set(target, { src, expires: now + CACHE_MS });
+    }
+    return src;
+  }
+
+  /** Looks up the IPv4 literals among `targets` ahead of their first probe; one without a route is left out. */
+  warm(targets: readonly string[]): void {
+    for (const target of targets) {
+      if (!isIPv4(target)) continue;
+      try {
+        this.source(target, parseIpv4(target));
+      } catch {
+        // Its probes will be refused with the reason.
+      }
     }
   }
 }

@@ -69,8 +69,7 @@ export class TcpProber extends ProberBase {
   }
 
   override async ready(addresses: readonly string[] = []): Promise<void> {
-    if (this.family === 4)
-      await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
+    if (this.family === 4) this.routes.warm(addresses);
   }
 
   protected dispatch(
@@ -100,22 +99,16 @@ export class TcpProber extends ProberBase {
       return;
     }
     // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
-    const address = prepared.canonical;
-    const src = this.routes.cached(address);
-    if (src !== undefined) {
-      this.#send(target, seq, done, prepared, dstPort, prepared.pseudoFrom(src), lateness, flight);
+    let pseudo: { src: Uint8Array; dst: Uint8Array };
+    try {
+      pseudo = prepared.pseudoFrom(
+        this.routes.source(prepared.canonical, prepared.addressBytes, flight === undefined),
+      );
+    } catch (err) {
+      this.refuse(target, seq, this.srcPort, (err as Error).message, done);
       return;
     }
-    this.after(
-      this.routes.lookup(address, 4),
-      (found, then) =>
-        this.#send(target, seq, then, prepared, dstPort, prepared.pseudoFrom(found), lateness, flight),
-      target,
-      seq,
-      this.srcPort,
-      `no route to ${address}`,
-      done,
-    );
+    this.#send(target, seq, done, prepared, dstPort, pseudo, lateness, flight);
   }
 
   /** Builds and sends a SYN whose target checked out. */

@@ -94,8 +94,7 @@ export class UdpProber extends ProberBase {
 
   override async ready(addresses: readonly string[] = []): Promise<void> {
     await this.#ready;
-    if (this.family === 4)
-      await Promise.all(addresses.map((a) => this.routes.lookup(a, 4).catch(() => undefined)));
+    if (this.family === 4) this.routes.warm(addresses);
   }
 
   protected dispatch(
@@ -134,22 +133,16 @@ export class UdpProber extends ProberBase {
       return;
     }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
-    const address = prepared.canonical;
-    const src = this.routes.cached(address);
-    if (src !== undefined) {
-      this.#send(target, seq, done, prepared, port, dstPort, prepared.pseudoFrom(src), lateness, flight);
+    let pseudo: { src: Uint8Array; dst: Uint8Array };
+    try {
+      pseudo = prepared.pseudoFrom(
+        this.routes.source(prepared.canonical, prepared.addressBytes, flight === undefined),
+      );
+    } catch (err) {
+      this.refuse(target, seq, port, (err as Error).message, done);
       return;
     }
-    this.after(
-      this.routes.lookup(address, 4),
-      (found, then) =>
-        this.#send(target, seq, then, prepared, port, dstPort, prepared.pseudoFrom(found), lateness, flight),
-      target,
-      seq,
-      port,
-      `no route to ${address}`,
-      done,
-    );
+    this.#send(target, seq, done, prepared, port, dstPort, pseudo, lateness, flight);
   }
 
   /** Builds and sends a probe whose target checked out; `pseudo` is the IPv4 checksum's (undefined on IPv6). */

@@ -75,7 +75,7 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
     ] as const) {
       const prober = await engine.open(protocol, []);
       const s = sweepOf(protocol, addresses, null, 1000);
-      addresses.forEach((_, i) => prober.sweep(s.flight, i, s.target(i)));
+      for (let i = 0; i < addresses.length; i++) prober.sweep(s.flight, i, s.target(i));
       expect(s.flight.size).toBe(addresses.length);
       await until(`the ${protocol} sweep's replies`, () => s.settled(addresses.map((_, i) => i)), 5000);
       s.outcomes.forEach((calls, i) => {
@@ -105,7 +105,7 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
     const addresses = ['127.0.0.1', '127.0.0.2'];
     const prober = await engine.open('tcp', addresses);
     const s = sweepOf('tcp', addresses, port, 1000);
-    addresses.forEach((_, i) => prober.sweep(s.flight, i, s.target(i)));
+    for (let i = 0; i < addresses.length; i++) prober.sweep(s.flight, i, s.target(i));
     await until('the SYN-ACK and the RST', () => s.settled([0, 1]), 5000);
     expect(s.outcomes.map((calls) => calls.map((o) => o.status))).toEqual([['reply'], ['reset']]);
     expect(s.outcomes[1]![0]).toMatchObject({ target: '127.0.0.2', address: '127.0.0.2', rseq: 1 });
