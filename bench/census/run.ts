@@ -6,7 +6,10 @@
  *
  * Figures per tool (medians of RUNS runs): wall time (ours: first probe to the pass complete, from the pass record;
  * the peers: their process's wall time), CPU (ours: the process's user + system during the pass; the peers: the
- * whole process), hosts found, false positives and misses. Needs root. Bounded: every child is killed after 120 s.
+ * whole process), hosts found, false positives and misses. Ours twice: the pass code alone (`pinger`, sweep.ts),
+ * and end to end (`recorded`, recorded.ts: a real agent and control plane, first probe to the pass recorded with
+ * every answer stored; CPU the agent process's, hosts the control plane's list). Needs root. Bounded: every child
+ * is killed after 120 s.
  *
  *   node --import tsx bench/census/run.ts [--runs 3] [--rate 20000] [--timeout 500]
  */
@@ -72,6 +75,25 @@ async function ours(lab: Lab, exist: Set<string>): Promise<Run> {
   return { wallMs: r.passMs, cpuMs: r.cpuMs, ...compare(r.hosts, exist) };
 }
 
+async function recorded(lab: Lab, exist: Set<string>): Promise<Run> {
+  const job = { prefix: CENSUS_PREFIX, rate: RATE, timeout: TIMEOUT, pps: 2 * RATE };
+  const { code, stdout, stderr } = await runToEnd(
+    lab.agent,
+    tsxArgv('bench/census/recorded.ts', [JSON.stringify(job)]),
+    120_000,
+  );
+  if (code !== 0) throw new Error(`[bench] recorded pass failed (${code}): ${stderr}`);
+  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    completeMs: number;
+    answered: number;
+    stored: number;
+    cpuMs: number;
+    hosts: string[];
+  };
+  if (r.stored !== r.answered) throw new Error(`[bench] ${r.stored} of ${r.answered} answers stored`);
+  return { wallMs: r.completeMs, cpuMs: r.cpuMs, ...compare(r.hosts, exist) };
+}
+
 async function fping(lab: Lab, exist: Set<string>): Promise<Run> {
   // -i: ms between any two probes (1000/RATE), -r 0: no retries, -t: the same timeout as ours.
   const argv = [
@@ -124,8 +146,8 @@ try {
   const hosts = existingHosts(2026);
   await allowOnly(lab, hosts);
   const exist = new Set(hosts);
-  const tools = { pinger: ours, fping, nmap } as const;
-  const runs: Record<string, Run[]> = { pinger: [], fping: [], nmap: [] };
+  const tools = { pinger: ours, recorded, fping, nmap } as const;
+  const runs: Record<string, Run[]> = { pinger: [], recorded: [], fping: [], nmap: [] };
   for (let r = 0; r < RUNS; r++) {
     for (const [name, run] of Object.entries(tools)) {
       const result = await run(lab, exist);
