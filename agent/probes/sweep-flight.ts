@@ -112,11 +112,14 @@ export class SweepFlight implements TxStamped {
     if (this.#state[index] !== FREE) {
       throw new Error(`[probes] bug: sweep probe ${index} sent again while in flight`);
     }
-    if (this.#table === undefined) {
-      this.#table = table;
-      table.attach(this);
-    } else if (this.#table !== table) {
+    if (this.#table !== undefined && this.#table !== table) {
       throw new Error('[probes] bug: one sweep sent through two probers');
+    }
+    if (this.#table === undefined || this.#closed) {
+      // The first send, or one after close() (the engine closed under the sweep): answers are looked for again.
+      this.#table = table;
+      this.#closed = false;
+      table.attach(this);
     }
     this.#rid = rid;
     this.#state[index] = SENDING;
@@ -205,7 +208,10 @@ export class SweepFlight implements TxStamped {
     this.close();
   }
 
-  /** Detaches from the prober's table and stops the timer; probes still in flight are no longer answered. */
+  /**
+   * Detaches from the prober's table and stops the timer: probes still in flight are no longer answered nor timed
+   * out (a send after this attaches again).
+   */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
