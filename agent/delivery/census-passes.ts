@@ -12,13 +12,16 @@
  */
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import * as v from 'valibot';
 import { type CensusPass, CensusPassReceiptSchema, ErrorBodySchema } from '../../contract/index.js';
 import { requestSignal } from '../http/abort.js';
 import { type BackoffOptions, fullJitterDelay } from '../http/backoff.js';
 import { endpointUrl } from '../http/endpoint.js';
+
+const gzipAsync = promisify(gzip);
 
 export interface PassUploaderLogger {
   info(obj: object, msg?: string): void;
@@ -155,7 +158,9 @@ export class PassUploader {
     const path = join(this.#dir, name);
     let body: Buffer;
     try {
-      body = gzipSync(await readFile(path));
+      // On the thread pool: a /16 pass's record with every answer takes milliseconds to compress, which the event
+      // loop would take from the probes due meanwhile.
+      body = await gzipAsync(await readFile(path));
     } catch (err) {
       this.#o.logger.error(
         { err, file: path },
