@@ -158,14 +158,14 @@ export class SweepFlight implements TxStamped {
       return undefined;
     }
     if (check === undefined && this.#state[seq] !== SENT) return undefined;
-    return this.#o.address(seq) === target ? this.#entry(seq, true) : undefined;
+    return this.#o.address(seq) === target ? this.#entry(seq, true, target) : undefined;
   }
 
   /** The probe in flight to `target` and `port` (an answer that names no seq: UDP without our payload). */
   findByPort(target: string, port: number): InFlight | undefined {
     if (port !== this.port) return undefined;
     const index = this.#o.indexOf(target);
-    return index >= 0 && this.#state[index] === SENT ? this.#entry(index, true) : undefined;
+    return index >= 0 && this.#state[index] === SENT ? this.#entry(index, true, target) : undefined;
   }
 
   /**
@@ -173,12 +173,12 @@ export class SweepFlight implements TxStamped {
    * (`answered`), a transmit stamp not yet read is read first, as the table does for its own entries; it lands in
    * the slot. A timeout or failure needs none: a system call per timed-out probe would be most of a sweep's cost.
    */
-  #entry(index: number, answered: boolean): InFlight {
+  #entry(index: number, answered: boolean, address = this.#o.address(index)): InFlight {
     if (answered && this.#txReal[index] === 0 && this.#txSource !== undefined) this.#txSource.pollTxStamps();
     const entry = new InFlight(
       0,
       this.protocol,
-      this.#o.address(index),
+      address,
       this.port,
       index,
       this.#rid,
