@@ -136,7 +136,10 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
     const all = Array.from({ length: count }, (_, i) => i);
     await until('every timeout', () => all.every((i) => s.outcomes[i]!.length === (i === 0 ? 2 : 1)), 5000);
     for (let i = 1; i < count; i++) {
-      expect(s.outcomes[i]!.map((o) => o.status), `#${i}`).toEqual(['timeout']);
+      expect(
+        s.outcomes[i]!.map((o) => o.status),
+        `#${i}`,
+      ).toEqual(['timeout']);
       expect(s.outcomes[i]![0]!.timing?.send).toBe('kernel');
       const waited = s.settledAt[i]! - sentAt;
       expect(waited, `#${i}`).toBeGreaterThanOrEqual(timeoutMs - 1);
@@ -159,7 +162,9 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
     const s = sweepOf('udp', ['127.0.0.9', '127.0.0.1'], socket.address().port, 1000);
     prober.sweep(s.flight, 1, s.target(1));
     await until('the reply', () => s.settled([1]), 5000);
-    expect(s.outcomes[1]).toMatchObject([{ status: 'reply', rseq: 1, target: '127.0.0.1', datamatch: false }]);
+    expect(s.outcomes[1]).toMatchObject([
+      { status: 'reply', rseq: 1, target: '127.0.0.1', datamatch: false },
+    ]);
     s.flight.close();
   });
 
