@@ -55,6 +55,8 @@ export interface AgentOptions {
   waitSeconds?: number;
   /** Outbox tuning (batch size and age, bounds); defaults suit production. */
   outbox?: Partial<Omit<OutboxOptions, 'spoolDir' | 'deliver' | 'metrics' | 'logger'>>;
+  /** Deadline of one results POST, after which it is retried (default 15 s, see delivery/results-client.ts). */
+  deliveryTimeoutMs?: number;
   /** Replaces the raw-socket engine (benchmarks, tests without privileges): a sender for a source id. */
   sender?: (sourceid: number) => SendProbe;
   /** How long a final send may take at stop (default 3 s). */
@@ -107,7 +109,12 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     outbox = await Outbox.open({
       ...options.outbox,
       spoolDir: options.spoolDir,
-      deliver: resultsClient({ url: options.url, token: options.token, dispatcher }),
+      deliver: resultsClient({
+        url: options.url,
+        token: options.token,
+        dispatcher,
+        ...(options.deliveryTimeoutMs !== undefined ? { timeoutMs: options.deliveryTimeoutMs } : {}),
+      }),
       metrics,
       logger: log,
     });

@@ -92,71 +92,58 @@ export class Lab {
   }
 
   async #build(): Promise<void> {
-    for (const ns of this.namespaces) await run(['ip', 'netns', 'add', ns]);
-    for (const ns of this.namespaces) {
-      await runIn(ns, ['ip', 'link', 'set', 'lo', 'up']);
-      await this.#sysctls(ns, COMMON_SYSCTLS);
-    }
-    await this.#sysctls(this.router, ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
-    await run([
-      'ip',
-      '-n',
-      this.agent,
-      'link',
-      'add',
-      'a0',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'r0',
-      'netns',
-      this.router,
+    // A few `ip -batch` and `sysctl` processes rather than one per setting: a lab is built by every lab and failure
+    // test file, and some 50 processes one after another cost seconds on a loaded machine.
+    await run(['ip', '-batch', '-'], this.namespaces.map((ns) => `netns add ${ns}\n`).join(''));
+    await Promise.all(
+      this.namespaces.map((ns) =>
+        this.#sysctls(ns, [
+          ...COMMON_SYSCTLS,
+          ...(ns === this.router ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : []),
+        ]),
+      ),
+    );
+    // The veths are made from the agent and target ends, so the router's batch finds both of its ends there.
+    await this.#batch(this.agent, [
+      'link set lo up',
+      `link add a0 type veth peer name r0 netns ${this.router}`,
+      `addr add ${LAB.agent.v4}/24 dev a0`,
+      `addr add ${LAB.agent.v6}/64 dev a0 nodad`,
+      'link set a0 up',
     ]);
-    await run([
-      'ip',
-      '-n',
-      this.target,
-      'link',
-      'add',
-      't0',
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'r1',
-      'netns',
-      this.router,
+    await this.#batch(this.target, [
+      'link set lo up',
+      `link add t0 type veth peer name r1 netns ${this.router}`,
+      `addr add ${LAB.target.v4}/24 dev t0`,
+      `addr add ${LAB.target.v6}/64 dev t0 nodad`,
+      'link set t0 up',
     ]);
-    const links: [string, string, string, string][] = [
-      [this.agent, 'a0', `${LAB.agent.v4}/24`, `${LAB.agent.v6}/64`],
-      [this.router, 'r0', `${LAB.router.v4}/24`, `${LAB.router.v6}/64`],
-      [this.router, 'r1', `${LAB.routerTarget.v4}/24`, `${LAB.routerTarget.v6}/64`],
-      [this.target, 't0', `${LAB.target.v4}/24`, `${LAB.target.v6}/64`],
-    ];
-    for (const [ns, dev, v4, v6] of links) {
-      await run(['ip', '-n', ns, 'addr', 'add', v4, 'dev', dev]);
-      await run(['ip', '-n', ns, '-6', 'addr', 'add', v6, 'dev', dev, 'nodad']);
-      await run(['ip', '-n', ns, 'link', 'set', dev, 'up']);
-    }
+    await this.#batch(this.router, [
+      'link set lo up',
+      `addr add ${LAB.router.v4}/24 dev r0`,
+      `addr add ${LAB.router.v6}/64 dev r0 nodad`,
+      'link set r0 up',
+      `addr add ${LAB.routerTarget.v4}/24 dev r1`,
+      `addr add ${LAB.routerTarget.v6}/64 dev r1 nodad`,
+      'link set r1 up',
+    ]);
     // Only routes to each other: nothing here can reach beyond the lab.
-    await run(['ip', '-n', this.agent, 'route', 'add', '198.18.2.0/24', 'via', LAB.router.v4]);
-    await run(['ip', '-n', this.agent, '-6', 'route', 'add', 'fd00:198:18:2::/64', 'via', LAB.router.v6]);
-    await run(['ip', '-n', this.target, 'route', 'add', '198.18.1.0/24', 'via', LAB.routerTarget.v4]);
-    await run([
-      'ip',
-      '-n',
-      this.target,
-      '-6',
-      'route',
-      'add',
-      'fd00:198:18:1::/64',
-      'via',
-      LAB.routerTarget.v6,
+    await this.#batch(this.agent, [
+      `route add 198.18.2.0/24 via ${LAB.router.v4}`,
+      `route add fd00:198:18:2::/64 via ${LAB.router.v6}`,
+    ]);
+    await this.#batch(this.target, [
+      `route add 198.18.1.0/24 via ${LAB.routerTarget.v4}`,
+      `route add fd00:198:18:1::/64 via ${LAB.routerTarget.v6}`,
     ]);
     // Neighbour discovery takes its time on fresh links: wait (bounded) until both families get through, so that
     // no test sees a first probe delayed by address resolution.
-    for (const address of [LAB.target.v4, LAB.target.v6]) await this.#waitReachable(address);
+    await Promise.all([LAB.target.v4, LAB.target.v6].map((address) => this.#waitReachable(address)));
+  }
+
+  /** Runs `ip` commands (one per line, no `ip` in front) in namespace `ns`, in one process; stops at the first error. */
+  async #batch(ns: string, commands: readonly string[]): Promise<void> {
+    await run(['ip', '-n', ns, '-batch', '-'], `${commands.join('\n')}\n`);
   }
 
   async #routeCensus(): Promise<void> {
@@ -183,6 +170,12 @@ export class Lab {
   }
 
   async #sysctls(ns: string, settings: readonly string[]): Promise<void> {
+    // All in one process; should one fail, one at a time, to tell which.
+    const all = await runIn(ns, ['sysctl', '-q', '-w', ...settings]).then(
+      () => true,
+      () => false,
+    );
+    if (all) return;
     for (const setting of settings) {
       // Some knobs (icmp_msgs_per_sec) are per-namespace only on newer kernels: best effort for those.
       await runIn(ns, ['sysctl', '-q', '-w', setting]).catch((err) => {

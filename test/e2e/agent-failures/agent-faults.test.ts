@@ -9,7 +9,7 @@
  *    results in memory (at most one flush period, 200 ms) and the probes in flight; so per destination the
  *    stored seqs of the killed run are 0…k without a gap, and the lost tail is under a second.
  * 2. The control plane answers 500s (before and after doing the work) and stalls at random, and one answer never
- *    comes (the agent's request deadline ends it): no loss, no duplicates.
+ *    comes (the agent's request deadline ends it, lowered to 5 s here): no loss, no duplicates.
  * 3. The spool is a 128 KiB tmpfs that fills while the control plane is away: a clear log line, dropped results
  *    counted, probing goes on, and results arrive again once the control plane is back. 128 KiB is less than one
  *    batch of results (1,000 × ~230 bytes), the case that once kept the spool from ever taking another write;
@@ -34,8 +34,8 @@ import {
   metricsPortOf,
   type Proc,
   scrape,
-  spawnNode,
   startAgentIn,
+  startRunnerIn,
   startServe,
   total,
   until,
@@ -202,21 +202,35 @@ describe.skipIf(!isRoot)('agent failures (real processes in the lab)', () => {
     const { serve, api, source } = await controlPlane('flaky');
     const proxy = await FaultProxy.start({ target: serve.url, host: world.controlHost, seed: 20261122 });
     proxies.push(proxy);
-    const agent = agentIn(proxy.url, source.token, join(dir, 'spool-flaky'));
+    // The daemon as `pinger agent` runs it, with the request deadline lowered from 15 s to 5 s (see
+    // agent-runner.ts): the held answer below waits out one deadline, and 5 s still covers the longest stall the
+    // faults add to a request that does get an answer (2.5 s before and 2.5 s after).
+    const agent = startRunnerIn(world.lab.agent, {
+      url: proxy.url,
+      token: source.token,
+      spoolDir: join(dir, 'spool-flaky'),
+      metricsPort: 0,
+      deliveryTimeoutMs: 5000,
+    });
+    procs.push(agent);
     const port = await metricsPortOf(agent);
     await flowing(api, source.id);
 
-    // One batch stored and never answered: the agent's request deadline (15 s) must end the wait and re-send.
+    // One batch stored and never answered: the agent's request deadline must end the wait and re-send.
     proxy.set({ kind: 'hold', applies: isResultsPost });
     await until('an answer held', () => proxy.holding === 1, 10_000);
-    const faultsFrom = performance.now();
+    const heldFrom = performance.now();
     proxy.set({
       kind: 'faulty',
       plan: { errorBefore: 0.2, errorAfter: 0.2, stallBefore: 0.15, stallAfter: 0.15, stallMs: [100, 2500] },
     });
-    await until('the agent gave up on the held answer', () => proxy.holding === 0, 25_000, 100);
-    // Then random faults on every request (results and config long-polls) for a while.
-    await until('the faulty period', () => performance.now() - faultsFrom > 22_000, 30_000, 250);
+    await until('the agent gave up on the held answer', () => proxy.holding === 0, 15_000, 100);
+    // By its deadline, not by chance: the held request stayed open that long.
+    expect(performance.now() - heldFrom).toBeGreaterThan(3000);
+    const gaveUpAt = performance.now();
+    // Then random faults on every request (results and config long-polls) for a while: 8 s of result posts
+    // (with the 15 s deadline this was a 22 s period from the hold, 7 s of it after the agent gave up).
+    await until('the faulty period', () => performance.now() - gaveUpAt > 8000, 15_000, 250);
     proxy.set({ kind: 'pass' });
     await drained(world.lab.agent, port, 45_000);
     const stopped = await stopGracefully(agent);
@@ -253,7 +267,7 @@ describe.skipIf(!isRoot)('agent failures (real processes in the lab)', () => {
 
     // The daemon as `pinger agent` runs it, with the in-memory bound lowered from 100,000 results to 2,000 so that
     // it overflows within seconds (see agent-runner.ts).
-    const runner = spawnRunner(world.lab.agent, {
+    const runner = startRunnerIn(world.lab.agent, {
       url: proxy.url,
       token: source.token,
       spoolDir: spool,
@@ -324,11 +338,3 @@ describe.skipIf(!isRoot)('agent failures (real processes in the lab)', () => {
     for (const r of seqRuns(stored).values()) expect(r.repeats).toEqual([]);
   }, 150_000);
 });
-
-function spawnRunner(ns: string, options: Record<string, unknown>): Proc {
-  return spawnNode(
-    ['--import', 'tsx', join(import.meta.dirname, 'agent-runner.ts'), JSON.stringify(options)],
-    {},
-    ns,
-  );
-}

@@ -1,7 +1,9 @@
 /**
  * The agent daemon as `pinger agent` runs it (startAgent, pino JSON logs on stderr, SIGTERM = graceful stop), but
- * with outbox bounds a test can reach in seconds: the full-spool test needs the in-memory bound (100,000 results
- * in production, i.e. 100 s of this test's probing) to overflow while it watches.
+ * with outbox bounds and retry timings a test can reach in seconds: the full-spool test needs the in-memory bound
+ * (100,000 results in production, i.e. 100 s of this test's probing) to overflow while it watches; the outage test
+ * a retry soon after the control plane is back (the 30 s backoff cap would add up to 30 s of waiting); the flaky
+ * test a request deadline shorter than the production 15 s.
  *
  *   ip netns exec NS node --import tsx test/e2e/agent-failures/agent-runner.ts '<json AgentOptions subset>'
  */

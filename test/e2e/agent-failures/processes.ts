@@ -127,6 +127,19 @@ export function startAgentIn(
   );
 }
 
+/**
+ * The agent daemon through agent-runner.ts in namespace `ns`: `pinger agent`'s startAgent and signal handling, with
+ * `options` (AgentOptions as JSON) that the CLI does not expose, such as outbox bounds and retry timings a test
+ * can reach in seconds.
+ */
+export function startRunnerIn(ns: string, options: Record<string, unknown>): Proc {
+  return spawnNode(
+    ['--import', 'tsx', join(import.meta.dirname, 'agent-runner.ts'), JSON.stringify(options)],
+    {},
+    ns,
+  );
+}
+
 /** The port the agent's metrics endpoint took (from its start line), once it has logged it. */
 export async function metricsPortOf(agent: Proc): Promise<number> {
   await until('agent started', () => agent.logs.some((l) => l.msg === '[agent] started'), 20_000);

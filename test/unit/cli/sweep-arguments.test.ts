@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -19,8 +19,9 @@ function pinger(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
-describe('pinger probe --sweep arguments', () => {
-  it.each([
+// Each case is a process of its own that opens no socket: they run at once rather than one after another.
+describe.concurrent('pinger probe --sweep arguments', () => {
+  it.for<[string[], string]>([
     [
       ['--sweep', '10.0.0.0/8'],
       '--sweep 10.0.0.0/8: is a /8 of 16,777,216 addresses; a census sweeps at most 65,536 (IPv4 /16 or longer)',
@@ -31,7 +32,7 @@ describe('pinger probe --sweep arguments', () => {
     [['--sweep', '198.19.0.0/16', '198.19.0.1'], '--sweep takes no other targets'],
     [['198.19.0.1', '--rate', '100'], '--rate and --retries go with --sweep'],
     [[], 'name at least one target, or a prefix with --sweep'],
-  ])('refuses %j', async (args, message) => {
+  ])('refuses %j', async ([args, message], { expect }) => {
     const { code, stderr } = await pinger(['probe', ...args]);
     expect(code).toBe(2);
     expect(stderr).toContain(message);
