@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { IdSchema, intRange, NanosSchema } from './common.js';
+import { TimeBoundSchema } from './result.js';
 
 const count = intRange(0, Number.MAX_SAFE_INTEGER);
 
@@ -119,3 +120,80 @@ export const CensusListQuerySchema = v.strictObject({
 
 /** Receipt of `POST /v1/agent/census/passes`: whether this report stored the pass or it was already stored. */
 export const CensusPassReceiptSchema = v.object({ stored: v.boolean(), duplicate: v.boolean() });
+
+/** Passes a host's history lists at most: the newest in range are kept. */
+export const HOST_HISTORY_LIMITS = { default: 1000, max: 10_000 } as const;
+
+/**
+ * Query of `GET /v1/census/:destination/hosts/:address`: the passes with their time in [`from`, `to`] (ns or ISO
+ * 8601, inclusive; `to` defaults to now, `from` to the oldest pass whose answers are still kept), the newest
+ * `limit` of them.
+ */
+export const CensusHostHistoryQuerySchema = v.pipe(
+  v.strictObject({
+    from: v.optional(TimeBoundSchema),
+    to: v.optional(TimeBoundSchema),
+    limit: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d+$/, 'must be a whole number'),
+        v.transform(Number),
+        v.minValue(1, 'must be at least 1'),
+        v.maxValue(HOST_HISTORY_LIMITS.max, `must be at most ${HOST_HISTORY_LIMITS.max}`),
+      ),
+      String(HOST_HISTORY_LIMITS.default),
+    ),
+  }),
+  v.forward(
+    v.partialCheck(
+      [['from'], ['to']],
+      (q) => q.from === undefined || q.to === undefined || BigInt(q.from) <= BigInt(q.to),
+      'must not be after to',
+    ),
+    ['from'],
+  ),
+);
+export type CensusHostHistoryQuery = v.InferOutput<typeof CensusHostHistoryQuerySchema>;
+
+/** One pass that probed the host: whether it answered, and its RTT then (µs; null when the agent did not say). */
+export const CensusHostPassSchema = v.object({
+  /** The pass's time: its start, or the slot of a split pass (what `firstSeen` and `lastSeen` count in). */
+  at: NanosSchema,
+  answered: v.boolean(),
+  rtt: v.nullable(v.number()),
+});
+export type CensusHostPass = v.InferOutput<typeof CensusHostPassSchema>;
+
+/**
+ * Figures over the passes listed. `loss` is the share of them the host missed (null with no pass); RTT figures
+ * are over the answers that carry an RTT (null without one), median and p90 by nearest rank — exact, not sketched.
+ */
+export const CensusHostSummarySchema = v.object({
+  passes: count,
+  answered: count,
+  loss: v.nullable(v.number()),
+  rttMin: v.nullable(v.number()),
+  rttMedian: v.nullable(v.number()),
+  rttP90: v.nullable(v.number()),
+  rttMax: v.nullable(v.number()),
+});
+export type CensusHostSummary = v.InferOutput<typeof CensusHostSummarySchema>;
+
+/**
+ * Body of `GET /v1/census/:destination/hosts/:address`: the host's record and its history, oldest pass first. A
+ * pass is listed when it probed the address (a split pass: when the slice holding it was reported; a silent
+ * source's slice is not a miss). Answers are kept as long as raw results (`--retention raw=`), so passes older
+ * than `kept` are not listed: `from` is the range actually read.
+ */
+export const CensusHostHistorySchema = v.object({
+  host: CensusHostSchema,
+  from: NanosSchema,
+  to: NanosSchema,
+  /** The oldest time whose answers are still kept (now − raw retention); null when raw results are kept forever. */
+  kept: v.nullable(NanosSchema),
+  /** Older passes in range were left out by `limit`. */
+  more: v.boolean(),
+  passes: v.array(CensusHostPassSchema),
+  summary: CensusHostSummarySchema,
+});
+export type CensusHostHistory = v.InferOutput<typeof CensusHostHistorySchema>;

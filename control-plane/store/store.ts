@@ -8,6 +8,7 @@
 import type {
   CensusEvent,
   CensusHost,
+  CensusHostHistory,
   CensusPass,
   CensusPassRecord,
   Destination,
@@ -158,6 +159,24 @@ export interface CensusStore {
   listPasses(destination: string, limit: number): Promise<CensusPassRecord[]>;
   /** The newest `limit` events, newest first (at, then address and kind, descending). */
   listEvents(destination: string, limit: number): Promise<CensusEvent[]>;
+  /**
+   * One host's record and its passes in range (control-plane/census/host-history.ts), from the per-host answers
+   * written with each pass: kept as long as raw results, so `from` is raised to now − raw retention. Undefined
+   * when the address is not a host of the census (it never answered).
+   */
+  hostHistory(
+    destination: string,
+    address: string,
+    range: HostHistoryRange,
+  ): Promise<CensusHostHistory | undefined>;
+}
+
+/** The range of a host's history: pass times, inclusive; `to` defaults to now, `from` to the oldest kept. */
+export interface HostHistoryRange {
+  from?: bigint;
+  to?: bigint;
+  /** The newest this many passes. */
+  limit: number;
 }
 
 /** A change that may concern agents: the config version after it. */

@@ -11,10 +11,10 @@ import { sourceInput as source } from '../helpers/factories.js';
 
 const hash = (n: number) => String(n).padStart(64, 'c');
 /** Pass starts well past 2^53 ns, a minute apart. */
-const T = 1_763_780_000_000_000_000n;
-const at = (i: number) => (T + BigInt(i) * 60_000_000_000n).toString();
+export const T = 1_763_780_000_000_000_000n;
+export const at = (i: number) => (T + BigInt(i) * 60_000_000_000n).toString();
 
-function pass(destination: string, i: number, answers: [string, number | null][]): CensusPass {
+export function pass(destination: string, i: number, answers: [string, number | null][]): CensusPass {
   return v.parse(CensusPassReportSchema, {
     destination,
     prefix: '198.18.0.0/24',
@@ -32,7 +32,7 @@ function pass(destination: string, i: number, answers: [string, number | null][]
 }
 
 /** One source's slice [from, to) of the pass at slot `i` of a split /24 (254 addresses), starting `lagMs` later. */
-function slicePass(
+export function slicePass(
   destination: string,
   i: number,
   lagMs: number,

@@ -22,6 +22,7 @@ import {
   TIMED_OUT,
 } from '../helpers/factories.js';
 import { censusContract } from './contract-census.js';
+import { censusHistoryContract } from './contract-census-history.js';
 import { statsContract } from './contract-stats.js';
 
 /** A handle on a fresh store and how to dispose of it. */
@@ -526,5 +527,6 @@ export function testStore(name: string, make: () => Promise<StoreFixture>): void
 
     statsContract(() => fixture);
     describe('census', () => censusContract(() => store));
+    describe('census host history', () => censusHistoryContract(() => fixture));
   });
 }

@@ -134,6 +134,60 @@ async function countAll(store: Store, filter: Partial<ResultFilter> = {}) {
 }
 
 describe('dynamodb store', () => {
+  it('writes a census pass’s answers 25 to a request, expiring like raw results, and reads a host’s history in 3', async () => {
+    const s = await dynamo();
+    const tableName = await s.createTable();
+    const store = createDynamoStore({ tableName, client: s.client(), now: () => new Date(CONTRACT_NOW) });
+    const { owner } = await seed(store);
+    const d = await store.createDestination(v.parse(DestinationCreateSchema, { address: '198.18.0.0/23' }));
+    const start = 1_764_190_000_000_000_000n;
+    // 300 distinct hosts: 198.18.0.1–254, then 198.18.1.1–46.
+    const answers = Array.from({ length: 300 }, (_, i): [string, number] => [
+      i < 254 ? `198.18.0.${i + 1}` : `198.18.1.${i - 253}`,
+      i,
+    ]);
+    const report = (i: number) => ({
+      destination: d.id,
+      prefix: '198.18.0.0/23',
+      start: (start + BigInt(i) * 60_000_000_000n).toString(),
+      end: (start + BigInt(i) * 60_000_000_000n + 1n).toString(),
+      addresses: 510,
+      probed: 510,
+      answered: 300,
+      retries: 0,
+      errors: 0,
+      skipped: 0,
+      rate: 1000,
+      answers,
+    });
+    const mark = s.operations.length;
+    await store.census.putPass(owner.id, report(0), 2);
+    // 300 answers and 300 "appeared" events: 600 items, 24 requests of 25.
+    expect(s.operations.slice(mark).filter((op) => op === 'BatchWriteItem')).toHaveLength(24);
+    const again = s.operations.length;
+    await store.census.putPass(owner.id, report(0), 2);
+    expect(s.operations.slice(again)).toEqual(['GetItem']);
+    await store.census.putPass(owner.id, report(1), 2);
+    const out = await s.client().send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `CA#${d.id}#198.18.0.7` } },
+      }),
+    );
+    expect(out.Items?.map((item) => [item.sk?.S, item.rtt?.N, item.expireAt?.N])).toEqual(
+      [0, 1].map((i) => {
+        const at = start + BigInt(i) * 60_000_000_000n;
+        return [at.toString().padStart(20, '0'), '6', String(Number(at / 1_000_000_000n) + 1 + 14 * 86_400)];
+      }),
+    );
+    const read = s.operations.length;
+    const history = await store.census.hostHistory(d.id, '198.18.0.7', { limit: 100 });
+    expect(s.operations.slice(read)).toEqual(['GetItem', 'Query', 'Query']);
+    expect(history?.summary).toMatchObject({ passes: 2, answered: 2, rttMin: 6, rttMax: 6 });
+    await store.close();
+  });
+
   it('stamps results with an expiry `retention.raw` after their rtime and hides them once it passes', async () => {
     // Sent in the second 1,763,780,000 (+ 0, 1, 2 ms): hidden once that second is more than 30 days ago.
     const sent = 1_763_780_000;

@@ -24,6 +24,11 @@ function undoMigration8(db: Database.Database) {
     ALTER TABLE census_passes DROP COLUMN slice_of;`);
 }
 
+/** Takes a file back before migration 10 (census host history): drops its table. */
+function undoMigration10(db: Database.Database) {
+  db.exec('DROP TABLE census_host_passes');
+}
+
 const dirs: string[] = [];
 function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-sqlite-'));
@@ -36,8 +41,15 @@ afterEach(() => {
 
 testStore('sqlite', async () => {
   const dir = tempDir();
-  const store = createSqliteStore({ path: join(dir, 'nested', 'pinger.db') });
-  return { store, cleanup: () => store.close() };
+  let now = new Date();
+  const store = createSqliteStore({ path: join(dir, 'nested', 'pinger.db'), now: () => now });
+  return {
+    store,
+    cleanup: () => store.close(),
+    setNow: (at) => {
+      now = at;
+    },
+  };
 });
 
 describe('sqlite store', () => {
@@ -182,6 +194,55 @@ describe('sqlite store', () => {
       expect(pages()).toBeLessThan(before / 2);
     });
 
+    it('deletes census hosts’ answers past raw retention, a batch per pass, and keeps the rest', async () => {
+      const path = join(tempDir(), 'pinger.db');
+      const store = createSqliteStore({ path, pruneBatchRows: 50 });
+      const src = await store.createSource(sourceInput(), 'h'.repeat(64));
+      const dst = await store.createDestination(destinationInput({ address: '198.18.0.0/24' }));
+      const answers = Array.from({ length: 120 }, (_, i): [string, number] => [`198.18.0.${i + 1}`, i]);
+      const day = 86_400_000_000_000n;
+      for (const [i, start] of [RTIME, RTIME + day].entries()) {
+        await store.census.putPass(
+          src.id,
+          {
+            destination: dst.id,
+            prefix: '198.18.0.0/24',
+            start: start.toString(),
+            end: (start + 1n).toString(),
+            addresses: 254,
+            probed: 254,
+            answered: 120,
+            retries: 0,
+            errors: 0,
+            skipped: i,
+            rate: 1000,
+            answers,
+          },
+          2,
+        );
+      }
+      const rows = () => {
+        const db = new Database(path, { readonly: true });
+        const out = db
+          .prepare('SELECT at, count(*) AS n FROM census_host_passes GROUP BY at')
+          .safeIntegers(true)
+          .all();
+        db.close();
+        return out;
+      };
+      expect(rows()).toEqual([
+        { at: RTIME, n: 120n },
+        { at: RTIME + day, n: 120n },
+      ]);
+      // 14 days and an hour after the first pass: its 120 answers go, 50 a pass.
+      const now = new Date(Number(RTIME / 1_000_000n) + 14 * 86_400_000 + 3_600_000);
+      let prunes = 0;
+      for (let more = true; more && prunes < 10; prunes++) more = (await store.stats!.prune(now)).more;
+      expect(prunes).toBe(3);
+      expect(rows()).toEqual([{ at: RTIME + day, n: 120n }]);
+      await store.close();
+    });
+
     it('builds the watermark and the 10-minute and 6-hour tiers from a file of schema 5 (before migration 6), equal to what ingest writes', async () => {
       const path = join(tempDir(), 'pinger.db');
       // 30 minutes of results, then one a day later: every minute of the first half hour closes.
@@ -221,6 +282,7 @@ describe('sqlite store', () => {
       db.exec('DROP TABLE rollup_tenmin; DROP TABLE rollup_sixhour; DROP TABLE rollup_watermark');
       // Back to schema 5 whole: migrations 7 and 8 add columns, which must not be there when they run again.
       undoMigration7(db, ['minute', 'hour', 'day', 'total']);
+      undoMigration10(db);
       undoMigration8(db);
       db.pragma('user_version = 5');
       db.close();
@@ -255,6 +317,7 @@ describe('sqlite store', () => {
       const db = new Database(path);
       const tiers = ['minute', 'tenmin', 'hour', 'sixhour', 'day', 'total'];
       undoMigration7(db, tiers);
+      undoMigration10(db);
       undoMigration8(db);
       db.pragma('user_version = 6');
       db.close();

@@ -6,7 +6,11 @@
  * | pass  | `CP#<destination>` | `<time:20>#<source>`                |
  * | host  | `CH#<destination>` | address                             |
  * | event | `CE#<destination>` | `<at:20>#<address>#<kind>`          |
+ * | answer| `CA#<destination>#<address>` | `<at:20>`                 |
  *
+ * An answer item is one host's answer in one pass (its RTT), written with the pass and expiring with raw results
+ * (`expireAt`): a partition per host, so a host's history is one Query over a range of pass times, and a pass's
+ * answers spread over as many partitions as it has hosts.
  * A pass's time is its start, or the slot of a split pass (so that the slices of one pass sit side by side). Times
  * are ns since the epoch, kept as decimal strings (they pass 2^53). Runtime-free.
  */
@@ -125,3 +129,25 @@ export function censusEventItem(destination: string, e: CensusEvent): Item {
 export function toCensusEvent(item: Item): CensusEvent {
   return { at: item.at as string, address: item.address as string, kind: item.kind as CensusEvent['kind'] };
 }
+
+export const censusAnswerPartition = (destination: string, address: string) => `CA#${destination}#${address}`;
+
+/** A host's answer in the pass at `at`, expiring like a raw result of that time (rawExpiry). */
+export function censusAnswerItem(
+  destination: string,
+  at: bigint,
+  address: string,
+  rtt: number | null,
+  expireAt: number,
+): Item {
+  return { pk: censusAnswerPartition(destination, address), sk: pad(at), rtt, expireAt };
+}
+
+/** The pass time and RTT of an answer item. */
+export function toCensusAnswer(item: Item): [bigint, number | null] {
+  return [BigInt(item.sk as string), (item.rtt as number | null | undefined) ?? null];
+}
+
+/** The lowest and highest sort keys of pass items in [from, to] (pass time, then `#source`). */
+export const censusPassRange = (from: bigint, to: bigint): [string, string] => [pad(from), `${pad(to)}#~`];
+export const censusTimeKey = pad;

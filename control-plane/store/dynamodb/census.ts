@@ -6,15 +6,19 @@
  * 2. the hosts, each written on the condition that it is still as read (`lastPass` unchanged, or absent for a
  *    new host) — a concurrent pass of another source makes the condition fail, and the pass re-reads and
  *    re-applies (hosts it already updated carry its start in `lastPass` and are skipped, see apply-pass.ts);
- * 3. the events, whose keys are their identity (rewriting one is harmless);
+ * 3. the events and the hosts' answers (a host's history, census-items.ts), whose keys are their identity
+ *    (rewriting one is harmless): one BatchWriteItem per 25, a few in flight;
  * 4. the pass item, last, so a report cut short in 2 or 3 is not yet "stored" and its retry finishes it.
  */
-import type { CensusEvent } from '../../../contract/index.js';
+import type { CensusEvent, Retention } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
+import { historyRange, hostHistory } from '../../census/host-history.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
-import { mergePasses } from '../../census/merge-passes.js';
+import { mergePasses, passTime, type StoredPass } from '../../census/merge-passes.js';
 import { type CensusStore, NotFoundError, UnavailableError } from '../store.js';
 import {
+  censusAnswerItem,
+  censusAnswerPartition,
   censusEventItem,
   censusEventPartition,
   censusHostFields,
@@ -23,20 +27,30 @@ import {
   censusPassFields,
   censusPassKey,
   censusPassPartition,
+  censusPassRange,
   censusPassTime,
+  censusTimeKey,
+  toCensusAnswer,
   toCensusEvent,
   toHostState,
   toStoredPass,
 } from './census-items.js';
 import { destinationKey, isLive, setClause } from './items.js';
 import { BATCH_WRITE_MAX, type Requests } from './requests.js';
+import { rawExpiry } from './rollup-items.js';
 
 /** Re-reads after a lost race before giving up (the agent retries the report later). */
 const MAX_ROUNDS = 8;
 /** Host writes in flight at once. */
 const PARALLEL = 16;
+/** BatchWriteItems (of 25 items) in flight at once. */
+const GROUPS_IN_FLIGHT = 4;
 
-export function censusItems(db: Requests): CensusStore {
+/**
+ * @param now the store's clock, and `retention.raw` how long answers are kept (their TTL; a host's history reads
+ *   no further back)
+ */
+export function censusItems(db: Requests, now: () => Date, retention: Retention): CensusStore {
   const hostsOf = async (destination: string) =>
     (
       await db.queryAll({
@@ -96,9 +110,19 @@ export function censusItems(db: Requests): CensusStore {
         }
         if (!lost) break;
       }
-      const items = events.map((e) => censusEventItem(pass.destination, e));
+      const at = pass.slice ? BigInt(pass.slice.slot) : BigInt(pass.start);
+      const expireAt = rawExpiry(at.toString(), retention, Math.floor(now().getTime() / 1000));
+      const items = [
+        ...events.map((e) => censusEventItem(pass.destination, e)),
+        ...(pass.answers ?? []).map(([address, rtt]) =>
+          censusAnswerItem(pass.destination, at, address, rtt, expireAt),
+        ),
+      ];
+      const groups: (typeof items)[] = [];
       for (let i = 0; i < items.length; i += BATCH_WRITE_MAX)
-        await db.putGroup(items.slice(i, i + BATCH_WRITE_MAX));
+        groups.push(items.slice(i, i + BATCH_WRITE_MAX));
+      for (let i = 0; i < groups.length; i += GROUPS_IN_FLIGHT)
+        await Promise.all(groups.slice(i, i + GROUPS_IN_FLIGHT).map((g) => db.putGroup(g)));
       const { assignments, names, values } = setClause(censusPassFields(source, pass));
       const created = await db.update(
         {
@@ -148,6 +172,66 @@ export function censusItems(db: Requests): CensusStore {
         next = page.next;
       } while (next && times.size <= limit + 1);
       return mergePasses(items.map(toStoredPass)).slice(0, limit);
+    },
+
+    async hostHistory(destination, address, query) {
+      const item = await db.get(censusHostKey(destination, address), 'census host read');
+      if (!item) return undefined;
+      const range = historyRange(query.from, query.to, now().getTime(), retention.raw);
+      // Passes newest first, until past `limit` pass times (one more tells `more`; slices share their time).
+      const passes: StoredPass[] = [];
+      const times = new Set<bigint>();
+      const [lo, hi] = censusPassRange(range.from, range.to);
+      let next: Record<string, unknown> | undefined;
+      while (range.from <= range.to) {
+        const page = await db.queryPage(
+          {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues: { ':pk': censusPassPartition(destination), ':lo': lo, ':hi': hi },
+            ScanIndexForward: false,
+            Limit: Math.min(query.limit + 2, 1000),
+            ConsistentRead: true,
+            ...(next ? { ExclusiveStartKey: next } : {}),
+          },
+          'census pass read',
+        );
+        let full = false;
+        for (const p of page.items.map(toStoredPass)) {
+          const t = passTime(p);
+          if (!times.has(t) && times.size > query.limit) {
+            full = true;
+            break;
+          }
+          times.add(t);
+          passes.push(p);
+        }
+        next = page.next;
+        if (full || !next) break;
+      }
+      const answers = new Map<bigint, number | null>();
+      if (times.size > 0) {
+        const oldest = [...times].reduce((a, b) => (a < b ? a : b));
+        const found = await db.queryAll(
+          {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+            ExpressionAttributeValues: {
+              ':pk': censusAnswerPartition(destination, address),
+              ':lo': censusTimeKey(oldest),
+              ':hi': censusTimeKey(range.to),
+            },
+            ConsistentRead: true,
+          },
+          'census answer read',
+        );
+        for (const [t, rtt] of found.map(toCensusAnswer)) answers.set(t, rtt);
+      }
+      return hostHistory({
+        host: toCensusHost(toHostState(item)),
+        passes,
+        answers,
+        ...range,
+        limit: query.limit,
+      });
     },
 
     async listEvents(destination, limit) {

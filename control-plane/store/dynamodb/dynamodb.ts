@@ -395,7 +395,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       return listResults(db, filter, nowSeconds());
     },
 
-    census: censusItems(db),
+    census: censusItems(db, now, retention),
 
     async close() {
       lastTouch.clear();

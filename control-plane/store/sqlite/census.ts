@@ -2,13 +2,15 @@
  * Census passes, hosts and events in SQLite: a pass, its host changes and its events go in one transaction (the
  * store's `write`), so a pass is never half applied. The primary key of `census_passes` is the pass's identity:
  * a retried report finds its row and changes nothing. The slices of a split pass are rows of their own, merged
- * when listed (merge-passes.ts).
+ * when listed (merge-passes.ts). Each answer of a pass is also a row of `census_host_passes` (migration 10), what a
+ * host's history reads: one point lookup per pass in range.
  */
 import type Database from 'better-sqlite3';
-import type { CensusEvent } from '../../../contract/index.js';
+import type { CensusEvent, Retention } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
+import { historyRange, hostHistory } from '../../census/host-history.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
-import { mergePasses, type StoredPass } from '../../census/merge-passes.js';
+import { mergePasses, passTime, type StoredPass } from '../../census/merge-passes.js';
 import { type CensusHostState, type CensusStore, NotFoundError } from '../store.js';
 
 interface PassRow {
@@ -74,9 +76,34 @@ const toStoredPass = (r: PassRow): StoredPass => ({
  * The census part of the SQLite store.
  *
  * @param write runs work in the store's write transaction
+ * @param now the store's clock, and `retention.raw` how long answers are kept: a host's history reads no further
  */
-export function censusTables(db: Database.Database, write: <T>(work: () => T) => T): CensusStore {
+export function censusTables(
+  db: Database.Database,
+  write: <T>(work: () => T) => T,
+  now: () => Date,
+  retention: Retention,
+): CensusStore {
   const sql = {
+    censusNumber: db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?'),
+    insertAnswer: db.prepare(
+      'INSERT OR IGNORE INTO census_host_passes (at, census, address, rtt) VALUES (?, ?, ?, ?)',
+    ),
+    answer: db
+      .prepare<[bigint, number, string], { rtt: number | null }>(
+        'SELECT rtt FROM census_host_passes WHERE at = ? AND census = ? AND address = ?',
+      )
+      .safeIntegers(false),
+    host: db
+      .prepare<[string, string], HostRow>('SELECT * FROM census_hosts WHERE destination = ? AND address = ?')
+      .safeIntegers(true),
+    // Passes newest first in range, by pass time (the slot of a split pass), read until past `limit` times.
+    passesInRange: db
+      .prepare<[{ destination: string; from: bigint; to: bigint }], PassRow>(`
+        SELECT * FROM census_passes
+        WHERE destination = @destination AND COALESCE(slot, start) BETWEEN @from AND @to
+        ORDER BY COALESCE(slot, start) DESC`)
+      .safeIntegers(true),
     destinationExists: db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM destinations WHERE id = ?',
     ),
@@ -157,6 +184,10 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
         const effect = passEffect(known, pass, goneAfter);
         for (const h of effect.hosts) sql.upsertHost.run({ destination: pass.destination, ...h });
         for (const e of effect.events) sql.insertEvent.run(pass.destination, BigInt(e.at), e.address, e.kind);
+        // Every answer, also of a late pass whose hosts a newer one already moved on: history is what happened.
+        const at = pass.slice ? BigInt(pass.slice.slot) : start;
+        const num = sql.censusNumber.get(pass.destination)!.num;
+        for (const [address, rtt] of pass.answers) sql.insertAnswer.run(at, num, address, rtt);
         return { stored: true };
       });
     },
@@ -169,6 +200,37 @@ export function censusTables(db: Database.Database, write: <T>(work: () => T) =>
 
     async listPasses(destination, limit) {
       return mergePasses(sql.passes.all({ destination, limit }).map(toStoredPass));
+    },
+
+    async hostHistory(destination, address, query) {
+      const row = sql.host.get(destination, address);
+      const num = sql.censusNumber.get(destination)?.num;
+      if (!row || num === undefined) return undefined;
+      const range = historyRange(query.from, query.to, now().getTime(), retention.raw);
+      const passes: StoredPass[] = [];
+      const times = new Set<bigint>();
+      if (range.from <= range.to) {
+        for (const r of sql.passesInRange.iterate({ destination, ...range })) {
+          const pass = toStoredPass(r);
+          const t = passTime(pass);
+          // One more time than asked for tells `more`; a split pass's slices share their time.
+          if (!times.has(t) && times.size > query.limit) break;
+          times.add(t);
+          passes.push(pass);
+        }
+      }
+      const answers = new Map<bigint, number | null>();
+      for (const t of times) {
+        const answer = sql.answer.get(t, num, address);
+        if (answer) answers.set(t, answer.rtt);
+      }
+      return hostHistory({
+        host: toCensusHost(toHostState(row)),
+        passes,
+        answers,
+        ...range,
+        limit: query.limit,
+      });
     },
 
     async listEvents(destination, limit) {

@@ -352,4 +352,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE census_passes ADD COLUMN slice_to INTEGER;
   ALTER TABLE census_passes ADD COLUMN slice_of INTEGER;
   `,
+  // 9: reserved for another change in flight (an empty step keeps the numbering; replaced when it lands).
+  '',
+  // 10: per-host census history (issue 11): one row per (pass, census, host) the host answered, written with the
+  // pass (a miss is a pass with no row). Keyed by pass time first, so a pass's rows append at the end of the
+  // tree (a /16 pass writes tens of thousands in one transaction: keyed by host first, each would land on its
+  // own page) and retention deletes from the front; one host's history is a lookup per pass in range. The
+  // census is its result_keys number, not its text id: millions of rows. Not deleted with the destination
+  // (results are not either): retention takes them.
+  `
+  CREATE TABLE census_host_passes (
+    at      INTEGER NOT NULL,
+    census  INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    rtt     REAL,
+    PRIMARY KEY (at, census, address)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -1,6 +1,6 @@
 /**
  * Retention in SQLite: each pass deletes at most a fixed number of expired rows per kind (raw results, then
- * each tier), each kind in its own short transaction, then gives a few pages back to the file system
+ * census hosts' answers, each tier), each kind in its own short transaction, then gives a few pages back to the file system
  * (auto_vacuum = INCREMENTAL; the file is converted once when opened, see sqlite.ts). Ingest waits at most one
  * such transaction, never a whole purge.
  */
@@ -31,6 +31,11 @@ export function pruner(
   const raw = db.prepare(
     `DELETE FROM results WHERE (rtime, source, destination, rseq) IN
        (SELECT rtime, source, destination, rseq FROM results WHERE rtime < ? ORDER BY rtime LIMIT ?)`,
+  );
+  // A census host's answers go with the raw results they are (migration 10); led by the pass time.
+  const hostPasses = db.prepare(
+    `DELETE FROM census_host_passes WHERE (at, census, address) IN
+       (SELECT at, census, address FROM census_host_passes WHERE at < ? ORDER BY at LIMIT ?)`,
   );
   const tiers = (Object.keys(TIER_SECONDS) as Tier[]).map((tier) => ({
     tier,
@@ -65,6 +70,7 @@ export function pruner(
         const horizon = nowSeconds - retention.raw;
         write(() => beforeRaw(horizon));
         run(raw, BigInt(horizon) * 1_000_000_000n);
+        run(hostPasses, BigInt(horizon) * 1_000_000_000n);
       }
       for (const { tier, statement } of tiers) {
         const keep = retention[tier];
