@@ -7,6 +7,8 @@ import {
   AgentConfigSchema,
   BatchReceiptSchema,
   CensusEventListSchema,
+  CensusHostHistoryQuerySchema,
+  CensusHostHistorySchema,
   CensusHostListSchema,
   CensusHostQuerySchema,
   CensusListQuerySchema,
@@ -143,6 +145,8 @@ export function openApiDocument(): object {
       CensusPassReceipt: CensusPassReceiptSchema,
       CensusHostList: CensusHostListSchema,
       CensusHostQuery: CensusHostQuerySchema,
+      CensusHostHistory: CensusHostHistorySchema,
+      CensusHostHistoryQuery: CensusHostHistoryQuerySchema,
       CensusPassList: CensusPassListSchema,
       CensusEventList: CensusEventListSchema,
       CensusListQuery: CensusListQuerySchema,
@@ -276,6 +280,17 @@ export function openApiDocument(): object {
             '`destination` when it is unknown or not a census',
           { 200: ok('hosts', ref('CensusHostList')) },
           { path: ['destination'], query: queryParams(schemas.CensusHostQuery) },
+        ),
+      },
+      '/v1/census/{destination}/hosts/{address}': {
+        get: op(
+          'reader',
+          'One host of a census: its record and the passes that probed it in [from, to] (oldest first, the newest ' +
+            '`limit`), answered or missed with the RTT, and loss and RTT min/median/p90/max over them. Kept as long ' +
+            'as raw results (`kept`). 400 names `address` when it is not one the census probes, or a bad query ' +
+            'field; 404 names `destination` (unknown, not a census) or `address` (never answered)',
+          { 200: ok('host history', ref('CensusHostHistory')) },
+          { path: ['destination', 'address'], query: queryParams(schemas.CensusHostHistoryQuery) },
         ),
       },
       '/v1/census/{destination}/passes': {

@@ -1,21 +1,27 @@
 /**
  * Censuses (issue 11). `POST /v1/agent/census/passes` takes a pass record from an agent (its source is the
  * token's; identity (source, destination, start), so a retried report stores once) and applies its answers to
- * the census's hosts (a split census's slice changes only the hosts in it). `GET /v1/census/:destination/{hosts,passes,events}` read them back (admin or read token).
+ * the census's hosts (a split census's slice changes only the hosts in it). `GET /v1/census/:destination/{hosts,passes,events}` read them back (admin or read token);
+ * `GET /v1/census/:destination/hosts/:address` gives one host's record and its history pass by pass.
  */
 import { Hono } from 'hono';
+import * as v from 'valibot';
 import {
+  CensusHostHistoryQuerySchema,
   CensusHostQuerySchema,
   CensusListQuerySchema,
   CensusPassReportSchema,
+  censusAddressIndex,
   type Destination,
   defaultCensus,
+  IpSchema,
+  parsePrefix,
 } from '../../contract/index.js';
 import type { AuthEnv } from '../auth.js';
 import { assertJsonContentType, parseJsonObject, readBody } from '../body.js';
 import { answersOutsideSlice } from '../census/apply-pass.js';
 import type { RouteDeps } from '../deps.js';
-import { HttpError } from '../http-error.js';
+import { badRequest, HttpError } from '../http-error.js';
 import type { Store } from '../store/store.js';
 import { parseWith } from '../validate.js';
 
@@ -73,13 +79,56 @@ export function agentCensusRoutes({ store, guard }: RouteDeps) {
   });
 }
 
+/** The address in the URL, checked against the census: an IP address, one the census probes. */
+function hostAddress(destination: Destination, address: string): string {
+  if (!v.is(IpSchema, address)) {
+    throw badRequest(`invalid address: ${address} is not an IP address`, [
+      { path: 'address', message: 'must be an IPv4 or IPv6 address' },
+    ]);
+  }
+  const parsed = parsePrefix(destination.address);
+  const canonical = address.toLowerCase();
+  if ('issue' in parsed || censusAddressIndex(parsed.prefix, canonical) === undefined) {
+    const rule = `must be an address census ${destination.id} probes: in ${destination.address}, not its network or broadcast address`;
+    throw badRequest(`invalid address: ${address} is not probed by census ${destination.id}`, [
+      { path: 'address', message: rule },
+    ]);
+  }
+  return canonical;
+}
+
 /** `/v1/census/:destination/…`: what operators read. */
-export function censusRoutes({ store, guard }: RouteDeps) {
+export function censusRoutes({ store, guard, clock }: RouteDeps) {
   return new Hono<AuthEnv>()
     .get('/:destination/hosts', guard.reader, async (c) => {
       const { state } = parseWith(CensusHostQuerySchema, c.req.query(), 'query');
       const destination = await censusOf(store, c.req.param('destination'));
       return c.json({ hosts: await store.census.listHosts(destination.id, state) });
+    })
+    .get('/:destination/hosts/:address', guard.reader, async (c) => {
+      const query = parseWith(CensusHostHistoryQuerySchema, c.req.query(), 'query');
+      const destination = await censusOf(store, c.req.param('destination'));
+      const address = hostAddress(destination, c.req.param('address'));
+      const from = query.from === undefined ? undefined : BigInt(query.from);
+      const to = query.to === undefined ? undefined : BigInt(query.to);
+      // The schema checks the pair when both are given; a `from` after the default `to` (now) is caught here.
+      const now = BigInt(clock.now().getTime()) * 1_000_000n;
+      if (from !== undefined && to === undefined && from > now) {
+        throw badRequest(`invalid query: from ${from} is after to (now, ${now})`, [
+          { path: 'from', message: 'must not be after to' },
+        ]);
+      }
+      const history = await store.census.hostHistory(destination.id, address, {
+        from,
+        to,
+        limit: query.limit,
+      });
+      if (!history) {
+        throw new HttpError(404, 'not_found', `${address} is not a host of census ${destination.id}`, [
+          { path: 'address', message: `${address} never answered a pass of ${destination.id}` },
+        ]);
+      }
+      return c.json(history);
     })
     .get('/:destination/passes', guard.reader, async (c) => {
       const { limit } = parseWith(CensusListQuerySchema, c.req.query(), 'query');

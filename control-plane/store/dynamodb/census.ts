@@ -210,7 +210,8 @@ export function censusItems(db: Requests, now: () => Date, retention: Retention)
       }
       const answers = new Map<bigint, number | null>();
       if (times.size > 0) {
-        const oldest = [...times].reduce((a, b) => (a < b ? a : b));
+        // bigints: Math.min does not take them.
+        const oldest = [...times].sort((a, b) => (a < b ? -1 : 1))[0]!;
         const found = await db.queryAll(
           {
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',

@@ -163,6 +163,137 @@ describe('census routes', () => {
     ]);
   });
 
+  it('gives one host’s history: its record, the passes that probed it, answered or missed, and figures', async () => {
+    // Recent passes (history is kept as long as raw results: 14 days back from the store's real clock).
+    const base = (BigInt(Date.now()) - 3_600_000n) * 1_000_000n;
+    const start = (i: number) => base + BigInt(i) * 60_000_000_000n;
+    const rtts = [900, 300, null, 600];
+    for (let i = 0; i < 4; i++) {
+      const answers: [string, number | null][] = rtts[i] === null ? [] : [['198.18.0.7', rtts[i]!]];
+      const res = await post({
+        ...report(census.id, 0, answers),
+        start: `${start(i)}`,
+        end: `${start(i) + 1n}`,
+      });
+      expect(res.status).toBe(200);
+    }
+    // A duplicate post of pass 1 doubles nothing.
+    await post({
+      ...report(census.id, 0, [['198.18.0.7', 300]]),
+      start: `${start(1)}`,
+      end: `${start(1) + 1n}`,
+    });
+    const res = await f.request('GET', `/v1/census/${census.id}/hosts/198.18.0.7`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.host).toMatchObject({ address: '198.18.0.7', state: 'up', passesAnswered: 3, lastRtt: 600 });
+    expect(body.passes).toEqual([
+      { at: `${start(0)}`, answered: true, rtt: 900 },
+      { at: `${start(1)}`, answered: true, rtt: 300 },
+      { at: `${start(2)}`, answered: false, rtt: null },
+      { at: `${start(3)}`, answered: true, rtt: 600 },
+    ]);
+    expect(body.summary).toEqual({
+      passes: 4,
+      answered: 3,
+      loss: 0.25,
+      rttMin: 300,
+      rttMedian: 600,
+      rttP90: 900,
+      rttMax: 900,
+    });
+    // A range in ISO 8601 and a limit; the read token may read it.
+    const read = await f.request('POST', '/v1/tokens', { body: { kind: 'read', name: 'r' } });
+    const token = ((await read.json()) as { token: string }).token;
+    const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
+    const ranged = await f.request(
+      'GET',
+      `/v1/census/${census.id}/hosts/198.18.0.7?from=${iso(start(1))}&to=${start(3)}&limit=2`,
+      { token },
+    );
+    expect(ranged.status).toBe(200);
+    const r = (await ranged.json()) as { passes: { at: string }[]; more: boolean; from: string };
+    expect(r.passes.map((p) => p.at)).toEqual([`${start(2)}`, `${start(3)}`]);
+    expect(r.more).toBe(true);
+    expect(r.from).toBe(`${start(1)}`);
+  });
+
+  it('refuses a host read naming what was wrong: census, address, range', async () => {
+    await post(report(census.id, 0, [['198.18.0.7', 5]]));
+    const cases: [string, number, { path: string; message: string }[]][] = [
+      [
+        '/v1/census/dst_nope/hosts/198.18.0.7',
+        404,
+        [{ path: 'destination', message: 'dst_nope does not exist' }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/nope`,
+        400,
+        [{ path: 'address', message: 'must be an IPv4 or IPv6 address' }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.1.7`,
+        400,
+        [
+          {
+            path: 'address',
+            message: `must be an address census ${census.id} probes: in 198.18.0.0/24, not its network or broadcast address`,
+          },
+        ],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.255`,
+        400,
+        [
+          {
+            path: 'address',
+            message: `must be an address census ${census.id} probes: in 198.18.0.0/24, not its network or broadcast address`,
+          },
+        ],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.8`,
+        404,
+        [{ path: 'address', message: `198.18.0.8 never answered a pass of ${census.id}` }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.7?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`,
+        400,
+        [{ path: 'from', message: 'must not be after to' }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.7?from=8000000000000000000`,
+        400,
+        [{ path: 'from', message: 'must not be after to' }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.7?from=yesterday`,
+        400,
+        [
+          {
+            path: 'from',
+            message: 'must be an ISO 8601 time (2026-01-02T03:04:05Z) or nanoseconds since the epoch',
+          },
+        ],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.7?limit=0`,
+        400,
+        [{ path: 'limit', message: 'must be at least 1' }],
+      ],
+      [
+        `/v1/census/${census.id}/hosts/198.18.0.7?step=60`,
+        400,
+        [{ path: 'step', message: expect.any(String) }],
+      ],
+    ];
+    for (const [path, status, issues] of cases) {
+      const res = await f.request('GET', path);
+      expect(res.status, path).toBe(status);
+      expect((await errorOf(res)).issues, path).toEqual(issues);
+    }
+  });
+
   it('lists the routes in the OpenAPI document', async () => {
     const doc = (await (await f.request('GET', '/openapi.json', { token: null })).json()) as {
       paths: Record<string, unknown>;
@@ -170,6 +301,7 @@ describe('census routes', () => {
     for (const path of [
       '/v1/agent/census/passes',
       '/v1/census/{destination}/hosts',
+      '/v1/census/{destination}/hosts/{address}',
       '/v1/census/{destination}/passes',
       '/v1/census/{destination}/events',
     ]) {
