@@ -11,6 +11,8 @@ import {
   type CensusEvent,
   CensusEventListSchema,
   type CensusHost,
+  type CensusHostHistory,
+  CensusHostHistorySchema,
   CensusHostListSchema,
   CensusPassListSchema,
   type CensusPassRecord,
@@ -259,6 +261,15 @@ export class ApiClient {
   async censusHosts(destination: string, state?: 'up' | 'down' | 'new'): Promise<CensusHost[]> {
     const path = `/v1/census/${segment(destination)}/hosts`;
     return (await this.#call('GET', path, CensusHostListSchema, { query: { state } })).hosts;
+  }
+  /** One host of a census: its record, its passes in [from, to] (ns or ISO 8601) and figures over them. */
+  censusHost(
+    destination: string,
+    address: string,
+    range: { from?: string; to?: string; limit?: number } = {},
+  ): Promise<CensusHostHistory> {
+    const path = `/v1/census/${segment(destination)}/hosts/${segment(address)}`;
+    return this.#call('GET', path, CensusHostHistorySchema, { query: { ...range } });
   }
   /** A census's newest passes, newest first. */
   async censusPasses(destination: string, limit = 100): Promise<CensusPassRecord[]> {

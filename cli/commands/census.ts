@@ -1,7 +1,8 @@
 /**
  * `pinger census …`: sweep whole prefixes on a schedule and follow the hosts found. `add` creates a destination
  * whose address is a prefix (the server's schema judges the prefix and the settings); `show` sums up a census
- * (hosts up, new, gone, the last pass's figures); `hosts` lists its hosts, by state.
+ * (hosts up, new, gone, the last pass's figures); `hosts` lists its hosts, by state; `host` shows one host's
+ * history, pass by pass, with loss and RTT figures.
  */
 import { type Command, Option } from 'commander';
 import {
@@ -10,7 +11,10 @@ import {
   CENSUS_LIMITS,
   type CensusEvent,
   type CensusHost,
+  type CensusHostHistory,
+  type CensusHostPass,
   type CensusPassRecord,
+  HOST_HISTORY_LIMITS,
   PROTOCOLS,
   type Protocol,
 } from '../../contract/index.js';
@@ -59,7 +63,34 @@ const eventColumns: Column<CensusEvent>[] = [
   { heading: 'EVENT', cell: (e) => e.kind },
 ];
 
+const historyColumns: Column<CensusHostPass>[] = [
+  { heading: 'PASS', cell: (p) => formatRtime(p.at) },
+  { heading: 'ANSWERED', cell: (p) => (p.answered ? 'yes' : 'no') },
+  { heading: 'RTT', cell: (p) => (p.answered ? formatRtt(p.rtt) : ''), align: 'right' },
+];
+
 const range = (r: { min: number; max: number }) => `${r.min}–${r.max}`;
+
+/** A host's record and the figures over its history as `key: value` lines. */
+function hostLines(h: CensusHostHistory): [string, string][] {
+  const s = h.summary;
+  const rtt = (x: number | null) => formatRtt(x);
+  return [
+    ['address', h.host.address],
+    ['state', h.host.missed > 0 ? `${h.host.state} (missed ${h.host.missed} in a row)` : h.host.state],
+    ['first seen', formatRtime(h.host.firstSeen)],
+    ['last seen', formatRtime(h.host.lastSeen)],
+    ['last rtt', formatRtt(h.host.lastRtt)],
+    ['passes answered', `${h.host.passesAnswered} (all time)`],
+    ['range', `${formatRtime(h.from)} – ${formatRtime(h.to)}${h.more ? ' (older passes left out)' : ''}`],
+    ['passes', `${s.passes}, answered ${s.answered}`],
+    ['loss', s.loss === null ? '' : `${(s.loss * 100).toFixed(1)} %`],
+    [
+      'rtt min/median/p90/max',
+      `${rtt(s.rttMin)} / ${rtt(s.rttMedian)} / ${rtt(s.rttP90)} / ${rtt(s.rttMax)}`,
+    ],
+  ];
+}
 
 /** The last pass as `key: value` lines. */
 function passLines(p: CensusPassRecord | undefined): [string, string][] {
@@ -194,6 +225,35 @@ export function register(program: Command, io: Io): void {
     const found = await ctx.client.censusHosts(id!, o.state);
     ctx.print(found, () => (found.length === 0 ? 'no hosts' : table(hostColumns, found)));
   });
+
+  const host = census
+    .command('host <id> <address>')
+    .description(
+      "one host's record and its history, pass by pass (answered or missed, RTT), with loss and RTT figures",
+    )
+    .option(
+      '--from <time>',
+      'start: ISO 8601 (2026-01-02T03:04:05Z) or ns since the epoch (default: as far back as kept)',
+    )
+    .option('--to <time>', 'end, same forms as --from (default: now)')
+    .option(
+      '--limit <n>',
+      `the newest this many passes (default: ${HOST_HISTORY_LIMITS.default}, at most ${HOST_HISTORY_LIMITS.max})`,
+      parsePositiveInteger,
+    );
+  apiAction<ApiOptions & { from?: string; to?: string; limit?: number }>(
+    host,
+    io,
+    async (ctx, [id, address], o) => {
+      const history = await ctx.client.censusHost(id!, address!, { from: o.from, to: o.to, limit: o.limit });
+      ctx.print(history, () =>
+        [
+          details(hostLines(history)),
+          history.passes.length === 0 ? 'no passes in range' : table(historyColumns, history.passes),
+        ].join('\n\n'),
+      );
+    },
+  );
 
   const passes = census
     .command('passes <id>')

@@ -26,8 +26,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function report(token: string, destination: string, i: number, answers: [string, number][]) {
-  const start = T + BigInt(i) * 60_000_000_000n;
+async function report(token: string, destination: string, i: number, answers: [string, number][], base = T) {
+  const start = base + BigInt(i) * 60_000_000_000n;
   const res = await fetch(`${server.url}/v1/agent/census/passes`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -102,6 +102,42 @@ describe('pinger census', () => {
       address: string;
     }[];
     expect(all.map((h) => h.address)).toEqual(['198.19.0.1', '198.19.3.4', '198.19.9.9']);
+  });
+
+  it('host: a host’s record, figures and passes, as a table or JSON; an address outside the prefix exits 2', async () => {
+    const census = JSON.parse(
+      (await admin('census', 'add', '198.19.0.0/16', '--json')).stdout,
+    ) as Destination;
+    const source = JSON.parse(
+      (await admin('source', 'add', '--name', 'h', '--json')).stdout,
+    ) as SourceWithToken;
+    // Recent passes: history is kept as long as raw results (14 days by default).
+    const base = (BigInt(Date.now()) - 600_000n) * 1_000_000n;
+    await report(source.token, census.id, 0, [['198.19.4.4', 1500]], base);
+    await report(source.token, census.id, 1, [], base);
+    await report(source.token, census.id, 2, [['198.19.4.4', 500]], base);
+    const shown = await admin('census', 'host', census.id, '198.19.4.4');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^passes: +3, answered 2$/m);
+    expect(shown.stdout).toMatch(/^loss: +33\.3 %$/m);
+    expect(shown.stdout).toMatch(/^PASS +ANSWERED +RTT$/m);
+    const rows = shown.stdout.split('\n').filter((l) => /^\d{4}-/.test(l));
+    expect(rows.map((l) => l.split(/ {2,}/)[1])).toEqual(['yes', 'no', 'yes']);
+    const from = new Date(Number(base / 1_000_000n) + 30_000).toISOString();
+    const json = JSON.parse(
+      (await admin('census', 'host', census.id, '198.19.4.4', '--from', from, '--json')).stdout,
+    ) as { passes: { answered: boolean; rtt: number | null }[]; summary: { rttMax: number } };
+    expect(json.passes).toEqual([
+      { at: `${base + 60_000_000_000n}`, answered: false, rtt: null },
+      { at: `${base + 120_000_000_000n}`, answered: true, rtt: 500 },
+    ]);
+    expect(json.summary.rttMax).toBe(500);
+    const outside = await admin('census', 'host', census.id, '10.1.2.3');
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/address: must be an address census .* probes: in 198\.19\.0\.0\/16/);
+    const never = await admin('census', 'host', census.id, '198.19.4.5');
+    expect(never.code).not.toBe(0);
+    expect(never.stderr).toMatch(/address: 198\.19\.4\.5 never answered a pass/);
   });
 
   it('refuses a /8 naming the field, exit 2; an unknown census is a 404 naming destination', async () => {
