@@ -13,6 +13,7 @@ import { type Dashboard, launchChromium, screenshot, signIn, startDashboard } fr
 declare const window: {
   __pingerCensusMap?: { prefix: string; cols: number; rows: number; states: Record<string, string> };
   __pingerHostsChart?: number[][];
+  __pingerHostHistory?: { address: string; data: (number | null)[][] };
 };
 
 const A = '198.18.0.7';
@@ -154,6 +155,36 @@ describe('census page', () => {
     await canvas.click({ position: { x: (20.5 * small.width) / 256, y: (1.5 * small.height) / 256 } });
     await page.locator(`.host-details[data-address="${B}"]`).waitFor();
     await screenshot(page, 'census-phone');
+    await ctx.close();
+  }, 60_000);
+
+  it('graphs a clicked host’s RTT per pass with its misses marked, from its history', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await signIn(page, d.url, d.admin);
+    await page.goto(`${d.url}/#/census/${census.id}`);
+    await page.waitForFunction(() => window.__pingerCensusMap !== undefined, undefined, { timeout: 10_000 });
+    const canvas = page.locator('canvas.census-map');
+    const side = await canvas.evaluate((el: { clientWidth: number }) => el.clientWidth);
+    // F (198.18.64.64) answered passes 0 and 1 (the 5th and 4th to answer: 1300 and 1201 µs) and missed pass 2.
+    await canvas.click({ position: { x: (64.5 * side) / 256, y: (64.5 * side) / 256 } });
+    const history = page.locator(`.host-history[data-address="${F}"]`);
+    await history.waitFor();
+    expect(await history.getAttribute('data-passes')).toBe('3');
+    expect(await history.getAttribute('data-answered')).toBe('2');
+    expect(await history.textContent()).toContain('loss 33');
+    await page.waitForFunction((a) => window.__pingerHostHistory?.address === a, F, { timeout: 10_000 });
+    const drawn = await page.evaluate(() => window.__pingerHostHistory!.data);
+    expect(drawn).toEqual([
+      starts.map((s) => Number(s / 1_000_000n) / 1000),
+      [1.3, 1.201, null],
+      [null, null, 0],
+    ]);
+    await screenshot(page, 'census-host-history');
+    // An address that never answered has no history to draw.
+    await canvas.click({ position: { x: (100.5 * side) / 256, y: (100.5 * side) / 256 } });
+    await page.locator('.host-details[data-address="198.18.100.100"]').waitFor();
+    expect(await page.locator('.host-history').count()).toBe(0);
     await ctx.close();
   }, 60_000);
 });

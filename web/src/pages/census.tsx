@@ -1,6 +1,6 @@
 /**
  * A census destination (its address a prefix): hosts up over time, a map of the prefix coloured by host state
- * (click a cell for that host), and the latest passes.
+ * (click a cell for that host, its history graphed under its details), and the latest passes.
  */
 import { useMemo, useState } from 'preact/hooks';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../../contract/index.js';
 import { CELL_COLORS, type CellState, gridOf, hostStates } from '../census-grid.js';
 import { CensusMap } from '../components/census-map.js';
+import { HostHistory } from '../components/host-history.js';
 import { HostsChart } from '../components/hosts-chart.js';
 import { ago, ms, nsToMs, stamp } from '../format.js';
 import { useDark, useLoad, useWidth } from '../hooks.js';
@@ -133,11 +134,14 @@ export function CensusPage({ id }: { id: string }) {
               {grid.cols}×{grid.rows}, one cell per address, row by row from {grid.prefix.text.split('/')[0]}.
             </p>
             {picked ? (
-              <HostDetails
-                address={picked}
-                host={data.data.hosts.get(picked)}
-                state={data.data.states[picked]}
-              />
+              <>
+                <HostDetails
+                  address={picked}
+                  host={data.data.hosts.get(picked)}
+                  state={data.data.states[picked]}
+                />
+                {data.data.hosts.has(picked) && <HostHistory id={id} address={picked} dark={dark} />}
+              </>
             ) : (
               <p class="muted">Click a cell for that host.</p>
             )}
