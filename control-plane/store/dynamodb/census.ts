@@ -49,8 +49,14 @@ const GROUPS_IN_FLIGHT = 4;
 /**
  * @param now the store's clock, and `retention.raw` how long answers are kept (their TTL; a host's history reads
  *   no further back)
+ * @param history false writes no answers (the benchmark's baseline)
  */
-export function censusItems(db: Requests, now: () => Date, retention: Retention): CensusStore {
+export function censusItems(
+  db: Requests,
+  now: () => Date,
+  retention: Retention,
+  history = true,
+): CensusStore {
   const hostsOf = async (destination: string) =>
     (
       await db.queryAll({
@@ -114,7 +120,7 @@ export function censusItems(db: Requests, now: () => Date, retention: Retention)
       const expireAt = rawExpiry(at.toString(), retention, Math.floor(now().getTime() / 1000));
       const items = [
         ...events.map((e) => censusEventItem(pass.destination, e)),
-        ...(pass.answers ?? []).map(([address, rtt]) =>
+        ...(history ? (pass.answers ?? []) : []).map(([address, rtt]) =>
           censusAnswerItem(pass.destination, at, address, rtt, expireAt),
         ),
       ];

@@ -91,6 +91,11 @@ export interface DynamoStoreOptions {
   retry?: RetryPolicy;
   /** Clock for timestamps and expiry, injectable for tests. */
   now?: () => Date;
+  /**
+   * False writes no per-host census answers: only for the census benchmark's baseline, which measures what they
+   * add to applying a pass. Default true.
+   */
+  censusHistory?: boolean;
 }
 
 /** Creates the DynamoDB store. No request is made until the first call. */
@@ -395,7 +400,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       return listResults(db, filter, nowSeconds());
     },
 
-    census: censusItems(db, now, retention),
+    census: censusItems(db, now, retention, options.censusHistory ?? true),
 
     async close() {
       lastTouch.clear();

@@ -77,12 +77,14 @@ const toStoredPass = (r: PassRow): StoredPass => ({
  *
  * @param write runs work in the store's write transaction
  * @param now the store's clock, and `retention.raw` how long answers are kept: a host's history reads no further
+ * @param history false writes no answers (the benchmark's baseline)
  */
 export function censusTables(
   db: Database.Database,
   write: <T>(work: () => T) => T,
   now: () => Date,
   retention: Retention,
+  history = true,
 ): CensusStore {
   const sql = {
     censusNumber: db.prepare<[string], { num: number }>('SELECT num FROM result_keys WHERE id = ?'),
@@ -187,7 +189,7 @@ export function censusTables(
         // Every answer, also of a late pass whose hosts a newer one already moved on: history is what happened.
         const at = pass.slice ? BigInt(pass.slice.slot) : start;
         const num = sql.censusNumber.get(pass.destination)!.num;
-        for (const [address, rtt] of pass.answers) sql.insertAnswer.run(at, num, address, rtt);
+        if (history) for (const [address, rtt] of pass.answers) sql.insertAnswer.run(at, num, address, rtt);
         return { stored: true };
       });
     },

@@ -64,6 +64,11 @@ export interface SqliteStoreOptions {
    */
   rollups?: boolean;
   /**
+   * False keeps no per-host census history (census_host_passes): only for the census benchmark's baseline, which
+   * measures what it adds to applying a pass. Default true.
+   */
+  censusHistory?: boolean;
+  /**
    * False adds up the tiers over the window for every summary (the reference the rolling summary is tested
    * against, rolling-summary.ts). Default true.
    */
