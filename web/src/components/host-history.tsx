@@ -20,6 +20,8 @@ declare global {
 const WIDTH = 300;
 const HEIGHT = 120;
 const MISS = '#d64545';
+/** As often as the census page reloads its hosts, so the details and the graph agree. */
+const REFRESH_MS = 60_000;
 
 /** [pass time (s), RTT (ms) or null, 0 where missed or null]: a miss breaks the line and gets a mark. */
 export function historyData(h: CensusHostHistory): [number[], (number | null)[], (number | null)[]] {
@@ -84,6 +86,7 @@ export function HostHistory({ id, address, dark }: { id: string; address: string
     () =>
       api.get<CensusHostHistory>(`/v1/census/${encodeURIComponent(id)}/hosts/${encodeURIComponent(address)}`),
     [api, id, address],
+    REFRESH_MS,
   );
   const h = loaded.data;
   if (loaded.error) return <p class="error">{loaded.error.message}</p>;
