@@ -10,15 +10,19 @@ import {
   type CensusHostPass,
   type CensusHostSummary,
   censusAddressIndex,
+  type Prefix,
   parsePrefix,
 } from '../../contract/index.js';
-import { mergePasses, type StoredPass } from './merge-passes.js';
+import { passTime, type StoredPass } from './merge-passes.js';
+
+/** What a host's history needs of a pass report: which pass it is part of, and what it probed. */
+export type PassReport = Pick<StoredPass, 'source' | 'start' | 'prefix' | 'slice'>;
 
 /** What a store read for one host's history. */
 export interface HostHistoryRead {
   host: CensusHost;
   /** Every stored report of the passes in range (a split pass's slices all given), in any order. */
-  passes: readonly StoredPass[];
+  passes: readonly PassReport[];
   /** The host's RTT by pass time, for the passes it answered (null: answered without an RTT). */
   answers: ReadonlyMap<bigint, number | null>;
   /** The range read: `from` already raised to `kept`. */
@@ -26,15 +30,6 @@ export interface HostHistoryRead {
   to: bigint;
   kept: bigint | null;
   limit: number;
-}
-
-/** Whether a merged pass probed the address: a single-source pass probes all; a split one, its reported slices. */
-function probed(pass: ReturnType<typeof mergePasses>[number], address: string): boolean {
-  if (pass.slices === undefined) return true;
-  const parsed = parsePrefix(pass.prefix);
-  if ('issue' in parsed) return false;
-  const i = censusAddressIndex(parsed.prefix, address);
-  return i !== undefined && pass.slices.some((s) => i >= s.from && i < s.to);
 }
 
 /** Nearest rank: the smallest value with at least `q` of the values at or below it. */
@@ -61,17 +56,42 @@ export function summarize(passes: readonly CensusHostPass[]): CensusHostSummary 
   };
 }
 
-/** The API's answer from what a store read: the newest `limit` passes that probed the host, oldest first. */
+/**
+ * The API's answer from what a store read: the newest `limit` passes that probed the host, oldest first. Reports
+ * group into passes as the pass listing groups them (merge-passes.ts): a split pass's slices by their slot, every
+ * other report a pass of its own; a split pass probed the host when one of its reported slices holds it.
+ */
 export function hostHistory(read: HostHistoryRead): CensusHostHistory {
-  const all: CensusHostPass[] = [];
-  for (const pass of mergePasses(read.passes)) {
-    const at = BigInt(pass.slot ?? pass.start);
-    if (at < read.from || at > read.to || !probed(pass, read.host.address)) continue;
-    const answered = read.answers.has(at);
-    all.push({ at: at.toString(), answered, rtt: answered ? read.answers.get(at)! : null });
+  const prefixes = new Map<string, Prefix | undefined>();
+  const index = (prefix: string) => {
+    if (!prefixes.has(prefix)) {
+      const parsed = parsePrefix(prefix);
+      prefixes.set(prefix, 'issue' in parsed ? undefined : parsed.prefix);
+    }
+    const p = prefixes.get(prefix);
+    return p && censusAddressIndex(p, read.host.address);
+  };
+  const passes = new Map<string, { at: bigint; probed: boolean }>();
+  for (const r of read.passes) {
+    const at = passTime(r);
+    if (at < read.from || at > read.to) continue;
+    const key = r.slice ? `s${r.slice.slot}` : `p${r.start}#${r.source}`;
+    const i = r.slice && index(r.prefix);
+    const probed = !r.slice || (i !== undefined && i >= r.slice.from && i < r.slice.to);
+    const pass = passes.get(key);
+    if (pass) pass.probed ||= probed;
+    else passes.set(key, { at, probed });
   }
-  // mergePasses lists newest first.
-  const kept = all.slice(0, read.limit).reverse();
+  const all = [...passes.values()]
+    .filter((p) => p.probed)
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  const kept = all
+    .slice(0, read.limit)
+    .reverse()
+    .map(({ at }): CensusHostPass => {
+      const answered = read.answers.has(at);
+      return { at: at.toString(), answered, rtt: answered ? read.answers.get(at)! : null };
+    });
   return {
     host: read.host,
     from: read.from.toString(),
