@@ -87,7 +87,9 @@ function hostAddress(destination: Destination, address: string): string {
     ]);
   }
   const parsed = parsePrefix(destination.address);
-  const canonical = address.toLowerCase();
+  // Hosts are kept in the form agents name them (RFC 5952 for IPv6); the URL standard's serializer gives the same
+  // (lowercase, no leading zeros, the longest zero run compressed), so any spelling of an address finds its host.
+  const canonical = address.includes(':') ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
   if ('issue' in parsed || censusAddressIndex(parsed.prefix, canonical) === undefined) {
     const rule = `must be an address census ${destination.id} probes: in ${destination.address}, not its network or broadcast address`;
     throw badRequest(`invalid address: ${address} is not probed by census ${destination.id}`, [

@@ -218,6 +218,27 @@ describe('census routes', () => {
     expect(r.from).toBe(`${start(1)}`);
   });
 
+  it('finds an IPv6 host however its address is spelled in the URL', async () => {
+    const v6 = await f.destination({ address: 'fd00:198:18::/120', protocol: 'icmp6' });
+    const start = (BigInt(Date.now()) - 60_000n) * 1_000_000n;
+    const res = await post({
+      ...report(v6.id, 0, [['fd00:198:18::7', 250]]),
+      prefix: 'fd00:198:18::/120',
+      addresses: 256,
+      probed: 256,
+      start: `${start}`,
+      end: `${start + 1n}`,
+    });
+    expect(res.status).toBe(200);
+    for (const spelled of ['fd00:198:18::7', 'FD00:0198:0018:0:0:0:0:0007']) {
+      const got = await f.request('GET', `/v1/census/${v6.id}/hosts/${encodeURIComponent(spelled)}`);
+      expect(got.status, spelled).toBe(200);
+      const body = (await got.json()) as { host: { address: string }; summary: { answered: number } };
+      expect(body.host.address).toBe('fd00:198:18::7');
+      expect(body.summary.answered).toBe(1);
+    }
+  });
+
   it('refuses a host read naming what was wrong: census, address, range', async () => {
     await post(report(census.id, 0, [['198.18.0.7', 5]]));
     const cases: [string, number, { path: string; message: string }[]][] = [
