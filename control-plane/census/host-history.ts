@@ -56,31 +56,69 @@ export function summarize(passes: readonly CensusHostPass[]): CensusHostSummary 
   };
 }
 
+/** Which pass a report is part of: a split pass's slices by their slot; every other report is a pass of its own. */
+const passKey = (r: PassReport) => (r.slice ? `s${r.slice.slot}` : `p${r.start}#${r.source}`);
+
+/** Whether a report probed `address`: a single-source pass probes all; a slice, the addresses in it. */
+function makeProbes(address: string) {
+  const prefixes = new Map<string, Prefix | undefined>();
+  return (r: PassReport): boolean => {
+    if (!r.slice) return true;
+    if (!prefixes.has(r.prefix)) {
+      const parsed = parsePrefix(r.prefix);
+      prefixes.set(r.prefix, 'issue' in parsed ? undefined : parsed.prefix);
+    }
+    const p = prefixes.get(r.prefix);
+    const i = p && censusAddressIndex(p, address);
+    return i !== undefined && i >= r.slice.from && i < r.slice.to;
+  };
+}
+
+/**
+ * What a store reads, newest first, for a host's history: the reports of `limit + 1` passes that probed the host
+ * (one more than listed tells `more`; a split pass's slices all come with their time, so a pass is whole). A
+ * split pass whose reported slices miss the host does not count toward the limit.
+ */
+export class HistoryReader {
+  readonly reports: PassReport[] = [];
+  /** Pass times read: where the host's answers are looked up. */
+  readonly times = new Set<bigint>();
+  readonly #probes: (r: PassReport) => boolean;
+  readonly #keys = new Set<string>();
+  readonly #probing = new Set<string>();
+  constructor(
+    address: string,
+    readonly limit: number,
+  ) {
+    this.#probes = makeProbes(address);
+  }
+  /** Takes the next report, newest first; false (and not taken) once enough passes are in and it starts another. */
+  take(r: PassReport): boolean {
+    const key = passKey(r);
+    if (!this.#keys.has(key) && this.#probing.size > this.limit) return false;
+    this.#keys.add(key);
+    if (this.#probes(r)) this.#probing.add(key);
+    this.reports.push(r);
+    this.times.add(passTime(r));
+    return true;
+  }
+}
+
 /**
  * The API's answer from what a store read: the newest `limit` passes that probed the host, oldest first. Reports
- * group into passes as the pass listing groups them (merge-passes.ts): a split pass's slices by their slot, every
- * other report a pass of its own; a split pass probed the host when one of its reported slices holds it.
+ * group into passes as the pass listing groups them (merge-passes.ts); a split pass probed the host when one of
+ * its reported slices holds it (a silent source's slice is not a miss).
  */
 export function hostHistory(read: HostHistoryRead): CensusHostHistory {
-  const prefixes = new Map<string, Prefix | undefined>();
-  const index = (prefix: string) => {
-    if (!prefixes.has(prefix)) {
-      const parsed = parsePrefix(prefix);
-      prefixes.set(prefix, 'issue' in parsed ? undefined : parsed.prefix);
-    }
-    const p = prefixes.get(prefix);
-    return p && censusAddressIndex(p, read.host.address);
-  };
+  const probes = makeProbes(read.host.address);
   const passes = new Map<string, { at: bigint; probed: boolean }>();
   for (const r of read.passes) {
     const at = passTime(r);
     if (at < read.from || at > read.to) continue;
-    const key = r.slice ? `s${r.slice.slot}` : `p${r.start}#${r.source}`;
-    const i = r.slice && index(r.prefix);
-    const probed = !r.slice || (i !== undefined && i >= r.slice.from && i < r.slice.to);
+    const key = passKey(r);
     const pass = passes.get(key);
-    if (pass) pass.probed ||= probed;
-    else passes.set(key, { at, probed });
+    if (pass) pass.probed ||= probes(r);
+    else passes.set(key, { at, probed: probes(r) });
   }
   const all = [...passes.values()]
     .filter((p) => p.probed)

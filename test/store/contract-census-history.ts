@@ -126,5 +126,10 @@ export function censusHistoryContract(getFixture: () => StoreFixture): void {
       { at: at(3), answered: false, rtt: null },
     ]);
     expect(history?.host.lastSeen).toBe(at(2));
+    // The limit counts passes that probed the host: slot 1 (b silent) neither fills it nor hides `more`.
+    const two = await store.census.hostHistory(d.id, '198.18.0.200', { limit: 2 });
+    expect([two?.passes.map((p) => p.at), two?.more]).toEqual([[at(2), at(3)], true]);
+    const three = await store.census.hostHistory(d.id, '198.18.0.200', { limit: 3 });
+    expect([three?.passes.map((p) => p.at), three?.more]).toEqual([[at(0), at(2), at(3)], false]);
   });
 }

@@ -12,9 +12,9 @@
  */
 import type { CensusEvent, Retention } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
-import { historyRange, hostHistory } from '../../census/host-history.js';
+import { HistoryReader, historyRange, hostHistory } from '../../census/host-history.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
-import { mergePasses, passTime, type StoredPass } from '../../census/merge-passes.js';
+import { mergePasses } from '../../census/merge-passes.js';
 import { type CensusStore, NotFoundError, UnavailableError } from '../store.js';
 import {
   censusAnswerItem,
@@ -184,9 +184,8 @@ export function censusItems(
       const item = await db.get(censusHostKey(destination, address), 'census host read');
       if (!item) return undefined;
       const range = historyRange(query.from, query.to, now().getTime(), retention.raw);
-      // Passes newest first, until past `limit` pass times (one more tells `more`; slices share their time).
-      const passes: StoredPass[] = [];
-      const times = new Set<bigint>();
+      // Passes newest first, until past `limit` that probed the host (HistoryReader).
+      const reader = new HistoryReader(address, query.limit);
       const [lo, hi] = censusPassRange(range.from, range.to);
       let next: Record<string, unknown> | undefined;
       while (range.from <= range.to) {
@@ -201,23 +200,14 @@ export function censusItems(
           },
           'census pass read',
         );
-        let full = false;
-        for (const p of page.items.map(toStoredPass)) {
-          const t = passTime(p);
-          if (!times.has(t) && times.size > query.limit) {
-            full = true;
-            break;
-          }
-          times.add(t);
-          passes.push(p);
-        }
+        const full = !page.items.every((item) => reader.take(toStoredPass(item)));
         next = page.next;
         if (full || !next) break;
       }
       const answers = new Map<bigint, number | null>();
-      if (times.size > 0) {
+      if (reader.times.size > 0) {
         // bigints: Math.min does not take them.
-        const oldest = [...times].sort((a, b) => (a < b ? -1 : 1))[0]!;
+        const oldest = [...reader.times].sort((a, b) => (a < b ? -1 : 1))[0]!;
         const found = await db.queryAll(
           {
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
@@ -234,7 +224,7 @@ export function censusItems(
       }
       return hostHistory({
         host: toCensusHost(toHostState(item)),
-        passes,
+        passes: reader.reports,
         answers,
         ...range,
         limit: query.limit,

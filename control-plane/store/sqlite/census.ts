@@ -8,9 +8,9 @@
 import type Database from 'better-sqlite3';
 import type { CensusEvent, Retention } from '../../../contract/index.js';
 import { type HostState, passEffect } from '../../census/apply-pass.js';
-import { historyRange, hostHistory, type PassReport } from '../../census/host-history.js';
+import { HistoryReader, historyRange, hostHistory, type PassReport } from '../../census/host-history.js';
 import { filterHosts, toCensusHost } from '../../census/host-list.js';
-import { mergePasses, passTime, type StoredPass } from '../../census/merge-passes.js';
+import { mergePasses, type StoredPass } from '../../census/merge-passes.js';
 import { type CensusHostState, type CensusStore, NotFoundError } from '../store.js';
 
 interface PassRow {
@@ -227,26 +227,19 @@ export function censusTables(
         const num = sql.censusNumber.get(destination)?.num;
         if (!row || num === undefined) return undefined;
         const range = historyRange(query.from, query.to, now().getTime(), retention.raw);
-        const passes: PassReport[] = [];
-        const times = new Set<bigint>();
+        const reader = new HistoryReader(address, query.limit);
         if (range.from <= range.to) {
-          for (const r of sql.passesInRange.iterate({ destination, ...range })) {
-            const pass = toPassReport(r);
-            const t = passTime(pass);
-            // One more time than asked for tells `more`; a split pass's slices share their time.
-            if (!times.has(t) && times.size > query.limit) break;
-            times.add(t);
-            passes.push(pass);
-          }
+          for (const r of sql.passesInRange.iterate({ destination, ...range }))
+            if (!reader.take(toPassReport(r))) break;
         }
         const answers = new Map<bigint, number | null>();
-        for (const t of times) {
+        for (const t of reader.times) {
           const answer = sql.answer.get(t, num, address);
           if (answer) answers.set(t, answer.rtt);
         }
         return hostHistory({
           host: toCensusHost(toHostState(row)),
-          passes,
+          passes: reader.reports,
           answers,
           ...range,
           limit: query.limit,
