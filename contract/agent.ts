@@ -2,7 +2,7 @@
  * What an agent fetches: who it is and what to probe. `version` doubles as the ETag.
  */
 import * as v from 'valibot';
-import { CensusAssignedSliceSchema } from './census.js';
+import { CensusSliceAssignmentSchema } from './census.js';
 import { AGENT_PPS, IdSchema, intRange, Uint16Schema } from './common.js';
 import { DestinationSchema } from './destination.js';
 
@@ -20,10 +20,10 @@ export const AgentConfigSchema = v.object({
   source: AgentSourceSchema,
   destinations: v.array(DestinationSchema),
   /**
-   * This source's slice of each split census it probes (`census.split`), by destination id. A split census with
-   * no entry (a control plane before slices) is probed whole.
+   * This source's slice of each split census it probes (`census.split`), by destination id, or that it is left out
+   * of one for now. A split census with no entry (a control plane before slices) is probed whole.
    */
-  censusSlices: v.optional(v.record(IdSchema, CensusAssignedSliceSchema)),
+  censusSlices: v.optional(v.record(IdSchema, CensusSliceAssignmentSchema)),
 });
 export type AgentConfig = v.InferOutput<typeof AgentConfigSchema>;
 

@@ -49,6 +49,8 @@ export const CensusPassSliceRecordSchema = v.object({
   end: NanosSchema,
   probed: count,
   answered: count,
+  /** Probes that could not be sent: all of them (`errors` = `probed` > 0) is a slice that probed nothing. */
+  errors: count,
 });
 export type CensusPassSliceRecord = v.InferOutput<typeof CensusPassSliceRecordSchema>;
 
@@ -86,6 +88,13 @@ export const CensusPassRecordSchema = v.object({
   rate: count,
   /** A split pass's slices, by `from`; absent for a single-source pass. */
   slices: v.optional(v.array(CensusPassSliceRecordSchema)),
+  /**
+   * A split pass: the sources it was cut for, by id — the `members` its slices name, with every source that
+   * reported one (agents before `members` name none). Absent for a single-source pass.
+   */
+  members: v.optional(v.array(IdSchema)),
+  /** A split pass: the {@link members} that reported no slice of it (yet). Absent for a single-source pass. */
+  missing: v.optional(v.array(IdSchema)),
 });
 export type CensusPassRecord = v.InferOutput<typeof CensusPassRecordSchema>;
 

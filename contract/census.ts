@@ -59,6 +59,14 @@ export function defaultCensus(): Census {
 
 const count = intRange(0, Number.MAX_SAFE_INTEGER);
 
+/** The sources a census is split among, by id: each once, at most one per address of the largest census. */
+export const SplitMembersSchema = v.pipe(
+  v.array(IdSchema, 'must be an array of source ids'),
+  v.minLength(1, 'must name at least one source'),
+  v.maxLength(MAX_CENSUS_ADDRESSES, `must name at most ${MAX_CENSUS_ADDRESSES} sources`),
+  v.check((ids) => new Set(ids).size === ids.length, 'must not name a source twice'),
+);
+
 /**
  * A source's share of a split census (`census.split`): the addresses with index `from` ≤ i < `to` of the `of`
  * addresses the census probes (indexes as `censusAddressIndex` counts them: the prefix in address order, less the
@@ -86,6 +94,12 @@ export const CensusAssignedSliceSchema = v.pipe(
     of: intRange(0, MAX_CENSUS_ADDRESSES),
     index: intRange(0, 65_535),
     count: intRange(1, 65_536),
+    /**
+     * The sources the census is split among this time, by id in slice order (`count` of them). The agent reports
+     * them with its pass, so that the control plane knows whose slice of the pass went unreported. Optional so
+     * that configs of control planes before it still parse.
+     */
+    members: v.optional(SplitMembersSchema),
   }),
   v.check(
     (s) => s.from <= s.to && s.to <= s.of && s.index < s.count,
@@ -93,6 +107,22 @@ export const CensusAssignedSliceSchema = v.pipe(
   ),
 );
 export type CensusAssignedSlice = v.InferOutput<typeof CensusAssignedSliceSchema>;
+
+/**
+ * In place of a slice: this source is left out of the split for now, because its last `failed` slices in a row
+ * went unreported or had every probe fail (its addresses went to the others). Its agent runs no pass of the
+ * census. It is given a slice again, on probation, once the others have reported `probationIn` more passes.
+ */
+export const CensusLeftOutSchema = v.strictObject({
+  leftOut: v.literal(true, 'must be true'),
+  failed: intRange(1, 65_536),
+  probationIn: intRange(1, 65_536),
+});
+export type CensusLeftOut = v.InferOutput<typeof CensusLeftOutSchema>;
+
+/** What a source's config says of a split census: its slice, or that it is left out for now. */
+export const CensusSliceAssignmentSchema = v.union([CensusAssignedSliceSchema, CensusLeftOutSchema]);
+export type CensusSliceAssignment = v.InferOutput<typeof CensusSliceAssignmentSchema>;
 
 /**
  * What a pass of a split census says about its slice: the slice it probed and its `slot`, the wall-clock time
@@ -106,6 +136,8 @@ export const CensusPassSliceSchema = v.pipe(
     from: intRange(0, MAX_CENSUS_ADDRESSES),
     to: intRange(0, MAX_CENSUS_ADDRESSES),
     of: intRange(0, MAX_CENSUS_ADDRESSES),
+    /** The `members` of the slice it probed (absent from agents before them). */
+    members: v.optional(SplitMembersSchema),
   }),
   v.check((s) => s.from <= s.to && s.to <= s.of, 'must have from ≤ to ≤ of'),
 );

@@ -4,6 +4,7 @@
  */
 import type { AgentConfig } from '../contract/index.js';
 import { splitSlices } from './census/split-config.js';
+import type { SplitRule } from './census/split-members.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -13,7 +14,7 @@ import type { Store } from './store/store.js';
 export async function buildAgentConfig(
   store: Store,
   sourceId: string,
-  split?: { now: Date; silentAfterMs: number },
+  split?: { now: Date; silentAfterMs: number; rule?: SplitRule },
 ): Promise<AgentConfig | undefined> {
   const [source, destinations] = await Promise.all([
     store.getSource(sourceId),
@@ -30,7 +31,14 @@ export async function buildAgentConfig(
     },
     destinations,
   };
-  const censusSlices = split && (await splitSlices(sourceId, destinations, () => store.listSources(), split));
+  const censusSlices =
+    split &&
+    (await splitSlices(
+      sourceId,
+      destinations,
+      { sources: () => store.listSources(), passes: (d, limit) => store.census.listPasses(d, limit) },
+      split,
+    ));
   if (censusSlices) body.censusSlices = censusSlices;
   return { version: await contentVersion(body), ...body };
 }

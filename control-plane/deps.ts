@@ -2,6 +2,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AuthEnv } from './auth.js';
 import type { BatchParser } from './batch-parser.js';
+import type { SplitRule } from './census/split-members.js';
 import type { Store } from './store/store.js';
 
 /** The subset of pino's API the app uses; pass a pino logger or anything shaped like it. */
@@ -48,6 +49,11 @@ export interface CensusSplitOptions {
   silentAfterMs: number;
   /** How often a held config poll of an agent with a split census re-checks who is alive. */
   recheckMs: number;
+  /**
+   * When a source that polls but does not deliver its slices is left out, and let back in (census/split-members.ts);
+   * default `SPLIT_RULE_DEFAULTS` there.
+   */
+  rule?: SplitRule;
 }
 
 /** Defaults of {@link CensusSplitOptions}: silent after 3 minutes, re-checked every 5 s. */

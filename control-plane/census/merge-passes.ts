@@ -19,8 +19,8 @@ export interface StoredPass {
   errors: number;
   skipped: number;
   rate: number;
-  /** A split pass's slice and slot. */
-  slice?: { slot: bigint; from: number; to: number; of: number };
+  /** A split pass's slice and slot, and the members its agent was told the census is split among. */
+  slice?: { slot: bigint; from: number; to: number; of: number; members?: readonly string[] };
 }
 
 /** The time that names a pass: its slot when split, else its start. Passes are ordered and grouped by it. */
@@ -76,6 +76,8 @@ function merged(slot: bigint, parts: StoredPass[]): CensusPassRecord {
   const sum = (f: (p: StoredPass) => number) => parts.reduce((n, p) => n + f(p), 0);
   const sources = [...new Set(parts.map((p) => p.source))].sort();
   const reached = covered(parts.map((p) => p.slice!));
+  const members = [...new Set([...sources, ...parts.flatMap((p) => p.slice!.members ?? [])])].sort();
+  const reporting = new Set(sources);
   return {
     destination: parts[0]!.destination,
     source: sources[0]!,
@@ -102,7 +104,10 @@ function merged(slot: bigint, parts: StoredPass[]): CensusPassRecord {
       end: p.end.toString(),
       probed: p.probed,
       answered: p.answered,
+      errors: p.errors,
     })),
+    members,
+    missing: members.filter((id) => !reporting.has(id)),
   };
 }
 

@@ -57,6 +57,7 @@ export function agentRoutes(deps: RouteDeps) {
           const config = await buildAgentConfig(store, sourceId, {
             now: clock.now(),
             silentAfterMs: deps.census.silentAfterMs,
+            ...(deps.census.rule ? { rule: deps.census.rule } : {}),
           });
           if (!config) throw gone();
           if (!known.includes(config.version)) {

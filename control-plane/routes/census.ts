@@ -67,6 +67,13 @@ export function agentCensusRoutes({ store, guard }: RouteDeps) {
         { path: 'destination', message: `${pass.destination} is not probed by this source` },
       ]);
     }
+    // The members say whose slice of the pass is missing; a report naming members without its own source was
+    // cut for someone else.
+    if (pass.slice?.members && !pass.slice.members.includes(sourceId)) {
+      throw new HttpError(400, 'bad_request', 'the slice’s members do not include this source', [
+        { path: 'slice.members', message: `must include this source (${sourceId})` },
+      ]);
+    }
     const outside = answersOutsideSlice(pass);
     if (outside.length > 0) {
       throw new HttpError(400, 'bad_request', 'the pass lists answers outside its slice', [

@@ -12,15 +12,18 @@
  * - **Split censuses** (`census.split`): the control plane gives each source a slice of the addresses (in its
  *   config, `censusSlices`); a pass probes the slice held when it starts (the whole prefix when the config has
  *   none). Slots are then at the same wall-clock times on every source — multiples of the interval, offset by the
- *   destination's phase — and the record names its slot, so the control plane puts the slices of one pass together.
+ *   destination's phase — and the record names its slot and the slice's members, so the control plane puts the
+ *   slices of one pass together and sees whose slice is missing. A source the config leaves out of the split (it
+ *   failed to deliver its recent slices) runs no pass until it is given a slice again; its slots are not counted as
+ *   skipped, and each is logged.
  * - **Records**: each pass ends with a {@link CensusPass} record (with the answering addresses and their RTTs),
  *   logged (without the answers) and exported as metrics, and handed to `onPass` — the agent's pass uploader.
  *   Answers also reach the outbox as ordinary results.
  */
 import {
   type Census,
-  type CensusAssignedSlice,
   type CensusPass,
+  type CensusSliceAssignment,
   censusAddressCount,
   type Destination,
   defaultCensus,
@@ -62,8 +65,8 @@ interface CensusState {
   slot: number;
   /** The same slot on the wall clock (ms since the epoch): the identity of a split pass across sources. */
   slotWall: number;
-  /** This source's slice of a split census, from the last config. */
-  slice: CensusAssignedSlice | undefined;
+  /** This source's slice of a split census (or that it is left out), from the last config. */
+  slice: CensusSliceAssignment | undefined;
   timer: TimerHandle | undefined;
   running: RunningPass | undefined;
   /** Slots skipped while the running pass ran; goes into its record. */
@@ -112,7 +115,7 @@ export class CensusScheduler {
    */
   apply(
     destinations: readonly Destination[],
-    slices?: Readonly<Record<string, CensusAssignedSlice>>,
+    slices?: Readonly<Record<string, CensusSliceAssignment>>,
   ): { added: number; removed: number; changed: number } {
     if (this.#stopped) throw new Error('[agent:census] apply() after stop()');
     const summary = { added: 0, removed: 0, changed: 0 };
@@ -256,18 +259,26 @@ export class CensusScheduler {
       this.#log.warn({ err, destination: d.id }, '[agent:census] no prober for the pass; it is skipped');
       return;
     }
+    if (state.census.split && state.slice !== undefined && 'leftOut' in state.slice) {
+      this.#log.warn(
+        { destination: d.id, failed: state.slice.failed, probationIn: state.slice.probationIn },
+        '[agent:census] left out of this split census for now (its last slices went unreported or every probe failed): no pass',
+      );
+      return;
+    }
     const rate = Math.min(state.census.rate, this.#o.pps);
     const metrics = this.#metrics;
     const labels = { destination: d.id };
     const whole = censusAddressCount(state.prefix);
     // A slice cut for another prefix (a config caught mid-change) is not trusted: the pass probes everything.
-    const held = state.slice?.of === whole ? state.slice : undefined;
+    const held = state.slice && 'of' in state.slice && state.slice.of === whole ? state.slice : undefined;
     const slice = state.census.split
       ? {
           slot: (BigInt(Math.round(state.slotWall)) * 1_000_000n).toString(),
           from: held?.from ?? 0,
           to: held?.to ?? whole,
           of: whole,
+          ...(held?.members ? { members: held.members } : {}),
         }
       : undefined;
     const pass = startPass({

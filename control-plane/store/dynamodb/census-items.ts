@@ -58,7 +58,13 @@ export function censusPassFields(source: string, p: CensusPass): Item {
     skipped: p.skipped,
     rate: p.rate,
     ...(p.slice
-      ? { slot: p.slice.slot, sliceFrom: p.slice.from, sliceTo: p.slice.to, sliceOf: p.slice.of }
+      ? {
+          slot: p.slice.slot,
+          sliceFrom: p.slice.from,
+          sliceTo: p.slice.to,
+          sliceOf: p.slice.of,
+          ...(p.slice.members ? { sliceMembers: p.slice.members } : {}),
+        }
       : {}),
   };
 }
@@ -84,6 +90,7 @@ export function toStoredPass(item: Item): StoredPass {
             from: item.sliceFrom as number,
             to: item.sliceTo as number,
             of: item.sliceOf as number,
+            ...(Array.isArray(item.sliceMembers) ? { members: item.sliceMembers as string[] } : {}),
           },
         }
       : {}),

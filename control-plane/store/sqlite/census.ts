@@ -30,6 +30,7 @@ interface PassRow {
   slice_from: bigint | null;
   slice_to: bigint | null;
   slice_of: bigint | null;
+  slice_members: string | null;
 }
 
 type ReportRow = Pick<
@@ -82,7 +83,15 @@ const toStoredPass = (r: PassRow): StoredPass => ({
   skipped: Number(r.skipped),
   rate: Number(r.rate),
   ...(r.slot !== null
-    ? { slice: { slot: r.slot, from: Number(r.slice_from), to: Number(r.slice_to), of: Number(r.slice_of) } }
+    ? {
+        slice: {
+          slot: r.slot,
+          from: Number(r.slice_from),
+          to: Number(r.slice_to),
+          of: Number(r.slice_of),
+          ...(r.slice_members !== null ? { members: JSON.parse(r.slice_members) as string[] } : {}),
+        },
+      }
     : {}),
 });
 
@@ -127,9 +136,9 @@ export function censusTables(
     insertPass: db.prepare(`
       INSERT OR IGNORE INTO census_passes
         (destination, source, start, end, prefix, addresses, probed, answered, retries, errors, skipped, rate,
-         slot, slice_from, slice_to, slice_of)
+         slot, slice_from, slice_to, slice_of, slice_members)
       VALUES (@destination, @source, @start, @end, @prefix, @addresses, @probed, @answered, @retries, @errors,
-        @skipped, @rate, @slot, @sliceFrom, @sliceTo, @sliceOf)`),
+        @skipped, @rate, @slot, @sliceFrom, @sliceTo, @sliceOf, @sliceMembers)`),
     hosts: db
       .prepare<[string], HostRow>('SELECT * FROM census_hosts WHERE destination = ?')
       .safeIntegers(true),
@@ -192,6 +201,7 @@ export function censusTables(
           sliceFrom: pass.slice?.from ?? null,
           sliceTo: pass.slice?.to ?? null,
           sliceOf: pass.slice?.of ?? null,
+          sliceMembers: pass.slice?.members ? JSON.stringify(pass.slice.members) : null,
         });
         if (inserted.changes === 0) return { stored: false };
         if (pass.answers === undefined) return { stored: true };

@@ -352,8 +352,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE census_passes ADD COLUMN slice_to INTEGER;
   ALTER TABLE census_passes ADD COLUMN slice_of INTEGER;
   `,
-  // 9: reserved for another change in flight (an empty step keeps the numbering; replaced when it lands).
-  '',
+  // 9: split censuses that leave out a source which does not deliver (census/split-members.ts). A slice's
+  // members — the sources its agent was told the census is split among, a JSON array of ids, NULL for agents
+  // before them — tell whose slice of a pass is missing; and every agent config poll of a split census reads the
+  // newest passes, so they get an index by pass time (the slot, or the start of a single-source pass).
+  `
+  ALTER TABLE census_passes ADD COLUMN slice_members TEXT;
+  CREATE INDEX census_passes_by_time ON census_passes (destination, COALESCE(slot, start));
+  `,
   // 10: per-host census history (issue 11): one row per (pass, census, host) the host answered, written with the
   // pass (a miss is a pass with no row). Keyed by pass time first, so a pass's rows append at the end of the
   // tree (a /16 pass writes tens of thousands in one transaction: keyed by host first, each would land on its
