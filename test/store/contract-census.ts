@@ -296,9 +296,20 @@ export function censusContract(get: () => Store): void {
       skipped: 0,
       rate: 4000,
       slices: [
-        { source: a.id, from: 0, to: 127, start: pa.start, end: pa.end, probed: 127, answered: 1 },
-        { source: b.id, from: 127, to: 254, start: pb.start, end: pb.end, probed: 127, answered: 1 },
+        { source: a.id, from: 0, to: 127, start: pa.start, end: pa.end, probed: 127, answered: 1, errors: 0 },
+        {
+          source: b.id,
+          from: 127,
+          to: 254,
+          start: pb.start,
+          end: pb.end,
+          probed: 127,
+          answered: 1,
+          errors: 0,
+        },
       ],
+      members: [a.id, b.id].sort(),
+      missing: [],
     });
     // Hosts are seen at the pass's slot, whichever slice found them; the newest pass is the slot's.
     expect(await store.census.listHosts(d.id, 'new')).toMatchObject([
@@ -312,6 +323,43 @@ export function censusContract(get: () => Store): void {
       [at(10), 2],
     ]);
     expect((await store.census.listPasses(d.id, 1)).map((p) => p.slot)).toEqual([at(11)]);
+  });
+
+  it('keeps the members a slice names: a member that reported nothing is missing, errors are per slice', async () => {
+    const store = get();
+    const d = await census(store, { census: { split: true } });
+    const [a, b, c] = await Promise.all(
+      ['a', 'b', 'c'].map((name, i) => store.createSource(source({ name }), hash(i + 1))),
+    );
+    const members = [a!.id, b!.id, c!.id].sort();
+    // a reports its third with the members it was given; b every probe an error; c nothing.
+    const pa = {
+      ...slicePass(d.id, 5, 0, [0, 85], []),
+      slice: { slot: at(5), from: 0, to: 85, of: 254, members },
+    };
+    const pb = {
+      ...slicePass(d.id, 5, 0, [85, 170], []),
+      errors: 85,
+      slice: { slot: at(5), from: 85, to: 170, of: 254, members },
+    };
+    await store.census.putPass(a!.id, pa, 2);
+    await store.census.putPass(b!.id, pb, 2);
+    // An agent before members names none: its pass lists its reporters only.
+    await store.census.putPass(a!.id, slicePass(d.id, 4, 0, [0, 127], []), 2);
+    const [five, four] = await store.census.listPasses(d.id, 10);
+    expect(five).toMatchObject({
+      sources: [a!.id, b!.id].sort(),
+      members,
+      missing: [c!.id],
+      covered: 170,
+      complete: false,
+      errors: 85,
+    });
+    expect(five!.slices!.map((x) => [x.source, x.errors])).toEqual([
+      [a!.id, 0],
+      [b!.id, 85],
+    ]);
+    expect(four).toMatchObject({ slot: at(4), sources: [a!.id], members: [a!.id], missing: [] });
   });
 
   it('a slice changes only its own hosts: one in a missing slice is neither missed nor gone', async () => {

@@ -159,4 +159,37 @@ describe('census scheduler', () => {
     await passes(4);
     expect(t.passes[3]).toMatchObject({ addresses: 254, slice: { from: 0, to: 254, of: 254 } });
   });
+
+  it('reports its slice’s members, runs no pass while left out of the split, and runs again once given a slice', async () => {
+    const t = setup(10_000);
+    const split = { ...t.d, census: { rate: 10_000, retries: 0, split: true, goneAfter: 2 } };
+    const slice = { from: 127, to: 254, of: 254, index: 1, count: 2, members: ['src_a', 'src_b'] };
+    t.census.apply([split], { [split.id]: slice });
+    for (let i = 0; i < 300 && t.passes.length < 1; i++) {
+      t.clock.advance(10);
+      await flush();
+    }
+    expect(t.passes[0]?.slice).toMatchObject({ from: 127, to: 254, of: 254, members: ['src_a', 'src_b'] });
+    // Left out: three slots go by without a pass (each logged), and none is counted as skipped.
+    t.census.apply([split], { [split.id]: { leftOut: true, failed: 2, probationIn: 2 } });
+    const sent = t.prober.sent.length;
+    for (let i = 0; i < 300; i++) {
+      t.clock.advance(10);
+      await flush();
+    }
+    expect(t.passes.length).toBe(1);
+    expect(t.prober.sent.length).toBe(sent);
+    expect(t.logger.lines.filter((l) => String(l.msg).includes('left out')).length).toBeGreaterThanOrEqual(2);
+    expect(await metricValue(t.metrics.censusSkipped)).toBe(0);
+    // On probation: a slice again, and a pass over it.
+    t.census.apply([split], { [split.id]: slice });
+    for (let i = 0; i < 300 && t.passes.length < 2; i++) {
+      t.clock.advance(10);
+      await flush();
+    }
+    expect(t.passes[1]).toMatchObject({
+      addresses: 127,
+      slice: { from: 127, to: 254, members: ['src_a', 'src_b'] },
+    });
+  });
 });
