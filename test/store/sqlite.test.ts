@@ -17,8 +17,14 @@ function undoMigration7(db: Database.Database, tables: readonly string[]) {
   for (const table of tables) db.exec(`ALTER TABLE rollup_${table} DROP COLUMN process_timed`);
 }
 
-/** Takes a file back before migration 8 (split censuses): drops the columns it adds. */
+/** Takes a file back before migration 9 (split members): drops its index and column. */
+function undoMigration9(db: Database.Database) {
+  db.exec('DROP INDEX census_passes_by_time; ALTER TABLE census_passes DROP COLUMN slice_members;');
+}
+
+/** Takes a file back before migration 8 (split censuses): drops the columns it adds (and migration 9's). */
 function undoMigration8(db: Database.Database) {
+  undoMigration9(db);
   db.exec(`ALTER TABLE sources DROP COLUMN pps; ALTER TABLE census_passes DROP COLUMN slot;
     ALTER TABLE census_passes DROP COLUMN slice_from; ALTER TABLE census_passes DROP COLUMN slice_to;
     ALTER TABLE census_passes DROP COLUMN slice_of;`);
@@ -133,6 +139,37 @@ describe('sqlite store', () => {
       expect(edge).toEqual({ results: [], cursor: null });
     } finally {
       await store.close();
+    }
+  });
+
+  it('keeps the split passes of a file of schema 8 (before migration 9): their members are their reporters', async () => {
+    const path = join(tempDir(), 'pinger.db');
+    const store = createSqliteStore({ path });
+    const src = await store.createSource(sourceInput(), 'h'.repeat(64));
+    const dst = await store.createDestination(
+      destinationInput({
+        address: '198.18.0.0/24',
+        census: { rate: 1000, retries: 0, split: true, goneAfter: 2 },
+      }),
+    );
+    await store.close();
+    const db = new Database(path);
+    undoMigration9(db);
+    db.pragma('user_version = 8');
+    db.prepare(
+      `INSERT INTO census_passes (destination, source, start, end, prefix, addresses, probed, answered, retries,
+         errors, skipped, rate, slot, slice_from, slice_to, slice_of)
+       VALUES (?, ?, 1763780000000000000, 1763780001000000000, '198.18.0.0/24', 127, 127, 0, 0, 0, 0, 1000,
+         1763780000000000000, 0, 127, 254)`,
+    ).run(dst.id, src.id);
+    db.close();
+    const migrated = createSqliteStore({ path });
+    try {
+      expect(await migrated.census.listPasses(dst.id, 10)).toMatchObject([
+        { sources: [src.id], members: [src.id], missing: [], covered: 127, complete: false },
+      ]);
+    } finally {
+      await migrated.close();
     }
   });
 
