@@ -1,6 +1,7 @@
 /**
  * A census destination (its address a prefix): hosts up over time, a map of the prefix coloured by host state
- * (click a cell for that host, its history graphed under its details), and the latest passes.
+ * (click a cell for that host, its history graphed under its details), and the latest passes with the sources
+ * that took part and what they covered.
  */
 import { useMemo, useState } from 'preact/hooks';
 import {
@@ -9,23 +10,19 @@ import {
   type CensusPassRecord,
   type Destination,
   defaultCensus,
+  type Source,
 } from '../../../contract/index.js';
 import { CELL_COLORS, type CellState, gridOf, hostStates } from '../census-grid.js';
 import { CensusMap } from '../components/census-map.js';
 import { HostHistory } from '../components/host-history.js';
 import { HostsChart } from '../components/hosts-chart.js';
+import { PassesTable } from '../components/passes-table.js';
 import { ago, ms, nsToMs, stamp } from '../format.js';
 import { useDark, useLoad, useWidth } from '../hooks.js';
 import { href } from '../router.js';
 import { useSession } from '../session-context.js';
 
 const REFRESH_MS = 60_000;
-
-function duration(msSpan: number): string {
-  if (msSpan < 1000) return `${msSpan} ms`;
-  const s = Math.round(msSpan / 1000);
-  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
 
 function HostDetails({ address, host, state }: { address: string; host?: CensusHost; state?: CellState }) {
   return (
@@ -58,12 +55,13 @@ export function CensusPage({ id }: { id: string }) {
   const base = `/v1/census/${encodeURIComponent(id)}`;
   const data = useLoad(
     async () => {
-      const [destination, hosts, fresh, passes, events] = await Promise.all([
+      const [destination, hosts, fresh, passes, events, sources] = await Promise.all([
         api.get<Destination>(`/v1/destinations/${encodeURIComponent(id)}`),
         api.get<{ hosts: CensusHost[] }>(`${base}/hosts`),
         api.get<{ hosts: CensusHost[] }>(`${base}/hosts`, { state: 'new' }),
         api.get<{ passes: CensusPassRecord[] }>(`${base}/passes`, { limit: 1000 }),
         api.get<{ events: CensusEvent[] }>(`${base}/events`, { limit: 1000 }),
+        api.get<{ sources: Source[] }>('/v1/sources'),
       ]);
       const goneAfter = (destination.census ?? defaultCensus()).goneAfter;
       return {
@@ -71,6 +69,7 @@ export function CensusPage({ id }: { id: string }) {
         hosts: new Map(hosts.hosts.map((h) => [h.address, h])),
         states: hostStates(hosts.hosts, fresh.hosts, events.events, goneAfter),
         passes: passes.passes,
+        names: new Map(sources.sources.map((s) => [s.id, s.name])),
       };
     },
     [api, id],
@@ -149,38 +148,7 @@ export function CensusPage({ id }: { id: string }) {
         </div>
       )}
       <h2>Latest passes</h2>
-      <div class="table-wrap">
-        <table class="passes">
-          <thead>
-            <tr>
-              <th scope="col">Start</th>
-              <th scope="col" class="num">
-                Duration
-              </th>
-              <th scope="col" class="num">
-                Probed
-              </th>
-              <th scope="col" class="num">
-                Answered
-              </th>
-              <th scope="col" class="num">
-                Skipped
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(data.data?.passes ?? []).slice(0, 25).map((p) => (
-              <tr key={`${p.source}/${p.start}`} data-start={p.start}>
-                <td title={ago(nsToMs(p.start))}>{stamp(nsToMs(p.start))}</td>
-                <td class="num">{duration(p.durationMs)}</td>
-                <td class="num">{p.probed}</td>
-                <td class="num">{p.answered}</td>
-                <td class="num">{p.skipped}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <PassesTable passes={(data.data?.passes ?? []).slice(0, 25)} names={data.data?.names ?? new Map()} />
     </section>
   );
 }
