@@ -51,6 +51,8 @@ const passColumns: Column<CensusPassRecord>[] = [
   { heading: 'ADDRESSES', cell: (p) => String(p.addresses), align: 'right' },
   // A split pass missing a silent source's slice: how much of the prefix was probed.
   { heading: 'COVERED', cell: (p) => (p.complete ? 'all' : String(p.covered)), align: 'right' },
+  // Members of a split pass that reported no slice of it (yet).
+  { heading: 'MISSING', cell: (p) => (p.missing?.length ? p.missing.join(',') : '-') },
   { heading: 'ANSWERED', cell: (p) => String(p.answered), align: 'right' },
   { heading: 'PROBED', cell: (p) => String(p.probed), align: 'right' },
   { heading: 'RETRIES', cell: (p) => String(p.retries), align: 'right' },
@@ -105,6 +107,9 @@ function passLines(p: CensusPassRecord | undefined): [string, string][] {
       '  addresses',
       p.complete ? String(p.addresses) : `${p.addresses} (${p.covered} in the slices reported)`,
     ],
+    ...(p.missing?.length
+      ? [['  missing', `${p.missing.join(', ')} (reported no slice)`] as [string, string]]
+      : []),
     ['  answered', String(p.answered)],
     ['  probed', `${p.probed} (${p.retries} retries, ${p.errors} errors)`],
     ['  rate', `${p.rate}/s`],
