@@ -6,21 +6,39 @@
  * (SIGKILL, by pid): a later pass must be the survivor's alone, covering the whole prefix and finding every host,
  * and no host of the dead agent's slice may be reported down meanwhile. The API is read with the `pinger census`
  * CLI in the same namespace. Needs root.
+ *
+ * Meanwhile a second split census, a /24 every 2 s, shows a source that polls but cannot probe: the small agent
+ * runs as an unprivileged user with CAP_NET_RAW, and an nft rule in the agent namespace drops that user's packets
+ * to the /24 on output, so every probe of its slice there fails in `sendto` (EPERM) while its config polls and its
+ * /16 slice carry on. After its failed slices it must be left out (the /24 swept by the big agent alone, whole,
+ * while the small one still polls), and once the rule is gone it must be let back in and cover its slice again.
+ * This runs first, while the /16's first passes go by, so it adds little to the test's time.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CensusHost, CensusPassRecord, Destination, SourceWithToken } from '../../contract/index.js';
+import type {
+  CensusHost,
+  CensusPassRecord,
+  Destination,
+  Source,
+  SourceWithToken,
+} from '../../contract/index.js';
 import type { PingerProcess } from '../helpers/pinger-process.js';
 import { until } from '../helpers/until.js';
 import { allowOnly, existingHosts } from './census-hosts.js';
 import { CENSUS_PREFIX, Lab } from './lab.js';
-import { labCli, spawnInLab } from './pinger-in-lab.js';
+import { type LabUser, labCli, spawnInLab } from './pinger-in-lab.js';
+import { runIn } from './shell.js';
 
 const isRoot = process.getuid?.() === 0;
 const ADMIN = 'lab-census-split-admin-token-0123456789abcdef';
 const ADDRESSES = 65_534;
+/** The split census whose small-agent probes fail, and the unprivileged user the small agent runs as. */
+const FAILING_PREFIX = '198.19.77.0/24';
+const NOBODY: LabUser = { uid: 65_534, gid: 65_534 };
+const NFT_TABLE = 'pinger_split_failing';
 
 const numeric = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 const sorted = (list: Iterable<string>) => [...list].sort((a, b) => numeric(a) - numeric(b));
@@ -46,7 +64,8 @@ describe.skipIf(!isRoot)('split census with two agents in the lab (root)', () =>
   let url: string;
 
   const cli = <T>(...args: string[]) => labCli<T>(lab, url, ADMIN, ...args);
-  const inNs = (args: string[], env: Record<string, string> = {}) => spawnInLab(lab, args, env);
+  const inNs = (args: string[], env: Record<string, string> = {}, user?: LabUser) =>
+    spawnInLab(lab, args, env, user);
 
   beforeAll(async () => {
     lab = await Lab.create({ census: true });
@@ -95,24 +114,105 @@ describe.skipIf(!isRoot)('split census with two agents in the lab (root)', () =>
       '--timeout',
       '500',
     );
-    const start = (source: SourceWithToken, pps: string) => {
+    const failing = await cli<Destination>(
+      'census',
+      'add',
+      FAILING_PREFIX,
+      '--split',
+      '--every',
+      '2s',
+      '--rate',
+      '5000',
+      '--retries',
+      '0',
+      '--timeout',
+      '300',
+    );
+    // The small agent's packets to the /24 are dropped on output: its sendto fails there, and only there.
+    await runIn(
+      lab.agent,
+      ['nft', '-f', '-'],
+      `table inet ${NFT_TABLE} {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    meta skuid ${NOBODY.uid} ip daddr ${FAILING_PREFIX} drop
+  }
+}
+`,
+    );
+    const start = async (source: SourceWithToken, pps: string, user?: LabUser) => {
+      const spool = join(dir, `spool-${source.name}`);
+      if (user) {
+        // Its spool is its own; the test's directory only lets it through.
+        await mkdir(spool);
+        await chmod(dir, 0o711);
+        await chmod(spool, 0o777);
+      }
       const agent = inNs(
-        ['agent', '--url', url, '--spool', join(dir, `spool-${source.name}`), '--pps', pps],
-        {
-          PINGER_TOKEN: source.token,
-        },
+        ['agent', '--url', url, '--spool', spool, '--pps', pps],
+        { PINGER_TOKEN: source.token },
+        user,
       );
       agents.push(agent);
       return agent;
     };
-    start(big, '30000');
-    const victim = start(small, '10000');
+    await start(big, '30000');
+    const victim = await start(small, '10000', NOBODY);
 
     let passes: CensusPassRecord[] = [];
     const read = async () => {
       passes = await cli<CensusPassRecord[]>('census', 'passes', census.id);
       return passes;
     };
+    // The /24 first (the /16's passes go on meanwhile): small's slices there had every probe fail; then it is left
+    // out and big sweeps it whole, alone, while small still polls.
+    const in24 = hosts.filter((h) => h.startsWith('198.19.77.'));
+    let passes24: CensusPassRecord[] = [];
+    const failedBySmall = (p: CensusPassRecord) =>
+      p.slices?.some((x) => x.source === small.id && x.probed > 0 && x.errors === x.probed) ?? false;
+    let alone: CensusPassRecord | undefined;
+    await until(
+      () => `a /24 pass of big alone after small's failed slices: ${JSON.stringify(passes24.slice(0, 4))}`,
+      async () => {
+        passes24 = await cli<CensusPassRecord[]>('census', 'passes', failing.id);
+        const failed = passes24.filter(failedBySmall);
+        alone =
+          failed.length >= 2
+            ? passes24.find(
+                (p) => BigInt(p.slot!) > BigInt(failed[0]!.slot!) && p.complete && p.sources.length === 1,
+              )
+            : undefined;
+        return alone !== undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(alone).toMatchObject({
+      sources: [big.id],
+      members: [big.id],
+      covered: 254,
+      answered: in24.length,
+    });
+    const polled = (await cli<Source[]>('source', 'list')).find((x) => x.id === small.id)!.lastSeen;
+    expect(Date.now() - Date.parse(polled!)).toBeLessThan(10_000);
+    // Its agent recovers: back on probation within a few passes, and its slice covered by it again.
+    await runIn(lab.agent, ['nft', 'delete', 'table', 'inet', NFT_TABLE]);
+    const recoveredAt = BigInt(Date.now()) * 1_000_000n;
+    let shared: CensusPassRecord | undefined;
+    await until(
+      () => `a /24 pass of both after the recovery: ${JSON.stringify(passes24.slice(0, 4))}`,
+      async () => {
+        passes24 = await cli<CensusPassRecord[]>('census', 'passes', failing.id);
+        shared = passes24.find(
+          (p) => BigInt(p.slot!) > recoveredAt && p.complete && p.sources.length === 2 && !failedBySmall(p),
+        );
+        return shared !== undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(shared).toMatchObject({ covered: 254, answered: in24.length, errors: 0, missing: [] });
+
     // Until both agents hold slices of two, a pass may be cut for one; judge the passes after the first of two.
     let firstOfTwo: CensusPassRecord | undefined;
     await until(

@@ -17,7 +17,34 @@ export async function labCli<T>(lab: Lab, url: string, token: string, ...args: s
   return JSON.parse(stdout) as T;
 }
 
-/** Starts `pinger <args>` in the agent namespace. */
-export function spawnInLab(lab: Lab, args: string[], env: Record<string, string> = {}): PingerProcess {
-  return spawnPinger(['netns', 'exec', lab.agent, process.execPath, BIN, ...args], { command: 'ip', env });
+/** An unprivileged user to run an agent as, with CAP_NET_RAW only (as a packaged agent runs). */
+export interface LabUser {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Starts `pinger <args>` in the agent namespace, as root, or as `user` with the one capability an agent needs
+ * (setpriv execs in place, so the process's pid is the agent's). Files it writes must be writable by that user.
+ */
+export function spawnInLab(
+  lab: Lab,
+  args: string[],
+  env: Record<string, string> = {},
+  user?: LabUser,
+): PingerProcess {
+  const asUser = user
+    ? [
+        'setpriv',
+        `--reuid=${user.uid}`,
+        `--regid=${user.gid}`,
+        '--clear-groups',
+        '--inh-caps=+net_raw',
+        '--ambient-caps=+net_raw',
+      ]
+    : [];
+  return spawnPinger(['netns', 'exec', lab.agent, ...asUser, process.execPath, BIN, ...args], {
+    command: 'ip',
+    env,
+  });
 }
