@@ -21,7 +21,14 @@ import {
   type Source,
 } from '../../contract/index.js';
 import { assignSlices } from './slices.js';
-import { SPLIT_RULE_DEFAULTS, type SplitRule, splitMembers } from './split-members.js';
+import {
+  decidedBy,
+  QUICK_PASSES,
+  SPLIT_RULE_DEFAULTS,
+  type SplitRule,
+  type SplitStanding,
+  splitMembers,
+} from './split-members.js';
 
 /** What {@link splitSlices} reads from the store. */
 export interface SplitReads {
@@ -61,10 +68,13 @@ export async function splitSlices(
       const ids = d.sources.length > 0 ? d.sources : all.map((s) => s.id);
       const candidates = [...new Set(ids.filter((id) => alive.has(id)))].sort();
       // One candidate is a member whatever it did: there is nobody to hand its addresses to.
-      const standing =
-        candidates.length > 1
-          ? splitMembers(candidates, await reads.passes(d.id, rule.history), rule)
-          : { members: candidates, leftOut: new Map() };
+      let standing: SplitStanding = { members: candidates, leftOut: new Map() };
+      if (candidates.length > 1) {
+        // A healthy split is decided by its newest few passes; the whole window only when someone failed lately.
+        let passes = await reads.passes(d.id, Math.min(QUICK_PASSES, rule.history));
+        if (!decidedBy(passes, candidates)) passes = await reads.passes(d.id, rule.history);
+        standing = splitMembers(candidates, passes, rule);
+      }
       const out = standing.leftOut.get(sourceId);
       if (out) {
         slices[d.id] = { leftOut: true, ...out };

@@ -24,7 +24,8 @@
  *
  * Pure, and a function of its inputs alone: every config computed from the same sources and passes gives the
  * same members, hence the same slices. The window of passes read bounds how far back `failed` counts (and so
- * the backoff), which keeps the read per config poll small.
+ * the backoff); a config poll reads the newest {@link QUICK_PASSES} first and the whole window only when those do
+ * not decide every source ({@link decidedBy}), so a healthy split costs a small read per poll.
  */
 import type { CensusPassRecord } from '../../contract/index.js';
 
@@ -78,23 +79,40 @@ function stillRunning(passes: readonly CensusPassRecord[], i: number, source: st
   return false;
 }
 
-/** The source's failures in a row and how many passes came after the newest of them; see the module comment. */
+/**
+ * The source's failures in a row and how many passes came after the newest of them; see the module comment.
+ * `decided` when a pass it delivered ended the run: passes older than that one cannot change the answer.
+ */
 export function failures(
   passes: readonly CensusPassRecord[],
   source: string,
-): { failed: number; since: number } {
+): { failed: number; since: number; decided: boolean } {
   let failed = 0;
   let since = -1;
   for (const [i, pass] of passes.entries()) {
     const slice = sliceOf(pass, source);
     if (slice === undefined && !pass.members?.includes(source)) continue;
     if (slice !== undefined) {
-      if (slice.probed === 0 || slice.errors < slice.probed) break;
+      if (slice.probed === 0 || slice.errors < slice.probed)
+        return { failed, since: Math.max(since, 0), decided: true };
     } else if (i === 0 || stillRunning(passes, i, source)) continue;
     failed++;
     if (since < 0) since = i;
   }
-  return { failed, since: Math.max(since, 0) };
+  return { failed, since: Math.max(since, 0), decided: false };
+}
+
+/** Passes read first: enough when every source delivered one of them, as in a healthy split. */
+export const QUICK_PASSES = 4;
+
+/**
+ * Whether the newest {@link QUICK_PASSES} passes (all there are, if fewer) decide every candidate's standing, so
+ * that the full `history` need not be read: true when each candidate delivered one of them, since a run of
+ * failures ends there (and the report that excuses a skipped slot is never older than it).
+ */
+export function decidedBy(newest: readonly CensusPassRecord[], candidates: readonly string[]): boolean {
+  const split = newest.filter((p) => p.slot !== null);
+  return newest.length < QUICK_PASSES || candidates.every((id) => failures(split, id).decided);
 }
 
 /**

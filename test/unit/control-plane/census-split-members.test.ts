@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CensusPassRecord } from '../../../contract/index.js';
-import { failures, SPLIT_RULE_DEFAULTS, splitMembers } from '../../../control-plane/census/split-members.js';
+import {
+  decidedBy,
+  failures,
+  QUICK_PASSES,
+  SPLIT_RULE_DEFAULTS,
+  splitMembers,
+} from '../../../control-plane/census/split-members.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 const T = 1_763_780_000_000_000_000n;
 const MINUTE = 60_000_000_000n;
@@ -76,7 +83,7 @@ describe('split membership', () => {
   it('leaves out a source whose slices went unreported in the last two settled passes', () => {
     // The newest pass is not settled: b's report of it may still come.
     const one = history([AB, {}], [AB, { b: 'none' }], [AB, { b: 'none' }]);
-    expect(failures(one, 'b')).toEqual({ failed: 1, since: 1 });
+    expect(failures(one, 'b')).toEqual({ failed: 1, since: 1, decided: true });
     expect(splitMembers(AB, one).members).toEqual(AB);
     const two = history([AB, {}], [AB, { b: 'none' }], [AB, { b: 'none' }], [AB, { b: 'none' }]);
     expect(splitMembers(AB, two)).toEqual({
@@ -103,7 +110,7 @@ describe('split membership', () => {
       [AB, { b: 'none' }],
       [AB, { b: 'none' }],
     );
-    expect(failures(skippedThenSilent, 'b')).toEqual({ failed: 1, since: 1 });
+    expect(failures(skippedThenSilent, 'b')).toEqual({ failed: 1, since: 1, decided: true });
   });
 
   /**
@@ -173,6 +180,28 @@ describe('split membership', () => {
     expect(
       splitMembers(AB, [single, ...history([AB, { b: 'errors' }], [AB, { b: 'errors' }])]).members,
     ).toEqual(A);
+  });
+
+  it('decides from the newest few passes exactly what the whole window decides, when they say they do', () => {
+    const random = mulberry32(1111);
+    const outcomes: Outcome[] = ['ok', 'ok', 'ok', 'errors', 'none', 'late'];
+    const pick = () => outcomes[Math.floor(random() * outcomes.length)]!;
+    let quick = 0;
+    for (let round = 0; round < 300; round++) {
+      const script: [string[], Record<string, Outcome>][] = [];
+      const abc = ['a', 'b', 'c'];
+      for (let step = 0; step < 30; step++) {
+        const { members } = splitMembers(abc, history(...script));
+        script.push([members, Object.fromEntries(members.map((m) => [m, pick()]))]);
+        const passes = history(...script);
+        const newest = passes.slice(0, QUICK_PASSES);
+        if (!decidedBy(newest, abc)) continue;
+        quick++;
+        expect(splitMembers(abc, newest), `round ${round} step ${step}`).toEqual(splitMembers(abc, passes));
+      }
+    }
+    // Most configs of a mostly healthy split need only the quick read.
+    expect(quick).toBeGreaterThan(300 * 30 * 0.3);
   });
 
   it('is a function of its inputs: the same passes in give the same members, whatever the candidates’ order', () => {
