@@ -45,6 +45,8 @@ const MAX_ROUNDS = 8;
 const PARALLEL = 16;
 /** BatchWriteItems (of 25 items) in flight at once. */
 const GROUPS_IN_FLIGHT = 4;
+/** Items read per pass listed: a pass has one item per source that reported it (a split pass: its slices). */
+const ITEMS_PER_PASS = 4;
 
 /**
  * @param now the store's clock, and `retention.raw` how long answers are kept (their TTL; a host's history reads
@@ -157,7 +159,8 @@ export function censusItems(
     },
 
     async listPasses(destination, limit) {
-      // Pages newest first until past the `limit`-th pass time: a split pass's slices all share its time.
+      // Pages newest first until past the `limit`-th pass time: a split pass's slices all share its time. A page
+      // holds a few items per pass, so that a split pass of a few sources needs one Query, not one per pass.
       const items: Record<string, unknown>[] = [];
       const times = new Set<string>();
       let next: Record<string, unknown> | undefined;
@@ -166,7 +169,7 @@ export function censusItems(
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
           ScanIndexForward: false,
-          Limit: limit + 1,
+          Limit: (limit + 2) * ITEMS_PER_PASS,
           ConsistentRead: true,
           ...(next ? { ExclusiveStartKey: next } : {}),
         });
