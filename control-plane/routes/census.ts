@@ -74,6 +74,11 @@ export function agentCensusRoutes({ store, guard }: RouteDeps) {
         { path: 'slice.members', message: `must include this source (${sourceId})` },
       ]);
     }
+    // Members that no longer probe the census (an operator changed its sources since the agent's config) are not
+    // kept: their absence from the pass must not count against them. The rest of the report stands.
+    if (pass.slice?.members && destination.sources.length > 0) {
+      pass.slice.members = pass.slice.members.filter((id) => destination.sources.includes(id));
+    }
     const outside = answersOutsideSlice(pass);
     if (outside.length > 0) {
       throw new HttpError(400, 'bad_request', 'the pass lists answers outside its slice', [

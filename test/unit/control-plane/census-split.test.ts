@@ -170,7 +170,7 @@ describe('split census config', () => {
     expect(latest).toMatchObject({ members: [a.id, b.id].sort(), missing: [b.id], complete: false });
   });
 
-  it('refuses a slice report whose members do not include its source', async () => {
+  it('refuses a slice report whose members leave out its source or name a stranger', async () => {
     const start = 1_763_780_000_000_000_000n;
     const res = await f.request('POST', '/v1/agent/census/passes', {
       token: a.token,
@@ -192,6 +192,29 @@ describe('split census config', () => {
     expect(res.status).toBe(400);
     expect((await errorOf(res)).issues).toEqual([
       { path: 'slice.members', message: `must include this source (${a.id})` },
+    ]);
+    // A member that does not probe the census (any more) is not kept: its absence must not count against it.
+    const c = await f.source('c');
+    const stranger = await f.request('POST', '/v1/agent/census/passes', {
+      token: a.token,
+      body: {
+        destination: census.id,
+        prefix: '198.18.0.0/24',
+        start: start.toString(),
+        end: start.toString(),
+        addresses: 127,
+        probed: 127,
+        answered: 0,
+        retries: 0,
+        errors: 0,
+        skipped: 0,
+        rate: 1000,
+        slice: { slot: start.toString(), from: 0, to: 127, of: 254, members: [a.id, c.id] },
+      },
+    });
+    expect(stranger.status).toBe(200);
+    expect(await f.store.census.listPasses(census.id, 10)).toMatchObject([
+      { sources: [a.id], members: [a.id], missing: [] },
     ]);
   });
 
