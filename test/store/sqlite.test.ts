@@ -154,6 +154,7 @@ describe('sqlite store', () => {
     );
     await store.close();
     const db = new Database(path);
+    undoMigration10(db);
     undoMigration9(db);
     db.pragma('user_version = 8');
     db.prepare(
