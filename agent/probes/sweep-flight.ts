@@ -42,8 +42,13 @@ export interface SweepFlightOptions {
   indexOf(address: string): number;
   /** The data an echo must return after the probe header (see InFlight.sent); null when nothing is echoed. */
   sent: Uint8Array | null;
-  /** Every probe's outcome, exactly once: as {@link Prober.send}'s `done`. */
+  /** Every probe's outcome, exactly once: as {@link Prober.send}'s `done` (timeouts: see {@link timedOut}). */
   done: OutcomeCallback;
+  /**
+   * When given, a probe that times out is reported here by its index instead of as an outcome through `done`: a
+   * census only counts its silent addresses, and most of a prefix is silent — no object is made for them at all.
+   */
+  timedOut?(index: number): void;
 }
 
 /** See the module comment. */
@@ -263,7 +268,11 @@ export class SweepFlight implements TxStamped {
       const index = this.#fifo[this.#head]!;
       if (this.#sentAt[index]! + this.#timeoutNs > now) break;
       this.#head++;
-      this.done(this.#settle(index).timedOut());
+      if (this.#o.timedOut === undefined) this.done(this.#settle(index).timedOut());
+      else {
+        this.#free(index);
+        this.#o.timedOut(index);
+      }
     }
     this.#arm();
   };

@@ -164,7 +164,7 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     expect(record).toMatchObject({ addresses: 65_534, answered: hosts.length, errors: 0, skipped: 0 });
   }, 90_000);
 
-  it('ordinary destinations stay on time during a sweep at the default rate (≥ 97 % within 2 ms, none skipped)', async () => {
+  it('ordinary destinations stay on time during a sweep at the default rate (no GC pause over 6 ms, none skipped)', async () => {
     const prefix = '198.19.64.0/18';
     const out = await censusRun(lab, {
       prefix,
@@ -180,13 +180,15 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
       maxMs: 40_000,
     });
     expect(new Set(out.passes[0]!.hosts)).toEqual(new Set(hosts.filter((h) => within(prefix, h))));
-    // The issue's goal is p99 within 2 ms: 99 % of the ordinary probes in the ≤ 2 ms buckets. It is not met yet:
-    // on this quiet 2-core machine 98.1–98.9 % were (baseline 99.7–99.9 %), the rest made late by young-generation
-    // GC pauses of up to ~9 ms while ~5,000 census probes are in flight (BENCHMARKS.md, Census). What is held here
-    // is what the agent does today, so that a regression fails: where the baseline has headroom (≥ 99.5 % on
-    // time), ≥ 97 % on time during the sweep; on a machine whose baseline is already near or past the bound (other
-    // work on its two cores), the sweep may add at most one percentage point to twice the baseline's late share.
-    // The figures are printed either way.
+    // The issue's goal is p99 within 2 ms: 99 % of the ordinary probes in the ≤ 2 ms buckets. On a quiet 2-core
+    // machine, run directly, 99.19–99.80 % were (median 99.47 %, five runs; baseline 99.05–99.78 %), since a pass's
+    // probes in flight are array slots (agent/probes/sweep-flight.ts); before, as objects that every scavenge
+    // copied, 97.7–99.1 % (BENCHMARKS.md, Census). Under this test runner the same machine gave 97.7–99.2 %: a
+    // single stall of the process (32 ms in the worst run, no GC in it) makes ~0.7 % of the probes late, so 99 %
+    // cannot be held here without flaking. What is held where the machine itself is on time (a baseline ≥ 99.5 %):
+    // ≥ 97 % on time, and the cause this fix removed — no young-generation pause over 6 ms during the sweep (1.1–4.4
+    // ms now, 12–25 ms before). On a machine already near or past the bound, the sweep may add at most one
+    // percentage point to twice the baseline's late share. The figures are printed either way.
     const o = out.ordinary;
     const b = out.baseline;
     const detail = JSON.stringify({ during: o, baseline: b, process: out.process });
@@ -198,8 +200,10 @@ describe.skipIf(!isRoot)('census in the lab (root)', () => {
     console.warn(
       `[lab:census] on time (≤ 2 ms): ${(onTime * 100).toFixed(2)} % during the sweep, ${(baselineOnTime * 100).toFixed(2)} % before`,
     );
-    if (baselineOnTime >= 0.995) expect(onTime, detail).toBeGreaterThanOrEqual(0.97);
-    else expect(1 - onTime, detail).toBeLessThanOrEqual(2 * (1 - baselineOnTime) + 0.01);
+    if (baselineOnTime >= 0.995) {
+      expect(onTime, detail).toBeGreaterThanOrEqual(0.97);
+      expect(out.process.gcMaxMs, detail).toBeLessThanOrEqual(6);
+    } else expect(1 - onTime, detail).toBeLessThanOrEqual(2 * (1 - baselineOnTime) + 0.01);
   }, 90_000);
 
   it('never overlaps a pass slower than its interval; the skipped slots are counted', async () => {

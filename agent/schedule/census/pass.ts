@@ -149,6 +149,7 @@ export class RunningPass {
       indexOf: (address) => space.indexOf(address),
       sent: d.protocol.startsWith('tcp') ? null : this.#data,
       done: this.#settle,
+      timedOut: this.#timedOut,
     });
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -233,10 +234,20 @@ export class RunningPass {
       result.destination = this.#o.destination.id;
       this.#o.onAnswer(result);
     }
+    this.#settled();
+  };
+
+  /** A probe timed out: only counted (by not being answered). */
+  readonly #timedOut = (): void => {
+    this.#inflight--;
+    this.#settled();
+  };
+
+  #settled(): void {
     if (this.#inflight === 0 && !this.#sending && (this.#stopped || this.#cursor >= this.#space.count)) {
       this.#roundDone();
     }
-  };
+  }
 
   /** Every probe of the round is sent and settled: another round over the silent addresses, or the end. */
   #roundDone(): void {

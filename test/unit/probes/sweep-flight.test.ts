@@ -153,6 +153,40 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
     s.flight.close();
   });
 
+  it('with a timedOut callback, a silent probe is reported by its index and makes no outcome', async () => {
+    const { socket, echo } = await udpEcho();
+    echo.on = false;
+    closers.push(() => socket.close());
+    const prober = await engine.open('udp', ['127.0.0.1']);
+    const outcomes: ProbeOutcome[] = [];
+    const silent: number[] = [];
+    const flight = new SweepFlight({
+      protocol: 'udp',
+      count: 3,
+      timeoutMs: 200,
+      port: socket.address().port,
+      address: () => '127.0.0.1',
+      indexOf: () => -1,
+      sent: null,
+      done: (o) => outcomes.push(o),
+      timedOut: (i) => silent.push(i),
+    });
+    const target: ProbeTarget = {
+      protocol: 'udp',
+      address: '127.0.0.1',
+      port: socket.address().port,
+      ttl: 64,
+      timeout: 200,
+      data: '',
+    };
+    for (const i of [0, 1, 2]) prober.sweep(flight, i, target);
+    await until('the three timeouts', () => silent.length === 3, 5000);
+    expect(silent).toEqual([0, 1, 2]);
+    expect(outcomes).toEqual([]);
+    expect(flight.size).toBe(0);
+    flight.close();
+  });
+
   it('a UDP reply without our payload settles the sweep probe to that address and port', async () => {
     const socket = dgram.createSocket('udp4');
     socket.on('message', (_msg, from) => socket.send(Buffer.from('its own bytes'), from.port, from.address));
