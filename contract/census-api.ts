@@ -4,7 +4,7 @@
  * decimal strings, like a result's rtime; a host is "seen" at the start of the pass it answered in.
  */
 import * as v from 'valibot';
-import { IdSchema, intRange, NanosSchema } from './common.js';
+import { IdSchema, intRange, limitParam, NanosSchema } from './common.js';
 import { TimeBoundSchema } from './result.js';
 
 const count = intRange(0, Number.MAX_SAFE_INTEGER);
@@ -115,16 +115,7 @@ export const CensusEventListSchema = v.object({ events: v.array(CensusEventSchem
 
 /** Query of the passes and events listings: the newest `limit` (default 100, at most 1,000). */
 export const CensusListQuerySchema = v.strictObject({
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'must be a whole number'),
-      v.transform(Number),
-      v.minValue(1, 'must be at least 1'),
-      v.maxValue(1000, 'must be at most 1000'),
-    ),
-    '100',
-  ),
+  limit: v.optional(limitParam(1000), '100'),
 });
 
 /** Receipt of `POST /v1/agent/census/passes`: whether this report stored the pass or it was already stored. */
@@ -142,16 +133,7 @@ export const CensusHostHistoryQuerySchema = v.pipe(
   v.strictObject({
     from: v.optional(TimeBoundSchema),
     to: v.optional(TimeBoundSchema),
-    limit: v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^\d+$/, 'must be a whole number'),
-        v.transform(Number),
-        v.minValue(1, 'must be at least 1'),
-        v.maxValue(HOST_HISTORY_LIMITS.max, `must be at most ${HOST_HISTORY_LIMITS.max}`),
-      ),
-      String(HOST_HISTORY_LIMITS.default),
-    ),
+    limit: v.optional(limitParam(HOST_HISTORY_LIMITS.max), String(HOST_HISTORY_LIMITS.default)),
   }),
   v.forward(
     v.partialCheck(

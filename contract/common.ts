@@ -68,6 +68,17 @@ export function intRange(min: number, max: number) {
   );
 }
 
+/** A query string's `limit`: a whole number from 1 to `max`, as a number. */
+export function limitParam(max: number) {
+  return v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(1, 'must be at least 1'),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+}
+
 export const Uint16Schema = intRange(0, 65_535);
 export const Uint8Schema = intRange(0, 255);
 

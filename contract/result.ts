@@ -7,6 +7,7 @@ import {
   IdSchema,
   IpSchema,
   intRange,
+  limitParam,
   NanosSchema,
   ProtocolSchema,
   StatusSchema,
@@ -146,16 +147,7 @@ export const ResultQuerySchema = v.strictObject({
   status: v.optional(StatusSchema),
   from: v.optional(TimeBoundSchema),
   to: v.optional(TimeBoundSchema),
-  limit: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, 'must be a whole number'),
-      v.transform(Number),
-      v.minValue(1, 'must be at least 1'),
-      v.maxValue(10_000, 'must be at most 10000'),
-    ),
-    '100',
-  ),
+  limit: v.optional(limitParam(10_000), '100'),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(512, 'is not a cursor this server issued'))),
   format: v.optional(v.picklist(['json', 'ndjson'], 'must be json or ndjson'), 'json'),
 });

@@ -10,6 +10,7 @@
 import { isIPv4 } from 'node:net';
 import native from '../native/index.cjs';
 import { parseIpv4 } from '../packets/index.js';
+import type { PreparedTarget } from './prepared-target.js';
 
 const CACHE_MS = 60_000;
 /** Entries at most; past it the cache starts over (targets are the agent's destinations, far fewer). */
@@ -49,6 +50,19 @@ export class SourceRoutes {
       this.#cache.set(target, { src, expires: now + CACHE_MS });
     }
     return src;
+  }
+
+  /**
+   * The addresses of the IPv4 pseudo-header over which UDP and TCP towards `prepared` compute their checksum, or
+   * the {@link NoRouteError} that leaves the probe unsendable. `keep` as in {@link source}.
+   */
+  pseudoHeader(prepared: PreparedTarget, keep: boolean): { src: Uint8Array; dst: Uint8Array } | NoRouteError {
+    try {
+      return prepared.pseudoFrom(this.source(prepared.canonical, prepared.addressBytes, keep));
+    } catch (err) {
+      if (err instanceof NoRouteError) return err;
+      throw err;
+    }
   }
 
   /** Looks up the IPv4 literals among `targets` ahead of their first probe; one without a route is left out. */

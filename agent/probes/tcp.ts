@@ -24,7 +24,7 @@ import { InFlight, InFlightTable } from './in-flight.js';
 import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
-import type { SourceRoutes } from './source-route.js';
+import { NoRouteError, type SourceRoutes } from './source-route.js';
 import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeTarget } from './types.js';
 
@@ -99,13 +99,9 @@ export class TcpProber extends ProberBase {
       return;
     }
     // IPv4 raw sockets leave the TCP checksum to us, over a pseudo-header with our source address.
-    let pseudo: { src: Uint8Array; dst: Uint8Array };
-    try {
-      pseudo = prepared.pseudoFrom(
-        this.routes.source(prepared.canonical, prepared.addressBytes, flight === undefined),
-      );
-    } catch (err) {
-      this.refuse(target, seq, this.srcPort, (err as Error).message, done);
+    const pseudo = this.routes.pseudoHeader(prepared, flight === undefined);
+    if (pseudo instanceof NoRouteError) {
+      this.refuse(target, seq, this.srcPort, pseudo.message, done);
       return;
     }
     this.#send(target, seq, done, prepared, dstPort, pseudo, lateness, flight);

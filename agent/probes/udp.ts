@@ -30,7 +30,7 @@ import { IntMap } from './int-map.js';
 import type { PreparedTarget } from './prepared-target.js';
 import { type IcmpError, ProberBase } from './prober-base.js';
 import { RawChannel } from './raw-channel.js';
-import type { SourceRoutes } from './source-route.js';
+import { NoRouteError, type SourceRoutes } from './source-route.js';
 import type { SweepFlight } from './sweep-flight.js';
 import type { OutcomeCallback, ProbeTarget } from './types.js';
 
@@ -133,13 +133,9 @@ export class UdpProber extends ProberBase {
       return;
     }
     // IPv4 raw sockets leave the UDP checksum to us, over a pseudo-header with our source address.
-    let pseudo: { src: Uint8Array; dst: Uint8Array };
-    try {
-      pseudo = prepared.pseudoFrom(
-        this.routes.source(prepared.canonical, prepared.addressBytes, flight === undefined),
-      );
-    } catch (err) {
-      this.refuse(target, seq, port, (err as Error).message, done);
+    const pseudo = this.routes.pseudoHeader(prepared, flight === undefined);
+    if (pseudo instanceof NoRouteError) {
+      this.refuse(target, seq, port, pseudo.message, done);
       return;
     }
     this.#send(target, seq, done, prepared, port, dstPort, pseudo, lateness, flight);
