@@ -79,6 +79,7 @@ export class IcmpProber extends ProberBase {
         seq,
         sentNs,
         this.sourceid,
+        data,
         canonical,
         addressBytes,
         scratch,

@@ -181,7 +181,8 @@ export abstract class ProberBase implements Prober {
 
   /**
    * {@link launch} for probe `index` of a sweep: the probe is kept in the sweep's slot (sweep-flight.ts), not as an
-   * object. `check` is what its answer must carry; `rid` its outcome's.
+   * object. `check` is what its answer must carry; `rid` its outcome's; `sent` the data an echo returns (null when
+   * the protocol echoes none).
    */
   protected launchSwept(
     channel: RawChannel,
@@ -189,13 +190,14 @@ export abstract class ProberBase implements Prober {
     index: number,
     check: bigint | number,
     rid: number,
+    sent: Uint8Array | null,
     address: string,
     to: Uint8Array,
     packet: Buffer,
     ttl: number,
     length: number,
   ): void {
-    flight.launching(this.table, index, check, rid);
+    flight.launching(this.table, index, check, rid, sent);
     const source = channel.txTimestamps === 'kernel' ? channel : undefined;
     channel.send(
       packet,

@@ -40,8 +40,6 @@ export interface SweepFlightOptions {
   address(i: number): string;
   /** The index of a canonical address, or -1 when the sweep has none such (an answer to no probe of it). */
   indexOf(address: string): number;
-  /** The data an echo must return after the probe header (see InFlight.sent); null when nothing is echoed. */
-  sent: Uint8Array | null;
   /** Every probe's outcome, exactly once: as {@link Prober.send}'s `done` (timeouts: see {@link timedOut}). */
   done: OutcomeCallback;
   /**
@@ -77,8 +75,10 @@ export class SweepFlight implements TxStamped {
   readonly #queuedAt: Float64Array;
   /** Probes handed to the socket and not settled. */
   #live = 0;
-  /** The `rid` of the sweep's outcomes (the prober's ICMP id or source port), from its first send. */
+  /** The `rid` of the sweep's outcomes (the prober's ICMP id or source port), from its sends. */
   #rid = 0;
+  /** What an echo must return after the probe header (InFlight.sent), from its sends; null when nothing is. */
+  #sent: Uint8Array | null = null;
   #table: InFlightTable | undefined;
   #txSource: TxStampSource | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -110,10 +110,17 @@ export class SweepFlight implements TxStamped {
 
   /**
    * Probe `index` is about to go out through a prober whose table is `table` (the sweep registers with it on the
-   * first send), with `check` in it and `rid` as its outcome's. Throws when the slot still holds a probe: a
-   * caller bug that would make two sends answer to one slot.
+   * first send), with `check` in it, `rid` as its outcome's and `sent` the data an echo returns (null when the
+   * protocol echoes none). Throws when the slot still holds a probe: a caller bug that would make two sends
+   * answer to one slot.
    */
-  launching(table: InFlightTable, index: number, check: bigint | number, rid: number): void {
+  launching(
+    table: InFlightTable,
+    index: number,
+    check: bigint | number,
+    rid: number,
+    sent: Uint8Array | null,
+  ): void {
     if (this.#state[index] !== FREE) {
       throw new Error(`[probes] bug: sweep probe ${index} sent again while in flight`);
     }
@@ -127,6 +134,7 @@ export class SweepFlight implements TxStamped {
       table.attach(this);
     }
     this.#rid = rid;
+    this.#sent = sent;
     this.#state[index] = SENDING;
     this.#check[index] = typeof check === 'bigint' ? check : BigInt(check);
     this.#sentAt[index] = 0n;
@@ -188,7 +196,7 @@ export class SweepFlight implements TxStamped {
       index,
       this.#rid,
       this.#check[index]!,
-      this.#o.sent,
+      this.#sent,
       this.done,
     );
     entry.sentAt = this.#sentAt[index]!;

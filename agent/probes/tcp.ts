@@ -142,6 +142,7 @@ export class TcpProber extends ProberBase {
         seq,
         nonce,
         this.srcPort,
+        null,
         address,
         to,
         this.#scratch,

@@ -178,6 +178,7 @@ export class UdpProber extends ProberBase {
         seq,
         sentNs,
         port,
+        data,
         canonical,
         addressBytes,
         scratch,

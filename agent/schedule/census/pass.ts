@@ -147,7 +147,6 @@ export class RunningPass {
       port: d.port,
       address: (i) => space.at(i),
       indexOf: (address) => space.indexOf(address),
-      sent: d.protocol.startsWith('tcp') ? null : this.#data,
       done: this.#settle,
       timedOut: this.#timedOut,
     });

@@ -26,7 +26,6 @@ function sweepOf(protocol: Protocol, addresses: readonly string[], port: number 
     port,
     address: (i) => addresses[i]!,
     indexOf: (a) => addresses.indexOf(a),
-    sent: protocol.startsWith('tcp') ? null : new TextEncoder().encode('sweep'),
     done: (o) => {
       outcomes[o.rseq]!.push(o);
       settledAt[o.rseq] = performance.now();
@@ -167,7 +166,6 @@ describe.skipIf(!isRoot)('SweepFlight (root, loopback)', () => {
       port: socket.address().port,
       address: () => '127.0.0.1',
       indexOf: () => -1,
-      sent: null,
       done: (o) => outcomes.push(o),
       timedOut: (i) => silent.push(i),
     });
