@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ResultInput } from '../../contract/index.js';
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
+import { destinationInput, sourceInput } from '../../test/helpers/factories.js';
 import { median } from '../ingest/stats.js';
 import { fillSummaryData, result, T0 } from './summary-data.js';
 
@@ -60,26 +61,14 @@ async function ingestStore(rollups: boolean, destinations: number) {
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
   const file = join(dir, 'p.db');
   const store = createSqliteStore({ path: file, rollups });
-  const src = await store.createSource(
-    { name: 's', location: 0, host: 0, address: null, labels: {} },
-    'b'.repeat(64),
-  );
+  const src = await store.createSource(sourceInput({ name: 's' }), 'b'.repeat(64));
   const ids: string[] = [];
   for (let d = 0; d < destinations; d++) {
     ids.push(
       (
-        await store.createDestination({
-          active: true,
-          address: `198.18.${d >> 8}.${d & 255}`,
-          protocol: 'icmp',
-          port: null,
-          interval: 1000,
-          timeout: 1000,
-          ttl: 64,
-          data: '',
-          labels: {},
-          sources: [],
-        })
+        await store.createDestination(
+          destinationInput({ address: `198.18.${d >> 8}.${d & 255}`, interval: 1000 }),
+        )
       ).id,
     );
   }
@@ -188,22 +177,8 @@ async function reads(): Promise<{ auto: number; fiveMinutes: number; points: [nu
   const dir = mkdtempSync(join(tmpdir(), 'pinger-bench-stats-'));
   const store = createSqliteStore({ path: join(dir, 'p.db') });
   try {
-    const src = await store.createSource(
-      { name: 's', location: 0, host: 0, address: null, labels: {} },
-      'b'.repeat(64),
-    );
-    const dst = await store.createDestination({
-      active: true,
-      address: '198.18.0.1',
-      protocol: 'icmp',
-      port: null,
-      interval: 10_000,
-      timeout: 1000,
-      ttl: 64,
-      data: '',
-      labels: {},
-      sources: [],
-    });
+    const src = await store.createSource(sourceInput({ name: 's' }), 'b'.repeat(64));
+    const dst = await store.createDestination(destinationInput({ interval: 10_000 }));
     const total = 30 * 8_640;
     for (let i = 0; i < total; i += 5000) {
       await store.putResults(

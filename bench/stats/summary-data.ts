@@ -12,6 +12,7 @@ import { ROLLUP_COLUMNS, rowParams } from '../../control-plane/store/sqlite/roll
 import { createSqliteStore } from '../../control-plane/store/sqlite/sqlite.js';
 import { cover, SUMMARY_WIDTHS } from '../../control-plane/store/sqlite/stats-read.js';
 import type { Store } from '../../control-plane/store/store.js';
+import { destinationInput, sourceInput } from '../../test/helpers/factories.js';
 
 /** 2025-11-22 00:00 UTC, in ns: the benchmarks' time origin. */
 export const T0 = 1_763_769_600_000_000_000n;
@@ -51,22 +52,8 @@ export async function fillSummaryData(
   { pairs, rolling = false, after }: SummaryDataOptions,
 ): Promise<{ end: number; ids: string[] }> {
   const setup = createSqliteStore({ path });
-  const src = await setup.createSource(
-    { name: 's', location: 0, host: 0, address: null, labels: {} },
-    'b'.repeat(64),
-  );
-  const first = await setup.createDestination({
-    active: true,
-    address: '198.18.0.1',
-    protocol: 'icmp',
-    port: null,
-    interval: 10_000,
-    timeout: 1000,
-    ttl: 64,
-    data: '',
-    labels: {},
-    sources: [],
-  });
+  const src = await setup.createSource(sourceInput({ name: 's' }), 'b'.repeat(64));
+  const first = await setup.createDestination(destinationInput({ interval: 10_000 }));
   await setup.close();
   const end = Number(T0 / NS) + 25 * 3_600 + 37 * 60;
   const db = new Database(path);
