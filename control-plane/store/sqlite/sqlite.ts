@@ -114,7 +114,13 @@ export function createSqliteStore(options: SqliteStoreOptions = {}): Store {
     (second) => rollups?.flushBefore(second - (second % 60) + 60),
   );
 
-  const census = censusTables(db, (work) => write(work, false), now, options.retention ?? DEFAULT_RETENTION);
+  const census = censusTables(
+    db,
+    (work) => write(work, false),
+    now,
+    options.retention ?? DEFAULT_RETENTION,
+    options.censusHistory ?? true,
+  );
 
   const sql = {
     version: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'config_version'`),
