@@ -92,6 +92,14 @@ export function agentCensusRoutes({ store, guard }: RouteDeps) {
 }
 
 /** The address in the URL, checked against the census: an IP address, one the census probes. */
+/** `::ffff:a00:5` as `::ffff:10.0.0.5`; any other address unchanged. */
+function rfc5952(ipv6: string): string {
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ipv6);
+  if (mapped === null) return ipv6;
+  const [hi, lo] = [Number.parseInt(mapped[1]!, 16), Number.parseInt(mapped[2]!, 16)];
+  return `::ffff:${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 function hostAddress(destination: Destination, address: string): string {
   if (!v.is(IpSchema, address)) {
     throw badRequest(`invalid address: ${address} is not an IP address`, [
@@ -100,8 +108,11 @@ function hostAddress(destination: Destination, address: string): string {
   }
   const parsed = parsePrefix(destination.address);
   // Hosts are kept in the form agents name them (RFC 5952 for IPv6); the URL standard's serializer gives the same
-  // (lowercase, no leading zeros, the longest zero run compressed), so any spelling of an address finds its host.
-  const canonical = address.includes(':') ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+  // (lowercase, no leading zeros, the longest zero run compressed), so any spelling of an address finds its host —
+  // except that it writes an IPv4-mapped address's tail in hex, which agents (as Node) keep dotted (RFC 5952 §5).
+  const canonical = address.includes(':')
+    ? rfc5952(new URL(`http://[${address}]/`).hostname.slice(1, -1))
+    : address;
   if ('issue' in parsed || censusAddressIndex(parsed.prefix, canonical) === undefined) {
     const rule = `must be an address census ${destination.id} probes: in ${destination.address}, not its network or broadcast address`;
     throw badRequest(`invalid address: ${address} is not probed by census ${destination.id}`, [

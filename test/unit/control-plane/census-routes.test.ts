@@ -239,6 +239,26 @@ describe('census routes', () => {
     }
   });
 
+  it('finds an IPv4-mapped host in its dotted form, as agents report it, however it is spelled', async () => {
+    const mapped = await f.destination({ address: '::ffff:198.18.0.0/120', protocol: 'icmp6' });
+    const start = (BigInt(Date.now()) - 60_000n) * 1_000_000n;
+    const res = await post({
+      ...report(mapped.id, 0, [['::ffff:198.18.0.5', 250]]),
+      prefix: '::ffff:198.18.0.0/120',
+      addresses: 256,
+      probed: 256,
+      start: `${start}`,
+      end: `${start + 1n}`,
+    });
+    expect(res.status).toBe(200);
+    for (const spelled of ['::ffff:198.18.0.5', '::FFFF:c612:5', '0:0:0:0:0:ffff:c612:0005']) {
+      const got = await f.request('GET', `/v1/census/${mapped.id}/hosts/${encodeURIComponent(spelled)}`);
+      expect(got.status, spelled).toBe(200);
+      const body = (await got.json()) as { host: { address: string } };
+      expect(body.host.address).toBe('::ffff:198.18.0.5');
+    }
+  });
+
   it('refuses a host read naming what was wrong: census, address, range', async () => {
     await post(report(census.id, 0, [['198.18.0.7', 5]]));
     const cases: [string, number, { path: string; message: string }[]][] = [
