@@ -169,7 +169,9 @@ export function censusItems(
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': censusPassPartition(destination) },
           ScanIndexForward: false,
-          Limit: (limit + 2) * ITEMS_PER_PASS,
+          // Room for a few items per pass (split passes) on the short reads a config poll makes, without a long
+          // listing of single-item passes paying for several times the items it keeps.
+          Limit: Math.min((limit + 2) * ITEMS_PER_PASS, limit + 64),
           ConsistentRead: true,
           ...(next ? { ExclusiveStartKey: next } : {}),
         });
