@@ -24,7 +24,7 @@ import {
   mergeInto,
   REPLY,
 } from '../../rollup/bucket.js';
-import { encodeSketch, mergeSketchBytes, SketchSum } from '../../rollup/sketch.js';
+import { mergeSketchBytes, SketchSum } from '../../rollup/sketch.js';
 import { multiRowInsert } from './multi-row.js';
 import { ROLLUP_COLUMNS, ROLLUP_SELECT, type RollupRow, rowParams, toBucket } from './rollup-rows.js';
 
@@ -252,7 +252,7 @@ export function registerSketchMerge(db: Database.Database) {
     step: (sum: SketchSum, bytes: unknown) => {
       sum.addBytes(bytes as Uint8Array);
     },
-    result: (sum: SketchSum) => Buffer.from(encodeSketch(sum.toSketch())),
+    result: (sum: SketchSum) => Buffer.from(sum.toBytes()),
   });
   db.function('pinger_sketch_merge', { deterministic: true }, (a: unknown, b: unknown) =>
     mergeSketchBytes(a as Uint8Array, b as Uint8Array),
